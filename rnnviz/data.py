@@ -1,0 +1,112 @@
+"""MNIST as in-memory tensors, and the training-time augmentation (the one place for both).
+
+The data directory is, in order: the `data_dir` argument (the CLI's --data), the RNNVIZ_DATA
+environment variable, or ~/.cache/rnnviz. It may hold the four original IDX .gz files directly
+(e.g. an offline copy) or torchvision's layout (MNIST/raw/...). When the files are missing,
+torchvision downloads them (needs internet).
+"""
+
+import hashlib
+import math
+import os
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+CACHE = Path.home() / ".cache" / "rnnviz"
+
+
+class DatasetMissing(FileNotFoundError):
+    """MNIST is not on disk and could not be downloaded."""
+
+
+def data_dir(path=None) -> Path:
+    return Path(path or os.environ.get("RNNVIZ_DATA") or CACHE).expanduser()
+
+
+def has_mnist(path=None) -> bool:
+    """True when the four MNIST files are in the data directory (so no download is needed)."""
+    folder = data_dir(path)
+    return any(all((d / f).exists() for f in FILES) for d in (folder, folder / "MNIST" / "raw"))
+
+
+def _torchvision_root(folder: Path) -> Path:
+    """A root that torchvision.datasets.MNIST accepts: the files must sit in root/MNIST/raw.
+
+    A folder holding the .gz files directly (possibly read-only) is linked into a cache folder.
+    """
+    if not all((folder / f).exists() for f in FILES):
+        return folder
+    root = CACHE / "linked" / hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12]
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        link = raw / name
+        if not link.exists():
+            link.symlink_to((folder / name).resolve())
+    return root
+
+
+def load_mnist(split: str, path=None, download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST "train" (60,000) or "test" (10,000): images (N, 28, 28) float32 in [0, 1], labels (N,)."""
+    from torchvision.datasets import MNIST  # heavy import, only needed here
+
+    folder = data_dir(path)
+    if not has_mnist(folder) and not download:
+        raise DatasetMissing(_missing_message(folder))
+    try:
+        dataset = MNIST(_torchvision_root(folder), train=(split == "train"), download=download)
+    except (RuntimeError, OSError) as error:
+        raise DatasetMissing(f"{_missing_message(folder)} ({error})") from error
+    return dataset.data.float().div_(255.0), dataset.targets.clone()
+
+
+def _missing_message(folder: Path) -> str:
+    return (
+        f"MNIST was not found in {folder} and could not be downloaded. Put the four original "
+        f"files ({', '.join(FILES)}) in a folder and point RNNVIZ_DATA (or --data) at it."
+    )
+
+
+def split_train_val(images, labels, val_size: int, seed: int):
+    """A seeded, held-out validation split of the training set."""
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    val, train = order[:val_size], order[val_size:]
+    return (images[train], labels[train]), (images[val], labels[val])
+
+
+def augment(images: torch.Tensor, generator: torch.Generator, strength: float = 1.0) -> torch.Tensor:
+    """Random small rotation, scale, shear, shift and stroke thickness for a batch (N, 28, 28).
+
+    Runs on the whole batch at once (cheap next to the recurrent net). The ranges cover how
+    people draw on a canvas once it is preprocessed like MNIST.
+    """
+    n = images.shape[0]
+
+    def uniform(low, high):
+        return low + (high - low) * torch.rand(n, generator=generator)
+
+    angle = uniform(-12, 12) * strength * math.pi / 180
+    scale = 1 + uniform(-0.12, 0.12) * strength
+    shear = uniform(-0.25, 0.25) * strength
+    shift = (torch.rand(n, 2, generator=generator) - 0.5) * 2 * (2.0 / 14) * strength  # +-2 px
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(
+        [torch.stack([cos, -sin + shear * cos, shift[:, 0]], 1),
+         torch.stack([sin, cos + shear * sin, shift[:, 1]], 1)], 1
+    )  # (N, 2, 3) output -> input sampling grid
+    grid = F.affine_grid(theta, (n, 1, 28, 28), align_corners=False)
+    warped = F.grid_sample(images[:, None], grid, align_corners=False, padding_mode="zeros")
+    # Stroke thickness: blend towards a grey dilation (bolder) or erosion (thinner).
+    thicker = F.max_pool2d(warped, 3, stride=1, padding=1)
+    thinner = -F.max_pool2d(-warped, 3, stride=1, padding=1)
+    amount = uniform(-0.6, 0.8)[:, None, None, None] * strength  # <0 thinner, >0 thicker
+    target = torch.where(amount > 0, thicker, thinner)
+    return (warped + amount.abs() * (target - warped)).clamp_(0, 1)[:, 0]

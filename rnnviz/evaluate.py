@@ -1,0 +1,80 @@
+"""Measure models: MNIST test accuracy and accuracy on real pen drawings replayed on a canvas.
+
+    python -m rnnviz.evaluate models/*.pt --pen-digits ../shared/pen-digits/dev.jsonl
+"""
+
+import argparse
+import itertools
+
+import numpy as np
+import torch
+
+from . import pendigits
+from .preprocess import preprocess_canvas
+
+# The drawing conditions the shipped models are held to (canvas 280 px).
+STROKE_WIDTHS = (12, 18, 24, 30)  # brush width, px
+HEIGHTS = (0.4, 0.65, 0.9)  # digit height, fraction of the canvas
+
+
+@torch.inference_mode()
+def predict(model, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    """Class predictions (N,) for images (N, 28, 28) in [0, 1]."""
+    model.eval()
+    return torch.cat([model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+
+
+def accuracy(model, images: torch.Tensor, labels: torch.Tensor) -> float:
+    was_training = model.training
+    result = (predict(model, images) == labels).float().mean().item()
+    model.train(was_training)
+    return result
+
+
+def pen_digit_images(records, stroke_width: float, height: float, seed: int = 0) -> torch.Tensor:
+    """Replay pen digits as canvas drawings (random position) and preprocess them: (N, 28, 28)."""
+    rng = np.random.default_rng(seed)
+    images = [
+        preprocess_canvas(pendigits.render(pendigits.place(r["strokes"], height, stroke_width, rng), stroke_width))
+        for r in records
+    ]
+    return torch.from_numpy(np.stack(images))
+
+
+def pen_digit_accuracy(models: dict, records, widths=STROKE_WIDTHS, heights=HEIGHTS, seed: int = 0) -> dict:
+    """{name: {(width, height): accuracy}} for each model on each drawing condition."""
+    labels = torch.tensor([r["label"] for r in records])
+    results = {name: {} for name in models}
+    for width, height in itertools.product(widths, heights):
+        images = pen_digit_images(records, width, height, seed)
+        for name, model in models.items():
+            results[name][(width, height)] = (predict(model, images) == labels).float().mean().item()
+    return results
+
+
+def main(argv=None):
+    from .checkpoint import load_model
+    from .data import load_mnist
+
+    parser = argparse.ArgumentParser(description="Evaluate rnnviz checkpoints.")
+    parser.add_argument("checkpoints", nargs="+")
+    parser.add_argument("--data", help="MNIST folder (default: $RNNVIZ_DATA or ~/.cache/rnnviz)")
+    parser.add_argument("--pen-digits", help="a .jsonl of pen digits to replay as canvas drawings")
+    args = parser.parse_args(argv)
+
+    models = {path: load_model(path) for path in args.checkpoints}
+    test_x, test_y = load_mnist("test", args.data)
+    pen = pen_digit_accuracy(models, pendigits.load(args.pen_digits)) if args.pen_digits else None
+    for path, model in models.items():
+        line = f"{path}: {model.cell} hidden {model.hidden_size}  MNIST test {accuracy(model, test_x, test_y):.4f}"
+        if pen:
+            scores = pen[path]
+            line += f"  pen digits mean {np.mean(list(scores.values())):.4f} min {min(scores.values()):.4f}"
+        print(line)
+        if pen:
+            for (width, height), score in scores.items():
+                print(f"    width {width:2d} px  height {height:.0%}: {score:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Real pen-drawn digits (stroke trajectories) and their replay as canvas drawings.
+
+A record is {"label": int, "strokes": [[[x, y], ...], ...]} with screen coordinates (y down)
+scaled so that the longer side spans 0..1. `place` puts a digit on a canvas the way a user
+would draw it; `render` paints it like the app's canvas (white round-capped strokes on black).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+CANVAS = 280  # the app's canvas side, px
+
+
+def load(path) -> list[dict]:
+    """Read a .jsonl file of pen digits."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def place(strokes, height: float, stroke_width: float, rng: np.random.Generator,
+          canvas: int = CANVAS) -> list[np.ndarray]:
+    """Scale a digit so it is `height` (fraction of the canvas) tall and put it anywhere it fits.
+
+    Returns the strokes as (points, 2) arrays of canvas pixel coordinates.
+    """
+    points = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes]
+    every = np.concatenate(points)
+    low, extent = every.min(axis=0), np.ptp(every, axis=0)  # (x, y)
+    room = canvas - stroke_width - 2  # the ink, brush included, must stay on the canvas
+    scale = min(height * canvas / max(extent[1], 1e-3), room / max(extent.max(), 1e-3))
+    size = extent * scale
+    offset = stroke_width / 2 + 1 + rng.uniform(0, 1, 2) * (room - size)
+    return [(p - low) * scale + offset for p in points]
+
+
+def render(strokes, stroke_width: float, canvas: int = CANVAS) -> np.ndarray:
+    """Paint strokes (canvas pixel coordinates) as white round strokes on black.
+
+    Returns (canvas, canvas, 4) uint8 RGBA, what st_canvas gives back with a black background.
+    Drawn at 2x and averaged down, for anti-aliased edges like the browser's.
+    """
+    scale = 2
+    image = Image.new("L", (canvas * scale, canvas * scale), 0)
+    draw = ImageDraw.Draw(image)
+    width = stroke_width * scale
+    for stroke in strokes:
+        xy = [tuple(p) for p in np.asarray(stroke) * scale]
+        if len(xy) > 1:
+            draw.line(xy, fill=255, width=max(1, round(width)), joint="curve")
+        for x, y in (xy[0], xy[-1]) if len(xy) > 1 else xy:  # round caps
+            draw.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill=255)
+    grey = np.asarray(image.resize((canvas, canvas), Image.Resampling.BOX))
+    rgba = np.empty((canvas, canvas, 4), dtype=np.uint8)
+    rgba[..., :3] = grey[..., None]
+    rgba[..., 3] = 255
+    return rgba
+
+
+def default_path() -> Path:
+    """Where the development set lives in this project's workspace."""
+    return Path(__file__).resolve().parents[2] / "shared" / "pen-digits" / "dev.jsonl"

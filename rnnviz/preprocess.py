@@ -1,0 +1,134 @@
+"""Turn a canvas drawing into the 28x28 image the network sees, prepared the way MNIST was.
+
+MNIST (LeCun et al.): each digit was cropped to its ink, scaled (anti-aliased) so that its
+longer side is 20 px keeping the aspect ratio, and placed in a 28x28 field so that its centre
+of mass sits at the centre. A canvas drawing also differs from MNIST in stroke width (a 30 px
+brush on a small digit is far bolder than any pen in MNIST), so strokes are first thinned to
+their centre lines and redrawn at MNIST's typical width.
+"""
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from skimage.morphology import skeletonize
+
+SIZE = 28  # output side, px
+BOX = 20  # the digit's longer side after scaling, px (as in MNIST)
+CENTRE = 14.0  # where MNIST puts the centre of mass (row, col), pixel-index coordinates
+STROKE_WIDTH = 2.0  # stroke width after scaling to the 20 px box, px (matches MNIST's median)
+WORK_BOX = 80  # resolution at which strokes are thinned and redrawn (4x the 20 px box)
+MAX_SIDE = 8192  # refuse larger canvases rather than exhaust memory
+INK_LEVEL = 0.25  # a pixel brighter than this is ink
+MIN_EXTENT = 3  # a drawing smaller than this (px, longer side) is a speck, not a digit
+
+
+class CanvasError(ValueError):
+    """The input cannot be read as a drawing (wrong shape, dtype, non-finite values, too big)."""
+
+
+class EmptyCanvasError(CanvasError):
+    """The canvas has no ink (or only a speck) to read."""
+
+
+def ink_from_canvas(rgba) -> np.ndarray:
+    """Canvas pixels (H, W, 4) RGBA, (H, W, 3) RGB or (H, W) grey -> ink (H, W) float32 in [0, 1].
+
+    White ink on black: ink is the brightness of the RGB channels, times alpha (so a transparent
+    background counts as no ink). uint8 is read as 0..255, floats as 0..1.
+    """
+    pixels = np.asarray(rgba)
+    if pixels.dtype == object or not (
+        np.issubdtype(pixels.dtype, np.integer)
+        or np.issubdtype(pixels.dtype, np.floating)
+        or pixels.dtype == bool
+    ):
+        raise CanvasError(f"canvas must hold numbers, got dtype {pixels.dtype}")
+    if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
+        height, width = pixels.shape[:2]
+    elif pixels.ndim == 2:
+        height, width = pixels.shape
+    else:
+        raise CanvasError(f"canvas must be (H, W, 4) RGBA, (H, W, 3) or (H, W), got {pixels.shape}")
+    if height == 0 or width == 0:
+        raise EmptyCanvasError("the canvas has no pixels")
+    if max(height, width) > MAX_SIDE:
+        raise CanvasError(f"canvas {height}x{width} is too large (max {MAX_SIDE} px a side)")
+    if np.issubdtype(pixels.dtype, np.floating):
+        if not np.isfinite(pixels).all():
+            raise CanvasError("canvas contains NaN or infinite values")
+        values = np.clip(pixels.astype(np.float32), 0.0, 1.0)
+    elif pixels.dtype == bool:
+        values = pixels.astype(np.float32)
+    else:
+        values = np.clip(pixels, 0, 255).astype(np.float32) / 255.0
+    if values.ndim == 2:
+        return values
+    ink = values[..., :3].mean(axis=2)
+    if values.shape[2] == 4:
+        ink *= values[..., 3]
+    return ink
+
+
+def _resize(ink: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Anti-aliased resize of a float image."""
+    image = Image.fromarray(ink.astype(np.float32), mode="F")
+    return np.asarray(image.resize((width, height), Image.Resampling.BOX), dtype=np.float32)
+
+
+def _fit(ink: np.ndarray, box: int) -> np.ndarray:
+    """Resize so that the longer side is `box` px, keeping the aspect ratio."""
+    height, width = ink.shape
+    scale = box / max(height, width)
+    return _resize(ink, max(1, round(height * scale)), max(1, round(width * scale)))
+
+
+def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero((ink > INK_LEVEL).any(axis=1))
+    cols = np.flatnonzero((ink > INK_LEVEL).any(axis=0))
+    if rows.size == 0:
+        raise EmptyCanvasError("the canvas is empty: draw a digit first")
+    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_EXTENT:
+        raise EmptyCanvasError("the drawing is only a dot: draw a larger digit")
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def normalize_strokes(ink: np.ndarray) -> np.ndarray:
+    """Redraw the strokes of a cropped drawing at MNIST's stroke width; returns it cropped again.
+
+    Thins the ink to one-pixel centre lines (at WORK_BOX resolution) and thickens them with a
+    round brush whose width becomes STROKE_WIDTH once the digit is scaled to the 20 px box.
+    """
+    work = _fit(ink, WORK_BOX - round(STROKE_WIDTH * WORK_BOX / BOX))  # leave room for the brush
+    skeleton = skeletonize(work > 0.5)
+    if not skeleton.any():  # faint ink thinner than the threshold: keep it as it is
+        return work
+    radius = STROKE_WIDTH * WORK_BOX / BOX / 2
+    pad = int(np.ceil(radius)) + 1
+    skeleton = np.pad(skeleton, pad)
+    distance = ndimage.distance_transform_edt(~skeleton)
+    redrawn = np.clip(radius + 0.5 - distance, 0.0, 1.0)  # soft-edged round brush
+    return _crop_to_ink(redrawn)
+
+
+def centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Place a digit (at most 28 px a side) in a 28x28 field with its centre of mass at (14, 14)."""
+    height, width = digit.shape
+    com_row, com_col = ndimage.center_of_mass(digit)
+    top = int(np.clip(round(CENTRE - com_row), 0, SIZE - height))
+    left = int(np.clip(round(CENTRE - com_col), 0, SIZE - width))
+    field = np.zeros((SIZE, SIZE), dtype=np.float32)
+    field[top : top + height, left : left + width] = digit
+    return field
+
+
+def preprocess_canvas(rgba, normalize_width: bool = True) -> np.ndarray:
+    """Canvas image (H, W, 4) uint8, white ink on black, any size -> (28, 28) float32 in [0, 1].
+
+    Raises EmptyCanvasError for a canvas without a digit and CanvasError for unreadable input.
+    """
+    ink = _crop_to_ink(ink_from_canvas(rgba))
+    if normalize_width:
+        ink = normalize_strokes(ink)
+    digit = np.clip(_fit(ink, BOX), 0.0, 1.0)
+    digit /= max(float(digit.max()), 1e-6)  # full-strength ink, as in MNIST
+    return centre_by_mass(digit)

@@ -1,0 +1,105 @@
+"""Exact per-step internals of a RowReader, recomputed from its own weights.
+
+torch's fused nn.LSTM/nn.GRU/nn.RNN return only the hidden states; here the same equations
+are written out step by step so that every gate is visible (PyTorch's gate order and formulas):
+
+    LSTM  i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of (W_i x_t + b_i + W_h h_(t-1) + b_h)
+          c_t = f * c_(t-1) + i * g          h_t = o * tanh(c_t)
+    GRU   r, z = sigmoid(W_ir x_t + b_ir + W_hr h_(t-1) + b_hr), sigmoid(... z ...)
+          n = tanh(W_in x_t + b_in + r * (W_hn h_(t-1) + b_hn))
+          h_t = (1 - z) * n + z * h_(t-1)
+    RNN   h_t = tanh(W_i x_t + b_i + W_h h_(t-1) + b_h)
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .model import RowReader
+
+GATE_NAMES = {
+    "rnn": (),
+    "gru": ("reset", "update", "candidate"),
+    "lstm": ("input", "forget", "candidate", "output"),
+}
+
+
+def unroll(model: RowReader, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Run the model step by step and keep everything.
+
+    images (N, 28, 28) in [0, 1]. Returns tensors of shape (N, steps, hidden) for "hidden",
+    "cell" (LSTM only) and each gate name, plus "logits" (N, steps, 10): the read-out applied to
+    every h_t. Differentiable, so gradients with respect to the input or any h_t can be taken.
+    """
+    rnn = model.rnn
+    x = model.normalize(images)  # (N, steps, 28)
+    n, steps, _ = x.shape
+    w_hh, b_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
+    x_proj = x @ rnn.weight_ih_l0.T + rnn.bias_ih_l0  # (N, steps, gates * hidden)
+    hidden = x.new_zeros(n, model.hidden_size)
+    cell = x.new_zeros(n, model.hidden_size)
+    record = {name: [] for name in ("hidden", "cell", *GATE_NAMES[model.cell])}
+    for step in range(steps):
+        h_proj = hidden @ w_hh.T + b_hh  # (N, gates * hidden)
+        if model.cell == "lstm":
+            i, f, g, o = (x_proj[:, step] + h_proj).chunk(4, dim=1)
+            input_gate, forget_gate = i.sigmoid(), f.sigmoid()
+            candidate, output_gate = g.tanh(), o.sigmoid()
+            cell = forget_gate * cell + input_gate * candidate
+            hidden = output_gate * cell.tanh()
+            gates = (input_gate, forget_gate, candidate, output_gate)
+            record["cell"].append(cell)
+        elif model.cell == "gru":
+            xr, xz, xn = x_proj[:, step].chunk(3, dim=1)
+            hr, hz, hn = h_proj.chunk(3, dim=1)
+            reset_gate, update_gate = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+            candidate = (xn + reset_gate * hn).tanh()
+            hidden = (1 - update_gate) * candidate + update_gate * hidden
+            gates = (reset_gate, update_gate, candidate)
+        else:
+            hidden = (x_proj[:, step] + h_proj).tanh()
+            gates = ()
+        record["hidden"].append(hidden)
+        for name, value in zip(GATE_NAMES[model.cell], gates):
+            record[name].append(value)
+    out = {name: torch.stack(values, dim=1) for name, values in record.items() if values}
+    out["logits"] = model.readout(out["hidden"])  # (N, steps, 10)
+    return out
+
+
+@dataclass
+class Trace:
+    """Everything one image did inside the network, one row per time step (numpy arrays)."""
+
+    cell_type: str
+    image: np.ndarray  # (28, 28) the input, row t is read at step t
+    hidden: np.ndarray  # (steps, hidden)
+    cell: np.ndarray | None  # (steps, hidden), LSTM cell state; None for GRU/RNN
+    gates: dict[str, np.ndarray]  # name -> (steps, hidden)
+    probs: np.ndarray  # (steps, 10) softmax of the read-out of h_t
+
+    @property
+    def prediction(self) -> int:
+        return int(self.probs[-1].argmax())
+
+    @property
+    def steps(self) -> int:
+        return self.hidden.shape[0]
+
+
+def trace(model: RowReader, image) -> Trace:
+    """Trace one (28, 28) image in [0, 1] (numpy array or tensor) through the model."""
+    images = torch.as_tensor(np.asarray(image, dtype=np.float32))
+    if images.shape != (28, 28):
+        raise ValueError(f"trace expects one (28, 28) image, got shape {tuple(images.shape)}")
+    with torch.inference_mode():
+        out = {k: v[0].numpy() for k, v in unroll(model, images[None]).items()}
+    return Trace(
+        cell_type=model.cell,
+        image=images.numpy(),
+        hidden=out["hidden"],
+        cell=out.get("cell"),
+        gates={name: out[name] for name in GATE_NAMES[model.cell]},
+        probs=torch.softmax(torch.from_numpy(out["logits"]), dim=-1).numpy(),
+    )
