@@ -61,7 +61,7 @@ def unroll(model: RowReader, images: torch.Tensor) -> dict[str, torch.Tensor]:
             hidden = (x_proj[:, step] + h_proj).tanh()
             gates = ()
         record["hidden"].append(hidden)
-        for name, value in zip(GATE_NAMES[model.cell], gates):
+        for name, value in zip(GATE_NAMES[model.cell], gates, strict=True):
             record[name].append(value)
     out = {name: torch.stack(values, dim=1) for name, values in record.items() if values}
     out["logits"] = model.readout(out["hidden"])  # (N, steps, 10)

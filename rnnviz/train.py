@@ -69,7 +69,7 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
     )
     history, step, stopped_early, started = [], 0, False, time.perf_counter()
-    bar = tqdm(total=total_steps, unit="batch", disable=not show_bar, dynamic_ncols=True)
+    bar = tqdm(total=total_steps, unit="batch", disable=not show_bar, mininterval=1.0)
     try:
         for epoch in range(1, settings.epochs + 1):
             model.train()
