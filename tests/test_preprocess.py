@@ -1,0 +1,90 @@
+"""Canvas drawings become MNIST-like 28x28 images; bad input gives clear errors."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from rnnviz import CanvasError, EmptyCanvasError, pendigits, preprocess_canvas
+
+
+def ink_box(image: np.ndarray) -> tuple[int, int]:
+    rows, cols = np.nonzero(image > 0)
+    return rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+
+
+@pytest.mark.parametrize("canvas", [280, 600, 150])
+@pytest.mark.parametrize("stroke_width", [12, 30])
+@pytest.mark.parametrize("height", [0.4, 0.9])
+def test_mnist_statistics_for_any_size_and_position(pen_records, canvas, stroke_width, height):
+    rng = np.random.default_rng(canvas + stroke_width)
+    for record in pen_records[::50]:  # 20 digits, every class
+        strokes = pendigits.place(record["strokes"], height, stroke_width * canvas / 280, rng, canvas)
+        image = preprocess_canvas(pendigits.render(strokes, stroke_width * canvas / 280, canvas))
+        assert image.shape == (28, 28) and image.dtype == np.float32
+        assert image.min() >= 0 and image.max() == pytest.approx(1.0)
+        assert max(ink_box(image)) == 20
+        com = np.array(ndimage.center_of_mass(image))
+        assert np.abs(com - 14).max() <= 1.0, com
+
+
+def test_same_digit_anywhere_gives_nearly_the_same_image(pen_records):
+    """Position and canvas size do not matter; brush width changes the ink amount only a little."""
+    strokes = pen_records[3]["strokes"]
+
+    def draw(seed, width, height, canvas=280):
+        scale = canvas / 280
+        placed = pendigits.place(strokes, height, width * scale, np.random.default_rng(seed), canvas)
+        return preprocess_canvas(pendigits.render(placed, width * scale, canvas))
+
+    reference = draw(0, 18, 0.6)
+    for seed, canvas in [(1, 280), (2, 560), (3, 200)]:
+        assert np.abs(draw(seed, 18, 0.6, canvas) - reference).mean() < 0.03
+    ink = [draw(seed, width, height).mean() for seed, width, height in [(4, 12, 0.9), (5, 30, 0.4), (6, 30, 0.9)]]
+    assert np.ptp(ink) / np.mean(ink) < 0.2, ink
+
+
+def test_matches_mnist_ink_amount(pen_records, mnist_test):
+    rng = np.random.default_rng(0)
+    ours = np.stack([
+        preprocess_canvas(pendigits.render(pendigits.place(r["strokes"], 0.6, 20, rng), 20)) for r in pen_records[:200]
+    ])
+    mnist_mean = mnist_test[0].mean().item()
+    assert abs(ours.mean() - mnist_mean) / mnist_mean < 0.2
+
+
+def test_empty_canvas_is_a_clear_error():
+    with pytest.raises(EmptyCanvasError, match="empty"):
+        preprocess_canvas(np.zeros((280, 280, 4), dtype=np.uint8))
+    transparent_white = np.full((280, 280, 4), 255, dtype=np.uint8)
+    transparent_white[..., 3] = 0
+    with pytest.raises(EmptyCanvasError):
+        preprocess_canvas(transparent_white)
+
+
+def test_a_speck_is_not_a_digit():
+    canvas = np.zeros((280, 280, 4), dtype=np.uint8)
+    canvas[100, 100] = 255
+    with pytest.raises(EmptyCanvasError, match="dot"):
+        preprocess_canvas(canvas)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((280, 280, 5), dtype=np.uint8), "RGBA"),
+        (np.zeros((280,), dtype=np.uint8), "RGBA"),
+        (np.full((50, 50), np.nan), "NaN"),
+        (np.array([["a"]]), "numbers"),
+        (np.zeros((9000, 10), dtype=np.uint8), "too large"),
+    ],
+)
+def test_bad_input_is_a_clear_error(bad, message):
+    with pytest.raises(CanvasError, match=message):
+        preprocess_canvas(bad)
+
+
+def test_all_ink_and_grey_inputs_give_valid_images():
+    for canvas in (np.full((280, 280, 4), 255, np.uint8), np.ones((64, 32)), np.eye(40, dtype=bool)):
+        image = preprocess_canvas(canvas)
+        assert image.shape == (28, 28) and np.isfinite(image).all()
+        assert 0 <= image.min() and image.max() <= 1

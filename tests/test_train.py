@@ -1,0 +1,36 @@
+"""A short real training run learns, is reproducible, and writes a loadable checkpoint."""
+
+import pytest
+import torch
+
+from rnnviz import load_model
+from rnnviz.train import Settings, main, train
+
+
+def test_short_run_learns_and_is_reproducible(tmp_path):
+    settings = Settings(cell="gru", hidden=48, epochs=2, limit=6000, val_size=1000, batch_size=64, augment=0, lr=4e-3, seed=3)
+    seen = []
+    model, summary = train(settings, out=tmp_path / "gru.pt", on_progress=seen.append)
+    assert summary["test_accuracy"] > 0.7  # chance is 0.1
+    assert seen[-1].val_accuracy == pytest.approx(summary["val_accuracy"])
+    assert seen[-1].step == seen[-1].total_steps == 2 * 94
+    loaded = load_model(tmp_path / "gru.pt")
+    assert loaded.info["test_accuracy"] == summary["test_accuracy"]
+    assert loaded.info["settings"]["hidden"] == 48 and not loaded.info["stopped_early"]
+    again, _ = train(settings)
+    for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
+def test_stopping_early_saves_what_was_trained(tmp_path):
+    settings = Settings(cell="rnn", hidden=16, epochs=3, limit=2000, val_size=500)
+    _, summary = train(settings, out=tmp_path / "rnn.pt", should_stop=lambda: True)
+    assert summary["stopped_early"]
+    assert load_model(tmp_path / "rnn.pt").info["stopped_early"]
+
+
+def test_cli_writes_checkpoint(tmp_path, capsys):
+    out = tmp_path / "cli.pt"
+    main(["--cell", "lstm", "--hidden", "16", "--epochs", "1", "--limit", "500", "--val-size", "200", "--out", str(out)])
+    assert "test accuracy" in capsys.readouterr().out
+    assert load_model(out).cell == "lstm"
