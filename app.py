@@ -1,0 +1,274 @@
+"""rnnviz: watch a recurrent network read your handwriting, one row of pixels at a time.
+
+    streamlit run app.py
+
+The page: a sidebar to pick (or add) a model, the drawing canvas or a gallery digit with the
+prediction next to it, and tabs: Inspect (gates and states at every step), Compare (RNN vs GRU
+vs LSTM), Train (a new model in the background). All computing lives in the rnnviz package.
+"""
+
+import numpy as np
+import streamlit as st
+import torch
+from streamlit_drawable_canvas import st_canvas
+
+from rnnviz import (
+    CELLS,
+    CanvasError,
+    CheckpointError,
+    EmptyCanvasError,
+    gallery,
+    load_model,
+    plots,
+    preprocess_canvas,
+    registry,
+)
+from rnnviz import trace as trace_image
+from rnnviz.data import data_dir, has_mnist
+from rnnviz.train import Settings
+from rnnviz.training_job import TrainingJob
+
+CANVAS_KEY = "canvas"
+CANVAS_SIDE = 280  # px; the network sees it as 28 x 28
+UPLOAD_LIMIT_MB = 50
+NO_DIGIT = "Draw a digit above (or pick one from the gallery) to see inside."
+
+EXPLAIN = {
+    "lstm": "An **LSTM** keeps a memory, the cell state **c**. At each row the **forget gate f** decides how "
+            "much memory to keep, the **input gate i** how much of the **candidate g** to write, and the "
+            "**output gate o** how much of the memory to show as the hidden state **h**.",
+    "gru": "A **GRU** has no separate memory. Its **update gate z** mixes the old state with a **candidate n**; "
+           "the **reset gate r** decides how much of the old state the candidate may look at.",
+    "rnn": "A plain **RNN** squashes the new row and its previous state through tanh at every step. "
+           "With no gates to protect it, what it read early fades quickly.",
+}
+HOW_TO_READ = (
+    "Each heatmap has one line per unit (sorted, top = most telling) and one column per step. "
+    "Gates run from 0 (closed, dark) to 1 (open, yellow); states from -1 (blue) through 0 (white) to +1 (red). "
+    "Steps not read yet are veiled. Drag the **Step** slider or press **▶ Play**; the title writes out the "
+    "chosen unit's update with its numbers. The prediction is the read-out of **h** after the last row."
+)
+
+torch.set_num_threads(1)  # two cores: one for training, one for everyone's pages
+
+
+@st.cache_resource(max_entries=32)
+def load_checkpoint(path: str, modified: float):
+    """A model loaded once per server (and again if its file changes: `modified`)."""
+    return load_model(path)
+
+
+@st.cache_resource
+def load_gallery() -> gallery.Gallery:
+    return gallery.load()
+
+
+def load_entry(entry: registry.Entry):
+    return load_checkpoint(str(entry.path), entry.path.stat().st_mtime)
+
+
+# ---- sidebar: which model ----
+
+def model_picker():
+    """The model to inspect: shipped ones first, then trained or added ones. None if none loads."""
+    models, problems = {}, []
+    for entry in registry.list_checkpoints():
+        try:
+            models[str(entry.path)] = (entry, load_entry(entry))
+        except (CheckpointError, OSError) as error:
+            problems.append(str(error))
+    if not models:
+        st.sidebar.error("No model found. Put checkpoints in models/ (see README) or add one below.")
+        return None
+    path = st.sidebar.selectbox("Model", list(models), key="model",
+                                format_func=lambda p: registry.describe(models[p][1], models[p][0]))
+    for problem in problems:
+        st.sidebar.caption(f"Skipped {problem}")
+    return models[path][1]
+
+
+def add_checkpoint_form():
+    """Upload a checkpoint or name one on disk; it is checked, then copied to the user folder."""
+    with st.sidebar.expander("Add a checkpoint"):
+        upload = st.file_uploader("Upload a .pt file", type=["pt"], key="upload", max_upload_size=UPLOAD_LIMIT_MB)
+        path = st.text_input("…or a path on this computer", key="checkpoint-path", placeholder="/path/to/model.pt")
+        if not st.button("Add", key="add-checkpoint", disabled=upload is None and not path):
+            return
+        try:
+            saved = registry.add_checkpoint(upload.getvalue(), upload.name) if upload else \
+                registry.add_checkpoint_file(path)
+        except CheckpointError as error:
+            st.error(f"Could not add this checkpoint. {error}")
+            return
+        st.success(f"Added as {saved.name}: pick it under Model.")
+        st.caption(f"Saved in {registry.user_dir()}")
+
+
+# ---- the digit: drawn or from the gallery ----
+
+def clear_canvas():
+    st.session_state.clears = st.session_state.get("clears", 0) + 1
+    st.session_state.pop(CANVAS_KEY, None)
+
+
+def drawn_digit():
+    """The canvas drawing as a (28, 28) image, or None (with a hint) while there is none."""
+    brush = st.slider("Brush width", 6, 40, 18, key="brush")
+    drawing = st_canvas(
+        stroke_width=brush, stroke_color="#ffffff", background_color="#000000", width=CANVAS_SIDE,
+        height=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True, key=CANVAS_KEY,
+        initial_drawing={"objects": [], "clears": st.session_state.get("clears", 0)},
+    )
+    st.button("Clear", key="clear", on_click=clear_canvas, help="Start again (the toolbar above also has undo)")
+    if drawing.image_data is None:
+        st.info("Draw a digit (0-9) on the black square: white ink, one digit, as large as you like.")
+        return None
+    try:
+        return preprocess_canvas(drawing.image_data)
+    except EmptyCanvasError as error:
+        st.info(f"Nothing to read yet: {error}.")
+    except CanvasError as error:
+        st.error(f"This drawing cannot be read: {error}.")
+    return None
+
+
+def gallery_digit():
+    """A real MNIST test digit from the bundled gallery."""
+    examples = load_gallery()
+    i = st.selectbox("Example", range(len(examples)), format_func=examples.caption, key="example")
+    st.image(np.kron(examples.images[i], np.ones((10, 10))), width=CANVAS_SIDE, clamp=True)  # 28 -> 280 px
+    return examples.images[i]
+
+
+def digit_input():
+    source = st.radio("Input", ["Draw", "Gallery"], horizontal=True, key="source",
+                      help="Draw your own digit, or pick a real one from the MNIST test set")
+    return drawn_digit() if source == "Draw" else gallery_digit()
+
+
+def prediction_summary(reading):
+    st.metric("Prediction", reading.prediction, help="The digit with the highest probability after all 28 rows")
+    sure, settled = reading.probs[-1].max(), plots.settled_step(reading)
+    st.caption(f"{sure:.0%} sure after the last row; it has held this answer since row {settled}.")
+    st.plotly_chart(plots.probability_bars(reading.probs[-1], "Class probabilities after all 28 rows"),
+                    key="final-probabilities", width="stretch")
+
+
+# ---- tabs ----
+
+def inspect_tab(model, reading):
+    if reading is None:
+        st.info(NO_DIGIT)
+        return
+    st.markdown(EXPLAIN[model.cell])
+    left, right = st.columns(2)
+    by = left.radio("Order units by", list(plots.ORDERINGS), format_func=plots.ORDERINGS.get, horizontal=True,
+                    key="order", help="Contribution = readout weight for the predicted digit x final h")
+    order = plots.unit_order(reading, model.readout.weight.detach().numpy(), by)  # (hidden,)
+    unit = right.selectbox("Unit to follow", [int(u) for u in order], key="unit",
+                           format_func=lambda u: f"unit {u}")
+    st.plotly_chart(plots.step_figure(reading, order, unit), key="step-figure", width="stretch")
+    st.caption(HOW_TO_READ)
+
+
+def compare_tab(image):
+    if image is None:
+        st.info(NO_DIGIT)
+        return
+    st.markdown("The same digit through the three shipped models. Which one makes up its mind first?")
+    readings = {}
+    for column, cell in zip(st.columns(len(CELLS)), CELLS, strict=True):
+        path = registry.shipped_path(cell)
+        if not path.exists():
+            column.warning(f"{path.name} is missing")
+            continue
+        model = load_entry(registry.Entry(path, shipped=True))
+        reading = readings[cell.upper()] = trace_image(model, image)
+        column.metric(cell.upper(), reading.prediction, help=f"{cell.upper()}, {model.hidden_size} units")
+        column.caption(f"{reading.probs[-1].max():.0%} sure; held since row {plots.settled_step(reading)}")
+    if readings:
+        st.plotly_chart(plots.compare_figure(readings), key="compare-figure", width="stretch")
+
+
+def train_tab():
+    st.markdown("Train a new model on MNIST in the background; it joins the model picker when done. "
+                "The defaults take about a minute.")
+    if not has_mnist():
+        st.warning(f"MNIST is not in {data_dir()}. Training will try to download it; offline, put the four "
+                   "MNIST .gz files in a folder and start the app with RNNVIZ_DATA=that/folder.")
+    job = st.session_state.get("job")
+    with st.form("train-settings"):
+        left, middle, right = st.columns(3)
+        cell = left.selectbox("Cell", CELLS, index=1, format_func=str.upper)
+        hidden = left.select_slider("Hidden units", [16, 32, 64, 100, 128, 256], value=64)
+        epochs = middle.number_input("Epochs", 1, 30, 1)
+        limit = middle.select_slider("Training images", [2000, 5000, 10000, 20000, 55000], value=10000)
+        lr = right.select_slider("Learning rate", [5e-4, 1e-3, 2e-3, 5e-3, 1e-2], value=2e-3)
+        batch_size = right.select_slider("Batch size", [32, 64, 128, 256], value=128)
+        start = st.form_submit_button("Start training", disabled=bool(job and job.running))
+    if start:
+        settings = Settings(cell=cell, hidden=hidden, epochs=int(epochs), lr=lr, batch_size=batch_size, limit=limit)
+        job = st.session_state.job = TrainingJob(settings, registry.new_checkpoint_path(f"{cell}-h{hidden}"))
+    if job:
+        training_progress(job)
+
+
+def training_progress(job: TrainingJob):
+    polling = job.running
+
+    @st.fragment(run_every=1.0 if polling else None)
+    def progress():
+        latest = job.latest
+        if latest:
+            note = "measuring test accuracy…" if job.running and latest.step == latest.total_steps else ""
+            st.progress(latest.step / latest.total_steps,
+                        text=f"epoch {latest.epoch}, batch {latest.step}/{latest.total_steps}: loss "
+                             f"{latest.loss:.3f}, train accuracy {latest.train_accuracy:.1%} {note}")
+            st.plotly_chart(plots.training_figure(job.history), key="training-curves", width="stretch")
+        if job.running:
+            st.button("Stop early", key="stop-training", on_click=job.stop, help="The model so far is still saved")
+            if not latest:
+                st.info("Loading MNIST…")
+        elif job.state == "failed":
+            st.error(f"Training failed. {job.error}")
+        else:
+            early = " (stopped early)" if job.state == "stopped" else ""
+            st.success(f"Saved {job.out.name}{early}: test accuracy {job.summary['test_accuracy']:.1%}. "
+                       "It is now in the model picker.")
+        if polling and not job.running:
+            st.rerun()  # the whole page, so that the new checkpoint appears in the picker
+
+    progress()
+
+
+# ---- the page ----
+
+def main():
+    st.set_page_config(page_title="rnnviz: how a recurrent network reads", page_icon="✍️", layout="wide")
+    st.title("Watch a recurrent network read your handwriting")
+    st.caption("The network reads a 28 x 28 image one row of 28 pixels per step, top to bottom, and only then "
+               "names the digit. Draw one and see what happens inside, step by step.")
+    model = model_picker()
+    add_checkpoint_form()
+    st.sidebar.caption(f"Your models are kept in {registry.user_dir()} (set RNNVIZ_MODELS to change).")
+
+    digit_column, result_column = st.columns([1, 1.3])
+    with digit_column:
+        image = digit_input()  # (28, 28) in [0, 1], or None
+    reading = trace_image(model, image) if model is not None and image is not None else None
+    if reading is not None:
+        with result_column:
+            prediction_summary(reading)
+
+    tabs = {
+        "Inspect": lambda: inspect_tab(model, reading),
+        "Compare": lambda: compare_tab(image),
+        "Train": train_tab,
+    }
+    for tab, show in zip(st.tabs(list(tabs), key="tab", on_change="rerun"), tabs.values(), strict=True):
+        if tab.open:
+            with tab:
+                show()
+
+
+main()

@@ -1,0 +1,313 @@
+"""Plotly figures for the app: pure functions from traces (numpy arrays) to figures.
+
+Stepping through time happens in the browser: `step_figure` carries one animation frame per
+time step, and plotly's own slider and Play/Pause buttons move between them with no round trip
+to the server. A frame only moves the highlights (row on the input, mask over the steps not read
+yet, marker lines), the "at step t" probability bars and the title; the heatmaps stay put.
+"""
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from .trace import Trace
+
+GATE_SCALE = "Viridis"  # gates are in [0, 1]
+STATE_SCALE = "RdBu_r"  # tanh-range values: blue < 0 < red, white at 0
+CLASS_COLORS = qualitative.Plotly  # 10 colours, one per digit
+HIGHLIGHT = "#ff7f0e"  # the current step / row
+FUTURE_MASK = "rgba(255, 255, 255, 0.85)"  # covers the steps not read yet
+ROWS = 28  # time steps = image rows
+
+# The panels of each cell type: (what, symbol, title, colour axis); "what" is a gate name, "cell" or "hidden".
+PANELS = {
+    "lstm": (
+        ("input", "i", "Input gate i: how much of g to write", "gate"),
+        ("forget", "f", "Forget gate f: how much memory to keep", "gate"),
+        ("candidate", "g", "Candidate g: what could be written", "state"),
+        ("output", "o", "Output gate o: how much memory to show", "gate"),
+        ("cell", "c", "Cell state c: the memory", "memory"),
+        ("hidden", "h", "Hidden state h: what the read-out sees", "state"),
+    ),
+    "gru": (
+        ("reset", "r", "Reset gate r: how much old state the candidate uses", "gate"),
+        ("update", "z", "Update gate z: how much old state to keep", "gate"),
+        ("candidate", "n", "Candidate n: the proposed new state", "state"),
+        ("hidden", "h", "Hidden state h: what the read-out sees", "state"),
+    ),
+    "rnn": (("hidden", "h", "Hidden state h: what the read-out sees", "state"),),
+}
+ORDERINGS = {
+    "contribution": "contribution to the prediction",
+    "activity": "activity (mean |h|)",
+    "index": "unit number",
+}
+
+
+def panel_values(trace: Trace, what: str) -> np.ndarray:
+    """(steps, hidden) values of one panel."""
+    return {"hidden": trace.hidden, "cell": trace.cell}.get(what, trace.gates.get(what))
+
+
+def unit_order(trace: Trace, readout_weight: np.ndarray, by: str) -> np.ndarray:
+    """Unit indices (hidden,), the most telling first.
+
+    "contribution": readout weight for the predicted class times the final hidden state, i.e. how
+    much each unit pushes the final logit of the prediction up; "activity": mean |h| over steps.
+    readout_weight is (10, hidden).
+    """
+    if by == "contribution":
+        score = readout_weight[trace.prediction] * trace.hidden[-1]  # (hidden,)
+    elif by == "activity":
+        score = np.abs(trace.hidden).mean(axis=0)  # (hidden,)
+    else:
+        score = np.zeros(trace.hidden.shape[1])
+    return np.argsort(-score, kind="stable")
+
+
+def settled_step(trace: Trace) -> int:
+    """The step (1-based) from which the network's best guess is its final prediction."""
+    changed = np.flatnonzero(trace.probs.argmax(axis=1) != trace.prediction)  # steps with another guess
+    return int(changed[-1]) + 2 if changed.size else 1
+
+
+def _num(value: float) -> str:
+    """A number as an operand: negative ones in brackets."""
+    return f"({value:.2f})" if value < 0 else f"{value:.2f}"
+
+
+def unit_update(trace: Trace, unit: int, step: int) -> str:
+    """One unit's update at one step (1-based), written out with its numbers (plotly HTML)."""
+    t = step - 1
+    h = trace.hidden[t, unit]
+    h_prev = trace.hidden[t - 1, unit] if t else 0.0
+    g = {name: values[t, unit] for name, values in trace.gates.items()}
+    sub = lambda s: f"<sub>{s}</sub>"  # noqa: E731
+    if trace.cell_type == "lstm":
+        c, c_prev = trace.cell[t, unit], trace.cell[t - 1, unit] if t else 0.0
+        return (
+            f"c{sub(step)} = f·c{sub(step - 1)} + i·g = {_num(g['forget'])}·{_num(c_prev)} + "
+            f"{_num(g['input'])}·{_num(g['candidate'])} = {c:.2f}     "
+            f"h{sub(step)} = o·tanh(c{sub(step)}) = {_num(g['output'])}·tanh({c:.2f}) = {h:.2f}"
+        )
+    if trace.cell_type == "gru":
+        z = g["update"]
+        return (
+            f"h{sub(step)} = (1 − z)·n + z·h{sub(step - 1)} = (1 − {_num(z)})·{_num(g['candidate'])} + "
+            f"{_num(z)}·{_num(h_prev)} = {h:.2f}     (reset r = {_num(g['reset'])} scaled h{sub(step - 1)} inside n)"
+        )
+    pre_activation = np.arctanh(np.clip(h, -0.999999, 0.999999))
+    return f"h{sub(step)} = tanh(W·x{sub(step)} + U·h{sub(step - 1)} + b) = tanh({pre_activation:.2f}) = {h:.2f}"
+
+
+def _class_line(digit: int, prediction: int) -> dict:
+    """The line of one digit's probability; the predicted digit's is bold."""
+    return dict(color=CLASS_COLORS[digit], width=3.5 if digit == prediction else 1.5)
+
+
+def _refs(fig: go.Figure, row: int, col: int) -> tuple[str, str]:
+    """The axis references ("x3", "y3") of a subplot."""
+    subplot = fig.get_subplot(row, col)
+    return subplot.xaxis.plotly_name.replace("axis", ""), subplot.yaxis.plotly_name.replace("axis", "")
+
+
+def _marker(xref: str, yref: str, step: int) -> dict:
+    """A vertical line at `step` across a whole subplot."""
+    return dict(type="line", xref=xref, yref=f"{yref} domain", x0=step, x1=step, y0=0, y1=1,
+                line=dict(color=HIGHLIGHT, width=2))
+
+
+def _future(xref: str, yref: str, step: int) -> dict:
+    """A veil over the steps after `step` (not read yet)."""
+    return dict(type="rect", xref=xref, yref=f"{yref} domain", x0=step + 0.5, x1=ROWS + 0.5, y0=0, y1=1,
+                fillcolor=FUTURE_MASK, line=dict(width=0), layer="above")
+
+
+def _colorbars(fig: go.Figure, trace: Trace, heatmap_refs: dict) -> None:
+    """One colour axis per kind of value, its bar beside the first panel that uses it."""
+    memory = float(np.abs(trace.cell).max()) if trace.cell is not None else 1.0
+    axes = {
+        "gate": dict(colorscale=GATE_SCALE, cmin=0, cmax=1, title="gate<br>0..1"),
+        "state": dict(colorscale=STATE_SCALE, cmid=0, cmin=-1, cmax=1, title="value<br>-1..1"),
+        "memory": dict(colorscale=STATE_SCALE, cmid=0, cmin=-memory, cmax=memory, title="memory"),
+    }
+    for number, (kind, spec) in enumerate(axes.items(), start=1):
+        name = "coloraxis" if number == 1 else f"coloraxis{number}"
+        used = [ref for ref, axis_kind in heatmap_refs.items() if axis_kind == kind]
+        if not used:
+            continue
+        domain = fig.layout[used[0].replace("y", "yaxis")].domain
+        fig.layout[name] = dict(
+            colorscale=spec["colorscale"], cmin=spec["cmin"], cmax=spec["cmax"],
+            colorbar=dict(title=spec["title"], y=sum(domain) / 2, len=domain[1] - domain[0], x=1.01, thickness=12),
+        )
+        for ref in used:
+            for data in fig.data:
+                if data.type == "heatmap" and data.yaxis == ref:
+                    data.coloraxis = name
+
+
+def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
+    """Everything inside the network, one animation frame per step (row read).
+
+    order (hidden,): the units from top to bottom of each heatmap. unit: the unit whose values
+    are drawn as lines and whose update is written out in the title at each step.
+    """
+    panels = PANELS[trace.cell_type]
+    panel_rows = (len(panels) + 1) // 2
+    steps = np.arange(1, trace.steps + 1)  # (steps,) 1-based
+    titles = [
+        "What the network sees (row being read in orange)",
+        "Class probabilities: bars at this step, ◆ at the end",
+        "Probability of each digit after each step",
+        f"Unit {unit} over time",
+        *(title for _, _, title, _ in panels),
+    ]
+    specs = [[{}, {}], [{}, {}]] + [[{}, {} if 2 * r + 1 < len(panels) else None] for r in range(panel_rows)]
+    fig = make_subplots(
+        rows=2 + panel_rows, cols=2, specs=specs, subplot_titles=titles, row_heights=[1.1, 1] + [1] * panel_rows,
+        horizontal_spacing=0.1, vertical_spacing=0.25 / (2 + panel_rows),
+    )
+
+    # The input image, rows top to bottom as read.
+    fig.add_trace(go.Heatmap(z=trace.image, x=np.arange(1, 29), y=steps, colorscale="gray", zmin=0, zmax=1,
+                             showscale=False, hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>"), 1, 1)
+    fig.update_yaxes(autorange="reversed", scaleanchor=_refs(fig, 1, 1)[0], title="row (= step)", row=1, col=1)
+    fig.update_xaxes(title="column (pixel)", constrain="domain", row=1, col=1)
+
+    # Class probabilities: animated bars at the current step, diamonds at the end.
+    digits = np.arange(10)
+    fig.add_trace(go.Bar(x=digits, y=trace.probs[-1], marker_color=CLASS_COLORS, name="at this step",
+                         showlegend=False, hovertemplate="digit %{x}: %{y:.1%}<extra>at this step</extra>"), 1, 2)
+    bars_index = len(fig.data) - 1
+    fig.add_trace(go.Scatter(x=digits, y=trace.probs[-1], mode="markers", marker=dict(symbol="diamond", size=10,
+                             color="black"), showlegend=False,
+                             hovertemplate="digit %{x}: %{y:.1%}<extra>at the end</extra>"), 1, 2)
+    fig.update_xaxes(title="digit", tickmode="linear", row=1, col=2)
+    fig.update_yaxes(title="probability", range=[0, 1.02], tickformat=".0%", row=1, col=2)
+
+    # Probability of every class after each step.
+    for digit in digits:
+        fig.add_trace(go.Scatter(x=steps, y=trace.probs[:, digit], mode="lines", name=str(digit), legend="legend2",
+                                 line=_class_line(digit, trace.prediction),
+                                 hovertemplate=f"digit {digit}, step %{{x}}: %{{y:.1%}}<extra></extra>"), 2, 1)
+    fig.update_xaxes(title="step (row read)", range=[0.5, ROWS + 0.5], row=2, col=1)
+    fig.update_yaxes(title="probability", range=[0, 1.02], tickformat=".0%", row=2, col=1)
+
+    # The chosen unit: each of its values over time.
+    for what, symbol, _, _ in panels:
+        fig.add_trace(go.Scatter(x=steps, y=panel_values(trace, what)[:, unit], mode="lines+markers",
+                                 marker_size=4, name=f"{symbol} ({what})",
+                                 hovertemplate=f"{symbol}, step %{{x}}: %{{y:.2f}}<extra></extra>"), 2, 2)
+    fig.update_xaxes(title="step (row read)", range=[0.5, ROWS + 0.5], row=2, col=2)
+    fig.update_yaxes(title="value", row=2, col=2)
+
+    # Heatmaps: units (sorted) x steps.
+    heatmap_refs = {}
+    for k, (what, _, _, kind) in enumerate(panels):
+        row, col = 3 + k // 2, 1 + k % 2
+        values = panel_values(trace, what)[:, order].T  # (hidden, steps), in display order
+        fig.add_trace(go.Heatmap(z=values, x=steps, customdata=np.repeat(order[:, None], trace.steps, axis=1),
+                                 hovertemplate="unit %{customdata}, step %{x}: %{z:.2f}<extra></extra>"), row, col)
+        fig.update_xaxes(title="step (row read)", row=row, col=col)
+        fig.update_yaxes(title="unit (sorted)", autorange="reversed", row=row, col=col)
+        heatmap_refs[_refs(fig, row, col)[1]] = kind
+    _colorbars(fig, trace, heatmap_refs)
+
+    image_x, image_y = _refs(fig, 1, 1)
+    line_refs = [_refs(fig, 2, 1), _refs(fig, 2, 2)]
+    heatmap_x = {y: y.replace("y", "x") for y in heatmap_refs}
+
+    def layout_at(step: int) -> dict:
+        row = dict(type="rect", xref=image_x, yref=image_y, x0=0.5, x1=28.5, y0=step - 0.5, y1=step + 0.5,
+                   line=dict(color=HIGHLIGHT, width=2), fillcolor="rgba(255, 127, 14, 0.25)")
+        shapes = [row, *(_marker(x, y, step) for x, y in line_refs)]
+        shapes += [_future(x, y, step) for y, x in heatmap_x.items()]
+        title = dict(text=f"Step {step} of {trace.steps}: reading row {step}",
+                     subtitle=dict(text=f"Unit {unit}: {unit_update(trace, unit, step)}"))
+        return dict(shapes=shapes, title=title)
+
+    frames = [go.Frame(name=str(s), data=[go.Bar(y=trace.probs[s - 1])], traces=[bars_index], layout=layout_at(s))
+              for s in steps]
+    fig.frames = frames
+    animate = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
+    fig.update_layout(
+        **layout_at(trace.steps),
+        height=300 * (2 + panel_rows) + 80,
+        margin=dict(t=110, r=90),
+        legend=dict(title="unit values", x=1.01, y=_domain_top(fig, 2, 2), yanchor="top"),
+        legend2=dict(title="digit", x=0.46, y=_domain_top(fig, 2, 1), yanchor="top"),
+        updatemenus=[dict(
+            type="buttons", direction="left", x=0, y=1.0, xanchor="left", yanchor="bottom", pad=dict(b=40),
+            buttons=[
+                dict(label="▶ Play", method="animate",
+                     args=[[str(s) for s in steps], {**animate, "frame": dict(duration=350, redraw=True)}]),
+                dict(label="❚❚ Pause", method="animate", args=[[None], animate]),
+            ],
+        )],
+        sliders=[dict(
+            active=trace.steps - 1, x=0.12, y=1.0, len=0.88, yanchor="bottom", pad=dict(b=10, t=0),
+            currentvalue=dict(prefix="Step ", visible=True), ticklen=3,
+            steps=[dict(label=str(s), method="animate", args=[[str(s)], animate]) for s in steps],
+        )],
+    )
+    return fig
+
+
+def _domain_top(fig: go.Figure, row: int, col: int) -> float:
+    return fig.layout[fig.get_subplot(row, col).yaxis.plotly_name].domain[1]
+
+
+def probability_bars(probs: np.ndarray, title: str) -> go.Figure:
+    """Bar chart of the 10 class probabilities (10,)."""
+    fig = go.Figure(go.Bar(x=np.arange(10), y=probs, marker_color=CLASS_COLORS,
+                           hovertemplate="digit %{x}: %{y:.1%}<extra></extra>"))
+    fig.update_layout(title=title, height=260, margin=dict(t=50, b=40, l=50, r=10),
+                      xaxis=dict(title="digit", tickmode="linear"),
+                      yaxis=dict(title="probability", range=[0, 1.02], tickformat=".0%"))
+    return fig
+
+
+def compare_figure(traces: dict[str, Trace]) -> go.Figure:
+    """Side by side for each model: the probability of each digit after each step, and its hidden state."""
+    names = list(traces)
+    fig = make_subplots(rows=2, cols=len(names), row_heights=[1, 1.3], vertical_spacing=0.14,
+                        subplot_titles=[f"{name}: probability per step" for name in names]
+                        + [f"{name}: hidden state (units by activity)" for name in names])
+    steps = np.arange(1, ROWS + 1)
+    for col, name in enumerate(names, start=1):
+        trace = traces[name]
+        for digit in range(10):
+            fig.add_trace(go.Scatter(x=steps, y=trace.probs[:, digit], mode="lines", name=str(digit),
+                                     legendgroup=str(digit), showlegend=col == 1,
+                                     line=_class_line(digit, trace.prediction),
+                                     hovertemplate=f"{name}, digit {digit}, step %{{x}}: %{{y:.1%}}<extra></extra>"),
+                          1, col)
+        order = np.argsort(-np.abs(trace.hidden).mean(axis=0), kind="stable")
+        fig.add_trace(go.Heatmap(z=trace.hidden[:, order].T, x=steps, coloraxis="coloraxis",
+                                 customdata=np.repeat(order[:, None], trace.steps, axis=1),
+                                 hovertemplate="unit %{customdata}, step %{x}: %{z:.2f}<extra></extra>"), 2, col)
+        fig.update_yaxes(title="probability", range=[0, 1.02], tickformat=".0%", row=1, col=col)
+        fig.update_yaxes(title="unit (sorted)", autorange="reversed", row=2, col=col)
+    fig.update_xaxes(title="step (row read)")
+    fig.update_layout(height=720, legend=dict(title="digit"), margin=dict(t=40),
+                      coloraxis=dict(colorscale=STATE_SCALE, cmin=-1, cmax=1, cmid=0,
+                                     colorbar=dict(title="h<br>-1..1", y=0.28, len=0.5, thickness=12)))
+    return fig
+
+
+def training_figure(history: list) -> go.Figure:
+    """Loss and accuracy against batches from a list of train.Progress."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["Training loss (running mean per epoch)", "Accuracy"])
+    batch = [p.step for p in history]
+    fig.add_trace(go.Scatter(x=batch, y=[p.loss for p in history], mode="lines", name="loss"), 1, 1)
+    fig.add_trace(go.Scatter(x=batch, y=[p.train_accuracy for p in history], mode="lines", name="train"), 1, 2)
+    checks = [p for p in history if p.val_accuracy is not None]
+    fig.add_trace(go.Scatter(x=[p.step for p in checks], y=[p.val_accuracy for p in checks], mode="markers+lines",
+                             marker_size=9, name="validation (end of epoch)"), 1, 2)
+    fig.update_xaxes(title="batch")
+    fig.update_yaxes(title="cross-entropy", row=1, col=1)
+    fig.update_yaxes(title="accuracy", range=[0, 1], tickformat=".0%", row=1, col=2)
+    fig.update_layout(height=320, margin=dict(t=40, b=40))
+    return fig

@@ -1,0 +1,94 @@
+"""Where checkpoints live: the shipped models (read-only) and a user folder for trained or added ones.
+
+The user folder is $RNNVIZ_MODELS, or ~/.cache/rnnviz/models. The app never writes to models/.
+"""
+
+import io
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checkpoint import MAX_BYTES, CheckpointError, load_model
+
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "models"
+SHIPPED = ("lstm", "gru", "rnn")  # shipped checkpoints, in picker order: models/<cell>.pt
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One checkpoint the app can load."""
+
+    path: Path
+    shipped: bool
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+def user_dir() -> Path:
+    return Path(os.environ.get("RNNVIZ_MODELS") or Path.home() / ".cache" / "rnnviz" / "models").expanduser()
+
+
+def shipped_path(cell: str) -> Path:
+    return SHIPPED_DIR / f"{cell}.pt"
+
+
+def list_checkpoints() -> list[Entry]:
+    """The shipped checkpoints that exist, then the user's (newest first)."""
+    shipped = [Entry(shipped_path(cell), True) for cell in SHIPPED if shipped_path(cell).exists()]
+    folder = user_dir()
+    mine = sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    return shipped + [Entry(path, False) for path in mine]
+
+
+def new_checkpoint_path(stem: str) -> Path:
+    """A file name in the user folder that no other checkpoint has, e.g. gru-h64-20250101-120000.pt."""
+    folder = user_dir()
+    base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = folder / f"{base}.pt", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{base}-{n}.pt"
+    return path
+
+
+def add_checkpoint(data: bytes, name: str) -> Path:
+    """Check that `data` is an rnnviz checkpoint, then copy it into the user folder.
+
+    Raises CheckpointError for anything else (too large, corrupt, foreign); nothing is written then.
+    """
+    if len(data) > MAX_BYTES:
+        raise CheckpointError(f"{name}: {len(data) / 1e6:.0f} MB is too large for an rnnviz checkpoint")
+    file = io.BytesIO(data)
+    file.name = name
+    model = load_model(file)
+    path = new_checkpoint_path(f"{Path(name).stem}-{model.cell}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".pt.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+def add_checkpoint_file(path) -> Path:
+    """add_checkpoint for a file on disk (checked for size before it is read)."""
+    path = Path(path).expanduser()
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise CheckpointError(f"{path}: too large for an rnnviz checkpoint")
+        data = path.read_bytes()
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot read ({error.strerror})") from error
+    return add_checkpoint(data, path.name)
+
+
+def describe(model, entry: Entry) -> str:
+    """A picker label, e.g. 'LSTM, 100 units, 98.9% test (shipped)'."""
+    accuracy = model.info.get("test_accuracy")
+    parts = [model.cell.upper(), f"{model.hidden_size} units"]
+    if isinstance(accuracy, float):
+        parts.append(f"{accuracy:.1%} test")
+    origin = "shipped" if entry.shipped else entry.name
+    return f"{', '.join(parts)} ({origin})"
