@@ -19,6 +19,7 @@ CLASS_COLORS = qualitative.Plotly  # 10 colours, one per digit
 HIGHLIGHT = "#ff7f0e"  # the current step / row
 FUTURE_MASK = "rgba(255, 255, 255, 0.85)"  # covers the steps not read yet
 ROWS = 28  # time steps = image rows
+ROW_PX, GAP_PX, TOP_PX, BOTTOM_PX = 260, 85, 170, 50  # step figure: subplot row, gap, title + controls, x title
 
 # The panels of each cell type: (what, symbol, title, colour axis); "what" is a gate name, "cell" or "hidden".
 PANELS = {
@@ -160,15 +161,15 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
     titles = [
         "What the network sees (row being read in orange)",
         "Class probabilities: bars at this step, ◆ at the end",
-        "Probability of each digit after each step",
+        "Probability of each digit after each step (colours as above)",
         f"Unit {unit} over time",
         *(title for _, _, title, _ in panels),
     ]
     specs = [[{}, {}], [{}, {}]] + [[{}, {} if 2 * r + 1 < len(panels) else None] for r in range(panel_rows)]
-    fig = make_subplots(
-        rows=2 + panel_rows, cols=2, specs=specs, subplot_titles=titles, row_heights=[1.1, 1] + [1] * panel_rows,
-        horizontal_spacing=0.1, vertical_spacing=0.25 / (2 + panel_rows),
-    )
+    rows = 2 + panel_rows
+    plot_px = rows * ROW_PX + (rows - 1) * GAP_PX
+    fig = make_subplots(rows=rows, cols=2, specs=specs, subplot_titles=titles, horizontal_spacing=0.1,
+                        vertical_spacing=GAP_PX / plot_px)
 
     # The input image, rows top to bottom as read.
     fig.add_trace(go.Heatmap(z=trace.image, x=np.arange(1, 29), y=steps, colorscale="gray", zmin=0, zmax=1,
@@ -189,7 +190,7 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
 
     # Probability of every class after each step.
     for digit in digits:
-        fig.add_trace(go.Scatter(x=steps, y=trace.probs[:, digit], mode="lines", name=str(digit), legend="legend2",
+        fig.add_trace(go.Scatter(x=steps, y=trace.probs[:, digit], mode="lines", name=str(digit), showlegend=False,
                                  line=_class_line(digit, trace.prediction),
                                  hovertemplate=f"digit {digit}, step %{{x}}: %{{y:.1%}}<extra></extra>"), 2, 1)
     fig.update_xaxes(title="step (row read)", range=[0.5, ROWS + 0.5], row=2, col=1)
@@ -210,7 +211,7 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
         values = panel_values(trace, what)[:, order].T  # (hidden, steps), in display order
         fig.add_trace(go.Heatmap(z=values, x=steps, customdata=np.repeat(order[:, None], trace.steps, axis=1),
                                  hovertemplate="unit %{customdata}, step %{x}: %{z:.2f}<extra></extra>"), row, col)
-        fig.update_xaxes(title="step (row read)", row=row, col=col)
+        fig.update_xaxes(title="step (row read)" if row == rows else None, row=row, col=col)
         fig.update_yaxes(title="unit (sorted)", autorange="reversed", row=row, col=col)
         heatmap_refs[_refs(fig, row, col)[1]] = kind
     _colorbars(fig, trace, heatmap_refs)
@@ -224,8 +225,9 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
                    line=dict(color=HIGHLIGHT, width=2), fillcolor="rgba(255, 127, 14, 0.25)")
         shapes = [row, *(_marker(x, y, step) for x, y in line_refs)]
         shapes += [_future(x, y, step) for y, x in heatmap_x.items()]
-        title = dict(text=f"Step {step} of {trace.steps}: reading row {step}",
-                     subtitle=dict(text=f"Unit {unit}: {unit_update(trace, unit, step)}"))
+        title = dict(text=f"Step {step} of {trace.steps}: reading row {step}", x=0, xref="paper",
+                     y=1, yref="container", yanchor="top", pad=dict(t=12), font_size=20,
+                     subtitle=dict(text=f"Unit {unit}: {unit_update(trace, unit, step)}", font_size=14))
         return dict(shapes=shapes, title=title)
 
     frames = [go.Frame(name=str(s), data=[go.Bar(y=trace.probs[s - 1])], traces=[bars_index], layout=layout_at(s))
@@ -234,12 +236,11 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
     animate = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
     fig.update_layout(
         **layout_at(trace.steps),
-        height=300 * (2 + panel_rows) + 80,
-        margin=dict(t=110, r=90),
+        height=plot_px + TOP_PX + BOTTOM_PX,
+        margin=dict(t=TOP_PX, b=BOTTOM_PX, r=90),
         legend=dict(title="unit values", x=1.01, y=_domain_top(fig, 2, 2), yanchor="top"),
-        legend2=dict(title="digit", x=0.46, y=_domain_top(fig, 2, 1), yanchor="top"),
         updatemenus=[dict(
-            type="buttons", direction="left", x=0, y=1.0, xanchor="left", yanchor="bottom", pad=dict(b=40),
+            type="buttons", direction="left", x=0, y=1 + 50 / plot_px, xanchor="left", yanchor="bottom",
             buttons=[
                 dict(label="▶ Play", method="animate",
                      args=[[str(s) for s in steps], {**animate, "frame": dict(duration=350, redraw=True)}]),
@@ -247,8 +248,8 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
             ],
         )],
         sliders=[dict(
-            active=trace.steps - 1, x=0.12, y=1.0, len=0.88, yanchor="bottom", pad=dict(b=10, t=0),
-            currentvalue=dict(prefix="Step ", visible=True), ticklen=3,
+            active=trace.steps - 1, x=0.16, y=1 + 50 / plot_px, len=0.84, yanchor="bottom", pad=dict(t=0, b=0),
+            currentvalue=dict(visible=False), ticklen=3,
             steps=[dict(label=str(s), method="animate", args=[[str(s)], animate]) for s in steps],
         )],
     )
