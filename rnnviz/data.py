@@ -83,30 +83,34 @@ def split_train_val(images, labels, val_size: int, seed: int):
 
 
 def augment(images: torch.Tensor, generator: torch.Generator, strength: float = 1.0) -> torch.Tensor:
-    """Random small rotation, scale, shear, shift and stroke thickness for a batch (N, 28, 28).
+    """Random rotation, scale, shear, shift, elastic wobble and stroke thickness for a batch (N, 28, 28).
 
-    Runs on the whole batch at once (cheap next to the recurrent net). The ranges cover how
-    people draw on a canvas once it is preprocessed like MNIST.
+    Runs on the whole batch at once, cheap next to the recurrent net. The ranges cover how people
+    draw once their drawing is preprocessed like MNIST, including bold strokes that fill loops.
     """
     n = images.shape[0]
 
-    def uniform(low, high):
-        return low + (high - low) * torch.rand(n, generator=generator)
+    def uniform(low, high, *shape):
+        return low + (high - low) * torch.rand(n, *shape, generator=generator)
 
     angle = uniform(-12, 12) * strength * math.pi / 180
     scale = 1 + uniform(-0.12, 0.12) * strength
     shear = uniform(-0.25, 0.25) * strength
-    shift = (torch.rand(n, 2, generator=generator) - 0.5) * 2 * (2.0 / 14) * strength  # +-2 px
+    shift = uniform(-2, 2, 2) / 14 * strength  # +-2 px, in grid units (1 = half the image)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack(
         [torch.stack([cos, -sin + shear * cos, shift[:, 0]], 1),
          torch.stack([sin, cos + shear * sin, shift[:, 1]], 1)], 1
-    )  # (N, 2, 3) output -> input sampling grid
-    grid = F.affine_grid(theta, (n, 1, 28, 28), align_corners=False)
-    warped = F.grid_sample(images[:, None], grid, align_corners=False, padding_mode="zeros")
-    # Stroke thickness: blend towards a grey dilation (bolder) or erosion (thinner).
-    thicker = F.max_pool2d(warped, 3, stride=1, padding=1)
+    )  # (N, 2, 3) maps output to input coordinates
+    grid = F.affine_grid(theta, (n, 1, 28, 28), align_corners=False)  # (N, 28, 28, 2)
+    wobble = uniform(-1.5, 1.5, 2, 4, 4) / 14 * strength  # smooth displacement, up to 1.5 px
+    grid = grid + F.interpolate(wobble, size=(28, 28), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
+    warped = F.grid_sample(images[:, None], grid, align_corners=False)  # (N, 1, 28, 28)
+    # Stroke thickness: blend towards a grey erosion (< 0), or one or two dilations (> 0).
     thinner = -F.max_pool2d(-warped, 3, stride=1, padding=1)
-    amount = uniform(-0.6, 0.8)[:, None, None, None] * strength  # <0 thinner, >0 thicker
-    target = torch.where(amount > 0, thicker, thinner)
-    return (warped + amount.abs() * (target - warped)).clamp_(0, 1)[:, 0]
+    thicker = F.max_pool2d(warped, 3, stride=1, padding=1)
+    thickest = F.max_pool2d(thicker, 3, stride=1, padding=1)
+    amount = uniform(-0.6, 1.6)[:, None, None, None] * strength
+    out = torch.where(amount < 0, warped - amount * (thinner - warped), warped + amount * (thicker - warped))
+    out = torch.where(amount > 1, thicker + (amount - 1) * (thickest - thicker), out)
+    return out.clamp_(0, 1)[:, 0]

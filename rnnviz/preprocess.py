@@ -3,8 +3,8 @@
 MNIST (LeCun et al.): each digit was cropped to its ink, scaled (anti-aliased) so that its
 longer side is 20 px keeping the aspect ratio, and placed in a 28x28 field so that its centre
 of mass sits at the centre. A canvas drawing also differs from MNIST in stroke width (a 30 px
-brush on a small digit is far bolder than any pen in MNIST), so strokes are first thinned to
-their centre lines and redrawn at MNIST's typical width.
+brush on a small digit is far bolder than any pen in MNIST), so the strokes are first made as
+wide as MNIST's typical stroke.
 """
 
 import numpy as np
@@ -93,20 +93,22 @@ def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
 
 
 def normalize_strokes(ink: np.ndarray) -> np.ndarray:
-    """Redraw the strokes of a cropped drawing at MNIST's stroke width; returns it cropped again.
+    """Make the strokes of a cropped drawing as wide as MNIST's; returns it cropped again.
 
-    Thins the ink to one-pixel centre lines (at WORK_BOX resolution) and thickens them with a
-    round brush whose width becomes STROKE_WIDTH once the digit is scaled to the 20 px box.
+    At WORK_BOX resolution, measures the brush width (twice the median distance from the strokes'
+    centre lines to their edges) and moves every edge in or out by half the difference to the
+    target width, using the signed distance to the edge. Filled-in loops of a bold brush stay
+    filled (as in bold MNIST digits) rather than being thinned into a different shape.
     """
-    work = _fit(ink, WORK_BOX - round(STROKE_WIDTH * WORK_BOX / BOX))  # leave room for the brush
-    skeleton = skeletonize(work > 0.5)
-    if not skeleton.any():  # faint ink thinner than the threshold: keep it as it is
-        return work
-    radius = STROKE_WIDTH * WORK_BOX / BOX / 2
-    pad = int(np.ceil(radius)) + 1
-    skeleton = np.pad(skeleton, pad)
-    distance = ndimage.distance_transform_edt(~skeleton)
-    redrawn = np.clip(radius + 0.5 - distance, 0.0, 1.0)  # soft-edged round brush
+    target = STROKE_WIDTH * WORK_BOX / BOX  # px at work resolution
+    mask = np.pad(_fit(ink, WORK_BOX) > 0.5, WORK_BOX // 4)
+    centre_lines = skeletonize(mask)
+    if not centre_lines.any():  # faint ink below the threshold: keep it as it is
+        return ink
+    inside = ndimage.distance_transform_edt(mask)  # distance to the background, inside the ink
+    outside = ndimage.distance_transform_edt(~mask)  # distance to the ink, outside it
+    width = 2 * np.median(inside[centre_lines])
+    redrawn = np.clip(inside - outside - (width - target) / 2 + 0.5, 0.0, 1.0)  # soft edge
     return _crop_to_ink(redrawn)
 
 
