@@ -1,0 +1,111 @@
+"""Plotly figures for rnnviz.insight results: pure functions from numpy arrays to figures.
+
+Steps are shown 1-based (step t reads image row t, 1 = top), as in rnnviz.plots.
+"""
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+MODEL_COLORS = {"rnn": "#d62728", "gru": "#2ca02c", "lstm": "#1f77b4"}  # one colour per cell type, every figure
+STATE_SCALE = "RdBu_r"  # tanh-range values: blue < 0 < red, white at 0
+COUNT_SCALE = "Blues"
+
+
+def _steps(values: np.ndarray) -> np.ndarray:
+    return np.arange(1, len(values) + 1)
+
+
+def row_importance_figure(saliency: dict[str, np.ndarray], occlusion: dict[str, np.ndarray]) -> go.Figure:
+    """Side by side, one line per model: mean row saliency (left) and mean occlusion effect (right).
+
+    saliency, occlusion: model name -> (steps,) test-set means.
+    """
+    fig = make_subplots(1, 2, subplot_titles=(
+        "Saliency: ‖∂ log p(predicted) / ∂ row‖",
+        "Occlusion: change of p(predicted) when the row is blanked",
+    ))
+    for column, curves in enumerate((saliency, occlusion), start=1):
+        for name, values in curves.items():
+            fig.add_trace(go.Scatter(
+                x=_steps(values), y=values, mode="lines+markers", name=name.upper(), legendgroup=name,
+                showlegend=column == 1, line=dict(color=MODEL_COLORS.get(name)), marker=dict(size=4),
+                hovertemplate=f"{name.upper()}, row %{{x}}: %{{y:.3g}}<extra></extra>",
+            ), 1, column)
+        fig.update_xaxes(title="image row (time step)", range=[0.5, 28.5], row=1, col=column)
+    fig.update_yaxes(title="mean gradient norm", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title="mean Δ p(predicted)", zeroline=True, row=1, col=2)
+    fig.update_layout(title="Which rows does the decision use? (test-set means)", hovermode="x unified")
+    return fig
+
+
+def gradient_flow_figure(gradient_norms: dict[str, np.ndarray]) -> go.Figure:
+    """‖∂ loss / ∂ h_t‖ on a log scale, read from t = 28 back to t = 1 as the gradient travels.
+
+    gradient_norms: model name -> (steps,) test-set means.
+    """
+    fig = go.Figure()
+    for name, values in gradient_norms.items():
+        fig.add_trace(go.Scatter(
+            x=_steps(values), y=values, mode="lines+markers", name=name.upper(),
+            line=dict(color=MODEL_COLORS.get(name)), marker=dict(size=4),
+            hovertemplate=f"{name.upper()}, t = %{{x}}: %{{y:.2e}}<extra></extra>",
+        ))
+    fig.update_xaxes(title="time step t (backpropagation runs right to left from t = 28)", autorange="reversed")
+    fig.update_yaxes(title="mean ‖∂ loss / ∂ h_t‖", type="log", exponentformat="power")
+    fig.update_layout(title="Gradient flow back through time: a falling line is a vanishing gradient")
+    return fig
+
+
+def saturation_figure(saturation: dict[str, tuple[np.ndarray, np.ndarray]]) -> go.Figure:
+    """One scatter per sigmoid gate, one point per unit: x = fraction of time left-saturated (< 0.1),
+    y = fraction right-saturated (> 0.9). The unit index is each point's customdata (for click selection).
+    """
+    gates = list(saturation)
+    fig = make_subplots(1, len(gates), subplot_titles=[f"{gate} gate" for gate in gates],
+                        shared_yaxes=True, horizontal_spacing=0.05)
+    for column, gate in enumerate(gates, start=1):
+        left, right = (np.asarray(values) for values in saturation[gate])
+        fig.add_trace(go.Scatter(  # left + right <= 1: no unit lies beyond this line
+            x=[0, 1], y=[1, 0], mode="lines", line=dict(color="lightgray", dash="dot"),
+            hoverinfo="skip", showlegend=False,
+        ), 1, column)
+        fig.add_trace(go.Scatter(
+            x=left, y=right, mode="markers", customdata=np.arange(len(left)), name=gate, showlegend=False,
+            marker=dict(size=7, opacity=0.7, color=1 - left - right, colorscale="Viridis", cmin=0, cmax=1),
+            hovertemplate=f"{gate}, unit %{{customdata}}<br>left-saturated %{{x:.0%}}<br>"
+                          "right-saturated %{y:.0%}<extra></extra>",
+        ), 1, column)
+        fig.update_xaxes(title="fraction < 0.1 (closed)", range=[-0.03, 1.03], row=1, col=column)
+    fig.update_yaxes(title="fraction > 0.9 (open)", range=[-0.03, 1.03], row=1, col=1)
+    fig.update_layout(title="Gate saturation over the test set (colour: fraction of time in between)")
+    return fig
+
+
+def class_means_figure(class_means: np.ndarray, unit: int) -> go.Figure:
+    """Heatmap digit class x step of one unit's mean activation h_t. class_means: (10, steps, hidden)."""
+    values = class_means[:, :, unit]  # (10, steps)
+    limit = max(float(np.abs(values).max()), 1e-6)
+    fig = go.Figure(go.Heatmap(
+        z=values, x=_steps(values[0]), y=np.arange(len(values)), colorscale=STATE_SCALE, zmid=0,
+        zmin=-limit, zmax=limit, colorbar=dict(title="mean h"),
+        hovertemplate="digit %{y}, step %{x}: %{z:.3f}<extra></extra>",
+    ))
+    fig.update_xaxes(title="time step (row read)")
+    fig.update_yaxes(title="true digit", dtick=1, autorange="reversed")
+    fig.update_layout(title=f"Unit {unit}: mean activation for each digit, step by step")
+    return fig
+
+
+def confusion_figure(confusion: np.ndarray) -> go.Figure:
+    """Heatmap of the (10, 10) confusion counts, rows = true digit, columns = predicted digit."""
+    digits = np.arange(len(confusion))
+    fig = go.Figure(go.Heatmap(
+        z=confusion, x=digits, y=digits, colorscale=COUNT_SCALE, text=confusion, texttemplate="%{text}",
+        colorbar=dict(title="images"), hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+    ))
+    fig.update_xaxes(title="predicted digit", dtick=1, side="top")
+    fig.update_yaxes(title="true digit", dtick=1, autorange="reversed")
+    accuracy = np.trace(confusion) / max(confusion.sum(), 1)
+    fig.update_layout(title=f"Confusion matrix ({confusion.sum()} test digits, accuracy {accuracy:.2%})")
+    return fig
