@@ -42,6 +42,12 @@ EXPLAIN = {
     "rnn": "A plain **RNN** squashes the new row and its previous state through tanh at every step. "
            "With no gates to protect it, what it read early fades quickly.",
 }
+INTRO = (
+    "**How it works.** The network gets the image one row of 28 pixels at a time, top to bottom. After each "
+    "row it updates its hidden state; after the last row a read-out turns that state into a probability for "
+    "each digit.\n\nDraw a digit on the left (or pick a real one from the gallery), then step through the rows "
+    "in **Inspect**, race the three kinds of network in **Compare**, or train your own in **Train**."
+)
 HOW_TO_READ = (
     "Each heatmap has one line per unit (sorted, top = most telling) and one column per step. "
     "Gates run from 0 (closed, dark) to 1 (open, yellow); states from -1 (blue) through 0 (white) to +1 (red). "
@@ -87,21 +93,40 @@ def model_picker():
     return models[path][1]
 
 
+def add_checkpoint(add) -> None:
+    """Run `add` (which returns the new file) and keep the outcome to show; select the new model."""
+    try:
+        saved = add()
+    except CheckpointError as error:
+        st.session_state.added = (False, f"Could not add this checkpoint. {error}")
+        return
+    st.session_state.added = (True, f"Added {saved.name}; it is now selected under Model.")
+    st.session_state.model = str(saved)
+
+
+def add_upload():
+    upload = st.session_state.upload
+    if upload is not None:
+        add_checkpoint(lambda: registry.add_checkpoint(upload.getvalue(), upload.name))
+
+
+def add_from_disk():
+    path = st.session_state["checkpoint-path"].strip()
+    if path:
+        add_checkpoint(lambda: registry.add_checkpoint_file(path))
+
+
 def add_checkpoint_form():
     """Upload a checkpoint or name one on disk; it is checked, then copied to the user folder."""
-    with st.sidebar.expander("Add a checkpoint"):
-        upload = st.file_uploader("Upload a .pt file", type=["pt"], key="upload", max_upload_size=UPLOAD_LIMIT_MB)
-        path = st.text_input("…or a path on this computer", key="checkpoint-path", placeholder="/path/to/model.pt")
-        if not st.button("Add", key="add-checkpoint", disabled=upload is None and not path):
-            return
-        try:
-            saved = registry.add_checkpoint(upload.getvalue(), upload.name) if upload else \
-                registry.add_checkpoint_file(path)
-        except CheckpointError as error:
-            st.error(f"Could not add this checkpoint. {error}")
-            return
-        st.success(f"Added as {saved.name}: pick it under Model.")
-        st.caption(f"Saved in {registry.user_dir()}")
+    with st.sidebar.expander("Add a checkpoint", expanded="added" in st.session_state):
+        st.file_uploader("Upload a .pt file", type=["pt"], key="upload", on_change=add_upload,
+                         max_upload_size=UPLOAD_LIMIT_MB)
+        st.text_input("…or type a path on the server and press Enter", key="checkpoint-path",
+                      on_change=add_from_disk, placeholder="/path/to/model.pt")
+        if "added" in st.session_state:
+            ok, message = st.session_state.added
+            (st.success if ok else st.error)(message)
+        st.caption(f"Trained and added models are kept in {registry.user_dir()} (set RNNVIZ_MODELS to change).")
 
 
 # ---- the digit: drawn or from the gallery ----
@@ -126,7 +151,7 @@ def drawn_digit():
     try:
         return preprocess_canvas(drawing.image_data)
     except EmptyCanvasError as error:
-        st.info(f"Nothing to read yet: {error}.")
+        st.info(f"{str(error).capitalize()}.")
     except CanvasError as error:
         st.error(f"This drawing cannot be read: {error}.")
     return None
@@ -199,13 +224,14 @@ def train_tab():
     job = st.session_state.get("job")
     with st.form("train-settings"):
         left, middle, right = st.columns(3)
-        cell = left.selectbox("Cell", CELLS, index=1, format_func=str.upper)
-        hidden = left.select_slider("Hidden units", [16, 32, 64, 100, 128, 256], value=64)
-        epochs = middle.number_input("Epochs", 1, 30, 1)
-        limit = middle.select_slider("Training images", [2000, 5000, 10000, 20000, 55000], value=10000)
-        lr = right.select_slider("Learning rate", [5e-4, 1e-3, 2e-3, 5e-3, 1e-2], value=2e-3)
-        batch_size = right.select_slider("Batch size", [32, 64, 128, 256], value=128)
-        start = st.form_submit_button("Start training", disabled=bool(job and job.running))
+        cell = left.selectbox("Cell", CELLS, index=1, format_func=str.upper, key="train-cell")
+        hidden = left.select_slider("Hidden units", [16, 32, 64, 100, 128, 256], value=64, key="train-hidden")
+        epochs = middle.number_input("Epochs", 1, 30, 1, key="train-epochs")
+        limit = middle.select_slider("Training images", [2000, 5000, 10000, 20000, 55000], value=10000,
+                                     key="train-images", help="A subset of the 55,000 MNIST training images")
+        lr = right.select_slider("Learning rate", [5e-4, 1e-3, 2e-3, 5e-3, 1e-2], value=2e-3, key="train-lr")
+        batch_size = right.select_slider("Batch size", [32, 64, 128, 256], value=128, key="train-batch")
+        start = st.form_submit_button("Start training", disabled=bool(job and job.running), key="start-training")
     if start:
         settings = Settings(cell=cell, hidden=hidden, epochs=int(epochs), lr=lr, batch_size=batch_size, limit=limit)
         job = st.session_state.job = TrainingJob(settings, registry.new_checkpoint_path(f"{cell}-h{hidden}"))
@@ -234,8 +260,10 @@ def training_progress(job: TrainingJob):
         else:
             early = " (stopped early)" if job.state == "stopped" else ""
             st.success(f"Saved {job.out.name}{early}: test accuracy {job.summary['test_accuracy']:.1%}. "
-                       "It is now in the model picker.")
+                       "It is now selected in the model picker.")
         if polling and not job.running:
+            if job.state != "failed":
+                st.session_state.model = str(job.out)  # select the new model
             st.rerun()  # the whole page, so that the new checkpoint appears in the picker
 
     progress()
@@ -250,14 +278,15 @@ def main():
                "names the digit. Draw one and see what happens inside, step by step.")
     model = model_picker()
     add_checkpoint_form()
-    st.sidebar.caption(f"Your models are kept in {registry.user_dir()} (set RNNVIZ_MODELS to change).")
 
     digit_column, result_column = st.columns([1, 1.3])
     with digit_column:
         image = digit_input()  # (28, 28) in [0, 1], or None
     reading = trace_image(model, image) if model is not None and image is not None else None
-    if reading is not None:
-        with result_column:
+    with result_column:
+        if reading is None:
+            st.markdown(INTRO)
+        else:
             prediction_summary(reading)
 
     tabs = {

@@ -289,10 +289,11 @@ def compare_figure(traces: dict[str, Trace]) -> go.Figure:
         fig.add_trace(go.Heatmap(z=trace.hidden[:, order].T, x=steps, coloraxis="coloraxis",
                                  customdata=np.repeat(order[:, None], trace.steps, axis=1),
                                  hovertemplate="unit %{customdata}, step %{x}: %{z:.2f}<extra></extra>"), 2, col)
-        fig.update_yaxes(title="probability", range=[0, 1.02], tickformat=".0%", row=1, col=col)
-        fig.update_yaxes(title="unit (sorted)", autorange="reversed", row=2, col=col)
+        fig.update_yaxes(title="probability" if col == 1 else None, range=[0, 1.02], tickformat=".0%", row=1, col=col)
+        fig.update_yaxes(title="unit (sorted)" if col == 1 else None, autorange="reversed", row=2, col=col)
     fig.update_xaxes(title="step (row read)")
-    fig.update_layout(height=720, legend=dict(title="digit"), margin=dict(t=40),
+    fig.update_layout(height=760, margin=dict(t=80),
+                      legend=dict(title="digit ", orientation="h", x=0, y=1.04, yanchor="bottom"),
                       coloraxis=dict(colorscale=STATE_SCALE, cmin=-1, cmax=1, cmid=0,
                                      colorbar=dict(title="h<br>-1..1", y=0.28, len=0.5, thickness=12)))
     return fig

@@ -85,10 +85,9 @@ def add_checkpoint_file(path) -> Path:
 
 
 def describe(model, entry: Entry) -> str:
-    """A picker label, e.g. 'LSTM, 100 units, 98.9% test (shipped)'."""
+    """A picker label, e.g. 'LSTM (shipped), 98.9% test' or 'gru-h64-20250101-120000: GRU, 97.0% test'."""
     accuracy = model.info.get("test_accuracy")
-    parts = [model.cell.upper(), f"{model.hidden_size} units"]
-    if isinstance(accuracy, float):
-        parts.append(f"{accuracy:.1%} test")
-    origin = "shipped" if entry.shipped else entry.name
-    return f"{', '.join(parts)} ({origin})"
+    score = f", {accuracy:.1%} test" if isinstance(accuracy, float) else ""
+    if entry.shipped:
+        return f"{model.cell.upper()} (shipped){score}"
+    return f"{entry.name}: {model.cell.upper()} {model.hidden_size}{score}"

@@ -1,0 +1,117 @@
+"""Plot builders on real traces: shipped models reading real MNIST test digits."""
+
+import numpy as np
+import pytest
+
+from rnnviz import plots, trace
+from rnnviz.train import Progress
+
+PANEL_COUNT = {"lstm": 6, "gru": 4, "rnn": 1}
+
+
+@pytest.fixture(scope="module")
+def readings(shipped_models, mnist_test):
+    """One trace per shipped model of MNIST test digit 0 (a 7)."""
+    images, _ = mnist_test
+    return {cell: trace(model, images[0].numpy()) for cell, model in shipped_models.items()}
+
+
+def heatmaps(fig):
+    return [d for d in fig.data if d.type == "heatmap" and d.showscale is not False]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_step_figure_has_one_frame_per_row(cell, readings, shipped_models):
+    reading = readings[cell]
+    order = plots.unit_order(reading, shipped_models[cell].readout.weight.detach().numpy(), "contribution")
+    fig = plots.step_figure(reading, order, unit=int(order[0]))
+
+    assert [f.name for f in fig.frames] == [str(s) for s in range(1, 29)]
+    slider = fig.layout.sliders[0]
+    assert [list(s.args[0]) for s in slider.steps] == [[str(s)] for s in range(1, 29)]
+    assert slider.active == 27  # starts on the last step, where the prediction is made
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
+
+    maps = heatmaps(fig)
+    assert len(maps) == PANEL_COUNT[cell]
+    hidden_map = maps[-1]  # the hidden state is always the last panel
+    assert np.asarray(hidden_map.z).shape == (shipped_models[cell].hidden_size, 28)
+    np.testing.assert_allclose(np.asarray(hidden_map.z)[0], reading.hidden[:, order[0]], rtol=1e-6)
+
+
+def test_frames_move_the_row_highlight_and_the_bars(readings):
+    reading = readings["lstm"]
+    fig = plots.step_figure(reading, np.arange(reading.hidden.shape[1]), unit=3)
+    for step in (1, 14, 28):
+        frame = fig.frames[step - 1]
+        np.testing.assert_allclose(frame.data[0].y, reading.probs[step - 1], rtol=1e-6)
+        row_box = frame.layout.shapes[0]
+        assert (row_box.y0, row_box.y1) == (step - 0.5, step + 0.5)
+        veils = [s for s in frame.layout.shapes if s.type == "rect" and s.fillcolor == plots.FUTURE_MASK]
+        assert len(veils) == 6 and all(v.x0 == step + 0.5 for v in veils)
+        assert frame.layout.title.text.startswith(f"Step {step} of 28")
+    bars = fig.data[fig.frames[0].traces[0]]
+    assert bars.type == "bar"
+
+
+def test_unit_order_by_contribution(readings, shipped_models):
+    reading, model = readings["gru"], shipped_models["gru"]
+    weight = model.readout.weight.detach().numpy()  # (10, hidden)
+    order = plots.unit_order(reading, weight, "contribution")
+    contribution = weight[reading.prediction] * reading.hidden[-1]
+    assert sorted(order) == list(range(model.hidden_size))
+    assert np.all(np.diff(contribution[order]) <= 0)
+    activity = plots.unit_order(reading, weight, "activity")
+    assert np.all(np.diff(np.abs(reading.hidden).mean(axis=0)[activity]) <= 0)
+    assert list(plots.unit_order(reading, weight, "index")) == list(range(model.hidden_size))
+
+
+def test_unit_update_writes_the_lstm_equation_with_the_trace_numbers(readings):
+    reading, unit, step = readings["lstm"], 5, 10
+    text = plots.unit_update(reading, unit, step)
+    gates = {name: values[step - 1, unit] for name, values in reading.gates.items()}
+    for value in (gates["forget"], reading.cell[step - 2, unit], gates["input"], gates["candidate"]):
+        assert plots._num(value) in text
+    assert text.count(f"{reading.cell[step - 1, unit]:.2f}") >= 1
+    assert text.endswith(f"= {reading.hidden[step - 1, unit]:.2f}")
+    # and the written-out numbers really give the result (up to the 2-decimal rounding)
+    assert np.isclose(gates["forget"] * reading.cell[step - 2, unit] + gates["input"] * gates["candidate"],
+                      reading.cell[step - 1, unit], atol=1e-5)
+
+
+def test_unit_update_gru_and_rnn(readings):
+    gru = plots.unit_update(readings["gru"], 0, 1)
+    assert "(1 − z)·n + z·h" in gru and "0.00 =" in gru  # h_0 is zero
+    rnn = plots.unit_update(readings["rnn"], 0, 28)
+    assert rnn.startswith("h<sub>28</sub> = tanh(") and rnn.endswith(f"{readings['rnn'].hidden[-1, 0]:.2f}")
+
+
+def test_settled_step(readings):
+    for reading in readings.values():
+        settled = plots.settled_step(reading)
+        guesses = reading.probs.argmax(axis=1)
+        assert np.all(guesses[settled - 1 :] == reading.prediction)
+        assert settled == 1 or guesses[settled - 2] != reading.prediction
+
+
+def test_compare_figure(readings):
+    named = {cell.upper(): readings[cell] for cell in ("rnn", "gru", "lstm")}
+    fig = plots.compare_figure(named)
+    assert len(heatmaps(fig)) == 3
+    lines = [d for d in fig.data if d.type == "scatter"]
+    assert len(lines) == 30 and sum(bool(d.showlegend) for d in lines) == 10
+    np.testing.assert_allclose(lines[10 + 7].y, named["GRU"].probs[:, 7], rtol=1e-6)
+
+
+def test_training_figure():
+    history = [Progress(1, step, 20, loss=2.3 - 0.1 * step, train_accuracy=0.04 * step) for step in (1, 5, 10)]
+    history.append(Progress(1, 10, 20, loss=1.3, train_accuracy=0.4, val_accuracy=0.5))
+    fig = plots.training_figure(history)
+    loss, train, val = fig.data
+    assert list(loss.x) == [1, 5, 10, 10] and list(val.y) == [0.5]
+
+
+def test_probability_bars(readings):
+    probs = readings["lstm"].probs[-1]
+    fig = plots.probability_bars(probs, "at the end")
+    np.testing.assert_allclose(fig.data[0].y, probs)
