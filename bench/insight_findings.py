@@ -1,0 +1,50 @@
+"""Findings on the shipped models over the full MNIST test set, and how long the statistics take.
+
+    RNNVIZ_DATA=../shared/mnist python -m bench.insight_findings [--fresh] [--threads 1] [checkpoints...]
+
+Prints per model: test accuracy; the fraction of row saliency (gradient mass) in the top 14 rows;
+the same for the occlusion effect; and ||dL/dh_1|| / ||dL/dh_28||, how much of the loss gradient
+still reaches the first step (test-set means). --fresh recomputes instead of reading the cache.
+"""
+
+import argparse
+import time
+
+import torch
+
+from rnnviz import insight, load_model
+from rnnviz.data import load_mnist
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="*", default=[f"models/{cell}.pt" for cell in ("rnn", "gru", "lstm")])
+    parser.add_argument("--fresh", action="store_true", help="recompute (and time) instead of using the cache")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the app uses 1)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    images, labels = load_mnist("test")
+
+    print(f"{len(images)} test digits, {args.threads} torch thread(s)")
+    print(f"{'checkpoint':24} {'cell':5} {'accuracy':>8} {'saliency top 14':>16} {'occlusion top 14':>17}"
+          f" {'|dL/dh1|/|dL/dh28|':>19} {'seconds':>8}")
+    for path in args.checkpoints:
+        started = time.perf_counter()
+        if args.fresh:
+            stats = insight.compute_test_set_stats(load_model(path), images, labels)
+        else:
+            stats = insight.test_set_stats(path, images, labels)
+        seconds = time.perf_counter() - started
+        saliency_top = stats.saliency[:14].sum() / stats.saliency.sum()
+        occlusion_top = stats.occlusion[:14].sum() / stats.occlusion.sum()
+        reach = stats.gradient_norms[0] / stats.gradient_norms[-1]
+        print(f"{path:24} {stats.cell:5} {stats.accuracy:8.4f} {saliency_top:16.3f} {occlusion_top:17.3f}"
+              f" {reach:19.3g} {seconds:8.1f}")
+        print(f"{'':31}mean ||dL/dh_t|| at t = 1, 7, 14, 21, 28: "
+              + "  ".join(f"{v:.3g}" for v in stats.gradient_norms[[0, 6, 13, 20, 27]]))
+        share = 100 * stats.saliency / stats.saliency.sum()
+        print(f"{'':31}saliency share per row 1..28 (%): " + " ".join(f"{v:.1f}" for v in share))
+
+
+if __name__ == "__main__":
+    main()
