@@ -273,7 +273,7 @@ def training_progress(job: TrainingJob):
 
 def main():
     st.set_page_config(page_title="rnnviz: how a recurrent network reads", page_icon="✍️", layout="wide")
-    st.title("Watch a recurrent network read your handwriting")
+    st.title("✍️ Watch a network read your handwriting")
     st.caption("The network reads a 28 x 28 image one row of 28 pixels per step, top to bottom, and only then "
                "names the digit. Draw one and see what happens inside, step by step.")
     model = model_picker()
