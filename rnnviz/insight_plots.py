@@ -51,7 +51,7 @@ def gradient_flow_figure(gradient_norms: dict[str, np.ndarray]) -> go.Figure:
             line=dict(color=MODEL_COLORS.get(name)), marker=dict(size=4),
             hovertemplate=f"{name.upper()}, t = %{{x}}: %{{y:.2e}}<extra></extra>",
         ))
-    fig.update_xaxes(title="time step t (backpropagation runs right to left from t = 28)", autorange="reversed")
+    fig.update_xaxes(title="time step t (backpropagation runs right to left from t = 28)", range=[28.5, 0.5])
     fig.update_yaxes(title="mean ‖∂ loss / ∂ h_t‖", type="log", exponentformat="power")
     fig.update_layout(title="Gradient flow back through time: a falling line is a vanishing gradient")
     return fig
@@ -98,13 +98,18 @@ def class_means_figure(class_means: np.ndarray, unit: int) -> go.Figure:
 
 
 def confusion_figure(confusion: np.ndarray) -> go.Figure:
-    """Heatmap of the (10, 10) confusion counts, rows = true digit, columns = predicted digit."""
+    """Heatmap of the (10, 10) confusion counts, rows = true digit, columns = predicted digit.
+
+    The colour is logarithmic so that the few mistakes stand out next to the large diagonal.
+    """
     digits = np.arange(len(confusion))
+    ticks = np.array([0, 1, 10, 100, 1000, 10000])
     fig = go.Figure(go.Heatmap(
-        z=confusion, x=digits, y=digits, colorscale=COUNT_SCALE, text=confusion, texttemplate="%{text}",
-        colorbar=dict(title="images"), hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+        z=np.log10(1 + confusion), x=digits, y=digits, colorscale=COUNT_SCALE, zmin=0, text=confusion,
+        texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{text} images<extra></extra>",
+        colorbar=dict(title="images", tickvals=np.log10(1 + ticks), ticktext=[str(t) for t in ticks]),
     ))
-    fig.update_xaxes(title="predicted digit", dtick=1, side="top")
+    fig.update_xaxes(title="predicted digit", dtick=1)
     fig.update_yaxes(title="true digit", dtick=1, autorange="reversed")
     accuracy = np.trace(confusion) / max(confusion.sum(), 1)
     fig.update_layout(title=f"Confusion matrix ({confusion.sum()} test digits, accuracy {accuracy:.2%})")

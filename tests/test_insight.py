@@ -237,4 +237,4 @@ def test_figures(digits):
     points = [scatter for scatter in saturation.data if scatter.customdata is not None]
     assert len(points) == 3 and all(list(p.customdata) == list(range(6)) for p in points)
     assert heatmap.data[0].z.shape == (10, 28)
-    assert np.asarray(confusion.data[0].z).sum() == 60
+    assert np.asarray(confusion.data[0].text).sum() == 60
