@@ -1,11 +1,12 @@
 """What a trained RowReader does with the rows it reads, measured on many digits.
 
-    row_saliency, row_occlusion   which rows the decision used
-    hidden_gradient_norms         how far back in time the loss still reaches (vanishing gradients)
-    unit_averages                 per-unit activity and gate saturation (Karpathy, Johnson & Fei-Fei 2015,
-                                  "Visualizing and Understanding Recurrent Networks")
-    test_set_stats                all of it over the test set, computed once per checkpoint and cached
-    trace_to_csv, trace_to_json   export of one image's trace
+    row_saliency, row_occlusion        which rows the decision used
+    hidden_gradient_norms              how far back in time the loss still reaches (vanishing gradients)
+    unit_averages, gate_saturation     per-unit activity and gate saturation (Karpathy, Johnson & Fei-Fei
+                                       2015, "Visualizing and Understanding Recurrent Networks")
+    confusion_matrix, misclassified    evaluation
+    test_set_stats, unit_table         all of it over the test set, computed once per checkpoint and cached
+    trace_to_csv, trace_to_json        export of one image's trace
 
 Per-image results are tensors (N, steps); steps are 0-based here (step t reads image row t).
 """
