@@ -230,9 +230,8 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
                      subtitle=dict(text=f"Unit {unit}: {unit_update(trace, unit, step)}", font_size=14))
         return dict(shapes=shapes, title=title)
 
-    frames = [go.Frame(name=str(s), data=[go.Bar(y=trace.probs[s - 1])], traces=[bars_index], layout=layout_at(s))
-              for s in steps]
-    fig.frames = frames
+    fig.frames = [dict(name=str(s), data=[dict(type="bar", y=trace.probs[s - 1])], traces=[bars_index],
+                       layout=layout_at(s)) for s in steps]  # plain dicts: validated once, on assignment
     animate = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
     fig.update_layout(
         **layout_at(trace.steps),
