@@ -39,7 +39,9 @@ def app(user_models):
             at.session_state["tab"] = tab
         return at
 
-    return make
+    threads = torch.get_num_threads()
+    yield make
+    torch.set_num_threads(threads)  # the app runs in this process and sets its own
 
 
 def canvas_state(rgba: np.ndarray) -> dict:
