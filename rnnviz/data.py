@@ -82,12 +82,16 @@ def split_train_val(images, labels, val_size: int, seed: int):
     return (images[train], labels[train]), (images[val], labels[val])
 
 
-def augment(images: torch.Tensor, generator: torch.Generator, strength: float = 1.0) -> torch.Tensor:
-    """Random rotation, scale, shear, shift, elastic wobble and stroke thickness for a batch (N, 28, 28).
+def augment(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+            strength: float = 1.0) -> torch.Tensor:
+    """Writer styles, then random rotation, scale, shear, shift, elastic wobble and stroke thickness.
+
+    images (N, 28, 28) in [0, 1] with their labels (N,) -> augmented images (N, 28, 28).
 
     Runs on the whole batch at once, cheap next to the recurrent net. The ranges cover how people
     draw once their drawing is preprocessed like MNIST, including bold strokes that fill loops.
     """
+    images = add_writer_styles(images, labels, generator)
     n = images.shape[0]
 
     def uniform(low, high, *shape):
@@ -114,3 +118,47 @@ def augment(images: torch.Tensor, generator: torch.Generator, strength: float = 
     out = torch.where(amount < 0, warped - amount * (thinner - warped), warped + amount * (thicker - warped))
     out = torch.where(amount > 1, thicker + (amount - 1) * (thickest - thicker), out)
     return out.clamp_(0, 1)[:, 0]
+
+
+def draw_segments(images: torch.Tensor, start: torch.Tensor, end: torch.Tensor, width: float = 2.0) -> torch.Tensor:
+    """Add anti-aliased straight strokes to images (N, 28, 28); start, end (N, 2) as (row, col) in px."""
+    grid = torch.stack(torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij"), -1)  # (28, 28, 2)
+    direction = (end - start)[:, None, None]  # (N, 1, 1, 2)
+    along = ((grid - start[:, None, None]) * direction).sum(-1) / direction.square().sum(-1).clamp(min=1e-6)
+    closest = start[:, None, None] + along.clamp(0, 1)[..., None] * direction  # (N, 28, 28, 2)
+    distance = (grid - closest).norm(dim=-1)  # (N, 28, 28)
+    return torch.maximum(images, (width / 2 + 0.5 - distance).clamp(0, 1))
+
+
+def add_writer_styles(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+                      fraction: float = 0.25) -> torch.Tensor:
+    """Give some 0s a slash (Ø) and some 1s a long flag (European styles that MNIST lacks)."""
+    images = images.clone()
+    chosen = torch.rand(len(labels), generator=generator) < fraction
+    ink = images > 0.5  # (N, 28, 28)
+    rows_with_ink = ink.any(2)  # (N, 28)
+    top = rows_with_ink.float().argmax(1)  # first inked row
+    bottom = 27 - rows_with_ink.flip(1).float().argmax(1)
+    height = (bottom - top + 1).float()  # (N,)
+
+    def uniform(low, high, n):
+        return low + (high - low) * torch.rand(n, generator=generator)
+
+    zeros = (chosen & (labels == 0)).nonzero()[:, 0]
+    if len(zeros):
+        lean = uniform(15, 40, len(zeros)) * math.pi / 180  # from vertical, towards the right: "/"
+        half = uniform(0.55, 0.7, len(zeros)) * height[zeros]
+        direction = torch.stack([-torch.cos(lean), torch.sin(lean)], 1)  # (n, 2) up and right
+        centre = torch.tensor([14.0, 14.0])
+        images[zeros] = draw_segments(images[zeros], centre - half[:, None] * direction,
+                                      centre + half[:, None] * direction, width=uniform(1.5, 2.5, 1).item())
+    ones = (chosen & (labels == 1)).nonzero()[:, 0]
+    if len(ones):
+        top_row = top[ones]
+        top_col = (ink[ones, top_row].float() * torch.arange(28.0)).sum(1) / ink[ones, top_row].sum(1).clamp(min=1)
+        start = torch.stack([top_row.float(), top_col], 1)  # (n, 2)
+        drop = uniform(30, 60, len(ones)) * math.pi / 180  # flag angle below the horizontal, pointing left
+        length = uniform(0.25, 0.45, len(ones)) * height[ones]
+        end = start + length[:, None] * torch.stack([torch.sin(drop), -torch.cos(drop)], 1)
+        images[ones] = draw_segments(images[ones], start, end, width=uniform(1.5, 2.5, 1).item())
+    return images

@@ -52,6 +52,14 @@ def pen_digit_accuracy(models: dict, records, widths=STROKE_WIDTHS, heights=HEIG
     return results
 
 
+def european_accuracy(models: dict, records, seed: int = 0) -> dict:
+    """{name: accuracy} on the 0s and 1s of `records` redrawn with a slash / a long flag."""
+    styled = [r for r in map(pendigits.european_style, records) if r is not None]
+    labels = torch.tensor([r["label"] for r in styled])
+    images = pen_digit_images(styled, stroke_width=18, height=0.65, seed=seed)
+    return {name: (predict(model, images) == labels).float().mean().item() for name, model in models.items()}
+
+
 def main(argv=None):
     from .checkpoint import load_model
     from .data import load_mnist
@@ -64,12 +72,15 @@ def main(argv=None):
 
     models = {path: load_model(path) for path in args.checkpoints}
     test_x, test_y = load_mnist("test", args.data)
-    pen = pen_digit_accuracy(models, pendigits.load(args.pen_digits)) if args.pen_digits else None
+    records = pendigits.load(args.pen_digits) if args.pen_digits else None
+    pen = pen_digit_accuracy(models, records) if records else None
+    european = european_accuracy(models, records) if records else None
     for path, model in models.items():
         line = f"{path}: {model.cell} hidden {model.hidden_size}  MNIST test {accuracy(model, test_x, test_y):.4f}"
         if pen:
             scores = pen[path]
             line += f"  pen digits mean {np.mean(list(scores.values())):.4f} min {min(scores.values()):.4f}"
+            line += f"  slashed 0s / flagged 1s {european[path]:.4f}"
         print(line)
         if pen:
             for (width, height), score in scores.items():

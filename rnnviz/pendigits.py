@@ -59,6 +59,26 @@ def render(strokes, stroke_width: float, canvas: int = CANVAS) -> np.ndarray:
     return rgba
 
 
+def european_style(record: dict) -> dict | None:
+    """The same digit as many European writers draw it: a 0 with a slash, a 1 with a long flag.
+
+    Returns a new record with one extra stroke, or None for other digits.
+    """
+    points = np.concatenate([np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in record["strokes"]])
+    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
+    height = bottom - top
+    if record["label"] == 0:  # a "/" through the middle, past the loop at both ends
+        centre = np.array([(left + right) / 2, (top + bottom) / 2])
+        half = 0.6 * height * np.array([np.sin(np.radians(25)), -np.cos(np.radians(25))])  # up and right
+        extra = [centre - half, centre + half]
+    elif record["label"] == 1:  # from the top, down and to the left at 45 degrees
+        start = points[points[:, 1].argmin()]
+        extra = [start, start + 0.4 * height * np.array([-np.cos(np.radians(45)), np.sin(np.radians(45))])]
+    else:
+        return None
+    return {"label": record["label"], "strokes": [*record["strokes"], [list(p) for p in extra]]}
+
+
 def default_path() -> Path:
     """Where the development set lives in this project's workspace."""
     return Path(__file__).resolve().parents[2] / "shared" / "pen-digits" / "dev.jsonl"

@@ -79,7 +79,7 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
                 index = order[first : first + settings.batch_size]
                 batch, target = train_x[index], train_y[index]  # (B, 28, 28), (B,)
                 if settings.augment:
-                    batch = augment(batch, generator, settings.augment)
+                    batch = augment(batch, target, generator, settings.augment)
                 logits = model(batch)  # (B, 10)
                 loss = F.cross_entropy(logits, target)
                 optimizer.zero_grad(set_to_none=True)
