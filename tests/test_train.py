@@ -8,7 +8,8 @@ from rnnviz.train import Settings, main, train
 
 
 def test_short_run_learns_and_is_reproducible(tmp_path):
-    settings = Settings(cell="gru", hidden=48, epochs=2, limit=6000, val_size=1000, batch_size=64, augment=0, lr=4e-3, seed=3)
+    settings = Settings(cell="gru", hidden=48, epochs=2, limit=6000, val_size=1000, batch_size=64, augment=0,
+                        lr=4e-3, seed=3)
     seen = []
     model, summary = train(settings, out=tmp_path / "gru.pt", on_progress=seen.append)
     assert summary["test_accuracy"] > 0.7  # chance is 0.1
@@ -31,6 +32,7 @@ def test_stopping_early_saves_what_was_trained(tmp_path):
 
 def test_cli_writes_checkpoint(tmp_path, capsys):
     out = tmp_path / "cli.pt"
-    main(["--cell", "lstm", "--hidden", "16", "--epochs", "1", "--limit", "500", "--val-size", "200", "--out", str(out)])
+    main(["--cell", "lstm", "--hidden", "16", "--epochs", "1", "--limit", "500", "--val-size", "200",
+          "--out", str(out)])
     assert "test accuracy" in capsys.readouterr().out
     assert load_model(out).cell == "lstm"

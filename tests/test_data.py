@@ -1,0 +1,51 @@
+"""Data loading and augmentation on real MNIST."""
+
+import pytest
+import torch
+
+from rnnviz import pendigits
+from rnnviz.data import DatasetMissing, add_writer_styles, augment, load_mnist, split_train_val
+
+
+def test_mnist_loads_from_the_offline_folder(mnist_test):
+    images, labels = mnist_test
+    assert images.shape == (10000, 28, 28) and images.dtype == torch.float32
+    assert 0 <= images.min() and images.max() == 1
+    assert torch.bincount(labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_missing_dataset_says_how_to_provide_it(tmp_path):
+    with pytest.raises(DatasetMissing, match="RNNVIZ_DATA"):
+        load_mnist("test", tmp_path, download=False)
+
+
+def test_validation_split_is_seeded_and_disjoint(mnist_test):
+    images, labels = mnist_test
+    (train_a, _), (val_a, _) = split_train_val(images, labels, 1000, seed=1)
+    (_, _), (val_b, _) = split_train_val(images, labels, 1000, seed=1)
+    assert len(train_a) == 9000 and torch.equal(val_a, val_b)
+
+
+def test_augmentation_keeps_digits_recognisable(mnist_test, shipped_models):
+    images, labels = mnist_test[0][:1000], mnist_test[1][:1000]
+    augmented = augment(images, labels, torch.Generator().manual_seed(0))
+    assert augmented.shape == images.shape and 0 <= augmented.min() and augmented.max() <= 1
+    assert (augmented - images).abs().mean() > 0.05  # it does change them
+    predictions = shipped_models["lstm"](augmented).argmax(1)
+    assert (predictions == labels).float().mean() > 0.95  # but they stay the same digits
+
+
+def test_writer_styles_touch_only_zeros_and_ones(mnist_test):
+    images, labels = mnist_test[0][:500], mnist_test[1][:500]
+    styled = add_writer_styles(images, labels, torch.Generator().manual_seed(0), fraction=1.0)
+    changed = (styled - images).abs().flatten(1).amax(1) > 0.5
+    assert torch.equal(changed, (labels == 0) | (labels == 1))
+    zeros = styled[labels == 0]
+    assert (zeros[:, 13:15, 13:15] > 0.5).any(2).any(1).float().mean() > 0.9  # a slash through the hole
+
+
+def test_european_style_adds_one_stroke(pen_records):
+    zero = next(r for r in pen_records if r["label"] == 0)
+    styled = pendigits.european_style(zero)
+    assert len(styled["strokes"]) == len(zero["strokes"]) + 1
+    assert pendigits.european_style(next(r for r in pen_records if r["label"] == 5)) is None

@@ -1,0 +1,31 @@
+"""The shipped models meet their accuracy targets on MNIST and on real pen drawings."""
+
+import pytest
+
+from rnnviz.evaluate import HEIGHTS, STROKE_WIDTHS, accuracy, european_accuracy, pen_digit_accuracy
+
+MNIST_TARGETS = {"lstm": 0.988, "gru": 0.988, "rnn": 0.975}
+PEN_TARGET = 0.98  # LSTM and GRU, at every stroke width and digit size
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_mnist_test_accuracy(cell, shipped_models, mnist_test):
+    model = shipped_models[cell]
+    assert model.cell == cell and model.hidden_size == 100
+    measured = accuracy(model, *mnist_test)
+    assert measured >= MNIST_TARGETS[cell]
+    assert measured == pytest.approx(model.info["test_accuracy"], abs=1e-6)  # the card tells the truth
+
+
+def test_pen_digits_at_every_width_and_size(shipped_models, pen_records):
+    models = {cell: shipped_models[cell] for cell in ("lstm", "gru")}
+    results = pen_digit_accuracy(models, pen_records)
+    for cell, scores in results.items():
+        assert set(scores) == {(w, h) for w in STROKE_WIDTHS for h in HEIGHTS}
+        failing = {condition: score for condition, score in scores.items() if score < PEN_TARGET}
+        assert not failing, f"{cell}: {failing}"
+
+
+def test_european_styles(shipped_models, pen_records):
+    for cell, score in european_accuracy(shipped_models, pen_records).items():
+        assert score >= 0.9, cell
