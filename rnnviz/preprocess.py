@@ -56,17 +56,16 @@ def ink_from_canvas(rgba) -> np.ndarray:
     if np.issubdtype(pixels.dtype, np.floating):
         if not np.isfinite(pixels).all():
             raise CanvasError("canvas contains NaN or infinite values")
-        values = np.clip(pixels.astype(np.float32), 0.0, 1.0)
-    elif pixels.dtype == bool:
-        values = pixels.astype(np.float32)
+        scale = 1.0
     else:
-        values = np.clip(pixels, 0, 255).astype(np.float32) / 255.0
-    if values.ndim == 2:
-        return values
-    ink = values[..., :3].mean(axis=2)
-    if values.shape[2] == 4:
-        ink *= values[..., 3]
-    return ink
+        scale = 1.0 if pixels.dtype == bool else 255.0
+    if pixels.ndim == 2:
+        return np.clip(pixels / np.float32(scale), 0.0, 1.0, dtype=np.float32)
+    red, green, blue = (pixels[..., channel].astype(np.float32) for channel in range(3))
+    brightness = (red + green + blue) / np.float32(3 * scale)  # (H, W); faster than a mean over axis 2
+    if pixels.shape[2] == 4:
+        brightness *= pixels[..., 3] / np.float32(scale)
+    return np.clip(brightness, 0.0, 1.0)
 
 
 def _resize(ink: np.ndarray, height: int, width: int) -> np.ndarray:
