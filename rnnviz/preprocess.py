@@ -37,11 +37,7 @@ def ink_from_canvas(rgba) -> np.ndarray:
     background counts as no ink). uint8 is read as 0..255, floats as 0..1.
     """
     pixels = np.asarray(rgba)
-    if pixels.dtype == object or not (
-        np.issubdtype(pixels.dtype, np.integer)
-        or np.issubdtype(pixels.dtype, np.floating)
-        or pixels.dtype == bool
-    ):
+    if pixels.dtype.kind not in "buif":  # bool, unsigned, int, float (numpy counts timedelta as an integer)
         raise CanvasError(f"canvas must hold numbers, got dtype {pixels.dtype}")
     if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
         height, width = pixels.shape[:2]
