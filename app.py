@@ -217,7 +217,8 @@ def compare_tab(image):
 
 def train_tab():
     st.markdown("Train a new model on MNIST in the background; it joins the model picker when done. "
-                "The defaults take about a minute.")
+                "The defaults take about a minute on two CPU cores and reach about 90% test accuracy; "
+                "the shipped models trained for 30 epochs on all 55,000 images.")
     if not has_mnist():
         st.warning(f"MNIST is not in {data_dir()}. Training will try to download it; offline, put the four "
                    "MNIST .gz files in a folder and start the app with RNNVIZ_DATA=that/folder.")
@@ -226,11 +227,11 @@ def train_tab():
         left, middle, right = st.columns(3)
         cell = left.selectbox("Cell", CELLS, index=1, format_func=str.upper, key="train-cell")
         hidden = left.select_slider("Hidden units", [16, 32, 64, 100, 128, 256], value=64, key="train-hidden")
-        epochs = middle.number_input("Epochs", 1, 30, 1, key="train-epochs")
-        limit = middle.select_slider("Training images", [2000, 5000, 10000, 20000, 55000], value=10000,
+        epochs = middle.number_input("Epochs", 1, 30, 2, key="train-epochs")
+        limit = middle.select_slider("Training images", [2000, 5000, 10000, 20000, 55000], value=20000,
                                      key="train-images", help="A subset of the 55,000 MNIST training images")
-        lr = right.select_slider("Learning rate", [5e-4, 1e-3, 2e-3, 5e-3, 1e-2], value=2e-3, key="train-lr")
-        batch_size = right.select_slider("Batch size", [32, 64, 128, 256], value=128, key="train-batch")
+        lr = right.select_slider("Learning rate", [5e-4, 1e-3, 2e-3, 5e-3, 1e-2], value=5e-3, key="train-lr")
+        batch_size = right.select_slider("Batch size", [32, 64, 128, 256], value=64, key="train-batch")
         start = st.form_submit_button("Start training", disabled=bool(job and job.running), key="start-training")
     if start:
         settings = Settings(cell=cell, hidden=hidden, epochs=int(epochs), lr=lr, batch_size=batch_size, limit=limit)
