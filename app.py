@@ -217,8 +217,7 @@ def compare_tab(image):
 
 def train_tab():
     st.markdown("Train a new model on MNIST in the background; it joins the model picker when done. "
-                "The defaults take about a minute on two CPU cores and reach about 90% test accuracy; "
-                "the shipped models trained for 30 epochs on all 55,000 images.")
+                "The defaults take about a minute on two CPU cores and reach around 90% test accuracy.")
     if not has_mnist():
         st.warning(f"MNIST is not in {data_dir()}. Training will try to download it; offline, put the four "
                    "MNIST .gz files in a folder and start the app with RNNVIZ_DATA=that/folder.")
