@@ -61,11 +61,14 @@ def read_checkpoint(source) -> dict:
     config = payload.get("config")
     if (
         not isinstance(config, dict)
-        or config.get("cell") not in CELLS
-        or not isinstance(config.get("hidden_size"), int)
+        or set(config) != {"cell", "hidden_size"}
+        or config["cell"] not in CELLS
+        or type(config["hidden_size"]) is not int
         or not 1 <= config["hidden_size"] <= 4096
     ):
         raise CheckpointError(f"{name}: invalid model config {config!r}")
+    if not isinstance(payload.get("state_dict"), dict):
+        raise CheckpointError(f"{name}: no weights (state_dict) in the checkpoint")
     return payload
 
 
@@ -76,12 +79,14 @@ def load_model(source) -> RowReader:
     (e.g. test_accuracy, train settings).
     """
     payload = read_checkpoint(source)
+    name = getattr(source, "name", str(source))
     model = RowReader(**payload["config"])
     try:
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, TypeError, AttributeError) as error:
-        name = getattr(source, "name", str(source))
         first = str(error).strip().splitlines()[0]
         raise CheckpointError(f"{name}: weights do not fit a {payload['config']} model ({first})") from error
+    if not all(weights.isfinite().all() for weights in model.state_dict().values()):
+        raise CheckpointError(f"{name}: weights contain NaN or infinite values")
     model.info = {k: v for k, v in payload.items() if k not in ("state_dict", "config", "format")}
     return model.eval()
