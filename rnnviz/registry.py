@@ -5,6 +5,7 @@ The user folder is $RNNVIZ_MODELS, or ~/.cache/rnnviz/models. The app never writ
 
 import io
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from .checkpoint import MAX_BYTES, CheckpointError, load_model
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "models"
 SHIPPED = ("lstm", "gru", "rnn")  # shipped checkpoints, in picker order: models/<cell>.pt
+_handed_out: set[Path] = set()  # checkpoint names given out (a training job writes its file only at the end)
+_handing_out = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,18 @@ def list_checkpoints() -> list[Entry]:
 
 
 def new_checkpoint_path(stem: str) -> Path:
-    """A file name in the user folder that no other checkpoint has, e.g. gru-h64-20250101-120000.pt."""
+    """A file name in the user folder that no other checkpoint has, e.g. gru-h64-20250101-120000.pt.
+
+    Names handed out are remembered: two jobs started in the same second get different files.
+    """
     folder = user_dir()
-    base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    path, n = folder / f"{base}.pt", 1
-    while path.exists():
-        n += 1
-        path = folder / f"{base}-{n}.pt"
+    base = f"{stem[:40]}-{time.strftime('%Y%m%d-%H%M%S')}"  # at most 160 bytes + date: fits any file system
+    with _handing_out:
+        path, n = folder / f"{base}.pt", 1
+        while path.exists() or path in _handed_out:
+            n += 1
+            path = folder / f"{base}-{n}.pt"
+        _handed_out.add(path)
     return path
 
 
