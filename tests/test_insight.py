@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnviz import RowReader, insight, insight_plots, save_checkpoint, trace
+from rnnviz.evaluate import predict
 from rnnviz.trace import unroll
 
 CELLS = ("rnn", "gru", "lstm")
@@ -24,6 +25,15 @@ def random_model(cell: str, hidden: int = 16, seed: int = 0, scale: float = 3.0,
         for p in model.parameters():
             p.mul_(scale)
     return model.double() if double else model
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: these small tensors gain nothing from two, and lose a lot when the CPU is busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +147,11 @@ def test_test_set_stats_do_not_depend_on_the_batching(cell, digits):
         np.testing.assert_allclose(stats.units[name], value, err_msg=name, **close)
     for digit in (0, 7):
         np.testing.assert_allclose(stats.class_means[digit], states["hidden"][labels == digit].mean(0), **close)
+    with torch.no_grad():
+        predictions = model(images).argmax(1)
+    assert stats.confusion.sum() == 300 and np.trace(stats.confusion) == (predictions == labels).sum().item()
+    assert stats.accuracy == pytest.approx((predictions == labels).double().mean().item())
+    assert len(stats.misclassified) == 300 - np.trace(stats.confusion)
     peaks = states["hidden"].amax(1)  # (N, hidden)
     assert stats.top_digits.shape == (12, insight.TOP_K)
     assert (peaks[stats.top_digits[3], 3] >= peaks[:, 3].sort(descending=True).values[insight.TOP_K - 1]).all()
@@ -150,19 +165,21 @@ def test_test_set_stats_do_not_depend_on_the_batching(cell, digits):
 
 
 def test_confusion_matrix_and_accuracy(shipped_models, mnist_test):
-    images, labels = mnist_test[0][:500], mnist_test[1][:500]
+    images, labels = mnist_test[0][:2000], mnist_test[1][:2000]
     model = shipped_models["gru"]
     with torch.no_grad():
-        accuracy = (model(images).argmax(1) == labels).double().mean().item()
-    stats = insight.compute_test_set_stats(model, images, labels)
-    confusion = stats.confusion
-    assert confusion.shape == (10, 10) and confusion.sum() == 500
-    assert np.trace(confusion) / 500 == pytest.approx(accuracy) == pytest.approx(stats.accuracy)
+        predictions = model(images).argmax(1)
+    accuracy = (predictions == labels).double().mean().item()
+    confusion = insight.confusion_matrix(predict(model, images).numpy(), labels.numpy())
+    assert confusion.shape == (10, 10) and confusion.sum() == 2000
+    assert np.trace(confusion) / 2000 == pytest.approx(accuracy)
     np.testing.assert_array_equal(confusion.sum(1), np.bincount(labels.numpy(), minlength=10))  # rows: true digit
-    wrong = stats.misclassified
-    assert len(wrong) == 500 - np.trace(confusion)
+    np.testing.assert_array_equal(confusion.sum(0), np.bincount(predictions.numpy(), minlength=10))
+    wrong = insight.misclassified(predictions.numpy(), labels.numpy())
+    assert len(wrong) == 2000 - np.trace(confusion)
     assert (wrong["true"] != wrong["predicted"]).all()
     np.testing.assert_array_equal(wrong["true"], labels.numpy()[wrong["image"]])
+    np.testing.assert_array_equal(wrong["predicted"], predictions.numpy()[wrong["image"]])
 
 
 def test_stats_cache_round_trip_and_key(tmp_path, digits, monkeypatch):
