@@ -145,11 +145,16 @@ def drawn_digit():
         initial_drawing={"objects": [], "clears": st.session_state.get("clears", 0)},
     )
     st.button("Clear", key="clear", on_click=clear_canvas, help="Start again (the toolbar above also has undo)")
-    if drawing.image_data is None:
+    try:
+        pixels = drawing.image_data  # decodes the PNG the browser sent (on every access)
+    except (OSError, ValueError) as error:  # not a PNG: only a broken or forged client sends that
+        st.error(f"This drawing cannot be read: {error}.")
+        return None
+    if pixels is None:
         st.info("Draw a digit (0-9) on the black square: white ink, one digit, as large as you like.")
         return None
     try:
-        return preprocess_canvas(drawing.image_data)
+        return preprocess_canvas(pixels)
     except EmptyCanvasError as error:
         st.info(f"{str(error).capitalize()}.")
     except CanvasError as error:
