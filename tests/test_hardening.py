@@ -1,0 +1,321 @@
+"""Hostile and broken input: any array as a canvas, crafted checkpoints and uploads, training that is
+killed or runs twice at once, and an app that answers all of it without a traceback."""
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays, scalar_dtypes
+from streamlit.testing.v1 import AppTest
+
+from rnnviz import (
+    CanvasError,
+    CheckpointError,
+    EmptyCanvasError,
+    RowReader,
+    load_model,
+    pendigits,
+    preprocess_canvas,
+    registry,
+    save_checkpoint,
+)
+from rnnviz.checkpoint import MAX_BYTES
+from rnnviz.preprocess import MAX_SIDE
+from rnnviz.train import Settings
+from rnnviz.training_job import TrainingJob
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---- canvases ----
+
+def read_or_refuse(canvas) -> np.ndarray | None:
+    """preprocess_canvas must give a valid (28, 28) image or a CanvasError that explains itself."""
+    try:
+        image = preprocess_canvas(canvas)
+    except CanvasError as error:
+        assert len(str(error)) > 10, repr(error)
+        return None
+    assert image.shape == (28, 28) and image.dtype == np.float32
+    assert np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1
+    return image
+
+
+@given(arrays(scalar_dtypes(), array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=32)))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_array_is_read_or_refused_clearly(canvas):
+    read_or_refuse(canvas)
+
+
+@given(side=st.integers(8, 600), width=st.floats(1, 60),
+       strokes=st.lists(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=6),
+                        min_size=1, max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_any_scribble_is_read(side, width, strokes):
+    canvas = pendigits.render([np.array(s) * side for s in strokes], width, side)
+    try:
+        image = preprocess_canvas(canvas)
+    except EmptyCanvasError:  # a dot, or ink smaller than a few pixels
+        return
+    assert read_or_refuse(canvas) is not None and image.max() > 0
+
+
+def canvas(side, value, channels=4, dtype=np.uint8):
+    return np.full((side, side, channels) if channels else (side, side), value, dtype=dtype)
+
+
+def stroke_on(side: int) -> np.ndarray:
+    rgba = canvas(side, 0)
+    rgba[side // 4: 3 * side // 4, side // 2 - side // 40: side // 2 + side // 40, :3] = 255
+    rgba[..., 3] = 255
+    return rgba
+
+
+@pytest.mark.parametrize("case, value, error", [
+    ("no pixels", np.zeros((0, 0, 4), np.uint8), "no pixels"),
+    ("no rows", np.zeros((0, 280), np.float32), "no pixels"),
+    ("one white pixel", canvas(1, 255), "only a dot"),
+    ("black", canvas(280, 0, channels=3), "empty"),
+    ("transparent white", np.dstack([canvas(280, 255, 3), canvas(280, 0, 0)]), "empty"),
+    ("all ink", canvas(280, 255), None),
+    ("all ink, float", canvas(280, 1.0, 0, np.float64), None),
+    ("all ink, bool", canvas(280, True, 0, bool), None),
+    ("NaN", canvas(280, np.nan, 4, np.float32), "NaN or infinite"),
+    ("one inf pixel", np.pad(canvas(1, np.inf, 0, np.float64), 100), "NaN or infinite"),
+    ("too tall", np.zeros((MAX_SIDE + 1, 2), np.uint8), "too large"),
+    ("huge, allowed", stroke_on(4000), None),
+    ("2-D list", [[0, 255], [255, 0]], "dot"),
+    ("text", "a digit", "numbers"),
+    ("nothing", None, "numbers"),
+])
+def test_edge_case_canvases(case, value, error):
+    if error is None:
+        assert read_or_refuse(value) is not None, case
+    else:
+        with pytest.raises(CanvasError, match=error):
+            preprocess_canvas(value)
+
+
+# ---- checkpoints (tests/test_checkpoint.py covers truncated, foreign, mismatched and pickled code) ----
+
+def payload_of(model: RowReader, tmp_path) -> dict:
+    return torch.load(save_checkpoint(model, tmp_path / "good.pt", test_accuracy=0.5), weights_only=True)
+
+
+def nan_weights(payload):
+    payload["state_dict"] = {k: torch.full_like(v, float("nan")) for k, v in payload["state_dict"].items()}
+
+
+@pytest.mark.parametrize("case, spoil", [
+    ("weights of another size", lambda p: p["config"].update(hidden_size=16)),
+    ("an unknown config key", lambda p: p["config"].update(layers=3)),
+    ("absurd hidden size", lambda p: p["config"].update(hidden_size=10**9)),
+    ("hidden size as text", lambda p: p["config"].update(hidden_size="8")),
+    ("no weights", lambda p: p.pop("state_dict")),
+    ("a missing tensor", lambda p: p["state_dict"].pop("readout.bias")),
+    ("weights as a list", lambda p: p.update(state_dict=list(p["state_dict"].values()))),
+    ("NaN weights", nan_weights),
+])
+def test_malformed_checkpoints_are_refused(tmp_path, case, spoil):
+    payload = payload_of(RowReader("lstm", 8), tmp_path)
+    spoil(payload)
+    torch.save(payload, tmp_path / "spoilt.pt")
+    with pytest.raises(CheckpointError, match="spoilt.pt"):
+        load_model(tmp_path / "spoilt.pt")
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (os.system, (f"touch {os.environ['PWNED']}",))
+
+
+def test_legacy_format_pickle_with_code_is_refused(tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    monkeypatch.setenv("PWNED", str(marker))
+    evil = tmp_path / "legacy.pt"
+    torch.save({"format": "rnnviz-checkpoint-1", "config": RunsCode()}, evil, _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointError, match="legacy.pt"):
+        load_model(evil)
+    assert not marker.exists()
+
+
+def test_oversized_upload_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))
+    with pytest.raises(CheckpointError, match="too large"):
+        registry.add_checkpoint(bytes(MAX_BYTES + 1), "big.pt")
+    assert not list(tmp_path.iterdir())
+
+
+# ---- training: killed, or two at once ----
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_training_killed_midway_leaves_the_old_checkpoint(tmp_path):
+    out = tmp_path / "model.pt"
+    shutil.copy(ROOT / "models" / "rnn.pt", out)
+    before = digest(out)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "rnnviz.train", "--cell", "rnn", "--hidden", "16", "--epochs", "5", "--limit", "20000",
+         "--val-size", "500", "--out", str(out)],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for line in iter(lambda: run.stderr.read(40), ""):
+            if "batch/s" in line or "s/batch" in line:  # the progress bar: training is under way
+                break
+        else:
+            pytest.fail(f"training never started (exit code {run.wait()})")
+    finally:
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        run.stderr.close()
+    assert run.returncode == -signal.SIGKILL
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"] and digest(out) == before
+
+
+DIE_WHILE_SAVING = """
+import os, signal, sys, torch
+from rnnviz import RowReader, save_checkpoint
+real_save = torch.save
+def save_half_then_die(obj, f):
+    real_save(obj, f)
+    f.truncate(f.tell() // 2)
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+torch.save = save_half_then_die
+save_checkpoint(RowReader("gru", 16), sys.argv[1])
+"""
+
+
+def test_killed_while_saving_leaves_no_broken_checkpoint(tmp_path, monkeypatch):
+    out = tmp_path / "model.pt"
+    shutil.copy(ROOT / "models" / "gru.pt", out)
+    before = digest(out)
+    run = subprocess.run([sys.executable, "-c", DIE_WHILE_SAVING, str(out)], cwd=ROOT)
+    assert run.returncode == -signal.SIGKILL
+    assert digest(out) == before and load_model(out).cell == "gru"
+    monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))  # the half-written file is not a checkpoint the app lists
+    assert [e.path for e in registry.list_checkpoints() if not e.shipped] == [out]
+
+
+def test_two_training_jobs_at_once_write_two_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))
+    settings = Settings(cell="rnn", hidden=8, epochs=1, limit=500, val_size=200)
+    jobs = [TrainingJob(settings, registry.new_checkpoint_path("rnn-h8")) for _ in range(2)]  # same name, same second
+    deadline = time.monotonic() + 120
+    while any(job.running for job in jobs) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [job.state for job in jobs] == ["done", "done"], [job.error for job in jobs]
+    assert jobs[0].out != jobs[1].out
+    assert sorted(tmp_path.glob("*.pt")) == sorted(job.out for job in jobs)
+    assert all(load_model(job.out).cell == "rnn" for job in jobs)
+
+
+# ---- the app: shipped models stay as they are, and no traceback whatever happens ----
+
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    """A copy of models/ that the app takes for its shipped folder, and also for the user's folder."""
+    folder = tmp_path / "shipped"
+    shutil.copytree(ROOT / "models", folder)
+    monkeypatch.setattr(registry, "SHIPPED_DIR", folder)
+    monkeypatch.setenv("RNNVIZ_MODELS", str(folder))  # the worst case: the user's models beside the shipped ones
+    return folder
+
+
+def app(tab=None, canvas=None) -> AppTest:
+    """The app after its first run, with this tab open and this canvas state (as the browser sends it)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if tab:
+        at.session_state["tab"] = tab
+    if canvas:
+        at.session_state["canvas"] = canvas
+    return at.run()
+
+
+def test_shipped_models_cannot_be_overwritten_from_the_page(shipped):
+    before = {p.name: digest(p) for p in shipped.glob("*.pt")}
+    at = app()
+    gru = (shipped / "gru.pt").read_bytes()
+    for name in ("lstm.pt", "../shipped/rnn.pt", str(shipped / "lstm.pt")):
+        at.file_uploader(key="upload").set_value((name, gru, "application/octet-stream")).run()
+        assert not at.exception and "Added" in at.success[0].value
+    at.text_input(key="checkpoint-path").input(str(shipped / "gru.pt")).run()
+    assert not at.exception
+    assert {p.name: digest(p) for p in shipped.glob("*.pt") if p.name in before} == before
+    assert len(list(shipped.glob("*.pt"))) == len(before) + 4
+
+
+def test_upload_limit(shipped):
+    at = app()
+    uploader = at.file_uploader(key="upload")
+    assert uploader.proto.max_upload_size_mb * 2**20 <= MAX_BYTES  # the page refuses what loading would
+    uploader.set_value(("big.pt", bytes(MAX_BYTES + 1), "application/octet-stream")).run()  # a forged upload
+    assert not at.exception and "too large" in at.error[0].value
+
+
+def test_uploaded_name_too_long_for_the_disk(shipped):
+    at = app()
+    at.file_uploader(key="upload").set_value(("x" * 300 + ".pt", (shipped / "rnn.pt").read_bytes(), "")).run()
+    assert not at.exception
+
+
+def test_broken_checkpoints_in_the_user_folder_are_skipped(shipped, tmp_path):
+    (shipped / "garbage.pt").write_bytes(b"garbage")
+    for case, spoil in [("no-weights", lambda p: p.pop("state_dict")), ("nan", nan_weights),
+                        ("odd-config", lambda p: p["config"].update(layers=3))]:
+        payload = payload_of(RowReader("gru", 8), tmp_path)
+        spoil(payload)
+        torch.save(payload, shipped / f"{case}.pt")
+    at = app()
+    assert not at.exception
+    skipped = " ".join(c.value for c in at.sidebar.caption)
+    assert all(f"{case}.pt" in skipped for case in ("garbage", "no-weights", "nan", "odd-config"))
+    assert len(at.selectbox(key="model").options) == 3
+
+
+def test_forged_canvas_data_is_not_a_traceback(shipped):
+    forged = {"drawing": {"raw": {"objects": []}, "data": "data:image/png;base64,AAAA"}, "backgroundFit": None}
+    at = app(canvas=forged)
+    assert not at.exception
+    assert not [m for m in at.metric if m.label == "Prediction"]
+
+
+def test_no_models_at_all(shipped):
+    for path in shipped.glob("*.pt"):
+        path.unlink()
+    at = app(tab="Compare")
+    at.radio(key="source").set_value("Gallery").run()
+    assert not at.exception
+    assert "No model found" in at.sidebar.error[0].value
+    assert len(at.warning) == 3  # one per missing shipped model
+
+
+def test_corrupt_dataset_fails_training_with_a_message(shipped, tmp_path, monkeypatch):
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz"):
+        (data / name).write_bytes(b"not gzip")
+    monkeypatch.setenv("RNNVIZ_DATA", str(data))
+    at = app(tab="Train")
+    at.button(key="start-training").click().run()
+    job = at.session_state["job"]
+    deadline = time.monotonic() + 60
+    while job.running and time.monotonic() < deadline:
+        time.sleep(0.2)
+    at.run()
+    assert job.state == "failed" and not at.exception
+    assert "Training failed" in at.error[0].value
