@@ -1,0 +1,226 @@
+"""Drive the real app in Debian's Chromium: serve it, open pages, draw with the mouse, read the result.
+
+Shared by tests/test_browser.py and the bench/ scripts. The page records (in `window.rnnviz`)
+every mouse-up and every change of Streamlit's script state, with `performance.now()` times, so
+"mouse-up to prediction shown" is measured inside the page, free of Playwright's own delays; it
+also counts websocket frames, to tell client-side work from server round trips.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from rnnviz import load_model, pendigits, preprocess_canvas, registry, trace
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CANVAS = '[data-testid="stBidiComponentIsolated"] canvas.upper-canvas'
+STEP_FIGURE = '[data-testid="stPlotlyChart"]:has(.updatemenu-button) .js-plotly-plot'
+BRUSH = 18  # px, the app's default brush width
+
+RECORDER = """
+window.rnnviz = {mouseups: [], states: [], sent: [], received: []};
+window.WebSocket = class extends WebSocket {  // the same socket, noting when frames go and come
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', () => window.rnnviz.received.push(performance.now()));
+  }
+  send(data) {
+    window.rnnviz.sent.push(performance.now());
+    super.send(data);
+  }
+};
+addEventListener('mouseup', () => window.rnnviz.mouseups.push(performance.now()), true);
+window.rnnviz.metric = label => {  // the value of the st.metric with this label, or null
+  for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+    if (m.querySelector('[data-testid="stMetricLabel"]')?.innerText.trim() === label)
+      return m.querySelector('[data-testid="stMetricValue"]').innerText.trim();
+  }
+  return null;
+};
+new MutationObserver(changes => {
+  for (const c of changes) {
+    const state = c.target.getAttribute('data-test-script-state');
+    window.rnnviz.states.push({t: performance.now(), state, prediction: window.rnnviz.metric('Prediction')});
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
+
+# The first run to finish after the last mouse-up that started a run: its prediction and delay (ms).
+RERUN_AFTER_MOUSE_UP = """() => {
+  const {mouseups, states} = window.rnnviz;
+  const up = mouseups.at(-1);
+  const start = states.findIndex(s => s.t > up && s.state === 'running');
+  const done = start < 0 ? undefined : states.slice(start).find(s => s.state === 'notRunning');
+  return done && {prediction: done.prediction, ms: done.t - up};
+}"""
+QUIET_FOR = """ms => {
+  const last = window.rnnviz.states.at(-1);
+  return last?.state === 'notRunning' && performance.now() - last.t > ms;
+}"""
+
+
+class BrowserMissing(RuntimeError):
+    """Playwright or Debian's Chromium is not installed."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(models_dir=None, timeout: float = 90):
+    """Serve app.py on a free loopback port; yields its URL. User models go to a fresh temp folder."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="rnnviz-serve-") as tmp:
+        env = {**os.environ, "RNNVIZ_MODELS": str(models_dir or Path(tmp) / "models")}
+        env.setdefault("RNNVIZ_DATA", str(ROOT.parent / "shared" / "mnist"))
+        log = open(Path(tmp) / "server.log", "w+")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, server, log, timeout)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            log.close()
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, log, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"streamlit exited with code {server.returncode}:\n{log.read()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
+
+
+@contextmanager
+def chromium():
+    """A headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        raise BrowserMissing("the browser tests need Playwright: pip install playwright "
+                             "(the Python package only; never run `playwright install`)") from error
+    if not os.access(CHROMIUM, os.X_OK):
+        raise BrowserMissing(f"the browser tests need Debian's Chromium at {CHROMIUM}: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_app(browser, url: str, timeout_ms: float = 30_000):
+    """A new session (its own browser context) with the page loaded and the canvas ready to draw on."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.add_init_script(RECORDER)
+    page.goto(url)
+    page.locator(CANVAS).wait_for(state="visible", timeout=timeout_ms)
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=timeout_ms)
+    return page
+
+
+def websocket_frames(page) -> dict:
+    """How many websocket frames the page has sent to and received from the server so far."""
+    return page.evaluate("({sent: window.rnnviz.sent.length, received: window.rnnviz.received.length})")
+
+
+def pen_strokes(record: dict, seed: int, height: float = 0.7) -> list[np.ndarray]:
+    """A pen digit placed on the app's canvas as a user would draw it (canvas pixel coordinates)."""
+    return pendigits.place(record["strokes"], height, BRUSH, np.random.default_rng(seed))
+
+
+def draw_stroke(page, stroke) -> None:
+    """One stroke (points in canvas pixel coordinates) with the mouse: move, press, drag, release."""
+    box = page.locator(CANVAS).bounding_box()
+    (x, y), *rest = stroke
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    page.mouse.down()
+    for x, y in rest:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+    page.mouse.up()
+
+
+def draw_strokes(page, strokes) -> list[dict]:
+    """Draw strokes with the mouse, waiting for the app after each one, as a person would.
+
+    Returns wait_for_rerun's answer for each stroke; the last one holds the prediction for the digit.
+    """
+    reruns = []
+    for stroke in strokes:
+        draw_stroke(page, stroke)
+        reruns.append(wait_for_rerun(page))
+    return reruns
+
+
+def clear_canvas(page) -> None:
+    """Press Clear; the canvas then sends its emptied drawing, a second run: wait for both."""
+    page.locator(".st-key-clear").get_by_role("button").click()
+    wait_for_rerun(page)
+    wait_until_settled(page)
+
+
+def metric(page, label: str) -> str | None:
+    """The value shown by the st.metric labelled `label` (None if there is none)."""
+    return page.evaluate("label => window.rnnviz.metric(label)", label)
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+    wait_for_rerun(page)
+
+
+def wait_for_rerun(page, timeout_ms: float = 30_000) -> dict:
+    """Wait for the run started by the last mouse-up to finish: {"prediction": str | None, "ms": delay}."""
+    return page.wait_for_function(RERUN_AFTER_MOUSE_UP, timeout=timeout_ms).json_value()
+
+
+def wait_until_settled(page, quiet_ms: float = 1000, timeout_ms: float = 30_000) -> None:
+    """Wait until no script has run for `quiet_ms`."""
+    page.wait_for_function(QUIET_FOR, arg=quiet_ms, timeout=timeout_ms)
+
+
+def readable_digits(records: list[dict], count: int) -> list[tuple[int, dict]]:
+    """The first `count` pen digits (index, record) that the shipped LSTM reads right offline, drawn
+    as pen_strokes(record, seed=index) places them: the page must then show the same answer."""
+    model = load_model(registry.shipped_path("lstm"))
+    chosen = []
+    for index, record in enumerate(records):
+        canvas = pendigits.render(pen_strokes(record, index), BRUSH)
+        if trace(model, preprocess_canvas(canvas)).prediction == record["label"]:
+            chosen.append((index, record))
+            if len(chosen) == count:
+                break
+    return chosen

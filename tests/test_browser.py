@@ -1,0 +1,102 @@
+"""The app in a real browser: real pen digits drawn with the mouse, stepping in the page, every tab.
+
+Needs Playwright and Debian's Chromium (see README); without them these tests fail, they never skip.
+"""
+
+import pytest
+
+from tests.browser import (
+    STEP_FIGURE,
+    chromium,
+    clear_canvas,
+    draw_strokes,
+    metric,
+    open_app,
+    open_tab,
+    pen_strokes,
+    streamlit_server,
+    websocket_frames,
+)
+
+# Indices into dev.jsonl: five labels, one- and two-stroke digits (the shipped LSTM reads them right).
+DIGITS = (1, 5, 11, 16, 28)
+
+SHOWN_STEP = """figure => ({
+  title: figure.querySelector('.gtitle').textContent,
+  row_top: figure.querySelector('.layer-above .shapelayer path').getBoundingClientRect().top,
+})"""
+
+
+@pytest.fixture(scope="module")
+def page():
+    """One browser session on a freshly served app."""
+    with streamlit_server() as url, chromium() as browser:
+        yield open_app(browser, url)
+
+
+def draw(page, record, seed) -> str:
+    """Clear the canvas, draw the pen digit with the mouse; returns the prediction shown."""
+    clear_canvas(page)
+    assert metric(page, "Prediction") is None
+    return draw_strokes(page, pen_strokes(record, seed))[-1]["prediction"]
+
+
+def test_drawn_digits_are_read(page, pen_records):
+    assert len({pen_records[i]["label"] for i in DIGITS}) == len(DIGITS)
+    assert {len(pen_records[i]["strokes"]) for i in DIGITS} == {1, 2}
+    for index in DIGITS:
+        label = pen_records[index]["label"]
+        assert draw(page, pen_records[index], index) == str(label), f"dev.jsonl[{index}], a {label}"
+        assert metric(page, "Prediction") == str(label)
+
+
+def test_stepping_happens_in_the_page(page, pen_records):
+    draw(page, pen_records[DIGITS[0]], DIGITS[0])
+    figure = page.locator(STEP_FIGURE)
+    last = figure.evaluate(SHOWN_STEP)
+    assert last["title"].startswith("Step 28 of 28")
+    frames = websocket_frames(page)
+
+    figure.locator(".updatemenu-button", has_text="Play").click()
+    wait_for_title(page, "^Step ([4-9]|1[0-9]) of 28")
+    figure.locator(".updatemenu-button", has_text="Pause").click()
+    playing = figure.evaluate(SHOWN_STEP)
+    assert playing["row_top"] < last["row_top"]  # the highlight went back up to an early row
+
+    rail = figure.locator(".slider-rail-touch-rect").bounding_box()
+    tick = figure.locator(".slider-tick-rect").first.bounding_box()
+    x, y = tick["x"] + tick["width"] / 2, rail["y"] + rail["height"] / 2  # the slider at step 1
+    on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y).getAttribute('class')", [x, y])
+    assert on_top == "slider-rail-touch-rect", f"step 1 of the slider is covered by {on_top}"
+    page.mouse.click(x, y)
+    wait_for_title(page, "^Step 1 of 28")
+    first = figure.evaluate(SHOWN_STEP)
+    assert first["row_top"] < playing["row_top"]
+    assert websocket_frames(page) == frames  # all of it without a word to or from the server
+
+
+def wait_for_title(page, pattern: str) -> None:
+    """Wait for the step figure's title to match the regular expression."""
+    page.wait_for_function(f"() => /{pattern}/.test(document.querySelector('{STEP_FIGURE} .gtitle').textContent)",
+                           timeout=15_000)
+
+
+def test_compare_shows_all_three_models(page, pen_records):
+    index = DIGITS[1]
+    draw(page, pen_records[index], index)
+    open_tab(page, "Compare")
+    shown = {cell: metric(page, cell) for cell in ("RNN", "GRU", "LSTM")}
+    assert all(value in tuple("0123456789") for value in shown.values()), shown
+    assert shown["LSTM"] == metric(page, "Prediction") == str(pen_records[index]["label"])
+    open_tab(page, "Inspect")
+
+
+def test_every_tab_opens_without_an_error(page, pen_records):
+    draw(page, pen_records[DIGITS[2]], DIGITS[2])
+    tabs = page.get_by_role("tab")
+    names = [tabs.nth(i).inner_text().strip() for i in range(tabs.count())]
+    assert {"Inspect", "Compare", "Train"} <= set(names)
+    for name in names[1:] + names[:1]:  # the first tab is open already: end with it
+        open_tab(page, name)
+        assert page.locator('[data-testid="stException"]').count() == 0, f"a traceback in {name}"
+        assert page.get_by_role("tabpanel").first.inner_text().strip(), f"{name} is empty"
