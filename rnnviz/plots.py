@@ -247,7 +247,7 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
             ],
         )],
         sliders=[dict(
-            active=trace.steps - 1, x=0.16, y=1 + 50 / plot_px, len=0.84, yanchor="bottom", pad=dict(t=0, b=0),
+            active=trace.steps - 1, x=0, y=1 + 50 / plot_px, len=1, yanchor="bottom", pad=dict(t=0, b=0, l=150),
             currentvalue=dict(visible=False), ticklen=3,
             steps=[dict(label=str(s), method="animate", args=[[str(s)], animate]) for s in steps],
         )],
