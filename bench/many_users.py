@@ -18,6 +18,7 @@ from tests.browser import (
     chromium,
     clear_canvas,
     draw_stroke,
+    metric,
     open_app,
     open_tab,
     pen_strokes,
@@ -39,8 +40,8 @@ def draw_together(pages, digits) -> tuple[list[float], int]:
             draw_stroke(page, stroke)
         for page, _ in drawing:
             waits.append(wait_for_rerun(page, timeout_ms=60_000))
-    for page, (_, record), in zip(pages, digits, strict=True):
-        right += page.evaluate(f"window.rnnviz.metric('Prediction') === '{record['label']}'")
+    for page, (_, record) in zip(pages, digits, strict=True):
+        right += metric(page, "Prediction") == str(record["label"])
     return [w["ms"] for w in waits], right
 
 

@@ -21,6 +21,7 @@ def machine() -> dict:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.is_available(),
+        "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()],  # other work on the machine
     }
 
 

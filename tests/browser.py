@@ -29,40 +29,53 @@ STEP_FIGURE = '[data-testid="stPlotlyChart"]:has(.updatemenu-button) .js-plotly-
 BRUSH = 18  # px, the app's default brush width
 
 RECORDER = """
-window.rnnviz = {mouseups: [], states: [], sent: [], received: []};
+const rnnviz = window.rnnviz = {mouseups: [], sent: [], received: [], states: [], shown: []};
 window.WebSocket = class extends WebSocket {  // the same socket, noting when frames go and come
   constructor(...args) {
     super(...args);
-    this.addEventListener('message', () => window.rnnviz.received.push(performance.now()));
+    this.addEventListener('message', () => rnnviz.received.push(performance.now()));
   }
   send(data) {
-    window.rnnviz.sent.push(performance.now());
+    rnnviz.sent.push(performance.now());
     super.send(data);
   }
 };
-addEventListener('mouseup', () => window.rnnviz.mouseups.push(performance.now()), true);
-window.rnnviz.metric = label => {  // the value of the st.metric with this label, or null
+addEventListener('mouseup', () => rnnviz.mouseups.push(performance.now()), true);
+rnnviz.metric = label => {  // the st.metric with this label: {value, fresh (sent by the current run)}, or null
   for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
     if (m.querySelector('[data-testid="stMetricLabel"]')?.innerText.trim() === label)
-      return m.querySelector('[data-testid="stMetricValue"]').innerText.trim();
+      return {value: m.querySelector('[data-testid="stMetricValue"]').innerText.trim(),
+              fresh: m.closest('[data-stale]')?.getAttribute('data-stale') !== 'true'};
   }
   return null;
 };
-new MutationObserver(changes => {
+let last = null;
+new MutationObserver(changes => {  // script state changes, and each time a run shows the prediction
+  const t = performance.now();
   for (const c of changes) {
+    if (c.attributeName !== 'data-test-script-state') continue;
     const state = c.target.getAttribute('data-test-script-state');
-    window.rnnviz.states.push({t: performance.now(), state, prediction: window.rnnviz.metric('Prediction')});
+    rnnviz.states.push({t, state});
+    if (state === 'running' && last) last.fresh = false;
   }
-}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+  const now = rnnviz.metric('Prediction');
+  if (now?.fresh && (!last?.fresh || now.value !== last.value)) rnnviz.shown.push({t, value: now.value});
+  last = now;
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
+                      attributeFilter: ['data-test-script-state', 'data-stale']});
 """
 
-# The first run to finish after the last mouse-up that started a run: its prediction and delay (ms).
+# After the last mouse-up: the page's first message to the server, the end of the run that follows,
+# and the prediction that run showed (ms after the mouse-up; prediction null if it showed none).
 RERUN_AFTER_MOUSE_UP = """() => {
-  const {mouseups, states} = window.rnnviz;
+  const {mouseups, sent, states, shown} = window.rnnviz;
   const up = mouseups.at(-1);
-  const start = states.findIndex(s => s.t > up && s.state === 'running');
-  const done = start < 0 ? undefined : states.slice(start).find(s => s.state === 'notRunning');
-  return done && {prediction: done.prediction, ms: done.t - up};
+  const send = sent.find(t => t > up);
+  const done = send && states.find(s => s.t > send && s.state === 'notRunning');
+  if (!done) return undefined;
+  const first = shown.find(s => s.t > send && s.t <= done.t);
+  return {prediction: first ? first.value : null, ms: (first ?? done).t - up, send_ms: send - up,
+          run_ms: done.t - up};
 }"""
 QUIET_FOR = """ms => {
   const last = window.rnnviz.states.at(-1);
@@ -194,7 +207,7 @@ def clear_canvas(page) -> None:
 
 def metric(page, label: str) -> str | None:
     """The value shown by the st.metric labelled `label` (None if there is none)."""
-    return page.evaluate("label => window.rnnviz.metric(label)", label)
+    return page.evaluate("label => window.rnnviz.metric(label)?.value ?? null", label)
 
 
 def open_tab(page, name: str) -> None:
@@ -203,7 +216,11 @@ def open_tab(page, name: str) -> None:
 
 
 def wait_for_rerun(page, timeout_ms: float = 30_000) -> dict:
-    """Wait for the run started by the last mouse-up to finish: {"prediction": str | None, "ms": delay}."""
+    """Wait for the run that the last mouse-up started to finish. Returns what it showed and when:
+
+    {"prediction": str or None, "ms": mouse-up to the prediction shown (or to the run's end if
+    none), "send_ms": mouse-up to the page's message to the server, "run_ms": to the run's end}.
+    """
     return page.wait_for_function(RERUN_AFTER_MOUSE_UP, timeout=timeout_ms).json_value()
 
 
