@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 
 import torch
-from torch.torch_version import TorchVersion
 
 from .model import CELLS, RowReader
 
@@ -51,8 +50,7 @@ def read_checkpoint(source) -> dict:
     if size is not None and size > MAX_BYTES:
         raise CheckpointError(f"{name}: {size / 1e6:.0f} MB is too large for an rnnviz checkpoint")
     try:
-        with torch.serialization.safe_globals([TorchVersion]):  # a str subclass, in some early checkpoints
-            payload = torch.load(source, map_location="cpu", weights_only=True)
+        payload = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many kinds for corrupt/unsafe files
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(f"{name}: not a readable rnnviz checkpoint ({reason[:200]})") from error

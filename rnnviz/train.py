@@ -119,7 +119,7 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
         "history": history,
         "stopped_early": stopped_early,
         "train_seconds": round(time.perf_counter() - started, 1),
-        "torch_version": str(torch.__version__),  # a plain str: weights_only loading refuses TorchVersion
+        "torch_version": str(torch.__version__),  # a plain str: weights_only loading refuses TorchVersion objects
     }
     if out:
         save_checkpoint(model, out, **summary)
