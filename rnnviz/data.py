@@ -113,17 +113,32 @@ def augment(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generat
     warped = F.grid_sample(images[:, None], grid, align_corners=False)  # (N, 1, 28, 28)
     # A bold brush on a small drawing fills loops and corners, even once preprocessing has thinned
     # its strokes again: that is a morphological closing (dilate, then erode), here by 1 or 2 px.
-    closed = [-F.max_pool2d(-F.max_pool2d(warped, k, 1, k // 2), k, 1, k // 2) for k in (3, 5)]
+    closed = [-max_filter(-max_filter(warped, k), k) for k in (3, 5)]
     closing = uniform(0, 1)[:, None, None, None] * strength
     warped = torch.where(closing < 0.15, closed[1], torch.where(closing < 0.35, closed[0], warped))
     # Stroke thickness: blend towards a grey erosion (< 0), or one or two dilations (> 0).
-    thinner = -F.max_pool2d(-warped, 3, stride=1, padding=1)
-    thicker = F.max_pool2d(warped, 3, stride=1, padding=1)
-    thickest = F.max_pool2d(thicker, 3, stride=1, padding=1)
+    thinner = -max_filter(-warped, 3)
+    thicker = max_filter(warped, 3)
+    thickest = max_filter(thicker, 3)
     amount = uniform(-0.6, 1.6)[:, None, None, None] * strength
     out = torch.where(amount < 0, warped - amount * (thinner - warped), warped + amount * (thicker - warped))
     out = torch.where(amount > 1, thicker + (amount - 1) * (thickest - thicker), out)
     return out.clamp_(0, 1)[:, 0]
+
+
+def max_filter(images: torch.Tensor, k: int) -> torch.Tensor:
+    """F.max_pool2d(images, k, stride=1, padding=k // 2) for odd k, exactly, as maxima of shifted
+    copies: 20-30x faster on CPU than max_pool2d, which made up 70% of augment's time."""
+    r = k // 2
+    padded = F.pad(images, (r, r, r, r), value=-math.inf)
+    height, width = images.shape[-2:]
+    rows = padded[..., :height, :]
+    for i in range(1, k):
+        rows = torch.maximum(rows, padded[..., i : i + height, :])
+    out = rows[..., :width]
+    for j in range(1, k):
+        out = torch.maximum(out, rows[..., j : j + width])
+    return out
 
 
 def draw_segments(images: torch.Tensor, start: torch.Tensor, end: torch.Tensor, width: float = 2.0) -> torch.Tensor:

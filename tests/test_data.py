@@ -2,9 +2,10 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from rnnviz import pendigits
-from rnnviz.data import DatasetMissing, add_writer_styles, augment, load_mnist, split_train_val
+from rnnviz.data import DatasetMissing, add_writer_styles, augment, load_mnist, max_filter, split_train_val
 
 
 def test_mnist_loads_from_the_offline_folder(mnist_test):
@@ -49,3 +50,9 @@ def test_european_style_adds_one_stroke(pen_records):
     styled = pendigits.european_style(zero)
     assert len(styled["strokes"]) == len(zero["strokes"]) + 1
     assert pendigits.european_style(next(r for r in pen_records if r["label"] == 5)) is None
+
+
+def test_max_filter_is_max_pool_exactly():
+    images = torch.rand(64, 1, 28, 28)
+    for k in (3, 5):
+        assert torch.equal(max_filter(images, k), F.max_pool2d(images, k, stride=1, padding=k // 2))
