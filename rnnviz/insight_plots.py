@@ -16,10 +16,11 @@ def _steps(values: np.ndarray) -> np.ndarray:
     return np.arange(1, len(values) + 1)
 
 
-def row_importance_figure(saliency: dict[str, np.ndarray], occlusion: dict[str, np.ndarray]) -> go.Figure:
-    """Side by side, one line per model: mean row saliency (left) and mean occlusion effect (right).
+def row_importance_figure(saliency: dict[str, np.ndarray], occlusion: dict[str, np.ndarray],
+                          title: str = "Which rows does the decision use? (test-set means)") -> go.Figure:
+    """Side by side, one line per model: row saliency (left) and occlusion effect (right).
 
-    saliency, occlusion: model name -> (steps,) test-set means.
+    saliency, occlusion: model name -> (steps,) values, e.g. test-set means or one drawing's.
     """
     fig = make_subplots(1, 2, subplot_titles=(
         "Saliency: ‖∂ log p(predicted) / ∂ row‖",
@@ -33,16 +34,18 @@ def row_importance_figure(saliency: dict[str, np.ndarray], occlusion: dict[str, 
                 hovertemplate=f"{name.upper()}, row %{{x}}: %{{y:.3g}}<extra></extra>",
             ), 1, column)
         fig.update_xaxes(title="image row (time step)", range=[0.5, 28.5], row=1, col=column)
-    fig.update_yaxes(title="mean gradient norm", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title="mean Δ p(predicted)", zeroline=True, row=1, col=2)
-    fig.update_layout(title="Which rows does the decision use? (test-set means)", hovermode="x unified")
+    fig.update_yaxes(title="gradient norm", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title="Δ p(predicted)", zeroline=True, row=1, col=2)
+    fig.update_layout(title=title, hovermode="x unified")
     return fig
 
 
-def gradient_flow_figure(gradient_norms: dict[str, np.ndarray]) -> go.Figure:
-    """‖∂ loss / ∂ h_t‖ on a log scale, read from t = 28 back to t = 1 as the gradient travels.
+def gradient_flow_figure(gradient_norms: dict[str, np.ndarray],
+                         title: str = "Gradient flow back through time (test-set means)") -> go.Figure:
+    """‖∂ loss / ∂ h_t‖ on a log scale, read from t = 28 back to t = 1 as the gradient travels:
+    a falling line is a vanishing gradient.
 
-    gradient_norms: model name -> (steps,) test-set means.
+    gradient_norms: model name -> (steps,) values, e.g. test-set means or one drawing's.
     """
     fig = go.Figure()
     for name, values in gradient_norms.items():
@@ -52,8 +55,8 @@ def gradient_flow_figure(gradient_norms: dict[str, np.ndarray]) -> go.Figure:
             hovertemplate=f"{name.upper()}, t = %{{x}}: %{{y:.2e}}<extra></extra>",
         ))
     fig.update_xaxes(title="time step t (backpropagation runs right to left from t = 28)", range=[28.5, 0.5])
-    fig.update_yaxes(title="mean ‖∂ loss / ∂ h_t‖", type="log", exponentformat="power")
-    fig.update_layout(title="Gradient flow back through time: a falling line is a vanishing gradient")
+    fig.update_yaxes(title="‖∂ loss / ∂ h_t‖", type="log", exponentformat="power")
+    fig.update_layout(title=title)
     return fig
 
 
