@@ -4,10 +4,10 @@
 
 The page: a sidebar to pick (or add) a model, the drawing canvas or a gallery digit with the
 prediction next to it, and tabs: Inspect (gates and states at every step), Compare (RNN vs GRU
-vs LSTM), Train (a new model in the background). All computing lives in the rnnviz package.
+vs LSTM), Insight and Evaluate (what the networks learned, on the drawing and the MNIST test set;
+in ui_insight.py), Train (a new model in the background). All computing lives in the rnnviz package.
 """
 
-import numpy as np
 import streamlit as st
 import torch
 from streamlit_drawable_canvas import st_canvas
@@ -27,6 +27,7 @@ from rnnviz import trace as trace_image
 from rnnviz.data import data_dir, has_mnist
 from rnnviz.train import Settings
 from rnnviz.training_job import TrainingJob
+from ui_insight import chart, enlarged, evaluate_tab, insight_tab, missing_mnist, mnist_test, trace_downloads
 
 CANVAS_KEY = "canvas"
 CANVAS_SIDE = 280  # px; the network sees it as 28 x 28
@@ -46,7 +47,8 @@ INTRO = (
     "**How it works.** The network gets the image one row of 28 pixels at a time, top to bottom. After each "
     "row it updates its hidden state; after the last row a read-out turns that state into a probability for "
     "each digit.\n\nDraw a digit on the left (or pick a real one from the gallery), then step through the rows "
-    "in **Inspect**, race the three kinds of network in **Compare**, or train your own in **Train**."
+    "in **Inspect**, race the three kinds of network in **Compare**, see what they learned in **Insight** and "
+    "**Evaluate**, or train your own in **Train**."
 )
 HOW_TO_READ = (
     "Each heatmap has one line per unit (sorted, top = most telling) and one column per step. "
@@ -76,7 +78,8 @@ def load_entry(entry: registry.Entry):
 # ---- sidebar: which model ----
 
 def model_picker():
-    """The model to inspect: shipped ones first, then trained or added ones. None if none loads."""
+    """The model to inspect, (Entry, model): shipped ones first, then trained or added ones. (None, None)
+    if none loads."""
     models, problems = {}, []
     for entry in registry.list_checkpoints():
         try:
@@ -85,12 +88,12 @@ def model_picker():
             problems.append(str(error))
     if not models:
         st.sidebar.error("No model found. Put checkpoints in models/ (see README) or add one below.")
-        return None
+        return None, None
     path = st.sidebar.selectbox("Model", list(models), key="model",
                                 format_func=lambda p: registry.describe(models[p][1], models[p][0]))
     for problem in problems:
         st.sidebar.caption(f"Skipped {problem}")
-    return models[path][1]
+    return models[path]
 
 
 def add_checkpoint(add) -> None:
@@ -166,22 +169,34 @@ def gallery_digit():
     """A real MNIST test digit from the bundled gallery."""
     examples = load_gallery()
     i = st.selectbox("Example", range(len(examples)), format_func=examples.caption, key="example")
-    st.image(np.kron(examples.images[i], np.ones((10, 10))), width=CANVAS_SIDE, clamp=True)  # 28 -> 280 px
+    st.image(enlarged(examples.images[i], 10), width=CANVAS_SIDE, clamp=True)  # 28 -> 280 px
     return examples.images[i]
 
 
+def test_set_digit():
+    """Any of the 10,000 MNIST test digits, by number (Evaluate opens misread ones here)."""
+    if not has_mnist():
+        missing_mnist()
+        return None
+    images, labels = mnist_test(str(data_dir()))
+    i = st.number_input("MNIST test digit #", 0, len(images) - 1, key="test-digit")
+    st.image(enlarged(images[i].numpy(), 10), width=CANVAS_SIDE, clamp=True, caption=f"a {labels[i]}")
+    return images[i].numpy()
+
+
 def digit_input():
-    source = st.radio("Input", ["Draw", "Gallery"], horizontal=True, key="source",
-                      help="Draw your own digit, or pick a real one from the MNIST test set")
-    return drawn_digit() if source == "Draw" else gallery_digit()
+    sources = {"Draw": drawn_digit, "Gallery": gallery_digit, "Test set": test_set_digit}
+    source = st.radio("Input", list(sources), horizontal=True, key="source",
+                      help="Draw your own digit, or pick a real one: from the bundled gallery, or any of the "
+                           "MNIST test set")
+    return sources[source]()
 
 
 def prediction_summary(reading):
     st.metric("Prediction", reading.prediction, help="The digit with the highest probability after all 28 rows")
     sure, settled = reading.probs[-1].max(), plots.settled_step(reading)
     st.caption(f"{sure:.0%} sure after the last row; it has held this answer since row {settled}.")
-    st.plotly_chart(plots.probability_bars(reading.probs[-1], "Class probabilities after all 28 rows"),
-                    key="final-probabilities", width="stretch")
+    chart(plots.probability_bars(reading.probs[-1], "Class probabilities after all 28 rows"), key="final-probabilities")
 
 
 # ---- tabs ----
@@ -197,27 +212,34 @@ def inspect_tab(model, reading):
     order = plots.unit_order(reading, model.readout.weight.detach().numpy(), by)  # (hidden,)
     unit = right.selectbox("Unit to follow", [int(u) for u in order], key="unit",
                            format_func=lambda u: f"unit {u}")
-    st.plotly_chart(plots.step_figure(reading, order, unit), key="step-figure", width="stretch")
+    chart(plots.step_figure(reading, order, unit), key="step-figure")
     st.caption(HOW_TO_READ)
+    trace_downloads(reading)
 
 
-def compare_tab(image):
+def shipped_models() -> dict:
+    """cell -> (checkpoint path, model) of the shipped checkpoints that exist."""
+    paths = {cell: registry.shipped_path(cell) for cell in CELLS}
+    return {cell: (path, load_entry(registry.Entry(path, shipped=True))) for cell, path in paths.items()
+            if path.exists()}
+
+
+def compare_tab(image, shipped: dict):
     if image is None:
         st.info(NO_DIGIT)
         return
     st.markdown("The same digit through the three shipped models. Which one makes up its mind first?")
     readings = {}
     for column, cell in zip(st.columns(len(CELLS)), CELLS, strict=True):
-        path = registry.shipped_path(cell)
-        if not path.exists():
-            column.warning(f"{path.name} is missing")
+        if cell not in shipped:
+            column.warning(f"{registry.shipped_path(cell).name} is missing")
             continue
-        model = load_entry(registry.Entry(path, shipped=True))
+        model = shipped[cell][1]
         reading = readings[cell.upper()] = trace_image(model, image)
         column.metric(cell.upper(), reading.prediction, help=f"{cell.upper()}, {model.hidden_size} units")
         column.caption(f"{reading.probs[-1].max():.0%} sure; held since row {plots.settled_step(reading)}")
     if readings:
-        st.plotly_chart(plots.compare_figure(readings), key="compare-figure", width="stretch")
+        chart(plots.compare_figure(readings), key="compare-figure")
 
 
 def train_tab():
@@ -255,7 +277,7 @@ def training_progress(job: TrainingJob):
             st.progress(latest.step / latest.total_steps,
                         text=f"epoch {latest.epoch}, batch {latest.step}/{latest.total_steps}: loss "
                              f"{latest.loss:.3f}, train accuracy {latest.train_accuracy:.1%} {note}")
-            st.plotly_chart(plots.training_figure(job.history), key="training-curves", width="stretch")
+            chart(plots.training_figure(job.history), key="training-curves")
         if job.running:
             st.button("Stop early", key="stop-training", on_click=job.stop, help="The model so far is still saved")
             if not latest:
@@ -281,8 +303,9 @@ def main():
     st.title("✍️ Watch a network read your handwriting")
     st.caption("The network reads a 28 x 28 image one row of 28 pixels per step, top to bottom, and only then "
                "names the digit. Draw one and see what happens inside, step by step.")
-    model = model_picker()
+    entry, model = model_picker()
     add_checkpoint_form()
+    shipped = shipped_models()
 
     digit_column, result_column = st.columns([1, 1.3])
     with digit_column:
@@ -296,7 +319,9 @@ def main():
 
     tabs = {
         "Inspect": lambda: inspect_tab(model, reading),
-        "Compare": lambda: compare_tab(image),
+        "Compare": lambda: compare_tab(image, shipped),
+        "Insight": lambda: insight_tab(image, shipped, entry),
+        "Evaluate": lambda: evaluate_tab(entry, model),
         "Train": train_tab,
     }
     for tab, show in zip(st.tabs(list(tabs), key="tab", on_change="rerun"), tabs.values(), strict=True):
