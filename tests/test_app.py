@@ -1,6 +1,7 @@
 """The Streamlit app, driven headlessly with AppTest: real pen drawings, shipped models, real files."""
 
 import base64
+import csv
 import io
 import json
 import time
@@ -10,9 +11,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from rnnviz import gallery, pendigits, preprocess_canvas, registry, save_checkpoint, trace
+from rnnviz import CELLS, gallery, insight, pendigits, preprocess_canvas, registry, save_checkpoint, trace
 
 ROOT = Path(__file__).resolve().parents[1]
 CANVAS_KEY = "canvas"
@@ -227,3 +229,184 @@ def test_missing_dataset_is_explained(app, tmp_path, monkeypatch):
     at = app(tab="Train").run()
     assert not at.exception
     assert any("RNNVIZ_DATA" in w.value for w in at.warning)
+
+
+# ---- Insight and Evaluate: on the drawing and on the MNIST test set ----
+
+@pytest.fixture(scope="module")
+def shipped_stats(mnist_test):
+    """The shipped models' test-set statistics, computed here when not yet cached beside models/*.pt
+    (10-30 s per model), so that no app run has to do it within its timeout."""
+    images, labels = mnist_test
+    return {cell: insight.test_set_stats(registry.shipped_path(cell), images, labels) for cell in CELLS}
+
+
+def spec_array(value) -> np.ndarray:
+    """An array of a plotly spec: a plain list, or numpy's bytes as {"dtype", "bdata"[, "shape"]}."""
+    if not isinstance(value, dict):
+        return np.asarray(value)
+    flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return flat.reshape([int(n) for n in str(value["shape"]).split(",")]) if "shape" in value else flat
+
+
+def curves(at, key: str) -> dict:
+    """(trace name, x axis) -> y values of every line in a chart."""
+    return {(d["name"], d.get("xaxis", "x")): spec_array(d["y"]) for d in chart_spec(at, key)["data"]}
+
+
+def insight_view(app, view: str, drawing=None):
+    at = app(drawing=drawing, tab="Insight")
+    at.session_state["insight-view"] = view
+    return at.run()
+
+
+def test_insight_rows_for_a_pen_digit_and_the_test_set(app, drawings, shipped_models, shipped_stats):
+    _, rgba = drawings[5]
+    image = torch.from_numpy(preprocess_canvas(rgba))[None]
+    at = insight_view(app, "Rows that matter", rgba)
+    assert not at.exception
+    drawing, test_set = curves(at, "rows-drawing"), curves(at, "rows-test-set")
+    assert len(drawing) == len(test_set) == 2 * 3  # saliency and occlusion, one line per model
+    for cell, model in shipped_models.items():
+        name = cell.upper()
+        np.testing.assert_allclose(drawing[name, "x"], insight.row_saliency(model, image)[0], rtol=1e-5)
+        np.testing.assert_allclose(drawing[name, "x2"], insight.row_occlusion(model, image)[0], atol=1e-6)
+        np.testing.assert_allclose(test_set[name, "x"], shipped_stats[cell].saliency, rtol=1e-6)
+        np.testing.assert_allclose(test_set[name, "x2"], shipped_stats[cell].occlusion, rtol=1e-6)
+    assert drawing["RNN", "x"].tolist() != drawing["LSTM", "x"].tolist()
+
+
+def test_insight_gradient_flow_labels_the_drawing_with_each_models_prediction(app, drawings, shipped_models,
+                                                                             shipped_stats):
+    _, rgba = drawings[9]
+    image = torch.from_numpy(preprocess_canvas(rgba))[None]
+    at = insight_view(app, "Gradient flow", rgba)
+    assert not at.exception
+    drawing, test_set = curves(at, "gradients-drawing"), curves(at, "gradients-test-set")
+    for cell, model in shipped_models.items():
+        with torch.no_grad():
+            predicted = model(image).argmax(1)
+        expected = insight.hidden_gradient_norms(model, image, predicted)[0]
+        np.testing.assert_allclose(drawing[cell.upper(), "x"], expected, rtol=1e-5)
+        np.testing.assert_allclose(test_set[cell.upper(), "x"], shipped_stats[cell].gradient_norms, rtol=1e-6)
+    assert chart_spec(at, "gradients-test-set")["layout"]["yaxis"]["type"] == "log"
+    assert any("own prediction" in c.value for c in at.caption)
+
+
+def test_insight_units_and_gates_of_the_selected_lstm(app, drawings, shipped_stats, mnist_test):
+    lstm = shipped_stats["lstm"]
+    _, rgba = drawings[1]
+    at = insight_view(app, "Units and gates", rgba)
+    assert not at.exception
+    saturation = chart_spec(at, "saturation")
+    assert [a["text"] for a in saturation["layout"]["annotations"]] == ["input gate", "forget gate", "output gate"]
+    forget = [d for d in saturation["data"] if d.get("name") == "forget"][0]
+    np.testing.assert_allclose(spec_array(forget["x"]), lstm.saturation["forget"][0])
+    assert spec_array(forget["customdata"]).tolist() == list(range(100))  # the unit a click selects
+
+    at.selectbox(key="insight-unit").set_value(7).run()
+    assert chart_spec(at, "class-means")["layout"]["title"]["text"].startswith("Unit 7:")
+    _, labels = mnist_test
+    [strip] = at.get("image")
+    assert [i.caption for i in strip.proto.imgs] == [f"a {labels[i]}, #{i}" for i in lstm.top_digits[7]]
+
+    table = at.dataframe(key="unit-table").value
+    assert len(table) == 100 and table.selectivity.is_monotonic_decreasing
+    at.radio(key="unit-sort").set_value("memory").run()
+    table = at.dataframe(key="unit-table").value
+    assert table.unit.iloc[0] == lstm.units["forget"].argmax()  # the unit whose forget gate is most open
+
+    at.button(key="follow-unit").click().run()  # follow unit 7 in Inspect
+    assert at.selectbox(key="unit").value == 7
+    assert chart_spec(at, "step-figure")["layout"]["title"]["subtitle"]["text"].startswith("Unit 7:")
+
+
+def test_evaluate_shows_accuracy_and_the_confusion_of_all_test_digits(app, shipped_models):
+    at = app(tab="Evaluate").run()
+    assert not at.exception
+    counts = spec_array(chart_spec(at, "confusion")["data"][0]["text"])
+    assert counts.shape == (10, 10) and counts.sum() == 10_000
+    accuracy = shipped_models["lstm"].info["test_accuracy"]  # measured when the checkpoint was saved
+    assert np.trace(counts) == round(accuracy * 10_000)
+    assert metric(at, "Test accuracy") == f"{accuracy:.2%}"
+
+
+def test_a_misread_test_digit_opens_in_inspect(app, shipped_stats, mnist_test):
+    wrong = shipped_stats["lstm"].misclassified
+    last = wrong.iloc[-1]  # on the last page
+    at = app(tab="Evaluate").run()
+    at.number_input(key="wrong-page").set_value(-(-len(wrong) // 24)).run()
+    at.button(key=f"wrong-{last.image}").click().run()
+    assert not at.exception
+    assert at.radio(key="source").value == "Test set" and at.number_input(key="test-digit").value == last.image
+    assert metric(at, "Prediction") == str(last.predicted) != str(last.true)
+    assert chart_spec(at, "step-figure")  # the Inspect tab is open
+
+    at.session_state["tab"] = "Evaluate"
+    at.run().selectbox(key="wrong-true").set_value(int(last.true)).run()
+    shown = [b.label for b in at.button if b.key.startswith("wrong-")]
+    assert shown == [f"{t} read as {p}" for t, p in wrong[wrong.true == last.true][["true", "predicted"]].values]
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """key -> the content a download button of the last run makes when clicked (the app makes it lazily)."""
+    made = {}
+    add_deferred = MediaFileManager.add_deferred
+
+    def record(self, data_callable, *args, **kwargs):
+        file_id = add_deferred(self, data_callable, *args, **kwargs)
+        made[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+
+    def content(at, key):
+        [button] = [b for b in at.get("download_button") if b.proto.id.endswith(f"-{key}")]
+        return made[button.proto.deferred_file_id]()
+
+    return content
+
+
+def test_downloads_hold_the_trace_and_the_chart(app, drawings, shipped_models, downloads):
+    _, rgba = drawings[6]
+    expected = trace(shipped_models["lstm"], preprocess_canvas(rgba))
+    at = app(drawing=rgba).run()
+    rows = list(csv.DictReader(io.StringIO(downloads(at, "trace-csv"))))
+    quantities = {"hidden": expected.hidden, "cell": expected.cell, **expected.gates, "prob": expected.probs}
+    assert len(rows) == sum(values.size for values in quantities.values())
+    for name, values in quantities.items():
+        rebuilt = np.zeros_like(values)
+        for row in rows:
+            if row["quantity"] == name:
+                rebuilt[int(row["step"]) - 1, int(row["unit"])] = float(row["value"])
+        np.testing.assert_array_equal(rebuilt, values, err_msg=name)
+
+    saved = json.loads(downloads(at, "trace-json"))
+    assert saved["prediction"] == expected.prediction and saved["cell_type"] == "lstm"
+    np.testing.assert_array_equal(np.array(saved["gates"]["forget"], dtype=np.float32), expected.gates["forget"])
+    np.testing.assert_array_equal(np.array(saved["image"], dtype=np.float32), expected.image)
+
+    png = downloads(at, "final-probabilities-png")
+    assert png.startswith(b"\x89PNG") and Image.open(io.BytesIO(png)).width >= 1000
+
+
+def test_test_set_views_explain_how_to_provide_mnist(app, drawings, tmp_path, monkeypatch):
+    empty = tmp_path / "no-mnist"
+    empty.mkdir()
+    monkeypatch.setenv("RNNVIZ_DATA", str(empty))
+    _, rgba = drawings[2]
+    at = insight_view(app, "Rows that matter", rgba)
+    assert not at.exception
+    assert curves(at, "rows-drawing")  # the drawing's views still work
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("-rows-test-set")]
+    for tab, view in (("Insight", "Gradient flow"), ("Insight", "Units and gates"), ("Evaluate", None)):
+        at.session_state["tab"] = tab
+        if view:
+            at.session_state["insight-view"] = view
+        at.run()
+        assert not at.exception
+        assert any("RNNVIZ_DATA" in info.value and str(empty) in info.value for info in at.info), (tab, view)
+    at.radio(key="source").set_value("Test set").run()
+    assert any("RNNVIZ_DATA" in info.value for info in at.info)
+    assert not [m for m in at.metric if m.label == "Prediction"]
