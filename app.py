@@ -180,7 +180,7 @@ def test_set_digit():
         return None
     images, labels = mnist_test(str(data_dir()))
     i = st.number_input("MNIST test digit #", 0, len(images) - 1, key="test-digit")
-    st.image(enlarged(images[i].numpy(), 10), width=CANVAS_SIDE, clamp=True, caption=f"a {labels[i]}")
+    st.image(enlarged(images[i].numpy(), 10), width=CANVAS_SIDE, clamp=True, caption=f"labelled {labels[i]}")
     return images[i].numpy()
 
 

@@ -182,7 +182,8 @@ def gradient_view(image, shipped: dict):
             st.info("Draw a digit (or pick one) to see the gradient for it.")
         else:
             chart(insight_plots.gradient_flow_figure(per_model(own_prediction_gradients, shipped, image),
-                                                     title="This digit"), key="gradients-drawing")
+                                                     title="Gradient flow back through time (this digit)"),
+                  key="gradients-drawing")
             st.caption("A drawing has no true label: the loss here takes each model's own prediction as the label.")
     with test_column:
         stats = shipped_stats(shipped)
@@ -221,7 +222,7 @@ def unit_view(stats, row, has_digit: bool):
     """One unit: its mean activation per digit and step, the test digits that excite it most."""
     unit = int(row.unit)
     memory = f", memory {row.memory:.2f}" if not math.isnan(row.memory) else ""
-    st.markdown(f"**Unit {unit}** prefers **{row.preferred_digit}s** (selectivity {row.selectivity:.2f}{memory}, "
+    st.markdown(f"**Unit {unit}** prefers **{int(row.preferred_digit)}s** (selectivity {row.selectivity:.2f}{memory}, "
                 f"activity {row.mean_abs:.2f}).")
     heatmap_column, digits_column = st.columns([1.5, 1])
     with heatmap_column:
@@ -230,7 +231,7 @@ def unit_view(stats, row, has_digit: bool):
         st.markdown("The test digits that excite it most (highest h at any step):")
         images, labels = mnist_test(str(data_dir()))
         top = stats.top_digits[unit]
-        st.image([enlarged(images[i].numpy(), 3) for i in top], caption=[f"a {labels[i]}, #{i}" for i in top],
+        st.image([enlarged(images[i].numpy(), 3) for i in top], caption=[f"{labels[i]} (#{i})" for i in top],
                  clamp=True)
         st.button(f"Follow unit {unit} in Inspect", key="follow-unit", on_click=follow_unit, args=(unit,),
                   disabled=not has_digit, help="Step through the current digit with this unit highlighted"
@@ -239,15 +240,16 @@ def unit_view(stats, row, has_digit: bool):
 
 def unit_table(table):
     """All units, sortable; choosing a row opens that unit above."""
-    sorts = {key: label for key, label in SORTS.items() if not table[key].isna().all()}  # the RNN has no memory
+    shown = [name for name in table if not table[name].isna().all()]  # the RNN has no memory gate
+    sorts = {key: label for key, label in SORTS.items() if key in shown}
     by = st.radio("Sort units by", list(sorts), format_func=sorts.get, horizontal=True, key="unit-sort")
     ordered = table.sort_values(by, ascending=False).reset_index(drop=True)
-    st.dataframe(ordered, key="unit-table", hide_index=True, on_select=lambda: pick_unit_from_table(ordered),
-                 selection_mode="single-row", column_config={
+    st.dataframe(ordered, key="unit-table", hide_index=True, column_order=shown, selection_mode="single-row",
+                 on_select=lambda: pick_unit_from_table(ordered), column_config={
                      "preferred_digit": st.column_config.NumberColumn("preferred digit"),
                      "selectivity": st.column_config.NumberColumn(format="%.2f"),
-                     "memory": st.column_config.NumberColumn(sorts.get("memory", "memory"), format="%.2f"),
-                     "mean_abs": st.column_config.NumberColumn(sorts["mean_abs"], format="%.2f"),
+                     "memory": st.column_config.NumberColumn(SORTS["memory"], format="%.2f"),
+                     "mean_abs": st.column_config.NumberColumn(SORTS["mean_abs"], format="%.2f"),
                  })
     st.caption("Selectivity: how much more the unit fires for its preferred digit than for the others (in "
                "standard deviations). Memory: the mean forget (LSTM) or update (GRU) gate, near 1 = keeps its "

@@ -308,7 +308,7 @@ def test_insight_units_and_gates_of_the_selected_lstm(app, drawings, shipped_sta
     assert chart_spec(at, "class-means")["layout"]["title"]["text"].startswith("Unit 7:")
     _, labels = mnist_test
     [strip] = at.get("image")
-    assert [i.caption for i in strip.proto.imgs] == [f"a {labels[i]}, #{i}" for i in lstm.top_digits[7]]
+    assert [i.caption for i in strip.proto.imgs] == [f"{labels[i]} (#{i})" for i in lstm.top_digits[7]]
 
     table = at.dataframe(key="unit-table").value
     assert len(table) == 100 and table.selectivity.is_monotonic_decreasing
