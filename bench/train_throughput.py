@@ -35,7 +35,7 @@ def ours(cell: str, batch_size: int, samples: int) -> float:
             times.append(time.perf_counter())
 
     settings = Settings(cell=cell, hidden=HIDDEN, batch_size=batch_size, epochs=1, limit=samples)
-    with contextlib.redirect_stderr(io.StringIO()):  # the progress bar is drawn, just not shown
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):  # bar drawn, not shown
         train(settings, on_progress=note, show_bar=True)
     return (len(times) - WARMUP) * batch_size / (times[-1] - times[WARMUP - 1])
 

@@ -9,6 +9,7 @@ torchvision downloads them (needs internet).
 import hashlib
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -21,6 +22,10 @@ FILES = (
     "t10k-labels-idx1-ubyte.gz",
 )
 CACHE = Path.home() / ".cache" / "rnnviz"
+# Bicubic upsampling 4 -> 28 px along one axis as a (28, 4) matrix: M @ x @ M.T equals
+# F.interpolate(x, (28, 28), mode="bicubic") to 1e-6, and is 8x faster on small batches.
+_BICUBIC_4_TO_28 = F.interpolate(torch.eye(4).reshape(4, 1, 4, 1), size=(28, 1), mode="bicubic",
+                                 align_corners=False)[:, 0, :, 0].T
 
 
 class DatasetMissing(FileNotFoundError):
@@ -82,6 +87,25 @@ def split_train_val(images, labels, val_size: int, seed: int):
     return (images[train], labels[train]), (images[val], labels[val])
 
 
+def batches(images: torch.Tensor, labels: torch.Tensor, order: torch.Tensor, batch_size: int, prepare):
+    """One epoch's batches (prepare(images, labels), labels) in `order`.
+
+    `prepare` (e.g. augmentation) runs in a background thread one batch ahead, so it overlaps the
+    training step on the batch before (torch releases the GIL while it computes). Calls to
+    `prepare` stay in order, one at a time: a seeded generator gives the same batches as inline.
+    """
+    def batch(first: int):
+        index = order[first : first + batch_size]
+        return prepare(images[index], labels[index]), labels[index]
+
+    with ThreadPoolExecutor(1, thread_name_prefix="prepare-batches") as pool:
+        upcoming = pool.submit(batch, 0)
+        for first in range(batch_size, len(order), batch_size):
+            current, upcoming = upcoming.result(), pool.submit(batch, first)
+            yield current
+        yield upcoming.result()
+
+
 def augment(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
             strength: float = 1.0) -> torch.Tensor:
     """Writer styles, then random rotation, scale, shear, shift, elastic wobble and stroke thickness.
@@ -109,7 +133,7 @@ def augment(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generat
     )  # (N, 2, 3) maps output to input coordinates
     grid = F.affine_grid(theta, (n, 1, 28, 28), align_corners=False)  # (N, 28, 28, 2)
     wobble = uniform(-1.5, 1.5, 2, 4, 4) / 14 * strength  # smooth displacement, up to 1.5 px
-    grid = grid + F.interpolate(wobble, size=(28, 28), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
+    grid = grid + (_BICUBIC_4_TO_28 @ wobble @ _BICUBIC_4_TO_28.T).permute(0, 2, 3, 1)
     warped = F.grid_sample(images[:, None], grid, align_corners=False)  # (N, 1, 28, 28)
     # A bold brush on a small drawing fills loops and corners, even once preprocessing has thinned
     # its strokes again: that is a morphological closing (dilate, then erode), here by 1 or 2 px.

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .checkpoint import save_checkpoint
-from .data import augment, load_mnist, split_train_val
+from .data import augment, batches, load_mnist, split_train_val
 from .evaluate import accuracy
 from .model import CELLS, RowReader
 
@@ -68,6 +68,9 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
     )
+    def prepare(batch, target):
+        return augment(batch, target, generator, settings.augment) if settings.augment else batch
+
     history, step, stopped_early, started = [], 0, False, time.perf_counter()
     bar = tqdm(total=total_steps, unit="batch", disable=not show_bar, mininterval=1.0)
     try:
@@ -75,11 +78,7 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
             model.train()
             order = torch.randperm(len(train_x), generator=generator)
             loss_sum, correct, seen, epoch_start = 0.0, 0, 0, time.perf_counter()
-            for first in range(0, len(order), settings.batch_size):
-                index = order[first : first + settings.batch_size]
-                batch, target = train_x[index], train_y[index]  # (B, 28, 28), (B,)
-                if settings.augment:
-                    batch = augment(batch, target, generator, settings.augment)
+            for batch, target in batches(train_x, train_y, order, settings.batch_size, prepare):  # (B, 28, 28), (B,)
                 logits = model(batch)  # (B, 10)
                 loss = F.cross_entropy(logits, target)
                 optimizer.zero_grad(set_to_none=True)
@@ -88,9 +87,9 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
                 optimizer.step()
                 schedule.step()
                 step += 1
-                loss_sum += loss.item() * len(index)
+                loss_sum += loss.item() * len(target)
                 correct += (logits.argmax(1) == target).sum().item()
-                seen += len(index)
+                seen += len(target)
                 progress = Progress(epoch, step, total_steps, loss_sum / seen, correct / seen,
                                     samples_per_second=seen / (time.perf_counter() - epoch_start))
                 bar.update()

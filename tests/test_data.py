@@ -5,7 +5,15 @@ import torch
 import torch.nn.functional as F
 
 from rnnviz import pendigits
-from rnnviz.data import DatasetMissing, add_writer_styles, augment, load_mnist, max_filter, split_train_val
+from rnnviz.data import (
+    _BICUBIC_4_TO_28,
+    DatasetMissing,
+    add_writer_styles,
+    augment,
+    load_mnist,
+    max_filter,
+    split_train_val,
+)
 
 
 def test_mnist_loads_from_the_offline_folder(mnist_test):
@@ -52,7 +60,10 @@ def test_european_style_adds_one_stroke(pen_records):
     assert pendigits.european_style(next(r for r in pen_records if r["label"] == 5)) is None
 
 
-def test_max_filter_is_max_pool_exactly():
+def test_fast_filters_equal_torchs():
     images = torch.rand(64, 1, 28, 28)
     for k in (3, 5):
         assert torch.equal(max_filter(images, k), F.max_pool2d(images, k, stride=1, padding=k // 2))
+    wobble = torch.rand(64, 2, 4, 4)
+    torch.testing.assert_close(_BICUBIC_4_TO_28 @ wobble @ _BICUBIC_4_TO_28.T,
+                               F.interpolate(wobble, size=(28, 28), mode="bicubic", align_corners=False))
