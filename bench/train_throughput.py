@@ -1,7 +1,7 @@
 """Training speed: our training loop (rnnviz.train.train, with augmentation, progress reports and
 the progress bar) against a bare nn.RNN/GRU/LSTM + linear + Adam loop on pre-loaded tensors.
 
-    RNNVIZ_DATA=../shared/mnist python -m bench.train_throughput [--samples 12800] [--repeats 2]
+    RNNVIZ_DATA=../shared/mnist python -m bench.train_throughput [--samples 6400] [--repeats 5]
 
 Both run in the same process, alternating, with the same torch threads; hidden 100; batch 128
 and 50. Samples/s are timed from the 5th batch to the last (warm-up and evaluation excluded).
@@ -59,8 +59,8 @@ def bare(cell: str, batch_size: int, samples: int, images: torch.Tensor, labels:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=12800, help="training images per run")
-    parser.add_argument("--repeats", type=int, default=2, help="runs of each loop (the median is kept)")
+    parser.add_argument("--samples", type=int, default=6400, help="training images per run")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each loop (the median is kept)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -94,13 +94,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(models_dir=None, timeout: float = 90):
+def streamlit_server(timeout: float = 90):
     """Serve app.py on a free loopback port; yields its URL. User models go to a fresh temp folder."""
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="rnnviz-serve-") as tmp:
-        env = {**os.environ, "RNNVIZ_MODELS": str(models_dir or Path(tmp) / "models")}
+    with tempfile.TemporaryDirectory(prefix="rnnviz-serve-") as tmp, open(Path(tmp) / "server.log", "w+") as log:
+        env = {**os.environ, "RNNVIZ_MODELS": str(Path(tmp) / "models")}
         env.setdefault("RNNVIZ_DATA", str(ROOT.parent / "shared" / "mnist"))
-        log = open(Path(tmp) / "server.log", "w+")
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
@@ -118,7 +117,6 @@ def streamlit_server(models_dir=None, timeout: float = 90):
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-            log.close()
 
 
 def _wait_healthy(url: str, server: subprocess.Popen, log, timeout: float) -> None:
