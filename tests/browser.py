@@ -77,6 +77,14 @@ RERUN_AFTER_MOUSE_UP = """() => {
   return {prediction: first ? first.value : null, ms: (first ?? done).t - up, send_ms: send - up,
           run_ms: done.t - up};
 }"""
+# The tab `name` is open and a finished run has filled its panel (tabs only render while open).
+TAB_SHOWN = """name => {
+  const tab = [...document.querySelectorAll('[role="tab"][aria-selected="true"]')]
+    .find(t => t.innerText.trim() === name);
+  const panel = tab && document.getElementById(tab.getAttribute('aria-controls'));
+  const state = document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state');
+  return state === 'notRunning' && Boolean(panel?.innerText.trim()) && !panel.querySelector('[data-stale="true"]');
+}"""
 QUIET_FOR = """ms => {
   const last = window.rnnviz.states.at(-1);
   return last?.state === 'notRunning' && performance.now() - last.t > ms;
@@ -208,9 +216,11 @@ def metric(page, label: str) -> str | None:
     return page.evaluate("label => window.rnnviz.metric(label)?.value ?? null", label)
 
 
-def open_tab(page, name: str) -> None:
+def open_tab(page, name: str, timeout_ms: float = 30_000) -> None:
+    """Click a tab and wait for its content. (A tab opens on mouse-down, so its run can start before the
+    mouse-up that wait_for_rerun times from, and a quick run may show no script-state change at all.)"""
     page.get_by_role("tab", name=name, exact=True).click()
-    wait_for_rerun(page)
+    page.wait_for_function(TAB_SHOWN, arg=name, timeout=timeout_ms)
 
 
 def wait_for_rerun(page, timeout_ms: float = 30_000) -> dict:
