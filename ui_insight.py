@@ -8,6 +8,7 @@ then keeps them in a file next to the checkpoint, and this module in memory for 
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 
@@ -45,10 +46,17 @@ SATURATION_INTRO = (
 def chart(figure, key: str, **selection):
     """A plotly chart with a PNG download under it (the PNG is made only when the button is clicked)."""
     event = st.plotly_chart(figure, key=key, width="stretch", **selection)
-    st.download_button("PNG", lambda: figure.to_image(format="png", width=PNG_WIDTH, height=figure.layout.height),
-                       file_name=f"{key}.png", mime="image/png", key=f"{key}-png", on_click="ignore",
-                       icon=":material/download:", type="tertiary", help="Download this chart as an image")
+    st.download_button("PNG", lambda: png(figure), file_name=f"{key}.png", mime="image/png", key=f"{key}-png",
+                       on_click="ignore", icon=":material/download:", type="tertiary",
+                       help="Download this chart as an image")
     return event
+
+
+def png(figure) -> bytes:
+    """The figure as a PNG, in plotly's own colours: under Streamlit, figures get a template whose
+    placeholder colours only Streamlit's front end fills in."""
+    return go.Figure(figure).update_layout(template="plotly_white").to_image(
+        format="png", width=PNG_WIDTH, height=figure.layout.height)
 
 
 def trace_downloads(reading):
