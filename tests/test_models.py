@@ -31,5 +31,7 @@ def test_pen_digits_at_every_width_and_size(shipped_models, pen_records):
 
 
 def test_european_styles(shipped_models, pen_records):
-    for cell, score in european_accuracy(shipped_models, pen_records).items():
-        assert score >= 0.9, cell
+    """Slashed 0s and flagged 1s (absent from MNIST) are read; an unaugmented LSTM gets 81%."""
+    models = {cell: shipped_models[cell] for cell in ("lstm", "gru")}
+    for cell, score in european_accuracy(models, pen_records).items():
+        assert score >= 0.95, cell
