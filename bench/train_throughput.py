@@ -3,9 +3,10 @@ the progress bar) against a bare nn.RNN/GRU/LSTM + linear + Adam loop on pre-loa
 
     RNNVIZ_DATA=../shared/mnist python -m bench.train_throughput [--samples 6400] [--repeats 5]
 
-Both run in the same process, alternating, with the same torch threads; hidden 100; batch 128
-and 50. Samples/s are timed from the 5th batch to the last (warm-up and evaluation excluded).
-Target: ours >= 90% of bare.
+Both run in the same process, alternating, with the same torch threads (default 1, as the app
+trains; with 2 threads on 2 cores any other busy process makes OpenMP stall, 10x swings); hidden
+100; batch 128 and 50. Samples/s are timed from the 5th batch to the last (warm-up and evaluation
+excluded). Target: ours >= 90% of bare.
 """
 
 import argparse
@@ -61,7 +62,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=6400, help="training images per run")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each loop (the median is kept)")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1, as the app trains)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     images, labels = load_mnist("train")
