@@ -12,7 +12,7 @@ from rnnviz.data import has_mnist, load_mnist
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 os.environ.setdefault("RNNVIZ_DATA", str(SHARED / "mnist"))
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # small recurrent nets gain little from 2 threads, and lose a lot when a core is busy
 
 
 @pytest.fixture(scope="session")
