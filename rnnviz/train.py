@@ -68,6 +68,7 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
     )
+
     def prepare(batch, target):
         return augment(batch, target, generator, settings.augment) if settings.augment else batch
 
@@ -92,8 +93,9 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
                 seen += len(target)
                 progress = Progress(epoch, step, total_steps, loss_sum / seen, correct / seen,
                                     samples_per_second=seen / (time.perf_counter() - epoch_start))
+                bar.set_postfix(epoch=epoch, loss=f"{progress.loss:.3f}", acc=f"{progress.train_accuracy:.3f}",
+                                refresh=False)  # drawn by update(), at most once a second (mininterval)
                 bar.update()
-                bar.set_postfix(epoch=epoch, loss=f"{progress.loss:.3f}", acc=f"{progress.train_accuracy:.3f}")
                 if on_progress:
                     on_progress(progress)
                 if should_stop and should_stop():
