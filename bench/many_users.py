@@ -24,7 +24,7 @@ from tests.browser import (
     pen_strokes,
     readable_digits,
     streamlit_server,
-    wait_for_rerun,
+    wait_for_prediction,
 )
 
 
@@ -39,7 +39,7 @@ def draw_together(pages, digits) -> tuple[list[float], int]:
         for page, stroke in drawing:
             draw_stroke(page, stroke)
         for page, _ in drawing:
-            waits.append(wait_for_rerun(page, timeout_ms=60_000))
+            waits.append(wait_for_prediction(page, timeout_ms=60_000))
     for page, (_, record) in zip(pages, digits, strict=True):
         right += metric(page, "Prediction") == str(record["label"])
     return [w["ms"] for w in waits], right

@@ -29,11 +29,24 @@ STEP_FIGURE = '[data-testid="stPlotlyChart"]:has(.updatemenu-button) .js-plotly-
 BRUSH = 18  # px, the app's default brush width
 
 RECORDER = """
-const rnnviz = window.rnnviz = {mouseups: [], sent: [], received: [], states: [], shown: []};
+const rnnviz = window.rnnviz = {mouseups: [], sent: [], received: [], predictions: [], shown: []};
+const label = new TextEncoder().encode('Prediction');
+function carriesPrediction(data) {  // a (small) server message holding the Prediction metric
+  const bytes = data instanceof ArrayBuffer && data.byteLength < 16384 ? new Uint8Array(data) : [];
+  outer: for (let i = 0; i + label.length <= bytes.length; i++) {
+    for (let j = 0; j < label.length; j++) if (bytes[i + j] !== label[j]) continue outer;
+    return true;
+  }
+  return false;
+}
 window.WebSocket = class extends WebSocket {  // the same socket, noting when frames go and come
   constructor(...args) {
     super(...args);
-    this.addEventListener('message', () => rnnviz.received.push(performance.now()));
+    this.addEventListener('message', event => {
+      const t = performance.now();
+      rnnviz.received.push(t);
+      if (carriesPrediction(event.data)) rnnviz.predictions.push(t);
+    });
   }
   send(data) {
     rnnviz.sent.push(performance.now());
@@ -50,32 +63,32 @@ rnnviz.metric = label => {  // the st.metric with this label: {value, fresh (sen
   return null;
 };
 let last = null;
-new MutationObserver(changes => {  // script state changes, and each time a run shows the prediction
-  const t = performance.now();
-  for (const c of changes) {
-    if (c.attributeName !== 'data-test-script-state') continue;
-    const state = c.target.getAttribute('data-test-script-state');
-    rnnviz.states.push({t, state});
-    if (state === 'running' && last) last.fresh = false;
-  }
+new MutationObserver(() => {  // each time the page draws a new or re-sent prediction
   const now = rnnviz.metric('Prediction');
-  if (now?.fresh && (!last?.fresh || now.value !== last.value)) rnnviz.shown.push({t, value: now.value});
+  if (now?.fresh && (!last?.fresh || now.value !== last.value)) rnnviz.shown.push({t: performance.now(), ...now});
   last = now;
 }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
-                      attributeFilter: ['data-test-script-state', 'data-stale']});
+                      attributeFilter: ['data-stale']});
 """
 
-# After the last mouse-up: the page's first message to the server, the end of the run that follows,
-# and the prediction that run showed (ms after the mouse-up; prediction null if it showed none).
-RERUN_AFTER_MOUSE_UP = """() => {
-  const {mouseups, sent, states, shown} = window.rnnviz;
+# After the last mouse-up, the first message the page sent (the drawing) and the first Prediction
+# the server sent back: the prediction on the page, and when it was drawn (ms after the mouse-up).
+# A re-sent prediction that did not change may draw nothing: then its arrival time counts.
+PREDICTION_AFTER_MOUSE_UP = """() => {
+  const {mouseups, sent, predictions, shown} = window.rnnviz;
   const up = mouseups.at(-1);
   const send = sent.find(t => t > up);
-  const done = send && states.find(s => s.t > send && s.state === 'notRunning');
-  if (!done) return undefined;
-  const first = shown.find(s => s.t > send && s.t <= done.t);
-  return {prediction: first ? first.value : null, ms: (first ?? done).t - up, send_ms: send - up,
-          run_ms: done.t - up};
+  const arrived = send && predictions.find(t => t > send);
+  const metric = window.rnnviz.metric('Prediction');
+  if (!arrived || !metric?.fresh || performance.now() - arrived < 100) return undefined;  // let the page draw it
+  const drawn = shown.find(s => s.t > send);
+  return {prediction: metric.value, ms: (drawn?.t ?? arrived) - up, send_ms: send - up};
+}"""
+# The server has answered the last mouse-up and sent nothing more for `ms`.
+QUIET_AFTER_MOUSE_UP = """ms => {
+  const {mouseups, sent, received} = window.rnnviz;
+  const send = sent.find(t => t > mouseups.at(-1));
+  return send !== undefined && received.at(-1) > send && performance.now() - received.at(-1) > ms;
 }"""
 # The tab `name` is open and a finished run has filled its panel (tabs only render while open).
 TAB_SHOWN = """name => {
@@ -85,11 +98,6 @@ TAB_SHOWN = """name => {
   const state = document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state');
   return state === 'notRunning' && Boolean(panel?.innerText.trim()) && !panel.querySelector('[data-stale="true"]');
 }"""
-QUIET_FOR = """ms => {
-  const last = window.rnnviz.states.at(-1);
-  return last?.state === 'notRunning' && performance.now() - last.t > ms;
-}"""
-
 
 class BrowserMissing(RuntimeError):
     """Playwright or Debian's Chromium is not installed."""
@@ -193,22 +201,21 @@ def draw_stroke(page, stroke) -> None:
 
 
 def draw_strokes(page, strokes) -> list[dict]:
-    """Draw strokes with the mouse, waiting for the app after each one, as a person would.
+    """Draw strokes with the mouse, waiting for the prediction after each one, as a person would.
 
-    Returns wait_for_rerun's answer for each stroke; the last one holds the prediction for the digit.
+    Returns wait_for_prediction's answer for each stroke; the last one holds the digit's prediction.
     """
-    reruns = []
+    answers = []
     for stroke in strokes:
         draw_stroke(page, stroke)
-        reruns.append(wait_for_rerun(page))
-    return reruns
+        answers.append(wait_for_prediction(page))
+    return answers
 
 
 def clear_canvas(page) -> None:
-    """Press Clear; the canvas then sends its emptied drawing, a second run: wait for both."""
+    """Press Clear. The app runs twice (the button, then the emptied canvas): wait until all is quiet."""
     page.locator(".st-key-clear").get_by_role("button").click()
-    wait_for_rerun(page)
-    wait_until_settled(page)
+    wait_until_quiet(page)
 
 
 def metric(page, label: str) -> str | None:
@@ -218,23 +225,23 @@ def metric(page, label: str) -> str | None:
 
 def open_tab(page, name: str, timeout_ms: float = 30_000) -> None:
     """Click a tab and wait for its content. (A tab opens on mouse-down, so its run can start before the
-    mouse-up that wait_for_rerun times from, and a quick run may show no script-state change at all.)"""
+    mouse-up, and a quick run may show no script-state change at all.)"""
     page.get_by_role("tab", name=name, exact=True).click()
     page.wait_for_function(TAB_SHOWN, arg=name, timeout=timeout_ms)
 
 
-def wait_for_rerun(page, timeout_ms: float = 30_000) -> dict:
-    """Wait for the run that the last mouse-up started to finish. Returns what it showed and when:
+def wait_for_prediction(page, timeout_ms: float = 30_000) -> dict:
+    """Wait for the prediction that the drawing sent after the last mouse-up brings back.
 
-    {"prediction": str or None, "ms": mouse-up to the prediction shown (or to the run's end if
-    none), "send_ms": mouse-up to the page's message to the server, "run_ms": to the run's end}.
+    Returns {"prediction": the value on the page, "ms": mouse-up to the prediction drawn,
+    "send_ms": mouse-up to the canvas sending the drawing}.
     """
-    return page.wait_for_function(RERUN_AFTER_MOUSE_UP, timeout=timeout_ms).json_value()
+    return page.wait_for_function(PREDICTION_AFTER_MOUSE_UP, timeout=timeout_ms).json_value()
 
 
-def wait_until_settled(page, quiet_ms: float = 1000, timeout_ms: float = 30_000) -> None:
-    """Wait until no script has run for `quiet_ms`."""
-    page.wait_for_function(QUIET_FOR, arg=quiet_ms, timeout=timeout_ms)
+def wait_until_quiet(page, quiet_ms: float = 1000, timeout_ms: float = 30_000) -> None:
+    """Wait until the server has answered the last mouse-up and then sent nothing for `quiet_ms`."""
+    page.wait_for_function(QUIET_AFTER_MOUSE_UP, arg=quiet_ms, timeout=timeout_ms)
 
 
 def readable_digits(records: list[dict], count: int) -> list[tuple[int, dict]]:
