@@ -26,6 +26,7 @@ from tests.browser import (
     pen_strokes,
     readable_digits,
     streamlit_server,
+    wait_until_quiet,
     websocket_frames,
 )
 
@@ -59,7 +60,8 @@ def mouse_up_to_prediction(page, digits) -> tuple[list[dict], int]:
 
 
 def play(page) -> dict:
-    """Press Play on the step figure and measure the 28 steps."""
+    """Press Play on the step figure (once the page is quiet) and measure the 28 steps."""
+    wait_until_quiet(page)
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable")
     page.evaluate(WATCH_LONG_FRAMES)

@@ -15,6 +15,7 @@ from tests.browser import (
     open_tab,
     pen_strokes,
     streamlit_server,
+    wait_until_quiet,
     websocket_frames,
 )
 
@@ -52,6 +53,7 @@ def test_drawn_digits_are_read(page, pen_records):
 
 def test_stepping_happens_in_the_page(page, pen_records):
     draw(page, pen_records[DIGITS[0]], DIGITS[0])
+    wait_until_quiet(page)  # the step figure comes after the prediction
     figure = page.locator(STEP_FIGURE)
     last = figure.evaluate(SHOWN_STEP)
     assert last["title"].startswith("Step 28 of 28")
