@@ -27,6 +27,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 CANVAS = '[data-testid="stBidiComponentIsolated"] canvas.upper-canvas'
 STEP_FIGURE = '[data-testid="stPlotlyChart"]:has(.updatemenu-button) .js-plotly-plot'
 BRUSH = 18  # px, the app's default brush width
+CANVAS_SIDE = 280  # px
+TOOLBAR = 24  # px: the canvas toolbar (undo, redo, clear...) lies over the top 23 px of the canvas' right half
 
 RECORDER = """
 const rnnviz = window.rnnviz = {mouseups: [], sent: [], received: [], predictions: [], shown: []};
@@ -84,11 +86,11 @@ PREDICTION_AFTER_MOUSE_UP = """() => {
   const drawn = shown.find(s => s.t > send);
   return {prediction: metric.value, ms: (drawn?.t ?? arrived) - up, send_ms: send - up};
 }"""
-# The server has answered the last mouse-up and sent nothing more for `ms`.
-QUIET_AFTER_MOUSE_UP = """ms => {
+# The page has sent `messages` since the last mouse-up, the server answered and then sent nothing for `ms`.
+QUIET_AFTER_MOUSE_UP = """([messages, ms]) => {
   const {mouseups, sent, received} = window.rnnviz;
-  const send = sent.find(t => t > mouseups.at(-1));
-  return send !== undefined && received.at(-1) > send && performance.now() - received.at(-1) > ms;
+  const since = sent.filter(t => t > mouseups.at(-1));
+  return since.length >= messages && received.at(-1) > since.at(-1) && performance.now() - received.at(-1) > ms;
 }"""
 # The tab `name` is open and a finished run has filled its panel (tabs only render while open).
 TAB_SHOWN = """name => {
@@ -185,8 +187,10 @@ def websocket_frames(page) -> dict:
 
 
 def pen_strokes(record: dict, seed: int, height: float = 0.7) -> list[np.ndarray]:
-    """A pen digit placed on the app's canvas as a user would draw it (canvas pixel coordinates)."""
-    return pendigits.place(record["strokes"], height, BRUSH, np.random.default_rng(seed))
+    """A pen digit placed on the app's canvas as a user would draw it (canvas pixel coordinates):
+    anywhere below the canvas toolbar, which covers the top of the canvas' right half."""
+    placed = pendigits.place(record["strokes"], height, BRUSH, np.random.default_rng(seed), CANVAS_SIDE - TOOLBAR)
+    return [stroke + [0, TOOLBAR] for stroke in placed]
 
 
 def draw_stroke(page, stroke) -> None:
@@ -213,9 +217,9 @@ def draw_strokes(page, strokes) -> list[dict]:
 
 
 def clear_canvas(page) -> None:
-    """Press Clear. The app runs twice (the button, then the emptied canvas): wait until all is quiet."""
+    """Press Clear. The page sends the click, then the new empty canvas sends itself: wait for both."""
     page.locator(".st-key-clear").get_by_role("button").click()
-    wait_until_quiet(page)
+    wait_until_quiet(page, messages=2)
 
 
 def metric(page, label: str) -> str | None:
@@ -239,9 +243,10 @@ def wait_for_prediction(page, timeout_ms: float = 30_000) -> dict:
     return page.wait_for_function(PREDICTION_AFTER_MOUSE_UP, timeout=timeout_ms).json_value()
 
 
-def wait_until_quiet(page, quiet_ms: float = 1000, timeout_ms: float = 30_000) -> None:
-    """Wait until the server has answered the last mouse-up and then sent nothing for `quiet_ms`."""
-    page.wait_for_function(QUIET_AFTER_MOUSE_UP, arg=quiet_ms, timeout=timeout_ms)
+def wait_until_quiet(page, messages: int = 1, quiet_ms: float = 1000, timeout_ms: float = 30_000) -> None:
+    """Wait until the page has sent `messages` since the last mouse-up, the server has answered,
+    and then nothing has come for `quiet_ms`."""
+    page.wait_for_function(QUIET_AFTER_MOUSE_UP, arg=[messages, quiet_ms], timeout=timeout_ms)
 
 
 def readable_digits(records: list[dict], count: int) -> list[tuple[int, dict]]:
