@@ -18,6 +18,7 @@ import numpy as np
 from bench.report import save, stats, target
 from rnnviz import pendigits
 from tests.browser import (
+    SHOWN_STEP_TEXT,
     STEP_FIGURE,
     chromium,
     clear_canvas,
@@ -71,8 +72,7 @@ def play(page) -> dict:
 
     frames, before, start = websocket_frames(page), busy(), time.perf_counter()
     page.locator(STEP_FIGURE).locator(".updatemenu-button", has_text="Play").click()
-    page.wait_for_function(f"() => document.querySelector('{STEP_FIGURE} .gtitle').textContent"
-                           ".startsWith('Step 28 of 28')", timeout=60_000)
+    page.wait_for_function(f"() => {SHOWN_STEP_TEXT} === 'Step 28 of 28'", timeout=60_000)
     return {"main_thread_ms_per_step": round((busy() - before) * 1000 / 28, 2),
             "seconds": round(time.perf_counter() - start, 2),
             "frames_over_50ms": page.evaluate("window.longFrames"),

@@ -26,6 +26,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CANVAS = '[data-testid="stBidiComponentIsolated"] canvas.upper-canvas'
 STEP_FIGURE = '[data-testid="stPlotlyChart"]:has(.updatemenu-button) .js-plotly-plot'
+# JS: the step figure's "Step t of 28" (its slider's current value), or undefined.
+SHOWN_STEP_TEXT = (f"Array.from(document.querySelectorAll('{STEP_FIGURE} .slider-container text'))"
+                   ".map(text => text.textContent).find(text => text.startsWith('Step '))")
 BRUSH = 18  # px, the app's default brush width
 CANVAS_SIDE = 280  # px
 TOOLBAR = 24  # px: the canvas toolbar (undo, redo, clear...) lies over the top 23 px of the canvas' right half

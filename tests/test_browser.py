@@ -6,6 +6,7 @@ Needs Playwright and Debian's Chromium (see README); without them these tests fa
 import pytest
 
 from tests.browser import (
+    SHOWN_STEP_TEXT,
     STEP_FIGURE,
     chromium,
     clear_canvas,
@@ -22,10 +23,10 @@ from tests.browser import (
 # Indices into dev.jsonl: five labels, one- and two-stroke digits (the shipped LSTM reads them right).
 DIGITS = (1, 5, 11, 16, 28)
 
-SHOWN_STEP = """figure => ({
-  title: figure.querySelector('.gtitle').textContent,
+SHOWN_STEP = f"""figure => ({{
+  title: {SHOWN_STEP_TEXT},
   row_top: figure.querySelector('.layer-above .shapelayer path').getBoundingClientRect().top,
-})"""
+}})"""
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +79,8 @@ def test_stepping_happens_in_the_page(page, pen_records):
 
 
 def wait_for_title(page, pattern: str) -> None:
-    """Wait for the step figure's title to match the regular expression."""
-    page.wait_for_function(f"() => /{pattern}/.test(document.querySelector('{STEP_FIGURE} .gtitle').textContent)",
-                           timeout=15_000)
+    """Wait for the step figure's "Step t of 28" to match the regular expression."""
+    page.wait_for_function(f"() => /{pattern}/.test({SHOWN_STEP_TEXT})", timeout=15_000)
 
 
 def test_compare_shows_all_three_models(page, pen_records):

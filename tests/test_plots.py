@@ -44,14 +44,25 @@ def test_frames_move_the_row_highlight_and_the_bars(readings):
     fig = plots.step_figure(reading, np.arange(reading.hidden.shape[1]), unit=3)
     for step in (1, 14, 28):
         frame = fig.frames[step - 1]
-        np.testing.assert_allclose(frame.data[0].y, reading.probs[step - 1], rtol=1e-6)
+        assert not frame.data  # shapes only: plotly moves them without redrawing the figure
         row_box = frame.layout.shapes[0]
         assert (row_box.y0, row_box.y1) == (step - 0.5, step + 0.5)
+        bars = [s for s in frame.layout.shapes if s.layer == "between"]
+        assert [(s.x0 + s.x1) / 2 for s in bars] == pytest.approx(range(10))
+        np.testing.assert_allclose([s.y1 for s in bars], reading.probs[step - 1], rtol=1e-6)
         veils = [s for s in frame.layout.shapes if s.type == "rect" and s.fillcolor == plots.FUTURE_MASK]
         assert len(veils) == 6 and all(v.x0 == step + 0.5 for v in veils)
-        assert frame.layout.title.text.startswith(f"Step {step} of 28")
-    bars = fig.data[fig.frames[0].traces[0]]
-    assert bars.type == "bar"
+    assert fig.layout.shapes == fig.frames[-1].layout.shapes  # the figure opens on the last step
+    animations = [fig.layout.updatemenus[0].buttons[0].args[1], *(s.args[1] for s in fig.layout.sliders[0].steps)]
+    assert all(a["frame"]["redraw"] is False for a in animations)
+
+
+def test_hovering_the_unit_shows_each_update_written_out(readings):
+    reading = readings["gru"]
+    fig = plots.step_figure(reading, np.arange(reading.hidden.shape[1]), unit=7)
+    hidden_line = next(d for d in fig.data if d.name == "h (hidden)")
+    assert list(hidden_line.customdata) == [plots.unit_update(reading, 7, step) for step in range(1, 29)]
+    assert "%{customdata}" in hidden_line.hovertemplate
 
 
 def test_unit_order_by_contribution(readings, shipped_models):
