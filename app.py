@@ -53,8 +53,9 @@ INTRO = (
 HOW_TO_READ = (
     "Each heatmap has one line per unit (sorted, top = most telling) and one column per step. "
     "Gates run from 0 (closed, dark) to 1 (open, yellow); states from -1 (blue) through 0 (white) to +1 (red). "
-    "Steps not read yet are veiled. Drag the **Step** slider or press **▶ Play**; the title writes out the "
-    "chosen unit's update with its numbers. The prediction is the read-out of **h** after the last row."
+    "Steps not read yet are veiled. Drag the **Step** slider or press **▶ Play**. Hover the chosen unit's line "
+    "to see its update at that step written out with its numbers. The prediction is the read-out of **h** "
+    "after the last row."
 )
 
 torch.set_num_threads(1)  # two cores: one for training, one for everyone's pages
