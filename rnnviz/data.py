@@ -100,23 +100,29 @@ def split_train_val(images, labels, val_size: int, seed: int):
     return (images[train], labels[train]), (images[val], labels[val])
 
 
-def batches(images: torch.Tensor, labels: torch.Tensor, order: torch.Tensor, batch_size: int, prepare):
+def batches(images: torch.Tensor, labels: torch.Tensor, order: torch.Tensor, batch_size: int, prepare,
+            chunk: int = 1024):
     """One epoch's batches (prepare(images, labels), labels) in `order`.
 
-    `prepare` (e.g. augmentation) runs in a background thread one batch ahead, so it overlaps the
-    training step on the batch before (torch releases the GIL while it computes). Calls to
-    `prepare` stay in order, one at a time: a seeded generator gives the same batches as inline.
+    `prepare` (e.g. augmentation) runs on about `chunk` images at a time, in a background thread
+    one chunk ahead, so that it overlaps the training steps (torch releases the GIL while it
+    computes) and costs few Python calls per batch (each one holds the GIL the training loop
+    needs). Chunks are prepared in order, one at a time: a seeded generator gives the same batches.
     """
-    def batch(first: int):
-        index = order[first : first + batch_size]
+    per_chunk = max(1, chunk // batch_size) * batch_size
+
+    def prepared(first: int):
+        index = order[first : first + per_chunk]
         return prepare(images[index], labels[index]), labels[index]
 
     with ThreadPoolExecutor(1, thread_name_prefix="prepare-batches") as pool:
-        upcoming = pool.submit(batch, 0)
-        for first in range(batch_size, len(order), batch_size):
-            current, upcoming = upcoming.result(), pool.submit(batch, first)
-            yield current
-        yield upcoming.result()
+        upcoming = pool.submit(prepared, 0)
+        for first in range(per_chunk, len(order) + per_chunk, per_chunk):
+            chunk_images, chunk_labels = upcoming.result()
+            if first < len(order):
+                upcoming = pool.submit(prepared, first)
+            for start in range(0, len(chunk_labels), batch_size):
+                yield chunk_images[start : start + batch_size], chunk_labels[start : start + batch_size]
 
 
 def augment(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,

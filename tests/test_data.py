@@ -12,6 +12,7 @@ from rnnviz.data import (
     DatasetMissing,
     add_writer_styles,
     augment,
+    batches,
     load_mnist,
     max_filter,
     pick_redrawn,
@@ -108,3 +109,19 @@ def test_redrawn_copies_are_cached_and_picked_at_the_asked_rate(mnist_test, tmp_
     share = np.mean([not torch.equal(a, b) for _ in range(20)
                      for a, b in zip(pick_redrawn(versions, 0.3, generator), images, strict=True)])
     assert 0.2 < share < 0.4
+
+
+def test_batches_cover_the_epoch_in_order_and_are_prepared_in_chunks(mnist_test):
+    images, labels = mnist_test[0][:1000], mnist_test[1][:1000]
+    order = torch.randperm(1000, generator=torch.Generator().manual_seed(0))
+    chunks = []
+
+    def prepare(batch, target):
+        chunks.append(len(target))
+        return batch * 2
+
+    got = list(batches(images, labels, order, batch_size=64, prepare=prepare, chunk=300))
+    assert [len(target) for _, target in got] == [64] * 15 + [40]
+    assert chunks == [256, 256, 256, 232]  # 4 batches a chunk
+    assert torch.equal(torch.cat([b for b, _ in got]), images[order] * 2)
+    assert torch.equal(torch.cat([t for _, t in got]), labels[order])
