@@ -8,19 +8,12 @@ torchvision downloads them (needs internet).
 
 import hashlib
 import math
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
-from scipy import ndimage
-from skimage.morphology import skeletonize
-
-from .preprocess import EmptyCanvasError, preprocess_canvas
 
 FILES = (
     "train-images-idx3-ubyte.gz",
@@ -34,11 +27,6 @@ CACHE = Path.home() / ".cache" / "rnnviz"
 _PIXEL_CENTRES = torch.linspace(-1 + 1 / 28, 1 - 1 / 28, 28)  # as affine_grid(align_corners=False)
 _BICUBIC_4_TO_28 = F.interpolate(torch.eye(4).reshape(4, 1, 4, 1), size=(28, 1), mode="bicubic",
                                  align_corners=False)[:, 0, :, 0].T
-
-
-BRUSHES = (0.04, 0.32)  # redrawn digits: brush width as a fraction of the digit's height (pen digits: 0.05-0.27)
-REDRAW_SCALE = 5  # redraw on a 140 px canvas (preprocessing works at 80 px)
-REDRAW_VERSION = 1  # bump when redraw() changes, so that cached copies are recomputed
 
 
 class DatasetMissing(FileNotFoundError):
@@ -232,63 +220,3 @@ def add_writer_styles(images: torch.Tensor, labels: torch.Tensor, generator: tor
         images[ones] = draw_segments(images[ones], start, end, width=uniform(1.5, 2.5, 1).item())
     return images
 
-
-def redraw(image: np.ndarray, brush: float) -> np.ndarray:
-    """An MNIST digit (28, 28) drawn again the way the app sees a drawing, then prepared like one.
-
-    Its centre lines (at 5x) are painted with a round brush `brush` times the digit's height wide,
-    white on black like the canvas, and the result goes through `preprocess_canvas`. A bold brush
-    fills loops and corners exactly as on the canvas, and preprocessing leaves its own traces.
-    """
-    side = 28 * REDRAW_SCALE
-    big = np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize((side, side), Image.BILINEAR))
-    mask = big > 0.5
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return image
-    width = brush * (rows[-1] - rows[0] + 1)  # px
-    centre_lines = np.pad(skeletonize(mask), int(width) + 2)
-    distance = ndimage.distance_transform_edt(~centre_lines)
-    ink = np.clip(width / 2 - distance + 0.5, 0.0, 1.0).astype(np.float32)  # round brush, soft edge
-    try:
-        return preprocess_canvas(ink)
-    except EmptyCanvasError:  # a speck of a digit: keep it as it was
-        return image
-
-
-def _redraw_chunk(images: np.ndarray, brushes: np.ndarray) -> np.ndarray:
-    return np.stack([redraw(image, brush) for image, brush in zip(images, brushes, strict=True)])
-
-
-def redrawn(images: torch.Tensor, seed: int, copies: int = 2) -> torch.Tensor:
-    """`copies` redrawn versions (N, copies, 28, 28) of images (N, 28, 28), each with a random brush.
-
-    Takes about 5 ms an image on all cores, so the result is cached in ~/.cache/rnnviz/redrawn.
-    """
-    key = hashlib.sha1(images.numpy().tobytes())
-    key.update(f"{seed} {copies} {BRUSHES} {REDRAW_SCALE} {REDRAW_VERSION}".encode())
-    path = CACHE / "redrawn" / f"{key.hexdigest()[:16]}.pt"
-    if path.exists():
-        return torch.load(path, weights_only=True)
-    brushes = np.random.default_rng(seed).uniform(*BRUSHES, size=(copies, len(images)))
-    chunk = 500
-    starts = [(c, i) for c in range(copies) for i in range(0, len(images), chunk)]
-    with ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("spawn")) as pool:
-        done = list(pool.map(_redraw_chunk, [images[i : i + chunk].numpy() for _, i in starts],
-                             [brushes[c, i : i + chunk] for c, i in starts]))
-    result = torch.from_numpy(np.concatenate(done)).reshape(copies, len(images), 28, 28).transpose(0, 1)
-    result = result.contiguous()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save(result, temporary)
-    os.replace(temporary, path)
-    return result
-
-
-def pick_redrawn(images: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
-    """images (B, 1 + copies, 28, 28): the original (index 0) or, with probability `fraction`, one
-    of its redrawn copies at random -> (B, 28, 28)."""
-    n, versions = images.shape[:2]
-    copy = 1 + torch.randint(versions - 1, (n,), generator=generator)
-    which = torch.where(torch.rand(n, generator=generator) < fraction, copy, 0)
-    return images[torch.arange(n), which]

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .checkpoint import save_checkpoint
-from .data import augment, batches, load_mnist, pick_redrawn, redrawn, split_train_val
+from .data import augment, batches, load_mnist, split_train_val
 from .evaluate import accuracy
 from .model import CELLS, RowReader
 
@@ -32,7 +32,6 @@ class Settings:
     batch_size: int = 128
     lr: float = 2e-3
     augment: float = 1.0  # augmentation strength; 0 turns it off
-    redrawn: float = 0.0  # share of images swapped for a copy redrawn like a canvas drawing (data.redraw)
     clip: float = 1.0  # gradient-norm clipping
     val_size: int = 5000
     limit: int = 0  # train on only this many images (0 = all), for quick runs
@@ -61,8 +60,6 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     (train_x, train_y), (val_x, val_y) = split_train_val(images, labels, settings.val_size, settings.seed)
     if settings.limit:
         train_x, train_y = train_x[: settings.limit], train_y[: settings.limit]
-    if settings.redrawn:  # each image with its redrawn copies: (N, 3, 28, 28)
-        train_x = torch.cat([train_x[:, None], redrawn(train_x, settings.seed)], 1)
 
     model = RowReader(settings.cell, settings.hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
@@ -70,8 +67,6 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     total_steps = settings.epochs * batches_per_epoch
 
     def prepare(batch, target):
-        if settings.redrawn:
-            batch = pick_redrawn(batch, settings.redrawn, generator)
         return augment(batch, target, generator, settings.augment) if settings.augment else batch
 
     history, step, stopped_early, started = [], 0, False, time.perf_counter()
@@ -140,8 +135,6 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--augment", type=float, default=defaults.augment, help="strength, 0 = off")
-    parser.add_argument("--redrawn", type=float, default=defaults.redrawn,
-                        help="share of images redrawn with a random brush and preprocessed like a drawing")
     parser.add_argument("--clip", type=float, default=defaults.clip)
     parser.add_argument("--val-size", type=int, default=defaults.val_size)
     parser.add_argument("--limit", type=int, default=defaults.limit, help="train images (0 = all)")

@@ -1,12 +1,10 @@
 """Data loading and augmentation on real MNIST."""
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
-from rnnviz import data, pendigits
+from rnnviz import pendigits
 from rnnviz.data import (
     _BICUBIC_4_TO_28,
     DatasetMissing,
@@ -15,9 +13,6 @@ from rnnviz.data import (
     batches,
     load_mnist,
     max_filter,
-    pick_redrawn,
-    redraw,
-    redrawn,
     split_train_val,
 )
 
@@ -74,41 +69,6 @@ def test_fast_filters_equal_torchs():
     torch.testing.assert_close(_BICUBIC_4_TO_28 @ wobble @ _BICUBIC_4_TO_28.T,
                                F.interpolate(wobble, size=(28, 28), mode="bicubic", align_corners=False))
 
-
-def loops(image: np.ndarray) -> int:
-    """How many separate regions of background the ink encloses."""
-    ink = image > 0.5
-    return ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)[1]
-
-
-def test_a_bold_brush_fills_loops_as_on_the_canvas(mnist_test):
-    images, labels = mnist_test
-    eights = images[labels == 8][:30].numpy()
-    thin = [redraw(eight, 0.05) for eight in eights]
-    bold = [redraw(eight, 0.45) for eight in eights]  # a brush almost half the digit's height
-    for image in thin + bold:  # prepared like any drawing: 20 px box, centred by mass
-        rows, cols = np.nonzero(image > 0.1)
-        assert max(np.ptp(rows), np.ptp(cols)) + 1 in (20, 21)
-        assert np.allclose(ndimage.center_of_mass(image), 14, atol=1)
-    assert np.mean([loops(image) for image in thin]) > 1.2  # most 8s drawn thin keep their loops
-    assert np.mean([loops(image) for image in bold]) < 0.3  # a bold brush fills them
-
-
-def test_redrawn_copies_are_cached_and_picked_at_the_asked_rate(mnist_test, tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "CACHE", tmp_path)
-    images = mnist_test[0][:30]
-    copies = redrawn(images, seed=3)
-    assert copies.shape == (30, 2, 28, 28) and not torch.equal(copies[:, 0], copies[:, 1])
-    assert len(list(tmp_path.glob("redrawn/*.pt"))) == 1
-    assert torch.equal(redrawn(images, seed=3), copies)  # from the cache
-    versions = torch.cat([images[:, None], copies], 1)  # (30, 3, 28, 28)
-    generator = torch.Generator().manual_seed(0)
-    assert torch.equal(pick_redrawn(versions, 0.0, generator), images)
-    always = pick_redrawn(versions, 1.0, generator)
-    assert not any(torch.equal(a, b) for a, b in zip(always, images, strict=True))
-    share = np.mean([not torch.equal(a, b) for _ in range(20)
-                     for a, b in zip(pick_redrawn(versions, 0.3, generator), images, strict=True)])
-    assert 0.2 < share < 0.4
 
 
 def test_batches_cover_the_epoch_in_order_and_are_prepared_in_chunks(mnist_test):
