@@ -110,13 +110,15 @@ def test_stepping_is_client_side_frames(app, drawings):
     slider = spec["layout"]["sliders"][0]
     assert len(slider["steps"]) == 28 and slider["active"] == 27
     assert all(s["method"] == "animate" for s in slider["steps"])
-    assert spec["frames"][13]["layout"]["title"]["text"].startswith("Step 14 of 28")
+    assert slider["currentvalue"]["prefix"] == "Step " and slider["steps"][13]["label"] == "14"  # "Step 14 of 28"
+    row_box = spec["frames"][13]["layout"]["shapes"][0]
+    assert (row_box["y0"], row_box["y1"]) == (13.5, 14.5)  # frame 14 moves the highlight to row 14
 
     unit = at.selectbox(key="unit")
     chosen = unit.options[5]  # e.g. "unit 42"
     unit.set_value(int(chosen.split()[1])).run()
     spec = chart_spec(at, "step-figure")
-    assert spec["layout"]["title"]["subtitle"]["text"].startswith(chosen.capitalize() + ":")
+    assert spec["layout"]["title"]["subtitle"]["text"].startswith(chosen.capitalize() + " at step 28:")
 
     at.radio(key="order").set_value("index").run()
     assert at.selectbox(key="unit").options[:3] == ["unit 0", "unit 1", "unit 2"]
@@ -318,7 +320,7 @@ def test_insight_units_and_gates_of_the_selected_lstm(app, drawings, shipped_sta
 
     at.button(key="follow-unit").click().run()  # follow unit 7 in Inspect
     assert at.selectbox(key="unit").value == 7
-    assert chart_spec(at, "step-figure")["layout"]["title"]["subtitle"]["text"].startswith("Unit 7:")
+    assert chart_spec(at, "step-figure")["layout"]["title"]["subtitle"]["text"].startswith("Unit 7 at step 28:")
 
 
 def test_evaluate_shows_accuracy_and_the_confusion_of_all_test_digits(app, shipped_models):
