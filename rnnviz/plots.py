@@ -132,12 +132,13 @@ def _bars(xref: str, yref: str, probs: np.ndarray) -> list[dict]:
                  fillcolor=CLASS_COLORS[digit], line=dict(width=0), layer="between") for digit, p in enumerate(probs)]
 
 
-def _colorbars(fig: go.Figure, trace: Trace, heatmap_refs: dict) -> None:
-    """One colour axis per kind of value, its bar beside the first panel that uses it."""
+def _colorbars(fig: go.Figure, trace: Trace, heatmap_refs: dict, symbols: dict) -> None:
+    """One colour axis per kind of value, its bar beside the first row that uses it, titled with
+    the panels it serves (symbols: kind -> ["i", "f", ...])."""
     memory = float(np.abs(trace.cell).max()) if trace.cell is not None else 1.0
     axes = {
-        "gate": dict(colorscale=GATE_SCALE, cmin=0, cmax=1, title="gate<br>0..1"),
-        "state": dict(colorscale=STATE_SCALE, cmid=0, cmin=-1, cmax=1, title="value<br>-1..1"),
+        "gate": dict(colorscale=GATE_SCALE, cmin=0, cmax=1, title="0..1"),
+        "state": dict(colorscale=STATE_SCALE, cmid=0, cmin=-1, cmax=1, title="-1..1"),
         "memory": dict(colorscale=STATE_SCALE, cmid=0, cmin=-memory, cmax=memory, title="memory"),
     }
     for number, (kind, spec) in enumerate(axes.items(), start=1):
@@ -146,9 +147,10 @@ def _colorbars(fig: go.Figure, trace: Trace, heatmap_refs: dict) -> None:
         if not used:
             continue
         domain = fig.layout[used[0].replace("y", "yaxis")].domain
+        title = f"{', '.join(symbols[kind])}<br>{spec['title']}"
         fig.layout[name] = dict(
             colorscale=spec["colorscale"], cmin=spec["cmin"], cmax=spec["cmax"],
-            colorbar=dict(title=spec["title"], y=sum(domain) / 2, len=domain[1] - domain[0], x=1.01, thickness=12),
+            colorbar=dict(title=title, y=sum(domain) / 2, len=domain[1] - domain[0], x=1.01, thickness=12),
         )
         for ref in used:
             for data in fig.data:
@@ -211,8 +213,8 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
     fig.update_yaxes(title="value", row=2, col=2)
 
     # Heatmaps: units (sorted) x steps.
-    heatmap_refs = {}
-    for k, (what, _, _, kind) in enumerate(panels):
+    heatmap_refs, symbols = {}, {}
+    for k, (what, symbol, _, kind) in enumerate(panels):
         row, col = 3 + k // 2, 1 + k % 2
         values = panel_values(trace, what)[:, order].T  # (hidden, steps), in display order
         fig.add_trace(go.Heatmap(z=values, x=steps, customdata=np.repeat(order[:, None], trace.steps, axis=1),
@@ -220,7 +222,8 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
         fig.update_xaxes(title="step (row read)" if row == rows else None, row=row, col=col)
         fig.update_yaxes(title="unit (sorted)", autorange="reversed", row=row, col=col)
         heatmap_refs[_refs(fig, row, col)[1]] = kind
-    _colorbars(fig, trace, heatmap_refs)
+        symbols.setdefault(kind, []).append(symbol)
+    _colorbars(fig, trace, heatmap_refs, symbols)
 
     image_x, image_y = _refs(fig, 1, 1)
     bars_x, bars_y = _refs(fig, 1, 2)

@@ -57,6 +57,14 @@ def test_frames_move_the_row_highlight_and_the_bars(readings):
     assert all(a["frame"]["redraw"] is False for a in animations)
 
 
+def test_colour_bars_name_the_panels_they_serve(readings):
+    fig = plots.step_figure(readings["lstm"], np.arange(100), unit=0)
+    titles = [fig.layout[name].colorbar.title.text for name in ("coloraxis", "coloraxis2", "coloraxis3")]
+    assert titles == ["i, f, o<br>0..1", "g, h<br>-1..1", "c<br>memory"]
+    gru = plots.step_figure(readings["gru"], np.arange(100), unit=0)
+    assert [gru.layout[n].colorbar.title.text for n in ("coloraxis", "coloraxis2")] == ["r, z<br>0..1", "n, h<br>-1..1"]
+
+
 def test_hovering_the_unit_shows_each_update_written_out(readings):
     reading = readings["gru"]
     fig = plots.step_figure(reading, np.arange(reading.hidden.shape[1]), unit=7)
