@@ -23,10 +23,9 @@ from tests.browser import (
 # Indices into dev.jsonl: five labels, one- and two-stroke digits (the shipped LSTM reads them right).
 DIGITS = (1, 5, 11, 16, 28)
 
-SHOWN_STEP = f"""figure => ({{
-  title: {SHOWN_STEP_TEXT},
-  row_top: figure.querySelector('.layer-above .shapelayer path').getBoundingClientRect().top,
-}})"""
+# JS: where the row highlight (the step figure's first shape) is on the page; undefined while it is drawn.
+ROW_TOP = f"document.querySelector('{STEP_FIGURE} .layer-above .shapelayer path')?.getBoundingClientRect().top"
+SHOWN_STEP = f"() => ({{title: {SHOWN_STEP_TEXT}, row_top: {ROW_TOP}}})"
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +55,15 @@ def test_stepping_happens_in_the_page(page, pen_records):
     draw(page, pen_records[DIGITS[0]], DIGITS[0])
     wait_until_quiet(page)  # the step figure comes after the prediction
     figure = page.locator(STEP_FIGURE)
-    last = figure.evaluate(SHOWN_STEP)
-    assert last["title"].startswith("Step 28 of 28")
+    page.wait_for_function(f"() => {ROW_TOP} !== undefined && {SHOWN_STEP_TEXT} !== undefined")
+    last = page.evaluate(SHOWN_STEP)
+    assert last["title"] == "Step 28 of 28"
     frames = websocket_frames(page)
 
     figure.locator(".updatemenu-button", has_text="Play").click()
     wait_for_title(page, "^Step ([4-9]|1[0-9]) of 28")
     figure.locator(".updatemenu-button", has_text="Pause").click()
-    playing = figure.evaluate(SHOWN_STEP)
+    playing = page.evaluate(SHOWN_STEP)
     assert playing["row_top"] < last["row_top"]  # the highlight went back up to an early row
 
     rail = figure.locator(".slider-rail-touch-rect").bounding_box()
@@ -72,9 +72,8 @@ def test_stepping_happens_in_the_page(page, pen_records):
     on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y).getAttribute('class')", [x, y])
     assert on_top == "slider-rail-touch-rect", f"step 1 of the slider is covered by {on_top}"
     page.mouse.click(x, y)
-    wait_for_title(page, "^Step 1 of 28")
-    first = figure.evaluate(SHOWN_STEP)
-    assert first["row_top"] < playing["row_top"]
+    wait_for_title(page, "^Step 1 of 28")  # the slider's readout changes first, then the frame moves the shapes
+    page.wait_for_function(f"top => {ROW_TOP} < top", arg=playing["row_top"], timeout=5_000)
     assert websocket_frames(page) == frames  # all of it without a word to or from the server
 
 
