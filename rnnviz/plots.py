@@ -162,7 +162,7 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
     """Everything inside the network, one animation frame per step (row read).
 
     order (hidden,): the units from top to bottom of each heatmap. unit: the unit whose values
-    are drawn as lines and whose update is written out in the title at each step.
+    are drawn as lines, each step's update written out in their hover.
     """
     panels = PANELS[trace.cell_type]
     panel_rows = (len(panels) + 1) // 2
