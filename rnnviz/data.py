@@ -219,4 +219,3 @@ def add_writer_styles(images: torch.Tensor, labels: torch.Tensor, generator: tor
         end = start + length[:, None] * torch.stack([torch.sin(drop), -torch.cos(drop)], 1)
         images[ones] = draw_segments(images[ones], start, end, width=uniform(1.5, 2.5, 1).item())
     return images
-

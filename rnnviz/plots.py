@@ -186,7 +186,7 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
     fig.update_yaxes(autorange="reversed", scaleanchor=_refs(fig, 1, 1)[0], title="row (= step)", row=1, col=1)
     fig.update_xaxes(title="column (pixel)", constrain="domain", row=1, col=1)
 
-    # Class probabilities: bars at the current step (shapes, see layout_at), diamonds at the end.
+    # Class probabilities: bars at the current step (shapes, see shapes_at), diamonds at the end.
     digits = np.arange(10)
     fig.add_trace(go.Scatter(x=digits, y=trace.probs[-1], mode="markers", marker=dict(symbol="diamond", size=10,
                              color="black"), showlegend=False,
@@ -242,7 +242,7 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
     animate = dict(mode="immediate", frame=dict(duration=0, redraw=False), transition=dict(duration=0))
     title = dict(text="Press ▶ Play or drag the slider to watch the network read the rows", x=0, xref="paper",
                  y=1, yref="container", yanchor="top", pad=dict(t=12), font_size=18,
-                 subtitle=dict(text=f"Unit {unit} at step {trace.steps}: {unit_update(trace, unit, trace.steps)}"
+                 subtitle=dict(text=f"Unit {unit} at step {trace.steps}: {updates[-1]}"
                                "   (hover its line for every step)", font_size=13))
     fig.update_layout(
         shapes=shapes_at(trace.steps),
