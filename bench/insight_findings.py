@@ -13,21 +13,22 @@ import time
 
 import torch
 
-from rnnviz import insight, load_model
+from rnnviz import CELL_TYPES, load_model, measures, stats
+from rnnviz.config import TOP_HALF
 from rnnviz.data import load_mnist
 
 
 def median_gradient_reach(model, images, labels) -> float:
     """Median over images of ||dL/dh_1|| / ||dL/dh_28||."""
-    norms = torch.cat([insight.hidden_gradient_norms(model, images[i : i + insight.BATCH_SIZE],
-                                                     labels[i : i + insight.BATCH_SIZE])
-                       for i in range(0, len(images), insight.BATCH_SIZE)])  # (N, steps)
+    norms = torch.cat([measures.hidden_gradient_norms(model, images[i : i + stats.BATCH_SIZE],
+                                                      labels[i : i + stats.BATCH_SIZE])
+                       for i in range(0, len(images), stats.BATCH_SIZE)])  # (N, steps)
     return (norms[:, 0] / norms[:, -1]).median().item()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoints", nargs="*", default=[f"models/{cell}.pt" for cell in ("rnn", "gru", "lstm")])
+    parser.add_argument("checkpoints", nargs="*", default=[f"models/{cell}.pt" for cell in CELL_TYPES])
     parser.add_argument("--fresh", action="store_true", help="recompute (and time) instead of using the cache")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the app uses 1)")
     args = parser.parse_args()
@@ -36,24 +37,22 @@ def main():
 
     print(f"{len(images)} test digits, {args.threads} torch thread(s); seconds = test-set statistics"
           f" ({'computed' if args.fresh else 'cached after the first run'})")
-    print(f"{'checkpoint':24} {'cell':5} {'accuracy':>8} {'saliency top 14':>16} {'occlusion top 14':>17}"
-          f" {'|dL/dh1|/|dL/dh28| of means':>28} {'median':>7} {'seconds':>8}")
+    print(f"{'checkpoint':24} {'cell':5} {'accuracy':>8} {f'saliency top {TOP_HALF}':>16}"
+          f" {f'occlusion top {TOP_HALF}':>17} {'|dL/dh1|/|dL/dh28| of means':>28} {'median':>7} {'seconds':>8}")
     for path in args.checkpoints:
         started = time.perf_counter()
         if args.fresh:
-            stats = insight.compute_test_set_stats(load_model(path), images, labels)
+            found = stats.compute_test_set_stats(load_model(path), images, labels)
         else:
-            stats = insight.test_set_stats(path, images, labels)
+            found = stats.test_set_stats(path, images, labels)
         seconds = time.perf_counter() - started
-        saliency_top = stats.saliency[:14].sum() / stats.saliency.sum()
-        occlusion_top = stats.occlusion[:14].sum() / stats.occlusion.sum()
-        reach = stats.gradient_norms[0] / stats.gradient_norms[-1]
         median_reach = median_gradient_reach(load_model(path), images, labels)
-        print(f"{path:24} {stats.cell:5} {stats.accuracy:8.4f} {saliency_top:16.3f} {occlusion_top:17.3f}"
-              f" {reach:28.3g} {median_reach:7.3g} {seconds:8.1f}")
+        print(f"{path:24} {found.cell_type:5} {found.accuracy:8.4f} {measures.top_half_share(found.saliency):16.3f}"
+              f" {measures.top_half_share(found.occlusion):17.3f} {measures.gradient_reach(found.gradient_norms):28.3g}"
+              f" {median_reach:7.3g} {seconds:8.1f}")
         print(f"{'':31}mean ||dL/dh_t|| at t = 1, 7, 14, 21, 28: "
-              + "  ".join(f"{v:.3g}" for v in stats.gradient_norms[[0, 6, 13, 20, 27]]))
-        share = 100 * stats.saliency / stats.saliency.sum()
+              + "  ".join(f"{v:.3g}" for v in found.gradient_norms[[0, 6, 13, 20, 27]]))
+        share = 100 * found.saliency / found.saliency.sum()
         print(f"{'':31}saliency share per row 1..28 (%): " + " ".join(f"{v:.1f}" for v in share))
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from bench.report import save, stats, target
-from rnnviz import load_model, pendigits, preprocess_canvas, trace
+from rnnviz import CELL_TYPES, load_model, pendigits, preprocess_canvas, trace
 from rnnviz.registry import shipped_path
 
 
@@ -23,7 +23,7 @@ def main():
     parser.add_argument("--drawings", type=int, default=200)
     args = parser.parse_args()
     torch.set_num_threads(1)  # as app.py
-    models = {cell: load_model(shipped_path(cell)) for cell in ("rnn", "gru", "lstm")}
+    models = {cell: load_model(shipped_path(cell)) for cell in CELL_TYPES}
     rng = np.random.default_rng(0)
     records = pendigits.load(pendigits.default_path())[: args.drawings]
     canvases = [pendigits.render(pendigits.place(r["strokes"], rng.uniform(0.4, 0.9), 18, rng), 18) for r in records]

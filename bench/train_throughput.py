@@ -20,8 +20,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.report import save, target
+from rnnviz import CELL_TYPES
+from rnnviz.config import COLS
 from rnnviz.data import load_mnist
-from rnnviz.train import Settings, train
+from rnnviz.recipes import Settings
+from rnnviz.train import train
 
 HIDDEN = 100
 WARMUP = 5  # batches not timed
@@ -35,7 +38,7 @@ def ours(cell: str, batch_size: int, samples: int) -> float:
         if progress.val_accuracy is None:  # a batch, not the end-of-epoch report
             times.append(time.perf_counter())
 
-    settings = Settings(cell=cell, hidden=HIDDEN, batch_size=batch_size, epochs=1, limit=samples)
+    settings = Settings(cell_type=cell, hidden=HIDDEN, batch_size=batch_size, epochs=1, limit=samples)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):  # bar drawn, not shown
         train(settings, on_progress=note, show_bar=True)
     return (len(times) - WARMUP) * batch_size / (times[-1] - times[WARMUP - 1])
@@ -44,7 +47,7 @@ def ours(cell: str, batch_size: int, samples: int) -> float:
 def bare(cell: str, batch_size: int, samples: int, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Samples/s of the textbook loop: no augmentation, clipping, schedule or reporting."""
     torch.manual_seed(0)
-    rnn = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](28, HIDDEN, batch_first=True)
+    rnn = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](COLS, HIDDEN, batch_first=True)
     head = nn.Linear(HIDDEN, 10)
     optimizer = torch.optim.Adam([*rnn.parameters(), *head.parameters()], lr=2e-3)
     times = []
@@ -68,7 +71,7 @@ def main():
     images, labels = load_mnist("train")
 
     results, targets = {}, []
-    for cell in ("rnn", "gru", "lstm"):
+    for cell in CELL_TYPES:
         for batch_size in (128, 50):
             samples = args.samples // batch_size * batch_size
             runs = {"ours": [], "bare": []}

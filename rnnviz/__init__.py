@@ -1,11 +1,14 @@
-"""rnnviz: watch a recurrent network read a handwritten digit, one row at a time."""
+"""rnnviz: watch a recurrent network read a handwritten digit, one row at a time.
+
+The compute core: it never imports streamlit (the page lives in ui/ and app.py).
+"""
 
 from .checkpoint import CheckpointError, load_model, save_checkpoint
-from .model import CELLS, RowReader
+from .model import CELL_TYPES, RowReader
 from .preprocess import CanvasError, EmptyCanvasError, preprocess_canvas
-from .trace import GATE_NAMES, Trace, trace
+from .recurrence import GATE_NAMES, Trace, trace
 
 __all__ = [
-    "CELLS", "GATE_NAMES", "CanvasError", "CheckpointError", "EmptyCanvasError", "RowReader",
+    "CELL_TYPES", "GATE_NAMES", "CanvasError", "CheckpointError", "EmptyCanvasError", "RowReader",
     "Trace", "load_model", "preprocess_canvas", "save_checkpoint", "trace",
 ]

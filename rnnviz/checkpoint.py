@@ -6,12 +6,12 @@ a crash mid-write leaves the previous file (or none), never a broken one.
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
-from .model import CELLS, RowReader
+from .files import atomic_write
+from .model import CELL_TYPES, RowReader
 
 FORMAT = "rnnviz-checkpoint-1"
 MAX_BYTES = 50 * 1024 * 1024  # a hidden-1024 LSTM is about 17 MB; anything far larger is foreign
@@ -23,21 +23,8 @@ class CheckpointError(ValueError):
 
 def save_checkpoint(model: RowReader, path, **info) -> Path:
     """Write model weights + config + `info` (accuracy, training settings...) atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "config": model.config, "state_dict": model.state_dict(), **info}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda file: torch.save(payload, file))
 
 
 def read_checkpoint(source) -> dict:
@@ -60,11 +47,11 @@ def read_checkpoint(source) -> dict:
     if (
         not isinstance(config, dict)
         or set(config) != {"cell", "hidden_size"}
-        or config["cell"] not in CELLS
+        or config["cell"] not in CELL_TYPES
         or type(config["hidden_size"]) is not int
         or not 1 <= config["hidden_size"] <= 4096
     ):
-        raise CheckpointError(f"{name}: invalid model config {config!r}")
+        raise CheckpointError(f"{name}: invalid model config (expected cell in {CELL_TYPES} and hidden_size 1-4096)")
     if not isinstance(payload.get("state_dict"), dict):
         raise CheckpointError(f"{name}: no weights (state_dict) in the checkpoint")
     return payload
@@ -78,7 +65,7 @@ def load_model(source) -> RowReader:
     """
     payload = read_checkpoint(source)
     name = getattr(source, "name", str(source))
-    model = RowReader(**payload["config"])
+    model = RowReader(payload["config"]["cell"], payload["config"]["hidden_size"])
     try:
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, TypeError, AttributeError) as error:

@@ -1,19 +1,22 @@
 """MNIST as in-memory tensors, and the training-time augmentation (the one place for both).
 
 The data directory is, in order: the `data_dir` argument (the CLI's --data), the RNNVIZ_DATA
-environment variable, or ~/.cache/rnnviz. It may hold the four original IDX .gz files directly
-(e.g. an offline copy) or torchvision's layout (MNIST/raw/...). When the files are missing,
-torchvision downloads them (needs internet).
+environment variable, or the cache folder (~/.cache/rnnviz). It may hold the four original IDX
+.gz files directly (e.g. an offline copy) or torchvision's layout (MNIST/raw/...). When the files
+are missing, torchvision downloads them (needs internet): `download_mnist` does it with progress.
 """
 
 import hashlib
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from .config import cache_dir
 
 FILES = (
     "train-images-idx3-ubyte.gz",
@@ -21,7 +24,8 @@ FILES = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
-CACHE = Path.home() / ".cache" / "rnnviz"
+TEST_SIZE = 10_000  # MNIST test digits
+DOWNLOAD_BYTES = 11_594_722  # the four .gz files together (about 11 MB)
 # Bicubic upsampling 4 -> 28 px along one axis as a (28, 4) matrix: M @ x @ M.T equals
 # F.interpolate(x, (28, 28), mode="bicubic") to 1e-6, and is 8x faster on small batches.
 _PIXEL_CENTRES = torch.linspace(-1 + 1 / 28, 1 - 1 / 28, 28)  # as affine_grid(align_corners=False)
@@ -34,7 +38,7 @@ class DatasetMissing(FileNotFoundError):
 
 
 def data_dir(path=None) -> Path:
-    return Path(path or os.environ.get("RNNVIZ_DATA") or CACHE).expanduser()
+    return Path(path or os.environ.get("RNNVIZ_DATA") or cache_dir()).expanduser()
 
 
 def has_mnist(path=None) -> bool:
@@ -50,7 +54,7 @@ def _torchvision_root(folder: Path) -> Path:
     """
     if not all((folder / f).exists() for f in FILES):
         return folder
-    root = CACHE / "linked" / hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12]
+    root = cache_dir() / "linked" / hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12]
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     for name in FILES:
@@ -72,6 +76,33 @@ def load_mnist(split: str, path=None, download: bool = True) -> tuple[torch.Tens
     except (RuntimeError, OSError) as error:
         raise DatasetMissing(f"{_missing_message(folder)} ({error})") from error
     return dataset.data.float().div_(255.0), dataset.targets.clone()
+
+
+def download_mnist(path=None, on_progress=None, poll_seconds: float = 0.25) -> Path:
+    """Download MNIST into the data directory with torchvision's downloader (its mirrors and md5
+    checks); `on_progress(fraction of the bytes)` while it runs. Raises DatasetMissing if it fails."""
+    from torchvision.datasets import MNIST
+
+    folder = data_dir(path)
+    raw, failed = folder / "MNIST" / "raw", []
+
+    def fetch():
+        try:
+            MNIST(folder, train=False, download=True)  # fetches all four files
+        except Exception as error:  # offline, a mirror down, a bad checksum...: reported below
+            failed.append(error)
+
+    worker = threading.Thread(target=fetch, name="download-mnist", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(poll_seconds)
+        if on_progress:  # torchvision writes each file as it arrives
+            arrived = sum(f.stat().st_size for f in raw.glob("*.gz")) if raw.is_dir() else 0
+            on_progress(min(1.0, arrived / DOWNLOAD_BYTES))
+    if failed or not has_mnist(folder):
+        reason = f" ({type(failed[0]).__name__}: {str(failed[0])[:200]})" if failed else ""
+        raise DatasetMissing(f"{_missing_message(folder)}{reason}")
+    return folder
 
 
 def _missing_message(folder: Path) -> str:

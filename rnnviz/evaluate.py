@@ -1,4 +1,5 @@
-"""Measure models: MNIST test accuracy and accuracy on real pen drawings replayed on a canvas.
+"""Measure models: MNIST test accuracy, the confusion matrix and misread digits, and accuracy on
+real pen drawings replayed on a canvas.
 
     python -m rnnviz.evaluate models/*.pt --pen-digits ../shared/pen-digits/dev.jsonl
 """
@@ -7,12 +8,14 @@ import argparse
 import itertools
 
 import numpy as np
+import pandas as pd
 import torch
 
 from . import pendigits
+from .config import NUM_CLASSES
 from .preprocess import preprocess_canvas
 
-# The drawing conditions the shipped models are held to (canvas 280 px).
+# The drawing conditions the shipped models are held to (on the app's canvas).
 STROKE_WIDTHS = (12, 18, 24, 30)  # brush width, px
 HEIGHTS = (0.4, 0.65, 0.9)  # digit height, fraction of the canvas
 
@@ -29,6 +32,18 @@ def accuracy(model, images: torch.Tensor, labels: torch.Tensor) -> float:
     result = (predict(model, images) == labels).float().mean().item()
     model.train(was_training)
     return result
+
+
+def confusion_matrix(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(10, 10) counts: row = true digit, column = predicted digit."""
+    pairs = np.asarray(labels) * NUM_CLASSES + np.asarray(predictions)
+    return np.bincount(pairs, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
+
+
+def misclassified(predictions: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """One row per wrongly classified image: its index, true and predicted digit."""
+    wrong = np.flatnonzero(predictions != labels)
+    return pd.DataFrame({"image": wrong, "true": labels[wrong], "predicted": predictions[wrong]})
 
 
 def pen_digit_images(records, stroke_width: float, height: float, seed: int = 0) -> torch.Tensor:
@@ -76,7 +91,7 @@ def main(argv=None):
     pen = pen_digit_accuracy(models, records) if records else None
     european = european_accuracy(models, records) if records else None
     for path, model in models.items():
-        line = f"{path}: {model.cell} hidden {model.hidden_size}  MNIST test {accuracy(model, test_x, test_y):.4f}"
+        line = f"{path}: {model.cell_type} hidden {model.hidden_size}  MNIST test {accuracy(model, test_x, test_y):.4f}"
         if pen:
             scores = pen[path]
             line += f"  pen digits mean {np.mean(list(scores.values())):.4f} min {min(scores.values()):.4f}"

@@ -1,4 +1,4 @@
-"""Plotly figures for rnnviz.insight results: pure functions from numpy arrays to figures.
+"""Plotly figures for rnnviz.measures and rnnviz.stats results: pure functions from numpy arrays to figures.
 
 Steps are shown 1-based (step t reads image row t, 1 = top), as in rnnviz.plots.
 """
@@ -7,8 +7,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .config import ROWS
+from .plots import STATE_SCALE
+
 MODEL_COLORS = {"rnn": "#d62728", "gru": "#2ca02c", "lstm": "#1f77b4"}  # one colour per cell type, every figure
-STATE_SCALE = "RdBu_r"  # tanh-range values: blue < 0 < red, white at 0
 COUNT_SCALE = "Blues"
 
 
@@ -33,7 +35,7 @@ def row_importance_figure(saliency: dict[str, np.ndarray], occlusion: dict[str, 
                 showlegend=column == 1, line=dict(color=MODEL_COLORS.get(name)), marker=dict(size=4),
                 hovertemplate=f"{name.upper()}, row %{{x}}: %{{y:.3g}}<extra></extra>",
             ), 1, column)
-        fig.update_xaxes(title="image row (time step)", range=[0.5, 28.5], row=1, col=column)
+        fig.update_xaxes(title="image row (time step)", range=[0.5, ROWS + 0.5], row=1, col=column)
     fig.update_yaxes(title="gradient norm", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title="Δ p(predicted)", zeroline=True, row=1, col=2)
     fig.update_layout(title=title, hovermode="x unified")
@@ -54,7 +56,7 @@ def gradient_flow_figure(gradient_norms: dict[str, np.ndarray],
             line=dict(color=MODEL_COLORS.get(name)), marker=dict(size=4),
             hovertemplate=f"{name.upper()}, t = %{{x}}: %{{y:.2e}}<extra></extra>",
         ))
-    fig.update_xaxes(title="time step t (backpropagation runs right to left from t = 28)", range=[28.5, 0.5])
+    fig.update_xaxes(title="time step t (backpropagation runs right to left from t = 28)", range=[ROWS + 0.5, 0.5])
     fig.update_yaxes(title="‖∂ loss / ∂ h_t‖", type="log", exponentformat="power")
     fig.update_layout(title=title)
     return fig

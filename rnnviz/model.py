@@ -3,9 +3,9 @@
 import torch
 from torch import nn
 
-CELLS = ("rnn", "gru", "lstm")
-ROWS, COLS = 28, 28  # time steps, pixels per step
-NUM_CLASSES = 10
+from .config import COLS, NUM_CLASSES
+
+CELL_TYPES = ("rnn", "gru", "lstm")
 
 # MNIST pixel statistics (of images in [0, 1]); the model normalises its own input,
 # so every caller feeds plain [0, 1] images.
@@ -17,18 +17,19 @@ _TORCH_CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 class RowReader(nn.Module):
     """Reads an image row by row (top row first) and classifies it from the last hidden state."""
 
-    def __init__(self, cell: str = "lstm", hidden_size: int = 100):
+    def __init__(self, cell_type: str = "lstm", hidden_size: int = 100):
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-        self.cell = cell
+        if cell_type not in CELL_TYPES:
+            raise ValueError(f"cell type must be one of {CELL_TYPES}, got {cell_type!r}")
+        self.cell_type = cell_type
         self.hidden_size = hidden_size
-        self.rnn = _TORCH_CELLS[cell](COLS, hidden_size, batch_first=True)
+        self.rnn = _TORCH_CELLS[cell_type](COLS, hidden_size, batch_first=True)
         self.readout = nn.Linear(hidden_size, NUM_CLASSES)
 
     @property
     def config(self) -> dict:
-        return {"cell": self.cell, "hidden_size": self.hidden_size}
+        """What rebuilds this model: RowReader(config["cell"], config["hidden_size"]) (the checkpoint's keys)."""
+        return {"cell": self.cell_type, "hidden_size": self.hidden_size}
 
     @staticmethod
     def normalize(images: torch.Tensor) -> torch.Tensor:

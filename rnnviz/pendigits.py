@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-CANVAS = 280  # the app's canvas side, px
+from .config import CANVAS_SIDE
 
 
 def load(path) -> list[dict]:
@@ -21,7 +21,7 @@ def load(path) -> list[dict]:
 
 
 def place(strokes, height: float, stroke_width: float, rng: np.random.Generator,
-          canvas: int = CANVAS) -> list[np.ndarray]:
+          canvas: int = CANVAS_SIDE) -> list[np.ndarray]:
     """Scale a digit so it is `height` (fraction of the canvas) tall and put it anywhere it fits.
 
     Returns the strokes as (points, 2) arrays of canvas pixel coordinates.
@@ -36,7 +36,7 @@ def place(strokes, height: float, stroke_width: float, rng: np.random.Generator,
     return [(p - low) * scale + offset for p in points]
 
 
-def render(strokes, stroke_width: float, canvas: int = CANVAS) -> np.ndarray:
+def render(strokes, stroke_width: float, canvas: int = CANVAS_SIDE) -> np.ndarray:
     """Paint strokes (canvas pixel coordinates) as white round strokes on black.
 
     Returns (canvas, canvas, 4) uint8 RGBA, what st_canvas gives back with a black background.

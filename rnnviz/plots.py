@@ -12,14 +12,15 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from .trace import Trace
+from .config import COLS, ROWS
+from .recurrence import Trace
 
 GATE_SCALE = "Viridis"  # gates are in [0, 1]
 STATE_SCALE = "RdBu_r"  # tanh-range values: blue < 0 < red, white at 0
 CLASS_COLORS = qualitative.Plotly  # 10 colours, one per digit
 HIGHLIGHT = "#ff7f0e"  # the current step / row
 FUTURE_MASK = "rgba(255, 255, 255, 0.85)"  # covers the steps not read yet
-ROWS = 28  # time steps = image rows
+PNG_WIDTH = 1200  # px, charts exported as PNG
 ROW_PX, GAP_PX, TOP_PX, BOTTOM_PX = 260, 85, 185, 50  # step figure: subplot row, gap, title + controls, x title
 
 # The panels of each cell type: (what, symbol, title, colour axis); "what" is a gate name, "cell" or "hidden".
@@ -40,38 +41,9 @@ PANELS = {
     ),
     "rnn": (("hidden", "h", "Hidden state h: what the read-out sees", "state"),),
 }
-ORDERINGS = {
-    "contribution": "contribution to the prediction",
-    "activity": "activity (mean |h|)",
-    "index": "unit number",
-}
-
-
 def panel_values(trace: Trace, what: str) -> np.ndarray:
     """(steps, hidden) values of one panel."""
     return {"hidden": trace.hidden, "cell": trace.cell}.get(what, trace.gates.get(what))
-
-
-def unit_order(trace: Trace, readout_weight: np.ndarray, by: str) -> np.ndarray:
-    """Unit indices (hidden,), the most telling first.
-
-    "contribution": readout weight for the predicted class times the final hidden state, i.e. how
-    much each unit pushes the final logit of the prediction up; "activity": mean |h| over steps.
-    readout_weight is (10, hidden).
-    """
-    if by == "contribution":
-        score = readout_weight[trace.prediction] * trace.hidden[-1]  # (hidden,)
-    elif by == "activity":
-        score = np.abs(trace.hidden).mean(axis=0)  # (hidden,)
-    else:
-        score = np.zeros(trace.hidden.shape[1])
-    return np.argsort(-score, kind="stable")
-
-
-def settled_step(trace: Trace) -> int:
-    """The step (1-based) from which the network's best guess is its final prediction."""
-    changed = np.flatnonzero(trace.probs.argmax(axis=1) != trace.prediction)  # steps with another guess
-    return int(changed[-1]) + 2 if changed.size else 1
 
 
 def _num(value: float) -> str:
@@ -181,7 +153,7 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
                         vertical_spacing=GAP_PX / plot_px)
 
     # The input image, rows top to bottom as read.
-    fig.add_trace(go.Heatmap(z=trace.image, x=np.arange(1, 29), y=steps, colorscale="gray", zmin=0, zmax=1,
+    fig.add_trace(go.Heatmap(z=trace.image, x=np.arange(1, COLS + 1), y=steps, colorscale="gray", zmin=0, zmax=1,
                              showscale=False, hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>"), 1, 1)
     fig.update_yaxes(autorange="reversed", scaleanchor=_refs(fig, 1, 1)[0], title="row (= step)", row=1, col=1)
     fig.update_xaxes(title="column (pixel)", constrain="domain", row=1, col=1)
@@ -231,7 +203,7 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
     heatmap_x = {y: y.replace("y", "x") for y in heatmap_refs}
 
     def shapes_at(step: int) -> list[dict]:
-        row = dict(type="rect", xref=image_x, yref=image_y, x0=0.5, x1=28.5, y0=step - 0.5, y1=step + 0.5,
+        row = dict(type="rect", xref=image_x, yref=image_y, x0=0.5, x1=COLS + 0.5, y0=step - 0.5, y1=step + 0.5,
                    line=dict(color=HIGHLIGHT, width=2), fillcolor="rgba(255, 127, 14, 0.25)")
         return [row, *_bars(bars_x, bars_y, trace.probs[step - 1]), *(_marker(x, y, step) for x, y in line_refs),
                 *(_future(x, y, step) for y, x in heatmap_x.items())]
@@ -325,3 +297,15 @@ def training_figure(history: list) -> go.Figure:
     fig.update_yaxes(title="accuracy", range=[0, 1], tickformat=".0%", row=1, col=2)
     fig.update_layout(height=320, margin=dict(t=40, b=40))
     return fig
+
+
+def to_png(figure: go.Figure) -> bytes:
+    """The figure as a PNG, in plotly's own colours: under Streamlit, figures get a template whose
+    placeholder colours only Streamlit's front end fills in."""
+    return go.Figure(figure).update_layout(template="plotly_white").to_image(
+        format="png", width=PNG_WIDTH, height=figure.layout.height)
+
+
+def enlarged(image: np.ndarray, times: int) -> np.ndarray:
+    """A (28, 28) image scaled up by whole pixels, so that it stays crisp when shown."""
+    return np.kron(image, np.ones((times, times)))

@@ -1,6 +1,6 @@
 """Where checkpoints live: the shipped models (read-only) and a user folder for trained or added ones.
 
-The user folder is $RNNVIZ_MODELS, or ~/.cache/rnnviz/models. The app never writes to models/.
+The user folder is $RNNVIZ_MODELS, or the cache folder's models/. The app never writes to models/.
 """
 
 import io
@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checkpoint import MAX_BYTES, CheckpointError, load_model
+from .config import cache_dir
+from .files import atomic_write
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "models"
-SHIPPED = ("lstm", "gru", "rnn")  # shipped checkpoints, in picker order: models/<cell>.pt
+SHIPPED = ("lstm", "gru", "rnn")  # shipped checkpoints, in picker order: models/<cell type>.pt
 _handed_out: set[Path] = set()  # checkpoint names given out (a training job writes its file only at the end)
 _handing_out = threading.Lock()
 
@@ -31,16 +33,16 @@ class Entry:
 
 
 def user_dir() -> Path:
-    return Path(os.environ.get("RNNVIZ_MODELS") or Path.home() / ".cache" / "rnnviz" / "models").expanduser()
+    return Path(os.environ.get("RNNVIZ_MODELS") or cache_dir() / "models").expanduser()
 
 
-def shipped_path(cell: str) -> Path:
-    return SHIPPED_DIR / f"{cell}.pt"
+def shipped_path(cell_type: str) -> Path:
+    return SHIPPED_DIR / f"{cell_type}.pt"
 
 
 def list_checkpoints() -> list[Entry]:
     """The shipped checkpoints that exist, then the user's (newest first)."""
-    shipped = [Entry(shipped_path(cell), True) for cell in SHIPPED if shipped_path(cell).exists()]
+    shipped = [Entry(shipped_path(cell_type), True) for cell_type in SHIPPED if shipped_path(cell_type).exists()]
     folder = user_dir()
     mine = sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
     return shipped + [Entry(path, False) for path in mine]
@@ -72,12 +74,7 @@ def add_checkpoint(data: bytes, name: str) -> Path:
     file = io.BytesIO(data)
     file.name = name
     model = load_model(file)
-    path = new_checkpoint_path(f"{Path(name).stem}-{model.cell}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".pt.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return atomic_write(new_checkpoint_path(f"{Path(name).stem}-{model.cell_type}"), lambda file: file.write(data))
 
 
 def add_checkpoint_file(path) -> Path:
@@ -97,5 +94,5 @@ def describe(model, entry: Entry) -> str:
     accuracy = model.info.get("test_accuracy")
     score = f", {accuracy:.1%} test" if isinstance(accuracy, float) else ""
     if entry.shipped:
-        return f"{model.cell.upper()} (shipped){score}"
-    return f"{entry.name}: {model.cell.upper()} {model.hidden_size}{score}"
+        return f"{model.cell_type.upper()} (shipped){score}"
+    return f"{entry.name}: {model.cell_type.upper()} {model.hidden_size}{score}"

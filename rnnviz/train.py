@@ -1,6 +1,7 @@
 """Train a RowReader on MNIST.
 
-    python -m rnnviz.train --cell lstm --hidden 100 --epochs 20 --out models/lstm.pt
+    python -m rnnviz.train --recipe lstm --out models/lstm.pt     # recipes and settings: rnnviz/recipes.py
+    python -m rnnviz.train --cell-type gru --hidden 64 --epochs 5 --out my-gru.pt
 
 Seeded and reproducible; a held-out validation split; Adam with a cosine learning-rate decay
 and gradient clipping; the checkpoint (weights, config, settings, measured test accuracy) is
@@ -11,7 +12,7 @@ saves the model trained so far, marked as stopped early.
 import argparse
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -21,21 +22,8 @@ from tqdm import tqdm
 from .checkpoint import save_checkpoint
 from .data import augment, batches, load_mnist, split_train_val
 from .evaluate import accuracy
-from .model import CELLS, RowReader
-
-
-@dataclass
-class Settings:
-    cell: str = "lstm"
-    hidden: int = 100
-    epochs: int = 20
-    batch_size: int = 128
-    lr: float = 2e-3
-    augment: float = 1.0  # augmentation strength; 0 turns it off
-    clip: float = 1.0  # gradient-norm clipping
-    val_size: int = 5000
-    limit: int = 0  # train on only this many images (0 = all), for quick runs
-    seed: int = 0
+from .model import RowReader
+from .recipes import RECIPES, Settings, recipe_settings
 
 
 @dataclass
@@ -61,7 +49,7 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     if settings.limit:
         train_x, train_y = train_x[: settings.limit], train_y[: settings.limit]
 
-    model = RowReader(settings.cell, settings.hidden)
+    model = RowReader(settings.cell_type, settings.hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     batches_per_epoch = math.ceil(len(train_x) / settings.batch_size)
     total_steps = settings.epochs * batches_per_epoch
@@ -127,23 +115,18 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Train a row-by-row RNN/GRU/LSTM on MNIST.")
-    defaults = Settings()
-    parser.add_argument("--cell", choices=CELLS, default=defaults.cell)
-    parser.add_argument("--hidden", type=int, default=defaults.hidden)
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, default=defaults.lr)
-    parser.add_argument("--augment", type=float, default=defaults.augment, help="strength, 0 = off")
-    parser.add_argument("--clip", type=float, default=defaults.clip)
-    parser.add_argument("--val-size", type=int, default=defaults.val_size)
-    parser.add_argument("--limit", type=int, default=defaults.limit, help="train images (0 = all)")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser = argparse.ArgumentParser(description="Train a row-by-row RNN/GRU/LSTM on MNIST. A recipe gives every "
+                                     "setting; the flags after it change some.")
+    parser.add_argument("--recipe", choices=RECIPES, default="lstm",
+                        help="; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items()))
+    for setting in fields(Settings):  # one flag per setting, its help text declared with the setting
+        parser.add_argument(f"--{setting.name.replace('_', '-')}", type=type(setting.default),
+                            choices=setting.metadata.get("choices"), help=setting.metadata["help"])
     parser.add_argument("--data", help="MNIST folder (default: $RNNVIZ_DATA or ~/.cache/rnnviz)")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
     args = vars(parser.parse_args(argv))
-    data, out = args.pop("data"), args.pop("out")
-    settings = Settings(**{k: v for k, v in args.items()})
+    data, out, recipe = args.pop("data"), args.pop("out"), args.pop("recipe")
+    settings = recipe_settings(recipe, **{name: value for name, value in args.items() if value is not None})
     _, summary = train(settings, data=data, out=out, show_bar=True)
     print(f"test accuracy {summary['test_accuracy']:.4f}  val accuracy {summary['val_accuracy']:.4f}"
           f"  -> {out}")

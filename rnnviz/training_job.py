@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 
 from .data import DatasetMissing
-from .train import Progress, Settings, train
+from .recipes import Settings
+from .train import Progress, train
 
 REPORT_EVERY = 5  # keep one progress point every this many batches (plus every epoch end)
 

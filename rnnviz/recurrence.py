@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .config import COLS, ROWS
 from .model import RowReader
 
 GATE_NAMES = {
@@ -37,20 +38,20 @@ def unroll(model: RowReader, images: torch.Tensor) -> dict[str, torch.Tensor]:
     n, steps, _ = x.shape
     w_hh, b_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
     x_proj = x @ rnn.weight_ih_l0.T + rnn.bias_ih_l0  # (N, steps, gates * hidden)
-    hidden = x.new_zeros(n, model.hidden_size)
-    cell = x.new_zeros(n, model.hidden_size)
-    record = {name: [] for name in ("hidden", "cell", *GATE_NAMES[model.cell])}
+    hidden = x.new_zeros(n, model.hidden_size)  # h_0
+    cell_state = x.new_zeros(n, model.hidden_size)  # c_0 (LSTM)
+    states = {name: [] for name in ("hidden", "cell", *GATE_NAMES[model.cell_type])}  # per step, (N, hidden) each
     for step in range(steps):
         h_proj = hidden @ w_hh.T + b_hh  # (N, gates * hidden)
-        if model.cell == "lstm":
+        if model.cell_type == "lstm":
             i, f, g, o = (x_proj[:, step] + h_proj).chunk(4, dim=1)
             input_gate, forget_gate = i.sigmoid(), f.sigmoid()
             candidate, output_gate = g.tanh(), o.sigmoid()
-            cell = forget_gate * cell + input_gate * candidate
-            hidden = output_gate * cell.tanh()
+            cell_state = forget_gate * cell_state + input_gate * candidate
+            hidden = output_gate * cell_state.tanh()
             gates = (input_gate, forget_gate, candidate, output_gate)
-            record["cell"].append(cell)
-        elif model.cell == "gru":
+            states["cell"].append(cell_state)
+        elif model.cell_type == "gru":
             xr, xz, xn = x_proj[:, step].chunk(3, dim=1)
             hr, hz, hn = h_proj.chunk(3, dim=1)
             reset_gate, update_gate = (xr + hr).sigmoid(), (xz + hz).sigmoid()
@@ -60,10 +61,10 @@ def unroll(model: RowReader, images: torch.Tensor) -> dict[str, torch.Tensor]:
         else:
             hidden = (x_proj[:, step] + h_proj).tanh()
             gates = ()
-        record["hidden"].append(hidden)
-        for name, value in zip(GATE_NAMES[model.cell], gates, strict=True):
-            record[name].append(value)
-    out = {name: torch.stack(values, dim=1) for name, values in record.items() if values}
+        states["hidden"].append(hidden)
+        for name, value in zip(GATE_NAMES[model.cell_type], gates, strict=True):
+            states[name].append(value)
+    out = {name: torch.stack(values, dim=1) for name, values in states.items() if values}
     out["logits"] = model.readout(out["hidden"])  # (N, steps, 10)
     return out
 
@@ -87,19 +88,25 @@ class Trace:
     def steps(self) -> int:
         return self.hidden.shape[0]
 
+    @property
+    def settled_step(self) -> int:
+        """The step (1-based) from which the network's best guess is its final prediction."""
+        changed = np.flatnonzero(self.probs.argmax(axis=1) != self.prediction)  # steps with another guess
+        return int(changed[-1]) + 2 if changed.size else 1
+
 
 def trace(model: RowReader, image) -> Trace:
     """Trace one (28, 28) image in [0, 1] (numpy array or tensor) through the model."""
     images = torch.as_tensor(np.asarray(image, dtype=np.float32))
-    if images.shape != (28, 28):
-        raise ValueError(f"trace expects one (28, 28) image, got shape {tuple(images.shape)}")
+    if images.shape != (ROWS, COLS):
+        raise ValueError(f"trace expects one ({ROWS}, {COLS}) image, got shape {tuple(images.shape)}")
     with torch.inference_mode():
         out = {k: v[0].numpy() for k, v in unroll(model, images[None]).items()}
     return Trace(
-        cell_type=model.cell,
+        cell_type=model.cell_type,
         image=images.numpy(),
         hidden=out["hidden"],
         cell=out.get("cell"),
-        gates={name: out[name] for name in GATE_NAMES[model.cell]},
+        gates={name: out[name] for name in GATE_NAMES[model.cell_type]},
         probs=torch.softmax(torch.from_numpy(out["logits"]), dim=-1).numpy(),
     )
