@@ -1,0 +1,46 @@
+"""The digit the networks read: drawn on the canvas, from the bundled gallery, or an MNIST test digit."""
+
+import numpy as np
+import streamlit as st
+
+from rnnviz import plots, registry
+from rnnviz.config import CANVAS_SIDE, COLS
+from rnnviz.data import TEST_SIZE
+
+from . import cache
+from .canvas import drawn_digit
+from .state import Key, Source
+from .widgets import offer_mnist_download
+
+ZOOM = CANVAS_SIDE // COLS  # a 28 px digit is shown as large as the canvas
+
+
+def gallery_digit() -> np.ndarray:
+    """A real MNIST test digit from the bundled gallery."""
+    examples = cache.load_gallery()
+    i = st.selectbox("Example", range(len(examples)), format_func=examples.caption, key=Key.EXAMPLE)
+    st.image(plots.enlarged(examples.images[i], ZOOM), width=CANVAS_SIDE, clamp=True)
+    return examples.images[i]
+
+
+def test_set_digit(entries: list[registry.Entry]) -> np.ndarray | None:
+    """Any of the 10,000 MNIST test digits, by number (Evaluate opens misread ones here)."""
+    index = st.number_input("MNIST test digit #", 0, TEST_SIZE - 1, key=Key.TEST_DIGIT)
+    found = cache.test_digit(int(index), entries)
+    if found is None:
+        offer_mnist_download("This test digit")
+        return None
+    image, label = found
+    st.image(plots.enlarged(image.numpy(), ZOOM), width=CANVAS_SIDE, clamp=True, caption=f"labelled {label}")
+    return image.numpy()
+
+
+def digit_input(entries: list[registry.Entry]) -> np.ndarray | None:
+    """The chosen digit, (28, 28) in [0, 1], or None while there is none. entries: checkpoints whose
+    statistics may keep a test digit's image when MNIST is not on disk."""
+    sources = {Source.DRAW: drawn_digit, Source.GALLERY: gallery_digit,
+               Source.TEST_SET: lambda: test_set_digit(entries)}
+    source = st.radio("Input", list(sources), horizontal=True, key=Key.SOURCE,
+                      help="Draw your own digit, or pick a real one: from the bundled gallery, or any of the "
+                           "MNIST test set")
+    return sources[source]()

@@ -1,0 +1,42 @@
+"""Inspect: one model reading one digit, every gate and state at every step."""
+
+import streamlit as st
+
+from rnnviz import measures, plots
+
+from .state import Chart, Key
+from .widgets import NO_DIGIT, chart, trace_downloads
+
+EXPLAIN = {
+    "lstm": "An **LSTM** keeps a memory, the cell state **c**. At each row the **forget gate f** decides how "
+            "much memory to keep, the **input gate i** how much of the **candidate g** to write, and the "
+            "**output gate o** how much of the memory to show as the hidden state **h**.",
+    "gru": "A **GRU** has no separate memory. Its **update gate z** mixes the old state with a **candidate n**; "
+           "the **reset gate r** decides how much of the old state the candidate may look at.",
+    "rnn": "A plain **RNN** squashes the new row and its previous state through tanh at every step. "
+           "With no gates to protect it, what it read early fades quickly.",
+}
+HOW_TO_READ = (
+    "Each heatmap has one line per unit (sorted, top = most telling) and one column per step. "
+    "Gates run from 0 (closed, dark) to 1 (open, yellow); states from -1 (blue) through 0 (white) to +1 (red). "
+    "Steps not read yet are veiled. Drag the **Step** slider or press **▶ Play**. Hover the chosen unit's line "
+    "to see its update at that step written out with its numbers. The prediction is the read-out of **h** "
+    "after the last row."
+)
+
+
+def inspect_tab(model, trace) -> None:
+    """model: the selected RowReader; trace: its Trace of the current digit, or None."""
+    if trace is None:
+        st.info(NO_DIGIT)
+        return
+    st.markdown(EXPLAIN[model.cell_type])
+    left, right = st.columns(2)
+    by = left.radio("Order units by", list(measures.ORDERINGS), format_func=measures.ORDERINGS.get,
+                    horizontal=True, key=Key.ORDER, help="Contribution = readout weight for the predicted digit "
+                    "x final h")
+    order = measures.unit_order(model, trace, by)  # (hidden,)
+    unit = right.selectbox("Unit to follow", [int(u) for u in order], key=Key.UNIT, format_func=lambda u: f"unit {u}")
+    chart(plots.step_figure(trace, order, unit), key=Chart.STEP_FIGURE)
+    st.caption(HOW_TO_READ)
+    trace_downloads(trace)

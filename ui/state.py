@@ -1,0 +1,103 @@
+"""Every piece of the page's state in one table: session-state keys, and the labels that link tabs.
+
+Streamlit keeps a widget's value in st.session_state under the widget's key. Any module (or test)
+that reads or sets a value, or links to a tab or input source, names it from here, never as a
+literal string (after tensorflow/playground's state.ts).
+"""
+
+from enum import StrEnum
+
+
+class Tab(StrEnum):
+    """The page's tabs, in order."""
+
+    INSPECT = "Inspect"
+    COMPARE = "Compare"
+    INSIGHT = "Insight"
+    EVALUATE = "Evaluate"
+    TRAIN = "Train"
+
+
+class Source(StrEnum):
+    """Where the digit comes from."""
+
+    DRAW = "Draw"
+    GALLERY = "Gallery"
+    TEST_SET = "Test set"
+
+
+class InsightView(StrEnum):
+    """The Insight tab's views, in order."""
+
+    ROWS = "Rows that matter"
+    GRADIENTS = "Gradient flow"
+    UNITS = "Units and gates"
+
+
+class Chart(StrEnum):
+    """Chart keys: the chart's element (its PNG download is keyed "<chart>-png")."""
+
+    FINAL_PROBABILITIES = "final-probabilities"
+    STEP_FIGURE = "step-figure"
+    COMPARE = "compare-figure"
+    ROWS_DRAWING = "rows-drawing"
+    ROWS_TEST_SET = "rows-test-set"
+    GRADIENTS_DRAWING = "gradients-drawing"
+    GRADIENTS_TEST_SET = "gradients-test-set"
+    CLASS_MEANS = "class-means"
+    CONFUSION = "confusion"
+    TRAINING = "training-curves"
+
+
+class Key(StrEnum):
+    """Session-state keys: widgets (their value lives under their key) and values the page keeps."""
+
+    # the page
+    TAB = "tab"  # tabs: the open Tab
+    # sidebar: which model
+    MODEL = "model"  # selectbox: path of the selected checkpoint
+    UPLOAD = "upload"  # file uploader: a checkpoint to add
+    CHECKPOINT_PATH = "checkpoint-path"  # text input: a checkpoint on the server to add
+    ADDED = "added"  # value: (ok, message) of the last attempt to add a checkpoint
+    # the digit
+    SOURCE = "source"  # radio: the digit's Source
+    CANVAS = "canvas"  # the drawing canvas component
+    BRUSH = "brush"  # slider: brush width, px
+    CLEAR = "clear"  # button: clear the canvas
+    CLEARS = "clears"  # value: how often the canvas was cleared (a new number resets it)
+    EXAMPLE = "example"  # selectbox: index of the gallery digit
+    TEST_DIGIT = "test-digit"  # number input: index of the MNIST test digit
+    DOWNLOAD_MNIST = "download-mnist"  # button: fetch the MNIST files
+    # Inspect
+    ORDER = "order"  # radio: how the heatmaps' units are ordered
+    UNIT = "unit"  # selectbox: the unit whose values are drawn as lines
+    # Insight
+    INSIGHT_VIEW = "insight-view"  # tabs: the open InsightView
+    INSIGHT_UNIT = "insight-unit"  # selectbox: the unit shown under "Units and gates"
+    SATURATION = "saturation"  # chart: the gate scatter (a click picks a unit: its selection lives here)
+    UNIT_SORT = "unit-sort"  # radio: the unit table's order
+    UNIT_TABLE = "unit-table"  # dataframe: all units (a click picks one)
+    FOLLOW_UNIT = "follow-unit"  # button: follow the unit in Inspect
+    # Evaluate
+    WRONG_TRUE = "wrong-true"  # selectbox: filter the misread digits by their true digit
+    WRONG_READ = "wrong-read"  # selectbox: ... and by what they were read as
+    WRONG_PAGE = "wrong-page"  # number input: page of misread digits
+    # Train
+    RECIPE = "train-recipe"  # selectbox: the named recipe the form starts from
+    TRAIN_CELL = "train-cell"
+    TRAIN_HIDDEN = "train-hidden"
+    TRAIN_EPOCHS = "train-epochs"
+    TRAIN_IMAGES = "train-images"
+    TRAIN_LR = "train-lr"
+    TRAIN_BATCH = "train-batch"
+    START_TRAINING = "start-training"  # form submit button
+    STOP_TRAINING = "stop-training"  # button
+    JOB = "job"  # value: this session's TrainingJob
+    # downloads
+    TRACE_CSV = "trace-csv"
+    TRACE_JSON = "trace-json"
+
+
+def wrong_digit_key(test_index: int) -> str:
+    """The key of the button that opens misread MNIST test digit `test_index` in Inspect."""
+    return f"wrong-{test_index}"

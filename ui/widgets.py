@@ -1,0 +1,47 @@
+"""Pieces more than one tab uses: charts with a PNG download, trace downloads, getting MNIST."""
+
+import streamlit as st
+
+from rnnviz import export, plots
+from rnnviz.data import DOWNLOAD_BYTES, DatasetMissing, data_dir, download_mnist
+
+from .state import Key
+
+NO_DIGIT = "Draw a digit above (or pick one from the gallery) to see inside."
+
+
+def chart(figure, key: str, **selection):
+    """A plotly chart with a PNG download under it (the PNG is made only when the button is clicked)."""
+    event = st.plotly_chart(figure, key=key, width="stretch", **selection)
+    st.download_button("PNG", lambda: plots.to_png(figure), file_name=f"{key}.png", mime="image/png",
+                       key=f"{key}-png", on_click="ignore", icon=":material/download:", type="tertiary",
+                       help="Download this chart as an image")
+    return event
+
+
+def trace_downloads(trace) -> None:
+    """Download buttons for the current trace (made when clicked)."""
+    name = f"rnnviz-{trace.cell_type}-trace"
+    csv_column, json_column, _ = st.columns([1, 1, 3])
+    csv_column.download_button("Trace as CSV", lambda: export.trace_to_csv(trace), file_name=f"{name}.csv",
+                               mime="text/csv", key=Key.TRACE_CSV, on_click="ignore", icon=":material/download:",
+                               help="One line per step, quantity (hidden, gates, prob…), unit and value")
+    json_column.download_button("Trace as JSON", lambda: export.trace_to_json(trace), file_name=f"{name}.json",
+                                mime="application/json", key=Key.TRACE_JSON, on_click="ignore",
+                                icon=":material/download:", help="Every array of the trace, and the prediction")
+
+
+def offer_mnist_download(needed_for: str) -> None:
+    """Say that `needed_for` needs MNIST, with a button that downloads it; offline instructions only if
+    the download fails."""
+    st.info(f"{needed_for} needs the MNIST digits, which are not in {data_dir()} yet.")
+    if st.button(f"Download MNIST (about {DOWNLOAD_BYTES / 1e6:.0f} MB)", key=Key.DOWNLOAD_MNIST,
+                 icon=":material/download:"):
+        bar = st.progress(0.0, text="Downloading MNIST…")
+        try:
+            download_mnist(on_progress=lambda done: bar.progress(done, text=f"Downloading MNIST… {done:.0%}"))
+        except DatasetMissing as error:  # its message says how to provide the files offline
+            bar.empty()
+            st.error(f"The download failed. {error}")
+            return
+        st.rerun()  # the whole page, now with MNIST
