@@ -4,54 +4,45 @@ import base64
 import csv
 import io
 import json
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
-from streamlit.testing.v1 import AppTest
 
-from rnnviz import CELLS, gallery, insight, pendigits, preprocess_canvas, registry, save_checkpoint, trace
+from rnnviz import (
+    CELL_TYPES,
+    gallery,
+    measures,
+    pendigits,
+    preprocess_canvas,
+    registry,
+    save_checkpoint,
+    stats,
+    trace,
+)
+from tests.conftest import ROOT, app_test, canvas_state, wait_for
+from ui.state import Chart, InsightView, Key, Source, Tab, wrong_digit_key
 
-ROOT = Path(__file__).resolve().parents[1]
-CANVAS_KEY = "canvas"
 ONE_PER_DIGIT = 10  # pen digits to draw: the first of each label
 
 
 @pytest.fixture
-def user_models(tmp_path, monkeypatch):
-    """An empty user model folder for this test (never ~/.cache)."""
-    folder = tmp_path / "user-models"
-    monkeypatch.setenv("RNNVIZ_MODELS", str(folder))
-    return folder
-
-
-@pytest.fixture
 def app(user_models):
-    """A fresh app; `app(drawing=rgba, tab="Compare")` sets what the user drew and the open tab."""
+    """A fresh app; `app(drawing=rgba, tab=Tab.COMPARE)` sets what the user drew and the open tab."""
 
-    def make(drawing=None, tab=None):
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    def make(drawing=None, tab=None, **state):
+        at = app_test(state)
         if drawing is not None:
-            at.session_state[CANVAS_KEY] = canvas_state(drawing)
+            at.session_state[Key.CANVAS] = canvas_state(drawing)
         if tab is not None:
-            at.session_state["tab"] = tab
+            at.session_state[Key.TAB] = tab
         return at
 
     threads = torch.get_num_threads()
     yield make
     torch.set_num_threads(threads)  # the app runs in this process and sets its own
-
-
-def canvas_state(rgba: np.ndarray) -> dict:
-    """What the canvas component sends after a stroke: the drawing as a PNG data URL."""
-    png = io.BytesIO()
-    Image.fromarray(rgba).save(png, format="PNG")
-    url = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
-    return {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +69,7 @@ def chart_spec(at, key: str) -> dict:
 def test_starts_with_the_shipped_models(app):
     at = app().run()
     assert not at.exception
-    options = at.selectbox(key="model").options
+    options = at.selectbox(key=Key.MODEL).options
     assert [o.split(" ")[0] for o in options] == ["LSTM", "GRU", "RNN"]
     assert "Draw a digit" in at.info[0].value
     assert not [m for m in at.metric if m.label == "Prediction"]
@@ -95,17 +86,17 @@ def test_prediction_is_the_selected_models_own(app, drawings, shipped_models):
     label, rgba = drawings[3]
     image = preprocess_canvas(rgba)
     at = app(drawing=rgba).run()
-    for cell in ("gru", "rnn", "lstm"):
-        at.selectbox(key="model").set_value(str(registry.shipped_path(cell))).run()
-        assert metric(at, "Prediction") == str(trace(shipped_models[cell], image).prediction), cell
-        panels = [d for d in chart_spec(at, "step-figure")["data"] if d["type"] == "heatmap"]
-        assert len(panels) == 1 + {"lstm": 6, "gru": 4, "rnn": 1}[cell]  # the input image + gates/states
+    for cell_type in ("gru", "rnn", "lstm"):
+        at.selectbox(key=Key.MODEL).set_value(str(registry.shipped_path(cell_type))).run()
+        assert metric(at, "Prediction") == str(trace(shipped_models[cell_type], image).prediction), cell_type
+        panels = [d for d in chart_spec(at, Chart.STEP_FIGURE)["data"] if d["type"] == "heatmap"]
+        assert len(panels) == 1 + {"lstm": 6, "gru": 4, "rnn": 1}[cell_type]  # the input image + gates/states
 
 
 def test_stepping_is_client_side_frames(app, drawings):
     _, rgba = drawings[7]
     at = app(drawing=rgba).run()
-    spec = chart_spec(at, "step-figure")
+    spec = chart_spec(at, Chart.STEP_FIGURE)
     assert [f["name"] for f in spec["frames"]] == [str(s) for s in range(1, 29)]
     slider = spec["layout"]["sliders"][0]
     assert len(slider["steps"]) == 28 and slider["active"] == 27
@@ -114,33 +105,33 @@ def test_stepping_is_client_side_frames(app, drawings):
     row_box = spec["frames"][13]["layout"]["shapes"][0]
     assert (row_box["y0"], row_box["y1"]) == (13.5, 14.5)  # frame 14 moves the highlight to row 14
 
-    unit = at.selectbox(key="unit")
+    unit = at.selectbox(key=Key.UNIT)
     chosen = unit.options[5]  # e.g. "unit 42"
     unit.set_value(int(chosen.split()[1])).run()
-    spec = chart_spec(at, "step-figure")
+    spec = chart_spec(at, Chart.STEP_FIGURE)
     assert spec["layout"]["title"]["subtitle"]["text"].startswith(chosen.capitalize() + " at step 28:")
 
-    at.radio(key="order").set_value("index").run()
-    assert at.selectbox(key="unit").options[:3] == ["unit 0", "unit 1", "unit 2"]
+    at.radio(key=Key.ORDER).set_value("index").run()
+    assert at.selectbox(key=Key.UNIT).options[:3] == ["unit 0", "unit 1", "unit 2"]
 
 
 def test_compare_shows_all_three_models(app, drawings, shipped_models):
     label, rgba = drawings[2]
     image = preprocess_canvas(rgba)
-    at = app(drawing=rgba, tab="Compare").run()
+    at = app(drawing=rgba, tab=Tab.COMPARE).run()
     assert not at.exception
-    for cell in ("rnn", "gru", "lstm"):
-        assert metric(at, cell.upper()) == str(trace(shipped_models[cell], image).prediction)
-    spec = chart_spec(at, "compare-figure")
+    for cell_type in CELL_TYPES:
+        assert metric(at, cell_type.upper()) == str(trace(shipped_models[cell_type], image).prediction)
+    spec = chart_spec(at, Chart.COMPARE)
     assert sum(d["type"] == "heatmap" for d in spec["data"]) == 3
 
 
 def test_gallery_digits_read_as_when_the_gallery_was_made(app):
     examples = gallery.load()
     at = app().run()
-    at.radio(key="source").set_value("Gallery").run()
+    at.radio(key=Key.SOURCE).set_value(Source.GALLERY).run()
     for i in (0, len(examples) - 1):  # a correctly read digit, and one the shipped LSTM gets wrong
-        at.selectbox(key="example").set_value(i).run()
+        at.selectbox(key=Key.EXAMPLE).set_value(i).run()
         assert not at.exception
         assert metric(at, "Prediction") == str(examples.lstm_prediction[i])
     assert (examples.lstm_prediction != examples.labels).sum() >= 3
@@ -155,11 +146,14 @@ def test_empty_canvas_says_what_to_do(app):
     assert not [m for m in at.metric if m.label == "Prediction"]
 
 
-def test_user_checkpoints_join_the_picker(app, user_models, shipped_models):
+def test_user_checkpoints_join_the_picker(app, drawings, user_models, shipped_models):
     save_checkpoint(shipped_models["gru"], user_models / "my-gru.pt", test_accuracy=0.5)
-    at = app().run()
-    assert "my-gru: GRU 100, 50.0% test" in at.selectbox(key="model").options
-    assert (ROOT / "models" / "my-gru.pt").exists() is False
+    at = app(drawing=drawings[3][1]).run()
+    mine = str(user_models / "my-gru.pt")
+    assert "my-gru: GRU 100, 50.0% test" in at.selectbox(key=Key.MODEL).options
+    at.selectbox(key=Key.MODEL).set_value(mine).run()
+    image = preprocess_canvas(drawings[3][1])
+    assert metric(at, "Prediction") == str(trace(shipped_models["gru"], image).prediction)  # read with my copy
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -173,7 +167,7 @@ def test_bad_upload_is_refused_and_the_app_keeps_working(app, drawings, user_mod
         content = foreign.getvalue()
     label, rgba = drawings[4]
     at = app(drawing=rgba).run()
-    at.file_uploader(key="upload").set_value(("model.pt", content, "application/octet-stream")).run()
+    at.file_uploader(key=Key.UPLOAD).set_value(("model.pt", content, "application/octet-stream")).run()
     assert not at.exception
     [error] = at.error
     assert "Could not add this checkpoint" in error.value and reason in error.value
@@ -184,10 +178,10 @@ def test_bad_upload_is_refused_and_the_app_keeps_working(app, drawings, user_mod
 def test_good_upload_is_added_and_selected(app, user_models):
     at = app().run()
     content = (ROOT / "models" / "rnn.pt").read_bytes()
-    at.file_uploader(key="upload").set_value(("friend.pt", content, "application/octet-stream")).run()
+    at.file_uploader(key=Key.UPLOAD).set_value(("friend.pt", content, "application/octet-stream")).run()
     assert not at.exception
     [saved] = user_models.glob("friend-rnn-*.pt")
-    assert at.selectbox(key="model").value == str(saved)
+    assert at.selectbox(key=Key.MODEL).value == str(saved)
     assert at.success[0].value.startswith(f"Added {saved.name}")
 
 
@@ -195,27 +189,20 @@ def test_checkpoint_path_on_disk(app, tmp_path):
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"\x80\x02garbage")
     at = app().run()
-    at.text_input(key="checkpoint-path").input(str(bad)).run()
+    at.text_input(key=Key.CHECKPOINT_PATH).input(str(bad)).run()
     assert "Could not add this checkpoint" in at.error[0].value
-    at.text_input(key="checkpoint-path").input(str(tmp_path / "missing.pt")).run()
+    at.text_input(key=Key.CHECKPOINT_PATH).input(str(tmp_path / "missing.pt")).run()
     assert "cannot read" in at.error[0].value
 
 
-def wait_for(job, seconds=120):
-    deadline = time.monotonic() + seconds
-    while job.running and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not job.running, "training did not finish in time"
-
-
-def test_train_in_the_app_and_stop_early(app, user_models):
-    at = app(tab="Train").run()
-    at.selectbox(key="train-cell").set_value("rnn")
-    at.select_slider(key="train-hidden").set_value(16)
-    at.select_slider(key="train-images").set_value(55000)  # far more than it will get through
-    at.button(key="start-training").click().run()
-    job = at.session_state["job"]
-    at.button(key="stop-training").click().run()
+def test_train_in_the_app_and_stop_early(app, user_models, mnist_test):
+    at = app(tab=Tab.TRAIN).run()
+    at.selectbox(key=Key.TRAIN_CELL).set_value("rnn")
+    at.select_slider(key=Key.TRAIN_HIDDEN).set_value(16)
+    at.select_slider(key=Key.TRAIN_IMAGES).set_value(0)  # all 55,000: far more than it will get through
+    at.button(key=Key.START_TRAINING).click().run()
+    job = at.session_state[Key.JOB]
+    at.button(key=Key.STOP_TRAINING).click().run()
     wait_for(job)
     assert job.state == "stopped" and job.summary["stopped_early"]
     assert job.out.parent == user_models and job.out.exists()
@@ -226,21 +213,14 @@ def test_train_in_the_app_and_stop_early(app, user_models):
     assert job.history and job.history[0].step >= 1
 
 
-def test_missing_dataset_is_explained(app, tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "nowhere"))
-    at = app(tab="Train").run()
-    assert not at.exception
-    assert any("RNNVIZ_DATA" in w.value for w in at.warning)
-
-
 # ---- Insight and Evaluate: on the drawing and on the MNIST test set ----
 
 @pytest.fixture(scope="module")
 def shipped_stats(mnist_test):
-    """The shipped models' test-set statistics, computed here when not yet cached beside models/*.pt
-    (10-30 s per model), so that no app run has to do it within its timeout."""
+    """The shipped models' test-set statistics (shipped beside models/*.pt)."""
     images, labels = mnist_test
-    return {cell: insight.test_set_stats(registry.shipped_path(cell), images, labels) for cell in CELLS}
+    return {cell_type: stats.test_set_stats(registry.shipped_path(cell_type), images, labels)
+            for cell_type in CELL_TYPES}
 
 
 def spec_array(value) -> np.ndarray:
@@ -257,24 +237,24 @@ def curves(at, key: str) -> dict:
 
 
 def insight_view(app, view: str, drawing=None):
-    at = app(drawing=drawing, tab="Insight")
-    at.session_state["insight-view"] = view
+    at = app(drawing=drawing, tab=Tab.INSIGHT)
+    at.session_state[Key.INSIGHT_VIEW] = view
     return at.run()
 
 
 def test_insight_rows_for_a_pen_digit_and_the_test_set(app, drawings, shipped_models, shipped_stats):
     _, rgba = drawings[5]
     image = torch.from_numpy(preprocess_canvas(rgba))[None]
-    at = insight_view(app, "Rows that matter", rgba)
+    at = insight_view(app, InsightView.ROWS, rgba)
     assert not at.exception
-    drawing, test_set = curves(at, "rows-drawing"), curves(at, "rows-test-set")
+    drawing, test_set = curves(at, Chart.ROWS_DRAWING), curves(at, Chart.ROWS_TEST_SET)
     assert len(drawing) == len(test_set) == 2 * 3  # saliency and occlusion, one line per model
-    for cell, model in shipped_models.items():
-        name = cell.upper()
-        np.testing.assert_allclose(drawing[name, "x"], insight.row_saliency(model, image)[0], rtol=1e-5)
-        np.testing.assert_allclose(drawing[name, "x2"], insight.row_occlusion(model, image)[0], atol=1e-6)
-        np.testing.assert_allclose(test_set[name, "x"], shipped_stats[cell].saliency, rtol=1e-6)
-        np.testing.assert_allclose(test_set[name, "x2"], shipped_stats[cell].occlusion, rtol=1e-6)
+    for cell_type, model in shipped_models.items():
+        name = cell_type.upper()
+        np.testing.assert_allclose(drawing[name, "x"], measures.row_saliency(model, image)[0], rtol=1e-5)
+        np.testing.assert_allclose(drawing[name, "x2"], measures.row_occlusion(model, image)[0], atol=1e-6)
+        np.testing.assert_allclose(test_set[name, "x"], shipped_stats[cell_type].saliency, rtol=1e-6)
+        np.testing.assert_allclose(test_set[name, "x2"], shipped_stats[cell_type].occlusion, rtol=1e-6)
     assert drawing["RNN", "x"].tolist() != drawing["LSTM", "x"].tolist()
 
 
@@ -282,51 +262,51 @@ def test_insight_gradient_flow_labels_the_drawing_with_each_models_prediction(ap
                                                                              shipped_stats):
     _, rgba = drawings[9]
     image = torch.from_numpy(preprocess_canvas(rgba))[None]
-    at = insight_view(app, "Gradient flow", rgba)
+    at = insight_view(app, InsightView.GRADIENTS, rgba)
     assert not at.exception
-    drawing, test_set = curves(at, "gradients-drawing"), curves(at, "gradients-test-set")
-    for cell, model in shipped_models.items():
+    drawing, test_set = curves(at, Chart.GRADIENTS_DRAWING), curves(at, Chart.GRADIENTS_TEST_SET)
+    for cell_type, model in shipped_models.items():
         with torch.no_grad():
             predicted = model(image).argmax(1)
-        expected = insight.hidden_gradient_norms(model, image, predicted)[0]
-        np.testing.assert_allclose(drawing[cell.upper(), "x"], expected, rtol=1e-5)
-        np.testing.assert_allclose(test_set[cell.upper(), "x"], shipped_stats[cell].gradient_norms, rtol=1e-6)
-    assert chart_spec(at, "gradients-test-set")["layout"]["yaxis"]["type"] == "log"
+        expected = measures.hidden_gradient_norms(model, image, predicted)[0]
+        np.testing.assert_allclose(drawing[cell_type.upper(), "x"], expected, rtol=1e-5)
+        np.testing.assert_allclose(test_set[cell_type.upper(), "x"], shipped_stats[cell_type].gradient_norms, rtol=1e-6)
+    assert chart_spec(at, Chart.GRADIENTS_TEST_SET)["layout"]["yaxis"]["type"] == "log"
     assert any("own prediction" in c.value for c in at.caption)
 
 
 def test_insight_units_and_gates_of_the_selected_lstm(app, drawings, shipped_stats, mnist_test):
     lstm = shipped_stats["lstm"]
     _, rgba = drawings[1]
-    at = insight_view(app, "Units and gates", rgba)
+    at = insight_view(app, InsightView.UNITS, rgba)
     assert not at.exception
-    saturation = chart_spec(at, "saturation")
+    saturation = chart_spec(at, Key.SATURATION)
     assert [a["text"] for a in saturation["layout"]["annotations"]] == ["input gate", "forget gate", "output gate"]
     forget = [d for d in saturation["data"] if d.get("name") == "forget"][0]
     np.testing.assert_allclose(spec_array(forget["x"]), lstm.saturation["forget"][0])
     assert spec_array(forget["customdata"]).tolist() == list(range(100))  # the unit a click selects
 
-    at.selectbox(key="insight-unit").set_value(7).run()
-    assert chart_spec(at, "class-means")["layout"]["title"]["text"].startswith("Unit 7:")
+    at.selectbox(key=Key.INSIGHT_UNIT).set_value(7).run()
+    assert chart_spec(at, Chart.CLASS_MEANS)["layout"]["title"]["text"].startswith("Unit 7:")
     _, labels = mnist_test
     [strip] = at.get("image")
     assert [i.caption for i in strip.proto.imgs] == [f"{labels[i]} (#{i})" for i in lstm.top_digits[7]]
 
-    table = at.dataframe(key="unit-table").value
+    table = at.dataframe(key=Key.UNIT_TABLE).value
     assert len(table) == 100 and table.selectivity.is_monotonic_decreasing
-    at.radio(key="unit-sort").set_value("memory").run()
-    table = at.dataframe(key="unit-table").value
+    at.radio(key=Key.UNIT_SORT).set_value("memory").run()
+    table = at.dataframe(key=Key.UNIT_TABLE).value
     assert table.unit.iloc[0] == lstm.units["forget"].argmax()  # the unit whose forget gate is most open
 
-    at.button(key="follow-unit").click().run()  # follow unit 7 in Inspect
-    assert at.selectbox(key="unit").value == 7
-    assert chart_spec(at, "step-figure")["layout"]["title"]["subtitle"]["text"].startswith("Unit 7 at step 28:")
+    at.button(key=Key.FOLLOW_UNIT).click().run()  # follow unit 7 in Inspect
+    assert at.selectbox(key=Key.UNIT).value == 7
+    assert chart_spec(at, Chart.STEP_FIGURE)["layout"]["title"]["subtitle"]["text"].startswith("Unit 7 at step 28:")
 
 
 def test_evaluate_shows_accuracy_and_the_confusion_of_all_test_digits(app, shipped_models):
-    at = app(tab="Evaluate").run()
+    at = app(tab=Tab.EVALUATE).run()
     assert not at.exception
-    counts = spec_array(chart_spec(at, "confusion")["data"][0]["text"])
+    counts = spec_array(chart_spec(at, Chart.CONFUSION)["data"][0]["text"])
     assert counts.shape == (10, 10) and counts.sum() == 10_000
     accuracy = shipped_models["lstm"].info["test_accuracy"]  # measured when the checkpoint was saved
     assert np.trace(counts) == round(accuracy * 10_000)
@@ -336,17 +316,17 @@ def test_evaluate_shows_accuracy_and_the_confusion_of_all_test_digits(app, shipp
 def test_a_misread_test_digit_opens_in_inspect(app, shipped_stats, mnist_test):
     wrong = shipped_stats["lstm"].misclassified
     last = wrong.iloc[-1]  # on the last page
-    at = app(tab="Evaluate").run()
-    at.number_input(key="wrong-page").set_value(-(-len(wrong) // 24)).run()
-    at.button(key=f"wrong-{last.image}").click().run()
+    at = app(tab=Tab.EVALUATE).run()
+    at.number_input(key=Key.WRONG_PAGE).set_value(-(-len(wrong) // 24)).run()
+    at.button(key=wrong_digit_key(last.image)).click().run()
     assert not at.exception
-    assert at.radio(key="source").value == "Test set" and at.number_input(key="test-digit").value == last.image
+    assert at.radio(key=Key.SOURCE).value == Source.TEST_SET and at.number_input(key=Key.TEST_DIGIT).value == last.image
     assert metric(at, "Prediction") == str(last.predicted) != str(last.true)
-    assert chart_spec(at, "step-figure")  # the Inspect tab is open
+    assert chart_spec(at, Chart.STEP_FIGURE)  # the Inspect tab is open
 
-    at.session_state["tab"] = "Evaluate"
-    at.run().selectbox(key="wrong-true").set_value(int(last.true)).run()
-    shown = [b.label for b in at.button if b.key.startswith("wrong-")]
+    at.session_state[Key.TAB] = Tab.EVALUATE
+    at.run().selectbox(key=Key.WRONG_TRUE).set_value(int(last.true)).run()
+    shown = [b.label for b in at.button if b.key in {wrong_digit_key(i) for i in wrong.image}]
     assert shown == [f"{t} read as {p}" for t, p in wrong[wrong.true == last.true][["true", "predicted"]].values]
 
 
@@ -374,7 +354,7 @@ def test_downloads_hold_the_trace_and_the_chart(app, drawings, shipped_models, d
     _, rgba = drawings[6]
     expected = trace(shipped_models["lstm"], preprocess_canvas(rgba))
     at = app(drawing=rgba).run()
-    rows = list(csv.DictReader(io.StringIO(downloads(at, "trace-csv"))))
+    rows = list(csv.DictReader(io.StringIO(downloads(at, Key.TRACE_CSV))))
     quantities = {"hidden": expected.hidden, "cell": expected.cell, **expected.gates, "prob": expected.probs}
     assert len(rows) == sum(values.size for values in quantities.values())
     for name, values in quantities.items():
@@ -384,33 +364,52 @@ def test_downloads_hold_the_trace_and_the_chart(app, drawings, shipped_models, d
                 rebuilt[int(row["step"]) - 1, int(row["unit"])] = float(row["value"])
         np.testing.assert_array_equal(rebuilt, values, err_msg=name)
 
-    saved = json.loads(downloads(at, "trace-json"))
+    saved = json.loads(downloads(at, Key.TRACE_JSON))
     assert saved["prediction"] == expected.prediction and saved["cell_type"] == "lstm"
     np.testing.assert_array_equal(np.array(saved["gates"]["forget"], dtype=np.float32), expected.gates["forget"])
     np.testing.assert_array_equal(np.array(saved["image"], dtype=np.float32), expected.image)
 
-    png = Image.open(io.BytesIO(downloads(at, "step-figure-png"))).convert("RGB")
+    png = Image.open(io.BytesIO(downloads(at, f"{Chart.STEP_FIGURE}-png"))).convert("RGB")
     red, green, blue = np.asarray(png).transpose(2, 0, 1)
     assert png.width >= 1000
     assert not ((red == 0) & (green == 0) & (1 <= blue) & (blue <= 0x11)).any()  # Streamlit's placeholder colours
 
 
-def test_test_set_views_explain_how_to_provide_mnist(app, drawings, tmp_path, monkeypatch):
-    empty = tmp_path / "no-mnist"
-    empty.mkdir()
-    monkeypatch.setenv("RNNVIZ_DATA", str(empty))
-    _, rgba = drawings[2]
-    at = insight_view(app, "Rows that matter", rgba)
-    assert not at.exception
-    assert curves(at, "rows-drawing")  # the drawing's views still work
-    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("-rows-test-set")]
-    for tab, view in (("Insight", "Gradient flow"), ("Insight", "Units and gates"), ("Evaluate", None)):
-        at.session_state["tab"] = tab
+def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_models, tmp_path, monkeypatch):
+    """A newcomer who only ran the README's first command: the shipped models' test-set figures are
+    all there; only a new checkpoint's statistics need MNIST, and the page offers to download it."""
+    monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))
+    for cell_type in CELL_TYPES:
+        stats_file = stats.stats_paths(registry.shipped_path(cell_type))
+        assert any(path.exists() for path in stats_file), f"no statistics shipped for {cell_type}"
+    expected_charts = {
+        (Tab.INSPECT, None): {Chart.STEP_FIGURE}, (Tab.COMPARE, None): {Chart.COMPARE},
+        (Tab.INSIGHT, InsightView.ROWS): {Chart.ROWS_DRAWING, Chart.ROWS_TEST_SET},
+        (Tab.INSIGHT, InsightView.GRADIENTS): {Chart.GRADIENTS_DRAWING, Chart.GRADIENTS_TEST_SET},
+        (Tab.INSIGHT, InsightView.UNITS): {Key.SATURATION, Chart.CLASS_MEANS}, (Tab.EVALUATE, None): {Chart.CONFUSION},
+    }
+    at = app(drawing=drawings[2][1]).run()
+    for (tab, view), charts in expected_charts.items():
+        at.session_state[Key.TAB] = tab
         if view:
-            at.session_state["insight-view"] = view
+            at.session_state[Key.INSIGHT_VIEW] = view
         at.run()
-        assert not at.exception
-        assert any("RNNVIZ_DATA" in info.value and str(empty) in info.value for info in at.info), (tab, view)
-    at.radio(key="source").set_value("Test set").run()
-    assert any("RNNVIZ_DATA" in info.value for info in at.info)
-    assert not [m for m in at.metric if m.label == "Prediction"]
+        assert not at.exception, (tab, view)
+        assert not at.info, (tab, view, [info.value for info in at.info])  # no box in place of a chart
+        for key in charts:
+            assert chart_spec(at, key), (tab, view, key)
+    lstm = stats.cached_stats(registry.shipped_path("lstm"))
+    assert metric(at, "Test accuracy") == f"{lstm.accuracy:.2%}"
+    misread = lstm.misclassified.image.iloc[0]
+    at.button(key=wrong_digit_key(misread)).click().run()  # opens in Inspect from the kept image alone
+    assert at.radio(key=Key.SOURCE).value == Source.TEST_SET
+    assert metric(at, "Prediction") == str(lstm.predictions[misread])
+
+    at.number_input(key=Key.TEST_DIGIT).set_value(int(np.setdiff1d(np.arange(10), lstm.digit_index)[0])).run()
+    assert at.button(key=Key.DOWNLOAD_MNIST)  # a digit no statistics keep: MNIST is offered
+    save_checkpoint(shipped_models["gru"], registry.user_dir() / "mine.pt")
+    at.session_state[Key.TAB] = Tab.EVALUATE
+    at.session_state[Key.SOURCE] = Source.GALLERY
+    at.run().selectbox(key=Key.MODEL).set_value(str(registry.user_dir() / "mine.pt")).run()
+    assert not at.exception and at.button(key=Key.DOWNLOAD_MNIST)  # a new checkpoint's statistics need MNIST
+    assert any("MNIST" in info.value for info in at.info)

@@ -1,12 +1,19 @@
-"""Checkpoints round-trip; anything else is refused with a clear error, without running code."""
+"""Checkpoints round-trip; anything else is refused with a clear error, without running code; a crash
+while saving never leaves a broken file."""
 
 import io
 import pickle
+import shutil
+import signal
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from rnnviz import CheckpointError, RowReader, load_model, save_checkpoint
+from rnnviz import CheckpointError, RowReader, load_model, registry, save_checkpoint
+from rnnviz.checkpoint import MAX_BYTES
+from tests.conftest import ROOT, RunsCode, checkpoint_payload, digest, nan_weights
 
 
 def test_round_trip(tmp_path, mnist_test):
@@ -14,13 +21,13 @@ def test_round_trip(tmp_path, mnist_test):
     model = RowReader("gru", 32).eval()
     path = save_checkpoint(model, tmp_path / "gru.pt", test_accuracy=0.5, settings={"epochs": 1})
     loaded = load_model(path)
-    assert loaded.cell == "gru" and loaded.hidden_size == 32 and not loaded.training
+    assert loaded.cell_type == "gru" and loaded.hidden_size == 32 and not loaded.training
     assert loaded.info["test_accuracy"] == 0.5 and loaded.info["settings"] == {"epochs": 1}
     images = mnist_test[0][:16]
     with torch.no_grad():
         torch.testing.assert_close(loaded(images), model(images), atol=0, rtol=0)
     with open(path, "rb") as f:  # a file object (as from an upload) works too
-        assert load_model(io.BytesIO(f.read())).cell == "gru"
+        assert load_model(io.BytesIO(f.read())).cell_type == "gru"
     assert [p.name for p in tmp_path.iterdir()] == ["gru.pt"]  # no temp files left behind
 
 
@@ -55,11 +62,6 @@ def test_wrong_architecture_is_rejected(tmp_path):
         load_model(tmp_path / "unknown.pt")
 
 
-class RunsCode:
-    def __reduce__(self):
-        return (exec, ("import pathlib; pathlib.Path(__import__('os').environ['PWNED']).write_text('ran')",))
-
-
 def test_malicious_pickle_is_refused_without_running(tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
     monkeypatch.setenv("PWNED", str(marker))
@@ -79,3 +81,63 @@ def test_oversized_file_is_refused(tmp_path):
         f.truncate(60 * 1024 * 1024)
     with pytest.raises(CheckpointError, match="too large"):
         load_model(big)
+
+
+@pytest.mark.parametrize("case, spoil", [
+    ("weights of another size", lambda p: p["config"].update(hidden_size=16)),
+    ("an unknown config key", lambda p: p["config"].update(layers=3)),
+    ("absurd hidden size", lambda p: p["config"].update(hidden_size=10**9)),
+    ("hidden size as text", lambda p: p["config"].update(hidden_size="8")),
+    ("no weights", lambda p: p.pop("state_dict")),
+    ("a missing tensor", lambda p: p["state_dict"].pop("readout.bias")),
+    ("weights as a list", lambda p: p.update(state_dict=list(p["state_dict"].values()))),
+    ("NaN weights", nan_weights),
+])
+def test_malformed_checkpoints_are_refused(tmp_path, case, spoil):
+    payload = checkpoint_payload(RowReader("lstm", 8), tmp_path)
+    spoil(payload)
+    torch.save(payload, tmp_path / "spoilt.pt")
+    with pytest.raises(CheckpointError, match="spoilt.pt"):
+        load_model(tmp_path / "spoilt.pt")
+
+
+def test_legacy_format_pickle_with_code_is_refused(tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    monkeypatch.setenv("PWNED", str(marker))
+    evil = tmp_path / "legacy.pt"
+    torch.save({"format": "rnnviz-checkpoint-1", "config": RunsCode()}, evil, _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointError, match="legacy.pt"):
+        load_model(evil)
+    assert not marker.exists()
+
+
+def test_oversized_upload_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))
+    with pytest.raises(CheckpointError, match="too large"):
+        registry.add_checkpoint(bytes(MAX_BYTES + 1), "big.pt")
+    assert not list(tmp_path.iterdir())
+
+
+DIE_WHILE_SAVING = """
+import os, signal, sys, torch
+from rnnviz import RowReader, save_checkpoint
+real_save = torch.save
+def save_half_then_die(obj, f):
+    real_save(obj, f)
+    f.truncate(f.tell() // 2)
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+torch.save = save_half_then_die
+save_checkpoint(RowReader("gru", 16), sys.argv[1])
+"""
+
+
+def test_killed_while_saving_leaves_no_broken_checkpoint(tmp_path, monkeypatch):
+    out = tmp_path / "model.pt"
+    shutil.copy(ROOT / "models" / "gru.pt", out)
+    before = digest(out)
+    run = subprocess.run([sys.executable, "-c", DIE_WHILE_SAVING, str(out)], cwd=ROOT)
+    assert run.returncode == -signal.SIGKILL
+    assert digest(out) == before and load_model(out).cell_type == "gru"
+    monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))  # the half-written file is not a checkpoint the app lists
+    assert [e.path for e in registry.list_checkpoints() if not e.shipped] == [out]

@@ -31,9 +31,14 @@ def test_missing_dataset_says_how_to_provide_it(tmp_path):
 
 def test_validation_split_is_seeded_and_disjoint(mnist_test):
     images, labels = mnist_test
-    (train_a, _), (val_a, _) = split_train_val(images, labels, 1000, seed=1)
-    (_, _), (val_b, _) = split_train_val(images, labels, 1000, seed=1)
-    assert len(train_a) == 9000 and torch.equal(val_a, val_b)
+    ids = torch.arange(len(images), dtype=torch.float32)[:, None, None].expand(-1, 28, 28)  # each image its number
+    (train, _), (val, _) = split_train_val(ids, labels, 1000, seed=1)
+    (_, _), (val_again, _) = split_train_val(ids, labels, 1000, seed=1)
+    (_, _), (val_other, _) = split_train_val(ids, labels, 1000, seed=2)
+    train_ids, val_ids = set(train[:, 0, 0].long().tolist()), set(val[:, 0, 0].long().tolist())
+    assert len(train_ids) == 9000 and len(val_ids) == 1000
+    assert not train_ids & val_ids and train_ids | val_ids == set(range(len(images)))  # disjoint, all used
+    assert torch.equal(val, val_again) and not torch.equal(val, val_other)  # seeded
 
 
 def test_augmentation_keeps_digits_recognisable(mnist_test, shipped_models):
@@ -68,7 +73,6 @@ def test_fast_filters_equal_torchs():
     wobble = torch.rand(64, 2, 4, 4)
     torch.testing.assert_close(_BICUBIC_4_TO_28 @ wobble @ _BICUBIC_4_TO_28.T,
                                F.interpolate(wobble, size=(28, 28), mode="bicubic", align_corners=False))
-
 
 
 def test_batches_cover_the_epoch_in_order_and_are_prepared_in_chunks(mnist_test):

@@ -1,14 +1,10 @@
 """Hostile and broken input: any array as a canvas, crafted checkpoints and uploads, training that is
 killed or runs twice at once, and an app that answers all of it without a traceback."""
 
-import hashlib
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,26 +12,22 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays, scalar_dtypes
-from streamlit.testing.v1 import AppTest
 
 from rnnviz import (
     CanvasError,
-    CheckpointError,
     EmptyCanvasError,
     RowReader,
     load_model,
     pendigits,
     preprocess_canvas,
     registry,
-    save_checkpoint,
 )
 from rnnviz.checkpoint import MAX_BYTES
 from rnnviz.preprocess import MAX_SIDE
-from rnnviz.train import Settings
+from rnnviz.recipes import Settings
 from rnnviz.training_job import TrainingJob
-
-ROOT = Path(__file__).resolve().parents[1]
-
+from tests.conftest import ROOT, app_test, checkpoint_payload, digest, nan_weights, wait_for
+from ui.state import Key, Source, Tab
 
 # ---- canvases ----
 
@@ -106,69 +98,16 @@ def test_edge_case_canvases(case, value, error):
             preprocess_canvas(value)
 
 
-# ---- checkpoints (tests/test_checkpoint.py covers truncated, foreign, mismatched and pickled code) ----
-
-def payload_of(model: RowReader, tmp_path) -> dict:
-    return torch.load(save_checkpoint(model, tmp_path / "good.pt", test_accuracy=0.5), weights_only=True)
-
-
-def nan_weights(payload):
-    payload["state_dict"] = {k: torch.full_like(v, float("nan")) for k, v in payload["state_dict"].items()}
-
-
-@pytest.mark.parametrize("case, spoil", [
-    ("weights of another size", lambda p: p["config"].update(hidden_size=16)),
-    ("an unknown config key", lambda p: p["config"].update(layers=3)),
-    ("absurd hidden size", lambda p: p["config"].update(hidden_size=10**9)),
-    ("hidden size as text", lambda p: p["config"].update(hidden_size="8")),
-    ("no weights", lambda p: p.pop("state_dict")),
-    ("a missing tensor", lambda p: p["state_dict"].pop("readout.bias")),
-    ("weights as a list", lambda p: p.update(state_dict=list(p["state_dict"].values()))),
-    ("NaN weights", nan_weights),
-])
-def test_malformed_checkpoints_are_refused(tmp_path, case, spoil):
-    payload = payload_of(RowReader("lstm", 8), tmp_path)
-    spoil(payload)
-    torch.save(payload, tmp_path / "spoilt.pt")
-    with pytest.raises(CheckpointError, match="spoilt.pt"):
-        load_model(tmp_path / "spoilt.pt")
-
-
-class RunsCode:
-    def __reduce__(self):
-        return (os.system, (f"touch {os.environ['PWNED']}",))
-
-
-def test_legacy_format_pickle_with_code_is_refused(tmp_path, monkeypatch):
-    marker = tmp_path / "pwned"
-    monkeypatch.setenv("PWNED", str(marker))
-    evil = tmp_path / "legacy.pt"
-    torch.save({"format": "rnnviz-checkpoint-1", "config": RunsCode()}, evil, _use_new_zipfile_serialization=False)
-    with pytest.raises(CheckpointError, match="legacy.pt"):
-        load_model(evil)
-    assert not marker.exists()
-
-
-def test_oversized_upload_is_refused_before_reading(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))
-    with pytest.raises(CheckpointError, match="too large"):
-        registry.add_checkpoint(bytes(MAX_BYTES + 1), "big.pt")
-    assert not list(tmp_path.iterdir())
-
-
 # ---- training: killed, or two at once ----
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def test_training_killed_midway_leaves_the_old_checkpoint(tmp_path):
+@pytest.mark.slow
+def test_training_killed_midway_leaves_the_old_checkpoint(tmp_path, mnist_test):
     out = tmp_path / "model.pt"
     shutil.copy(ROOT / "models" / "rnn.pt", out)
     before = digest(out)
     run = subprocess.Popen(
-        [sys.executable, "-m", "rnnviz.train", "--cell", "rnn", "--hidden", "16", "--epochs", "5", "--limit", "20000",
-         "--val-size", "500", "--out", str(out)],
+        [sys.executable, "-m", "rnnviz.train", "--cell-type", "rnn", "--hidden", "16", "--epochs", "5",
+         "--limit", "20000", "--val-size", "500", "--out", str(out)],
         cwd=ROOT, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -185,42 +124,17 @@ def test_training_killed_midway_leaves_the_old_checkpoint(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"] and digest(out) == before
 
 
-DIE_WHILE_SAVING = """
-import os, signal, sys, torch
-from rnnviz import RowReader, save_checkpoint
-real_save = torch.save
-def save_half_then_die(obj, f):
-    real_save(obj, f)
-    f.truncate(f.tell() // 2)
-    f.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
-torch.save = save_half_then_die
-save_checkpoint(RowReader("gru", 16), sys.argv[1])
-"""
-
-
-def test_killed_while_saving_leaves_no_broken_checkpoint(tmp_path, monkeypatch):
-    out = tmp_path / "model.pt"
-    shutil.copy(ROOT / "models" / "gru.pt", out)
-    before = digest(out)
-    run = subprocess.run([sys.executable, "-c", DIE_WHILE_SAVING, str(out)], cwd=ROOT)
-    assert run.returncode == -signal.SIGKILL
-    assert digest(out) == before and load_model(out).cell == "gru"
-    monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))  # the half-written file is not a checkpoint the app lists
-    assert [e.path for e in registry.list_checkpoints() if not e.shipped] == [out]
-
-
-def test_two_training_jobs_at_once_write_two_files(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_two_training_jobs_at_once_write_two_files(tmp_path, monkeypatch, mnist_test):
     monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))
-    settings = Settings(cell="rnn", hidden=8, epochs=1, limit=500, val_size=200)
+    settings = Settings(cell_type="rnn", hidden=8, epochs=1, limit=500, val_size=200)
     jobs = [TrainingJob(settings, registry.new_checkpoint_path("rnn-h8")) for _ in range(2)]  # same name, same second
-    deadline = time.monotonic() + 120
-    while any(job.running for job in jobs) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    for job in jobs:
+        wait_for(job)
     assert [job.state for job in jobs] == ["done", "done"], [job.error for job in jobs]
     assert jobs[0].out != jobs[1].out
     assert sorted(tmp_path.glob("*.pt")) == sorted(job.out for job in jobs)
-    assert all(load_model(job.out).cell == "rnn" for job in jobs)
+    assert all(load_model(job.out).cell_type == "rnn" for job in jobs)
 
 
 # ---- the app: shipped models stay as they are, and no traceback whatever happens ----
@@ -235,60 +149,53 @@ def shipped(tmp_path, monkeypatch):
     return folder
 
 
-def app(tab=None, canvas=None) -> AppTest:
-    """The app after its first run, with this tab open and this canvas state (as the browser sends it)."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    if tab:
-        at.session_state["tab"] = tab
-    if canvas:
-        at.session_state["canvas"] = canvas
-    return at.run()
-
-
 def test_shipped_models_cannot_be_overwritten_from_the_page(shipped):
     before = {p.name: digest(p) for p in shipped.glob("*.pt")}
-    at = app()
+    at = app_test().run()
     gru = (shipped / "gru.pt").read_bytes()
     for name in ("lstm.pt", "../shipped/rnn.pt", str(shipped / "lstm.pt")):
-        at.file_uploader(key="upload").set_value((name, gru, "application/octet-stream")).run()
+        at.file_uploader(key=Key.UPLOAD).set_value((name, gru, "application/octet-stream")).run()
         assert not at.exception and "Added" in at.success[0].value
-    at.text_input(key="checkpoint-path").input(str(shipped / "gru.pt")).run()
+    at.text_input(key=Key.CHECKPOINT_PATH).input(str(shipped / "gru.pt")).run()
     assert not at.exception
     assert {p.name: digest(p) for p in shipped.glob("*.pt") if p.name in before} == before
     assert len(list(shipped.glob("*.pt"))) == len(before) + 4
 
 
 def test_upload_limit(shipped):
-    at = app()
-    uploader = at.file_uploader(key="upload")
+    at = app_test().run()
+    uploader = at.file_uploader(key=Key.UPLOAD)
     assert uploader.proto.max_upload_size_mb * 2**20 <= MAX_BYTES  # the page refuses what loading would
     uploader.set_value(("big.pt", bytes(MAX_BYTES + 1), "application/octet-stream")).run()  # a forged upload
     assert not at.exception and "too large" in at.error[0].value
 
 
 def test_uploaded_name_too_long_for_the_disk(shipped):
-    at = app()
-    at.file_uploader(key="upload").set_value(("x" * 300 + ".pt", (shipped / "rnn.pt").read_bytes(), "")).run()
+    at = app_test().run()
+    at.file_uploader(key=Key.UPLOAD).set_value(("x" * 300 + ".pt", (shipped / "rnn.pt").read_bytes(), "")).run()
     assert not at.exception
+    [added] = [path for path in shipped.glob("x*.pt")]  # a name the file system takes
+    assert len(added.name) < 100 and load_model(added).cell_type == "rnn"
+    assert at.selectbox(key=Key.MODEL).value == str(added) and "Added" in at.success[0].value
 
 
 def test_broken_checkpoints_in_the_user_folder_are_skipped(shipped, tmp_path):
     (shipped / "garbage.pt").write_bytes(b"garbage")
     for case, spoil in [("no-weights", lambda p: p.pop("state_dict")), ("nan", nan_weights),
                         ("odd-config", lambda p: p["config"].update(layers=3))]:
-        payload = payload_of(RowReader("gru", 8), tmp_path)
+        payload = checkpoint_payload(RowReader("gru", 8), tmp_path)
         spoil(payload)
         torch.save(payload, shipped / f"{case}.pt")
-    at = app()
+    at = app_test().run()
     assert not at.exception
     skipped = " ".join(c.value for c in at.sidebar.caption)
     assert all(f"{case}.pt" in skipped for case in ("garbage", "no-weights", "nan", "odd-config"))
-    assert len(at.selectbox(key="model").options) == 3
+    assert len(at.selectbox(key=Key.MODEL).options) == 3
 
 
 def test_forged_canvas_data_is_not_a_traceback(shipped):
     forged = {"drawing": {"raw": {"objects": []}, "data": "data:image/png;base64,AAAA"}, "backgroundFit": None}
-    at = app(canvas=forged)
+    at = app_test({Key.CANVAS: forged}).run()
     assert not at.exception
     assert not [m for m in at.metric if m.label == "Prediction"]
 
@@ -296,8 +203,8 @@ def test_forged_canvas_data_is_not_a_traceback(shipped):
 def test_no_models_at_all(shipped):
     for path in shipped.glob("*.pt"):
         path.unlink()
-    at = app(tab="Compare")
-    at.radio(key="source").set_value("Gallery").run()
+    at = app_test({Key.TAB: Tab.COMPARE}).run()
+    at.radio(key=Key.SOURCE).set_value(Source.GALLERY).run()
     assert not at.exception
     assert "No model found" in at.sidebar.error[0].value
     assert len(at.warning) == 3  # one per missing shipped model
@@ -310,12 +217,10 @@ def test_corrupt_dataset_fails_training_with_a_message(shipped, tmp_path, monkey
                  "t10k-labels-idx1-ubyte.gz"):
         (data / name).write_bytes(b"not gzip")
     monkeypatch.setenv("RNNVIZ_DATA", str(data))
-    at = app(tab="Train")
-    at.button(key="start-training").click().run()
-    job = at.session_state["job"]
-    deadline = time.monotonic() + 60
-    while job.running and time.monotonic() < deadline:
-        time.sleep(0.2)
+    at = app_test({Key.TAB: Tab.TRAIN}).run()
+    at.button(key=Key.START_TRAINING).click().run()
+    job = at.session_state[Key.JOB]
+    wait_for(job, seconds=60)
     at.run()
     assert job.state == "failed" and not at.exception
     assert "Training failed" in at.error[0].value

@@ -1,30 +1,30 @@
-"""Plot builders on real traces: shipped models reading real MNIST test digits."""
+"""Plot builders on real traces: shipped models digit_trace real MNIST test digits."""
 
 import numpy as np
 import pytest
 
-from rnnviz import plots, trace
+from rnnviz import CELL_TYPES, measures, plots, trace
 from rnnviz.train import Progress
 
 PANEL_COUNT = {"lstm": 6, "gru": 4, "rnn": 1}
 
 
 @pytest.fixture(scope="module")
-def readings(shipped_models, mnist_test):
+def traces(shipped_models, mnist_test):
     """One trace per shipped model of MNIST test digit 0 (a 7)."""
     images, _ = mnist_test
-    return {cell: trace(model, images[0].numpy()) for cell, model in shipped_models.items()}
+    return {cell_type: trace(model, images[0].numpy()) for cell_type, model in shipped_models.items()}
 
 
 def heatmaps(fig):
     return [d for d in fig.data if d.type == "heatmap" and d.showscale is not False]
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-def test_step_figure_has_one_frame_per_row(cell, readings, shipped_models):
-    reading = readings[cell]
-    order = plots.unit_order(reading, shipped_models[cell].readout.weight.detach().numpy(), "contribution")
-    fig = plots.step_figure(reading, order, unit=int(order[0]))
+@pytest.mark.parametrize("cell_type", CELL_TYPES)
+def test_step_figure_has_one_frame_per_row(cell_type, traces, shipped_models):
+    digit_trace = traces[cell_type]
+    order = measures.unit_order(shipped_models[cell_type], digit_trace, "contribution")
+    fig = plots.step_figure(digit_trace, order, unit=int(order[0]))
 
     assert [f.name for f in fig.frames] == [str(s) for s in range(1, 29)]
     slider = fig.layout.sliders[0]
@@ -33,15 +33,15 @@ def test_step_figure_has_one_frame_per_row(cell, readings, shipped_models):
     assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
 
     maps = heatmaps(fig)
-    assert len(maps) == PANEL_COUNT[cell]
+    assert len(maps) == PANEL_COUNT[cell_type]
     hidden_map = maps[-1]  # the hidden state is always the last panel
-    assert np.asarray(hidden_map.z).shape == (shipped_models[cell].hidden_size, 28)
-    np.testing.assert_allclose(np.asarray(hidden_map.z)[0], reading.hidden[:, order[0]], rtol=1e-6)
+    assert np.asarray(hidden_map.z).shape == (shipped_models[cell_type].hidden_size, 28)
+    np.testing.assert_allclose(np.asarray(hidden_map.z)[0], digit_trace.hidden[:, order[0]], rtol=1e-6)
 
 
-def test_frames_move_the_row_highlight_and_the_bars(readings):
-    reading = readings["lstm"]
-    fig = plots.step_figure(reading, np.arange(reading.hidden.shape[1]), unit=3)
+def test_frames_move_the_row_highlight_and_the_bars(traces):
+    digit_trace = traces["lstm"]
+    fig = plots.step_figure(digit_trace, np.arange(digit_trace.hidden.shape[1]), unit=3)
     for step in (1, 14, 28):
         frame = fig.frames[step - 1]
         assert not frame.data  # shapes only: plotly moves them without redrawing the figure
@@ -49,7 +49,7 @@ def test_frames_move_the_row_highlight_and_the_bars(readings):
         assert (row_box.y0, row_box.y1) == (step - 0.5, step + 0.5)
         bars = [s for s in frame.layout.shapes if s.layer == "between"]
         assert [(s.x0 + s.x1) / 2 for s in bars] == pytest.approx(range(10))
-        np.testing.assert_allclose([s.y1 for s in bars], reading.probs[step - 1], rtol=1e-6)
+        np.testing.assert_allclose([s.y1 for s in bars], digit_trace.probs[step - 1], rtol=1e-6)
         veils = [s for s in frame.layout.shapes if s.type == "rect" and s.fillcolor == plots.FUTURE_MASK]
         assert len(veils) == 6 and all(v.x0 == step + 0.5 for v in veils)
     assert fig.layout.shapes == fig.frames[-1].layout.shapes  # the figure opens on the last step
@@ -57,64 +57,44 @@ def test_frames_move_the_row_highlight_and_the_bars(readings):
     assert all(a["frame"]["redraw"] is False for a in animations)
 
 
-def test_colour_bars_name_the_panels_they_serve(readings):
-    fig = plots.step_figure(readings["lstm"], np.arange(100), unit=0)
+def test_colour_bars_name_the_panels_they_serve(traces):
+    fig = plots.step_figure(traces["lstm"], np.arange(100), unit=0)
     titles = [fig.layout[name].colorbar.title.text for name in ("coloraxis", "coloraxis2", "coloraxis3")]
     assert titles == ["i, f, o<br>0..1", "g, h<br>-1..1", "c<br>memory"]
-    gru = plots.step_figure(readings["gru"], np.arange(100), unit=0)
+    gru = plots.step_figure(traces["gru"], np.arange(100), unit=0)
     assert [gru.layout[n].colorbar.title.text for n in ("coloraxis", "coloraxis2")] == ["r, z<br>0..1", "n, h<br>-1..1"]
 
 
-def test_hovering_the_unit_shows_each_update_written_out(readings):
-    reading = readings["gru"]
-    fig = plots.step_figure(reading, np.arange(reading.hidden.shape[1]), unit=7)
+def test_hovering_the_unit_shows_each_update_written_out(traces):
+    digit_trace = traces["gru"]
+    fig = plots.step_figure(digit_trace, np.arange(digit_trace.hidden.shape[1]), unit=7)
     hidden_line = next(d for d in fig.data if d.name == "h (hidden)")
-    assert list(hidden_line.customdata) == [plots.unit_update(reading, 7, step) for step in range(1, 29)]
+    assert list(hidden_line.customdata) == [plots.unit_update(digit_trace, 7, step) for step in range(1, 29)]
     assert "%{customdata}" in hidden_line.hovertemplate
 
 
-def test_unit_order_by_contribution(readings, shipped_models):
-    reading, model = readings["gru"], shipped_models["gru"]
-    weight = model.readout.weight.detach().numpy()  # (10, hidden)
-    order = plots.unit_order(reading, weight, "contribution")
-    contribution = weight[reading.prediction] * reading.hidden[-1]
-    assert sorted(order) == list(range(model.hidden_size))
-    assert np.all(np.diff(contribution[order]) <= 0)
-    activity = plots.unit_order(reading, weight, "activity")
-    assert np.all(np.diff(np.abs(reading.hidden).mean(axis=0)[activity]) <= 0)
-    assert list(plots.unit_order(reading, weight, "index")) == list(range(model.hidden_size))
-
-
-def test_unit_update_writes_the_lstm_equation_with_the_trace_numbers(readings):
-    reading, unit, step = readings["lstm"], 5, 10
-    text = plots.unit_update(reading, unit, step)
-    gates = {name: values[step - 1, unit] for name, values in reading.gates.items()}
-    for value in (gates["forget"], reading.cell[step - 2, unit], gates["input"], gates["candidate"]):
+def test_unit_update_writes_the_lstm_equation_with_the_trace_numbers(traces):
+    digit_trace, unit, step = traces["lstm"], 5, 10
+    text = plots.unit_update(digit_trace, unit, step)
+    gates = {name: values[step - 1, unit] for name, values in digit_trace.gates.items()}
+    for value in (gates["forget"], digit_trace.cell[step - 2, unit], gates["input"], gates["candidate"]):
         assert plots._num(value) in text
-    assert text.count(f"{reading.cell[step - 1, unit]:.2f}") >= 1
-    assert text.endswith(f"= {reading.hidden[step - 1, unit]:.2f}")
+    assert text.count(f"{digit_trace.cell[step - 1, unit]:.2f}") >= 1
+    assert text.endswith(f"= {digit_trace.hidden[step - 1, unit]:.2f}")
     # and the written-out numbers really give the result (up to the 2-decimal rounding)
-    assert np.isclose(gates["forget"] * reading.cell[step - 2, unit] + gates["input"] * gates["candidate"],
-                      reading.cell[step - 1, unit], atol=1e-5)
+    assert np.isclose(gates["forget"] * digit_trace.cell[step - 2, unit] + gates["input"] * gates["candidate"],
+                      digit_trace.cell[step - 1, unit], atol=1e-5)
 
 
-def test_unit_update_gru_and_rnn(readings):
-    gru = plots.unit_update(readings["gru"], 0, 1)
+def test_unit_update_gru_and_rnn(traces):
+    gru = plots.unit_update(traces["gru"], 0, 1)
     assert "(1 − z)·n + z·h" in gru and "0.00 =" in gru  # h_0 is zero
-    rnn = plots.unit_update(readings["rnn"], 0, 28)
-    assert rnn.startswith("h<sub>28</sub> = tanh(") and rnn.endswith(f"{readings['rnn'].hidden[-1, 0]:.2f}")
+    rnn = plots.unit_update(traces["rnn"], 0, 28)
+    assert rnn.startswith("h<sub>28</sub> = tanh(") and rnn.endswith(f"{traces['rnn'].hidden[-1, 0]:.2f}")
 
 
-def test_settled_step(readings):
-    for reading in readings.values():
-        settled = plots.settled_step(reading)
-        guesses = reading.probs.argmax(axis=1)
-        assert np.all(guesses[settled - 1 :] == reading.prediction)
-        assert settled == 1 or guesses[settled - 2] != reading.prediction
-
-
-def test_compare_figure(readings):
-    named = {cell.upper(): readings[cell] for cell in ("rnn", "gru", "lstm")}
+def test_compare_figure(traces):
+    named = {cell_type.upper(): traces[cell_type] for cell_type in CELL_TYPES}
     fig = plots.compare_figure(named)
     assert len(heatmaps(fig)) == 3
     lines = [d for d in fig.data if d.type == "scatter"]
@@ -130,7 +110,7 @@ def test_training_figure():
     assert list(loss.x) == [1, 5, 10, 10] and list(val.y) == [0.5]
 
 
-def test_probability_bars(readings):
-    probs = readings["lstm"].probs[-1]
+def test_probability_bars(traces):
+    probs = traces["lstm"].probs[-1]
     fig = plots.probability_bars(probs, "at the end")
     np.testing.assert_allclose(fig.data[0].y, probs)

@@ -4,11 +4,13 @@ import pytest
 import torch
 
 from rnnviz import load_model
-from rnnviz.train import Settings, main, train
+from rnnviz.recipes import Settings
+from rnnviz.train import main, train
 
 
-def test_short_run_learns_and_is_reproducible(tmp_path):
-    settings = Settings(cell="gru", hidden=48, epochs=2, limit=6000, val_size=1000, batch_size=64, augment=0,
+@pytest.mark.slow
+def test_short_run_learns_and_is_reproducible(tmp_path, mnist_test):
+    settings = Settings(cell_type="gru", hidden=48, epochs=2, limit=6000, val_size=1000, batch_size=64, augment=0,
                         lr=4e-3, seed=3)
     seen = []
     model, summary = train(settings, out=tmp_path / "gru.pt", on_progress=seen.append)
@@ -23,16 +25,16 @@ def test_short_run_learns_and_is_reproducible(tmp_path):
         torch.testing.assert_close(a, b, atol=0, rtol=0)
 
 
-def test_stopping_early_saves_what_was_trained(tmp_path):
-    settings = Settings(cell="rnn", hidden=16, epochs=3, limit=2000, val_size=500)
+def test_stopping_early_saves_what_was_trained(tmp_path, mnist_test):
+    settings = Settings(cell_type="rnn", hidden=16, epochs=3, limit=2000, val_size=500)
     _, summary = train(settings, out=tmp_path / "rnn.pt", should_stop=lambda: True)
     assert summary["stopped_early"]
     assert load_model(tmp_path / "rnn.pt").info["stopped_early"]
 
 
-def test_cli_writes_checkpoint(tmp_path, capsys):
+def test_cli_writes_checkpoint(tmp_path, capsys, mnist_test):
     out = tmp_path / "cli.pt"
-    main(["--cell", "lstm", "--hidden", "16", "--epochs", "1", "--limit", "500", "--val-size", "200",
+    main(["--cell-type", "lstm", "--hidden", "16", "--epochs", "1", "--limit", "500", "--val-size", "200",
           "--out", str(out)])
     assert "test accuracy" in capsys.readouterr().out
-    assert load_model(out).cell == "lstm"
+    assert load_model(out).cell_type == "lstm"
