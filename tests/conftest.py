@@ -52,6 +52,13 @@ def mnist_test():
 
 
 @pytest.fixture(scope="session")
+def digits(mnist_test):
+    """300 real test digits and labels."""
+    images, labels = mnist_test
+    return images[:300], labels[:300]
+
+
+@pytest.fixture(scope="session")
 def pen_records():
     """1,000 real pen-drawn digits (stroke trajectories)."""
     if not PEN_DIGITS.exists():

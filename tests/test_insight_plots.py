@@ -2,17 +2,9 @@
 
 import numpy as np
 import plotly.graph_objects as go
-import pytest
 
 from rnnviz import CELL_TYPES, insight_plots, stats
 from tests.conftest import random_model
-
-
-@pytest.fixture(scope="module")
-def digits(mnist_test):
-    """300 real test digits and labels."""
-    images, labels = mnist_test
-    return images[:300], labels[:300]
 
 
 def test_figures(digits):

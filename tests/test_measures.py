@@ -10,13 +10,6 @@ from rnnviz.recurrence import unroll
 from tests.conftest import random_model
 
 
-@pytest.fixture(scope="module")
-def digits(mnist_test):
-    """300 real test digits and labels."""
-    images, labels = mnist_test
-    return images[:300], labels[:300]
-
-
 @pytest.mark.parametrize("cell_type", CELL_TYPES)
 def test_row_saliency_is_the_directional_derivative_along_the_row_gradient(cell_type, digits):
     images = digits[0][:4].double()

@@ -9,13 +9,6 @@ from rnnviz.recurrence import unroll
 from tests.conftest import random_model
 
 
-@pytest.fixture(scope="module")
-def digits(mnist_test):
-    """300 real test digits and labels."""
-    images, labels = mnist_test
-    return images[:300], labels[:300]
-
-
 @pytest.mark.parametrize("cell_type", CELL_TYPES)
 def test_test_set_stats_do_not_depend_on_the_batching(cell_type, digits):
     images, labels = digits

@@ -6,9 +6,8 @@ import streamlit as st
 
 from rnnviz import insight_plots, plots, registry
 
-from . import cache
 from .state import Chart, Key, Source, Tab, wrong_digit_key
-from .widgets import chart, offer_mnist_download
+from .widgets import chart, selected_stats
 
 WRONG_PER_PAGE, WRONG_COLUMNS = 24, 8  # misread digits: a page is 3 rows of 8
 DIGIT_ZOOM = 3
@@ -16,12 +15,8 @@ DIGIT_ZOOM = 3
 
 def evaluate_tab(selected) -> None:
     """selected: the picked ui.cache.Loaded, or None."""
-    if selected is None:
-        st.info("No model to measure: add one in the sidebar.")
-        return
-    test_set = cache.test_set_stats(selected.entry)
+    test_set = selected_stats(selected, "Evaluating")
     if test_set is None:
-        offer_mnist_download(f"Evaluating {selected.entry.name}")
         return
     summary_column, confusion_column = st.columns([1, 2])
     summary_column.metric("Test accuracy", f"{test_set.accuracy:.2%}", help="On the 10,000 MNIST test digits")

@@ -14,7 +14,7 @@ from rnnviz.config import TOP_HALF
 
 from . import cache
 from .state import Chart, InsightView, Key, Tab
-from .widgets import chart, offer_mnist_download
+from .widgets import chart, offer_mnist_download, selected_stats
 
 SORTS = {"selectivity": "selectivity", "memory": "memory (mean forget/update gate)", "mean_abs": "activity (mean |h|)"}
 TOP_DIGIT_ZOOM = 3
@@ -97,12 +97,8 @@ def gradient_view(image, shipped: dict) -> None:
 
 def units_view(selected, has_digit: bool) -> None:
     """The units of the selected model (a ui.cache.Loaded, or None)."""
-    if selected is None:
-        st.info("No model to measure: add one in the sidebar.")
-        return
-    test_set = cache.test_set_stats(selected.entry)
+    test_set = selected_stats(selected, "Measuring the units of")
     if test_set is None:
-        offer_mnist_download(f"Measuring the units of {selected.entry.name}")
         return
     table = stats.unit_table(test_set)
     st.markdown(UNITS_INTRO)

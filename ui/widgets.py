@@ -5,6 +5,7 @@ import streamlit as st
 from rnnviz import export, plots
 from rnnviz.data import DOWNLOAD_BYTES, DatasetMissing, data_dir, download_mnist
 
+from . import cache
 from .state import Key
 
 NO_DIGIT = "Draw a digit above (or pick one from the gallery) to see inside."
@@ -45,3 +46,15 @@ def offer_mnist_download(needed_for: str) -> None:
             st.error(f"The download failed. {error}")
             return
         st.rerun()  # the whole page, now with MNIST
+
+
+def selected_stats(selected, needed_for: str):
+    """The test-set statistics of the selected model (a ui.cache.Loaded, or None); None, with a note
+    or an offer to download MNIST, when there are none."""
+    if selected is None:
+        st.info("No model to measure: add one in the sidebar.")
+        return None
+    found = cache.test_set_stats(selected.entry)
+    if found is None:
+        offer_mnist_download(f"{needed_for} {selected.entry.name}")
+    return found
