@@ -36,7 +36,7 @@ def offer_mnist_download(needed_for: str) -> None:
     """Say that `needed_for` needs MNIST, with a button that downloads it; offline instructions only if
     the download fails."""
     st.info(f"{needed_for} needs the MNIST digits, which are not in {data_dir()} yet.")
-    if st.button(f"Download MNIST (about {DOWNLOAD_BYTES / 1e6:.0f} MB)", key=Key.DOWNLOAD_MNIST,
+    if st.button(f"Download MNIST (about {DOWNLOAD_BYTES / 2**20:.0f} MB)", key=Key.DOWNLOAD_MNIST,
                  icon=":material/download:"):
         bar = st.progress(0.0, text="Downloading MNIST…")
         try:
