@@ -1,6 +1,7 @@
 """The app in a real browser: real pen digits drawn with the mouse, stepping in the page, every tab.
 
 Needs Playwright and Debian's Chromium (see README); without them these tests fail, they never skip.
+Select or leave them out with the `browser` marker.
 """
 
 import pytest
@@ -19,6 +20,9 @@ from tests.browser import (
     wait_until_quiet,
     websocket_frames,
 )
+from ui.state import Tab
+
+pytestmark = pytest.mark.browser
 
 # Indices into dev.jsonl: five labels, one- and two-stroke digits (the shipped LSTM reads them right).
 DIGITS = (1, 5, 11, 16, 28)
@@ -85,18 +89,18 @@ def wait_for_title(page, pattern: str) -> None:
 def test_compare_shows_all_three_models(page, pen_records):
     index = DIGITS[1]
     draw(page, pen_records[index], index)
-    open_tab(page, "Compare")
+    open_tab(page, Tab.COMPARE)
     shown = {cell: metric(page, cell) for cell in ("RNN", "GRU", "LSTM")}
     assert all(value in tuple("0123456789") for value in shown.values()), shown
     assert shown["LSTM"] == metric(page, "Prediction") == str(pen_records[index]["label"])
-    open_tab(page, "Inspect")
+    open_tab(page, Tab.INSPECT)
 
 
 def test_every_tab_opens_without_an_error(page, pen_records):
     draw(page, pen_records[DIGITS[2]], DIGITS[2])
     tabs = page.get_by_role("tab")
     names = [tabs.nth(i).inner_text().strip() for i in range(tabs.count())]
-    assert {"Inspect", "Compare", "Train"} <= set(names)
+    assert names == [str(tab) for tab in Tab]
     for name in names[1:] + names[:1]:  # the first tab is open already: end with it
         open_tab(page, name, timeout_ms=180_000)  # Insight computes test-set statistics on a cold cache
         assert page.locator('[data-testid="stException"]').count() == 0, f"a traceback in {name}"
