@@ -75,6 +75,7 @@ def test_starts_with_the_shipped_models(app):
     assert not [m for m in at.metric if m.label == "Prediction"]
 
 
+@pytest.mark.slow
 def test_prediction_reads_real_pen_digits(app, drawings):
     for label, rgba in drawings:
         at = app(drawing=rgba).run()
@@ -156,6 +157,7 @@ def test_user_checkpoints_join_the_picker(app, drawings, user_models, shipped_mo
     assert metric(at, "Prediction") == str(trace(shipped_models["gru"], image).prediction)  # read with my copy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content, reason", [
     (b"not a checkpoint at all", "not a readable rnnviz checkpoint"),
     (None, "not an rnnviz checkpoint"),  # a real torch file, but someone else's
@@ -350,6 +352,7 @@ def downloads(monkeypatch):
     return content
 
 
+@pytest.mark.slow
 def test_downloads_hold_the_trace_and_the_chart(app, drawings, shipped_models, downloads):
     _, rgba = drawings[6]
     expected = trace(shipped_models["lstm"], preprocess_canvas(rgba))
