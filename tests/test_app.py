@@ -22,6 +22,7 @@ from rnnviz import (
     stats,
     trace,
 )
+from rnnviz.config import DEFAULT_BRUSH
 from tests.conftest import ROOT, app_test, canvas_state, wait_for
 from ui.state import Chart, InsightView, Key, Source, Tab, wrong_digit_key
 
@@ -47,13 +48,13 @@ def app(user_models):
 
 @pytest.fixture(scope="module")
 def drawings(pen_records):
-    """(label, canvas RGBA) for the first pen digit of each label, drawn as a user would (18 px brush)."""
+    """(label, canvas RGBA) for the first pen digit of each label, drawn as a user would (the default brush)."""
     rng = np.random.default_rng(0)
     firsts = {}
     for record in pen_records:
         firsts.setdefault(record["label"], record)
-    return [(label, pendigits.render(pendigits.place(firsts[label]["strokes"], 0.7, 18, rng), 18))
-            for label in sorted(firsts)][:ONE_PER_DIGIT]
+    placed = {label: pendigits.place(firsts[label]["strokes"], 0.7, DEFAULT_BRUSH, rng) for label in sorted(firsts)}
+    return [(label, pendigits.render(strokes, DEFAULT_BRUSH)) for label, strokes in placed.items()][:ONE_PER_DIGIT]
 
 
 def metric(at, label: str) -> str:
@@ -291,7 +292,7 @@ def test_insight_units_and_gates_of_the_selected_lstm(app, drawings, shipped_sta
     at.selectbox(key=Key.INSIGHT_UNIT).set_value(7).run()
     assert chart_spec(at, Chart.CLASS_MEANS)["layout"]["title"]["text"].startswith("Unit 7:")
     _, labels = mnist_test
-    [strip] = at.get("image")
+    [strip] = [image for image in at.get("image") if len(image.proto.imgs) == stats.TOP_K]
     assert [i.caption for i in strip.proto.imgs] == [f"{labels[i]} (#{i})" for i in lstm.top_digits[7]]
 
     table = at.dataframe(key=Key.UNIT_TABLE).value
