@@ -24,7 +24,7 @@ from rnnviz import (
 )
 from rnnviz.config import DEFAULT_BRUSH
 from tests.conftest import ROOT, app_test, canvas_state, wait_for
-from ui.state import Chart, InsightView, Key, Source, Tab, wrong_digit_key
+from ui.state import SEEN_CAPTION, Chart, InsightView, Key, Source, Tab, wrong_digit_key
 
 ONE_PER_DIGIT = 10  # pen digits to draw: the first of each label
 
@@ -356,10 +356,11 @@ def downloads(monkeypatch):
 @pytest.mark.slow
 def test_downloads_hold_the_trace_and_the_chart(app, drawings, shipped_models, downloads):
     _, rgba = drawings[6]
-    expected = trace(shipped_models["lstm"], preprocess_canvas(rgba))
+    digit_trace = trace(shipped_models["lstm"], preprocess_canvas(rgba))
     at = app(drawing=rgba).run()
     rows = list(csv.DictReader(io.StringIO(downloads(at, Key.TRACE_CSV))))
-    quantities = {"hidden": expected.hidden, "cell": expected.cell, **expected.gates, "prob": expected.probs}
+    quantities = {"hidden": digit_trace.hidden, "cell": digit_trace.cell, **digit_trace.gates,
+                  "prob": digit_trace.probs}
     assert len(rows) == sum(values.size for values in quantities.values())
     for name, values in quantities.items():
         rebuilt = np.zeros_like(values)
@@ -369,9 +370,9 @@ def test_downloads_hold_the_trace_and_the_chart(app, drawings, shipped_models, d
         np.testing.assert_array_equal(rebuilt, values, err_msg=name)
 
     saved = json.loads(downloads(at, Key.TRACE_JSON))
-    assert saved["prediction"] == expected.prediction and saved["cell_type"] == "lstm"
-    np.testing.assert_array_equal(np.array(saved["gates"]["forget"], dtype=np.float32), expected.gates["forget"])
-    np.testing.assert_array_equal(np.array(saved["image"], dtype=np.float32), expected.image)
+    assert saved["prediction"] == digit_trace.prediction and saved["cell_type"] == "lstm"
+    np.testing.assert_array_equal(np.array(saved["gates"]["forget"], dtype=np.float32), digit_trace.gates["forget"])
+    np.testing.assert_array_equal(np.array(saved["image"], dtype=np.float32), digit_trace.image)
 
     png = Image.open(io.BytesIO(downloads(at, f"{Chart.STEP_FIGURE}-png"))).convert("RGB")
     red, green, blue = np.asarray(png).transpose(2, 0, 1)
@@ -393,6 +394,8 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
         (Tab.INSIGHT, InsightView.UNITS): {Key.SATURATION, Chart.CLASS_MEANS}, (Tab.EVALUATE, None): {Chart.CONFUSION},
     }
     at = app(drawing=drawings[2][1]).run()
+    [seen] = [image for image in at.get("image") if image.proto.imgs[0].caption == SEEN_CAPTION]
+    assert seen  # the image the network read, beside the prediction
     for (tab, view), charts in expected_charts.items():
         at.session_state[Key.TAB] = tab
         if view:
@@ -404,6 +407,11 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
             assert chart_spec(at, key), (tab, view, key)
     lstm = stats.cached_stats(registry.shipped_path("lstm"))
     assert metric(at, "Test accuracy") == f"{lstm.accuracy:.2%}"
+    at.session_state[Key.TAB] = Tab.TRAIN
+    at.run()
+    assert not at.exception and at.button(key=Key.DOWNLOAD_MNIST)  # training needs MNIST: offered
+    at.session_state[Key.TAB] = Tab.EVALUATE
+    at.run()
     misread = lstm.misclassified.image.iloc[0]
     at.button(key=wrong_digit_key(misread)).click().run()  # opens in Inspect from the kept image alone
     assert at.radio(key=Key.SOURCE).value == Source.TEST_SET
