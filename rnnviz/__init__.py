@@ -3,6 +3,7 @@
 The compute core: it never imports streamlit (the page lives in ui/ and app.py).
 """
 
+from . import threads  # noqa: F401  first: it sets how OpenMP threads wait before torch loads
 from .checkpoint import CheckpointError, load_model, save_checkpoint
 from .model import CELL_TYPES, RowReader
 from .preprocess import CanvasError, EmptyCanvasError, preprocess_canvas

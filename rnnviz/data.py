@@ -126,13 +126,15 @@ def split_train_val(images, labels, val_size: int, seed: int):
 
 
 def batches(images: torch.Tensor, labels: torch.Tensor, order: torch.Tensor, batch_size: int, prepare,
-            chunk: int = 1024):
+            chunk: int = 1024, background: bool = True):
     """One epoch's batches (prepare(images, labels), labels) in `order`.
 
-    `prepare` (e.g. augmentation) runs on about `chunk` images at a time, in a background thread
-    one chunk ahead, so that it overlaps the training steps (torch releases the GIL while it
-    computes) and costs few Python calls per batch (each one holds the GIL the training loop
-    needs). Chunks are prepared in order, one at a time: a seeded generator gives the same batches.
+    `prepare` (e.g. augmentation) runs on about `chunk` images at a time: few Python calls per
+    batch (each one holds the GIL the training loop needs). With `background`, a thread prepares
+    the next chunk while the training steps run (torch releases the GIL while it computes): that
+    pays when a core is spare. When torch's threads already fill every core, a second thread only
+    competes with them, so the chunk is prepared between steps by those same threads. Chunks are
+    prepared in order either way: a seeded generator gives the same batches.
     """
     per_chunk = max(1, chunk // batch_size) * batch_size
 
@@ -140,14 +142,21 @@ def batches(images: torch.Tensor, labels: torch.Tensor, order: torch.Tensor, bat
         index = order[first : first + per_chunk]
         return prepare(images[index], labels[index]), labels[index]
 
+    def split(chunk_images, chunk_labels):
+        for start in range(0, len(chunk_labels), batch_size):
+            yield chunk_images[start : start + batch_size], chunk_labels[start : start + batch_size]
+
+    if not background:
+        for first in range(0, len(order), per_chunk):
+            yield from split(*prepared(first))
+        return
     with ThreadPoolExecutor(1, thread_name_prefix="prepare-batches") as pool:
         upcoming = pool.submit(prepared, 0)
         for first in range(per_chunk, len(order) + per_chunk, per_chunk):
-            chunk_images, chunk_labels = upcoming.result()
+            ready = upcoming.result()
             if first < len(order):
                 upcoming = pool.submit(prepared, first)
-            for start in range(0, len(chunk_labels), batch_size):
-                yield chunk_images[start : start + batch_size], chunk_labels[start : start + batch_size]
+            yield from split(*ready)
 
 
 def augment(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,

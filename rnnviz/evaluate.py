@@ -1,7 +1,7 @@
 """Measure models: MNIST test accuracy, the confusion matrix and misread digits, and accuracy on
 real pen drawings replayed on a canvas.
 
-    python -m rnnviz.evaluate models/*.pt --pen-digits ../shared/pen-digits/dev.jsonl
+    python -m rnnviz.evaluate models/*.pt --pen-digits ../shared/pen-digits/dev.jsonl [--device cuda]
 """
 
 import argparse
@@ -13,6 +13,7 @@ import torch
 
 from . import pendigits
 from .config import NUM_CLASSES
+from .device import add_device_flag, device_from_args
 from .preprocess import preprocess_canvas
 
 # The drawing conditions the shipped models are held to (on the app's canvas).
@@ -22,14 +23,15 @@ HEIGHTS = (0.4, 0.65, 0.9)  # digit height, fraction of the canvas
 
 @torch.inference_mode()
 def predict(model, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
-    """Class predictions (N,) for images (N, 28, 28) in [0, 1]."""
+    """Class predictions (N,) on the CPU for images (N, 28, 28) in [0, 1], computed on the model's device."""
     model.eval()
-    return torch.cat([model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+    return torch.cat([model(images[i : i + batch_size].to(model.device)).argmax(1).cpu()
+                      for i in range(0, len(images), batch_size)])
 
 
 def accuracy(model, images: torch.Tensor, labels: torch.Tensor) -> float:
     was_training = model.training
-    result = (predict(model, images) == labels).float().mean().item()
+    result = (predict(model, images) == labels.cpu()).float().mean().item()
     model.train(was_training)
     return result
 
@@ -83,9 +85,11 @@ def main(argv=None):
     parser.add_argument("checkpoints", nargs="+")
     parser.add_argument("--data", help="MNIST folder (default: $RNNVIZ_DATA or ~/.cache/rnnviz)")
     parser.add_argument("--pen-digits", help="a .jsonl of pen digits to replay as canvas drawings")
+    add_device_flag(parser)
     args = parser.parse_args(argv)
+    device = device_from_args(parser, args.device)
 
-    models = {path: load_model(path) for path in args.checkpoints}
+    models = {path: load_model(path).to(device) for path in args.checkpoints}
     test_x, test_y = load_mnist("test", args.data)
     records = pendigits.load(args.pen_digits) if args.pen_digits else None
     pen = pen_digit_accuracy(models, records) if records else None

@@ -31,6 +31,11 @@ class RowReader(nn.Module):
         """What rebuilds this model: RowReader(config["cell"], config["hidden_size"]) (the checkpoint's keys)."""
         return {"cell": self.cell_type, "hidden_size": self.hidden_size}
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are (inputs must be there too)."""
+        return self.readout.weight.device
+
     @staticmethod
     def normalize(images: torch.Tensor) -> torch.Tensor:
         """Map [0, 1] pixels to zero-mean, unit-variance inputs (the one place this happens)."""

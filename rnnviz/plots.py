@@ -21,6 +21,8 @@ CLASS_COLORS = qualitative.Plotly  # 10 colours, one per digit
 HIGHLIGHT = "#ff7f0e"  # the current step / row
 FUTURE_MASK = "rgba(255, 255, 255, 0.85)"  # covers the steps not read yet
 PNG_WIDTH = 1200  # px, charts exported as PNG
+LOSS_SMOOTHING = 0.9  # training loss: weight of the past in its moving average (per reported batch)
+RAW_LOSS, SMOOTHED_LOSS = "loss per batch", "loss, moving average"  # the training figure's loss traces
 ROW_PX, GAP_PX, TOP_PX, BOTTOM_PX = 260, 85, 185, 50  # step figure: subplot row, gap, title + controls, x title
 
 # The panels of each cell type: (what, symbol, title, colour axis); "what" is a gate name, "cell" or "hidden".
@@ -283,12 +285,36 @@ def compare_figure(traces: dict[str, Trace]) -> go.Figure:
     return fig
 
 
+def exponential_moving_average(values, smoothing: float = LOSS_SMOOTHING) -> np.ndarray:
+    """The debiased exponential moving average of a sequence (as TensorBoard smooths its curves).
+
+    m_t = smoothing * m_(t-1) + (1 - smoothing) * x_t from m_0 = 0, divided by 1 - smoothing^t so that
+    the first points are not pulled towards 0. It runs across epochs: nothing restarts.
+    """
+    values = np.asarray(values, dtype=float)
+    averages, mean = np.empty_like(values), 0.0
+    for t, value in enumerate(values, start=1):
+        mean = smoothing * mean + (1 - smoothing) * value
+        averages[t - 1] = mean / (1 - smoothing**t)
+    return averages
+
+
 def training_figure(history: list) -> go.Figure:
-    """Loss and accuracy against batches from a list of train.Progress."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["Training loss (running mean per epoch)", "Accuracy"])
-    batch = [p.step for p in history]
-    fig.add_trace(go.Scatter(x=batch, y=[p.loss for p in history], mode="lines", name="loss"), 1, 1)
-    fig.add_trace(go.Scatter(x=batch, y=[p.train_accuracy for p in history], mode="lines", name="train"), 1, 2)
+    """Loss and accuracy against batches from a list of train.Progress.
+
+    The loss of each reported batch is drawn faint; over it, its exponential moving average
+    across the whole run. End-of-epoch reports repeat their epoch's last batch and are drawn once.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["Training loss", "Accuracy"])
+    batches = [p for i, p in enumerate(history) if i == 0 or p.step != history[i - 1].step]
+    batch = [p.step for p in batches]
+    raw_loss = [p.loss if p.batch_loss is None else p.batch_loss for p in batches]
+    fig.add_trace(go.Scatter(x=batch, y=raw_loss, mode="lines", name=RAW_LOSS, opacity=0.3,
+                             line=dict(width=1, color=CLASS_COLORS[0])), 1, 1)
+    fig.add_trace(go.Scatter(x=batch, y=exponential_moving_average(raw_loss), mode="lines", name=SMOOTHED_LOSS,
+                             line=dict(width=2.5, color=CLASS_COLORS[0])), 1, 1)
+    fig.add_trace(go.Scatter(x=batch, y=[p.train_accuracy for p in batches], mode="lines",
+                             name="train (running mean per epoch)"), 1, 2)
     checks = [p for p in history if p.val_accuracy is not None]
     fig.add_trace(go.Scatter(x=[p.step for p in checks], y=[p.val_accuracy for p in checks], mode="markers+lines",
                              marker_size=9, name="validation (end of epoch)"), 1, 2)

@@ -96,12 +96,12 @@ class Trace:
 
 
 def trace(model: RowReader, image) -> Trace:
-    """Trace one (28, 28) image in [0, 1] (numpy array or tensor) through the model."""
+    """Trace one (28, 28) image in [0, 1] (numpy array or tensor) through the model, on the model's device."""
     images = torch.as_tensor(np.asarray(image, dtype=np.float32))
     if images.shape != (ROWS, COLS):
         raise ValueError(f"trace expects one ({ROWS}, {COLS}) image, got shape {tuple(images.shape)}")
     with torch.inference_mode():
-        out = {k: v[0].numpy() for k, v in unroll(model, images[None]).items()}
+        out = {k: v[0].cpu().numpy() for k, v in unroll(model, images[None].to(model.device)).items()}
     return Trace(
         cell_type=model.cell_type,
         image=images.numpy(),

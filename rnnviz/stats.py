@@ -2,6 +2,7 @@
 once and kept in a file beside the checkpoint (or in the cache folder when that is not writable).
 
     python -m rnnviz.stats models/*.pt      # writes the shipped models' statistics (they ship with them)
+    python -m rnnviz.stats my.pt --device cuda
 
 A file is named by the sha256 of the checkpoint's bytes and of the test set, so a retrained
 checkpoint or other images get their own. The statistics keep the images of the test digits their
@@ -21,6 +22,7 @@ import torch
 
 from .checkpoint import load_model
 from .config import NUM_CLASSES, cache_dir
+from .device import add_device_flag, device_from_args
 from .evaluate import confusion_matrix, misclassified, predict
 from .files import atomic_write
 from .measures import MEMORY_GATE, gate_saturation, hidden_gradient_norms, row_occlusion, row_saliency, unit_averages
@@ -77,23 +79,25 @@ class TestSetStats:
 
 def compute_test_set_stats(model: RowReader, images: torch.Tensor, labels: torch.Tensor,
                            batch_size: int = BATCH_SIZE, progress=None) -> TestSetStats:
-    """Every summary over (images, labels), batch by batch; progress(fraction done) after each batch."""
+    """Every summary over (images, labels), batch by batch on the model's device; progress(fraction done)
+    after each batch."""
     n, steps, _ = images.shape
     per_image = {"saliency": [], "occlusion": [], "gradient_norms": [], "peaks": [], "predictions": []}
     units = {}  # name -> sum over images of the batch averages
     class_sums = images.new_zeros(NUM_CLASSES, steps, model.hidden_size)  # (10, steps, hidden)
     for start in range(0, n, batch_size):
-        x, y = images[start : start + batch_size], labels[start : start + batch_size]
-        per_image["saliency"].append(row_saliency(model, x))
-        per_image["occlusion"].append(row_occlusion(model, x))
-        per_image["gradient_norms"].append(hidden_gradient_norms(model, x, y))
+        x = images[start : start + batch_size].to(model.device)
+        y = labels[start : start + batch_size].to(model.device)
+        per_image["saliency"].append(row_saliency(model, x).cpu())
+        per_image["occlusion"].append(row_occlusion(model, x).cpu())
+        per_image["gradient_norms"].append(hidden_gradient_norms(model, x, y).cpu())
         per_image["predictions"].append(predict(model, x))
         with torch.no_grad():
-            states = unroll(model, x)
+            states = {name: value.cpu() for name, value in unroll(model, x).items()}
         per_image["peaks"].append(states["hidden"].amax(1))  # (B, hidden)
         for name, value in unit_averages(states).items():
             units[name] = units.get(name, 0) + len(x) * value
-        class_sums.index_add_(0, y, states["hidden"])
+        class_sums.index_add_(0, y.cpu(), states["hidden"])
         if progress:
             progress(min(start + batch_size, n) / n)
     per_image = {name: torch.cat(values).detach() for name, values in per_image.items()}
@@ -159,13 +163,15 @@ def cached_stats(checkpoint_path) -> TestSetStats | None:
     return load_stats(found[0]) if found else None
 
 
-def test_set_stats(checkpoint_path, images: torch.Tensor, labels: torch.Tensor, progress=None) -> TestSetStats:
-    """compute_test_set_stats for a checkpoint file, read from disk when kept there, else computed and kept."""
+def test_set_stats(checkpoint_path, images: torch.Tensor, labels: torch.Tensor, progress=None,
+                   device="cpu") -> TestSetStats:
+    """compute_test_set_stats for a checkpoint file, read from disk when kept there, else computed (on
+    `device`) and kept."""
     paths = stats_paths(checkpoint_path, data_key(images, labels))
     found = [path for path in paths if path.exists()]
     if found:
         return load_stats(found[0])
-    model = load_model(io.BytesIO(Path(checkpoint_path).read_bytes()))
+    model = load_model(io.BytesIO(Path(checkpoint_path).read_bytes())).to(device)
     stats = compute_test_set_stats(model, images, labels, progress=progress)
     save_stats(stats, paths[0])
     return stats
@@ -202,10 +208,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Compute and keep the MNIST test-set statistics of checkpoints.")
     parser.add_argument("checkpoints", nargs="+", help="checkpoint files (.pt)")
     parser.add_argument("--data", help="MNIST folder (default: $RNNVIZ_DATA or the cache folder)")
+    add_device_flag(parser)
     args = parser.parse_args(argv)
+    device = device_from_args(parser, args.device)
     images, labels = load_mnist("test", args.data)
     for path in args.checkpoints:
-        stats = test_set_stats(path, images, labels)
+        stats = test_set_stats(path, images, labels, device=device)
         print(f"{path}: {stats.cell_type}, test accuracy {stats.accuracy:.4f}")
 
 

@@ -2,15 +2,22 @@
 
     python -m rnnviz.train --recipe lstm --out models/lstm.pt     # recipes and settings: rnnviz/recipes.py
     python -m rnnviz.train --cell-type gru --hidden 64 --epochs 5 --out my-gru.pt
+    python -m rnnviz.train --recipe lstm --device cuda --out lstm.pt    # on a GPU (--device auto takes one if present)
 
 Seeded and reproducible; a held-out validation split; Adam with a cosine learning-rate decay
 and gradient clipping; the checkpoint (weights, config, settings, measured test accuracy) is
 written atomically at the end. Stopping early (Ctrl-C, or `should_stop` from the app) still
 saves the model trained so far, marked as stopped early.
+
+Speed: the CLI uses all cores (torch's default thread count; --threads changes it). The
+augmentation of the next chunk of images runs in a background thread when a core is spare (fewer
+torch threads than cores, or a GPU doing the training), else between steps on torch's own threads:
+a second busy thread next to OpenMP threads that already fill every core slows both.
 """
 
 import argparse
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -21,6 +28,7 @@ from tqdm import tqdm
 
 from .checkpoint import save_checkpoint
 from .data import augment, batches, load_mnist, split_train_val
+from .device import add_device_flag, device_from_args, resolve_device
 from .evaluate import accuracy
 from .model import RowReader
 from .recipes import RECIPES, Settings, recipe_settings
@@ -37,11 +45,17 @@ class Progress:
     train_accuracy: float  # running mean over the current epoch
     val_accuracy: float | None = None  # set at the end of each epoch
     samples_per_second: float = 0.0
+    batch_loss: float | None = None  # this batch's own loss (noisy; loss above is the epoch's running mean)
 
 
 def train(settings: Settings, data=None, out=None, on_progress=None, should_stop=None,
-          show_bar: bool = False) -> tuple[RowReader, dict]:
-    """Train a model; returns it and a summary dict (also stored in the checkpoint if `out`)."""
+          show_bar: bool = False, device="auto") -> tuple[RowReader, dict]:
+    """Train a model; returns it (on the CPU) and a summary dict (also stored in the checkpoint if `out`).
+
+    `device`: "auto" (a CUDA GPU if there is one, else the CPU), "cpu", "cuda" or a torch.device;
+    a device that is not there raises rnnviz.device.DeviceMissing before any work is done.
+    """
+    device = resolve_device(device) if isinstance(device, str) else device
     torch.manual_seed(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
     images, labels = load_mnist("train", data)
@@ -49,13 +63,15 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     if settings.limit:
         train_x, train_y = train_x[: settings.limit], train_y[: settings.limit]
 
-    model = RowReader(settings.cell_type, settings.hidden)
+    model = RowReader(settings.cell_type, settings.hidden).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     batches_per_epoch = math.ceil(len(train_x) / settings.batch_size)
     total_steps = settings.epochs * batches_per_epoch
 
     def prepare(batch, target):
         return augment(batch, target, generator, settings.augment) if settings.augment else batch
+
+    spare_core = device.type != "cpu" or torch.get_num_threads() < (os.cpu_count() or 1)
 
     history, step, stopped_early, started = [], 0, False, time.perf_counter()
     bar = tqdm(total=total_steps, unit="batch", disable=not show_bar, mininterval=1.0)
@@ -64,7 +80,9 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
             model.train()
             order = torch.randperm(len(train_x), generator=generator)
             loss_sum, correct, seen, epoch_start = 0.0, 0, 0, time.perf_counter()
-            for batch, target in batches(train_x, train_y, order, settings.batch_size, prepare):  # (B, 28, 28), (B,)
+            for batch, target in batches(train_x, train_y, order, settings.batch_size, prepare,
+                                         background=spare_core):  # (B, 28, 28), (B,)
+                batch, target = batch.to(device, non_blocking=True), target.to(device, non_blocking=True)
                 for group in optimizer.param_groups:  # cosine decay from lr to 0 (cheaper than an LR scheduler)
                     group["lr"] = settings.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
                 logits = model(batch)  # (B, 10)
@@ -74,11 +92,13 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
                 torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip)
                 optimizer.step()
                 step += 1
-                loss_sum += loss.item() * len(target)
+                batch_loss = loss.item()
+                loss_sum += batch_loss * len(target)
                 correct += (logits.argmax(1) == target).sum().item()
                 seen += len(target)
                 progress = Progress(epoch, step, total_steps, loss_sum / seen, correct / seen,
-                                    samples_per_second=seen / (time.perf_counter() - epoch_start))
+                                    samples_per_second=seen / (time.perf_counter() - epoch_start),
+                                    batch_loss=batch_loss)
                 if step % 20 == 0:  # formatting the postfix at every batch would cost small models 3%
                     bar.set_postfix(epoch=epoch, loss=f"{progress.loss:.3f}", acc=f"{progress.train_accuracy:.3f}",
                                     refresh=False)  # drawn by update(), at most once a second (mininterval)
@@ -102,6 +122,7 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     test_x, test_y = load_mnist("test", data)
     summary = {
         "test_accuracy": accuracy(model, test_x, test_y),
+        "device": str(device),
         "val_accuracy": accuracy(model, val_x, val_y),
         "settings": asdict(settings),
         "history": history,
@@ -109,12 +130,14 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
         "train_seconds": round(time.perf_counter() - started, 1),
         "torch_version": str(torch.__version__),  # a plain str: weights_only loading refuses TorchVersion objects
     }
+    model = model.cpu()  # checkpoints and the app's models live on the CPU
     if out:
         save_checkpoint(model, out, **summary)
     return model.eval(), summary
 
 
-def main(argv=None):
+def cli_parser() -> argparse.ArgumentParser:
+    """The command line: a recipe, then one flag per setting (from rnnviz.recipes), then where and how to train."""
     parser = argparse.ArgumentParser(description="Train a row-by-row RNN/GRU/LSTM on MNIST. A recipe gives every "
                                      "setting; the flags after it change some.")
     parser.add_argument("--recipe", choices=RECIPES, default="lstm",
@@ -125,10 +148,21 @@ def main(argv=None):
                             choices=setting.metadata.get("choices"), help=setting.metadata["help"].replace("%", "%%"))
     parser.add_argument("--data", help="MNIST folder (default: $RNNVIZ_DATA or ~/.cache/rnnviz)")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
+    add_device_flag(parser)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (default 0: torch's own choice, one per core)")
+    return parser
+
+
+def main(argv=None):
+    parser = cli_parser()
     args = vars(parser.parse_args(argv))
     data, out, recipe = args.pop("data"), args.pop("out"), args.pop("recipe")
+    device, threads = device_from_args(parser, args.pop("device")), args.pop("threads")
+    if threads:
+        torch.set_num_threads(threads)
     settings = recipe_settings(recipe, **{name: value for name, value in args.items() if value is not None})
-    _, summary = train(settings, data=data, out=out, show_bar=True)
+    _, summary = train(settings, data=data, out=out, show_bar=True, device=device)
     print(f"test accuracy {summary['test_accuracy']:.4f}  val accuracy {summary['val_accuracy']:.4f}"
           f"  -> {out}")
 

@@ -1,11 +1,18 @@
-"""A short real training run learns, is reproducible, and writes a loadable checkpoint."""
+"""A short real training run learns, is reproducible, and writes a loadable checkpoint; --device; the CLI
+and the Train tab offer the same recipes."""
 
 import pytest
 import torch
 
 from rnnviz import load_model
-from rnnviz.recipes import Settings
-from rnnviz.train import main, train
+from rnnviz.device import DeviceMissing, resolve_device
+from rnnviz.evaluate import main as evaluate_main
+from rnnviz.recipes import APP_RECIPE, RECIPES, Settings, recipe_settings
+from rnnviz.stats import main as stats_main
+from rnnviz.train import cli_parser, main, train
+from tests.conftest import app_test
+from ui.state import Key, Tab
+from ui.train_tab import FORM_SETTINGS
 
 
 @pytest.mark.slow
@@ -38,3 +45,47 @@ def test_cli_writes_checkpoint(tmp_path, capsys, mnist_test):
           "--out", str(out)])
     assert "test accuracy" in capsys.readouterr().out
     assert load_model(out).cell_type == "lstm"
+
+
+def test_device_cpu_trains_there(tmp_path, mnist_test):
+    settings = Settings(cell_type="rnn", hidden=16, epochs=1, limit=500, val_size=200)
+    model, summary = train(settings, out=tmp_path / "cpu.pt", device="cpu")
+    assert summary["device"] == "cpu" and model.device.type == "cpu"
+    assert load_model(tmp_path / "cpu.pt").info["device"] == "cpu"
+    assert resolve_device("cpu") == torch.device("cpu")
+
+
+def test_a_missing_device_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on this machine, also on a GPU box
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(DeviceMissing, match="'cuda'.*no CUDA GPU"):
+        train(Settings(), device="cuda")  # before any data is loaded
+    with pytest.raises(DeviceMissing, match="'tpu'"):
+        resolve_device("tpu")
+    for cli, extra in ((main, ["--out", str(tmp_path / "never.pt")]), (evaluate_main, ["never.pt"]),
+                       (stats_main, ["never.pt"])):
+        with pytest.raises(SystemExit):
+            cli([*extra, "--device", "cuda"])
+        assert "device 'cuda' was asked for, but torch sees no CUDA GPU" in capsys.readouterr().err
+    assert not (tmp_path / "never.pt").exists()
+
+
+def test_the_cli_and_the_train_tab_offer_the_same_recipes(user_models):
+    recipe_flag = next(action for action in cli_parser()._actions if action.dest == "recipe")
+    assert list(recipe_flag.choices) == list(RECIPES)
+    at = app_test({Key.TAB: Tab.TRAIN}).run()
+    assert not at.exception
+    recipe = at.selectbox(key=Key.RECIPE)
+    assert recipe.options == list(RECIPES) and recipe.value == APP_RECIPE
+    for name, key in FORM_SETTINGS.items():  # the form starts from the app's recipe, the CLI's settings
+        assert at.session_state[key] == getattr(RECIPES[APP_RECIPE].settings, name)
+    for recipe_name in RECIPES:  # every recipe fills the form with its own settings
+        at.selectbox(key=Key.RECIPE).set_value(recipe_name).run()
+        assert not at.exception
+        assert recipe_settings(recipe_name, **{name: at.session_state[key] for name, key in FORM_SETTINGS.items()}) \
+            == RECIPES[recipe_name].settings
+
+
+def test_the_app_recipe_trains_an_lstm_100():
+    settings = RECIPES[APP_RECIPE].settings
+    assert (settings.cell_type, settings.hidden, settings.limit) == ("lstm", 100, 0)
