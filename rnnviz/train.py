@@ -40,8 +40,12 @@ class Progress:
 
 
 def train(settings: Settings, data=None, out=None, on_progress=None, should_stop=None,
-          show_bar: bool = False) -> tuple[RowReader, dict]:
-    """Train a model; returns it and a summary dict (also stored in the checkpoint if `out`)."""
+          show_bar: bool = False, on_epoch_end=None, resume: dict | None = None) -> tuple[RowReader, dict]:
+    """Train a model; returns it and a summary dict (also stored in the checkpoint if `out`).
+
+    `on_epoch_end(state)` gets, after each epoch, what `resume=state` continues from exactly:
+    {"epoch", "model", "optimizer", "generator", "history"} (state dicts, the generator's state).
+    """
     torch.manual_seed(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
     images, labels = load_mnist("train", data)
@@ -58,9 +62,16 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
         return augment(batch, target, generator, settings.augment) if settings.augment else batch
 
     history, step, stopped_early, started = [], 0, False, time.perf_counter()
+    first_epoch = 1
+    if resume:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        generator.set_state(resume["generator"])
+        history, first_epoch = list(resume["history"]), resume["epoch"] + 1
+        step = resume["epoch"] * batches_per_epoch
     bar = tqdm(total=total_steps, unit="batch", disable=not show_bar, mininterval=1.0)
     try:
-        for epoch in range(1, settings.epochs + 1):
+        for epoch in range(first_epoch, settings.epochs + 1):
             model.train()
             order = torch.randperm(len(train_x), generator=generator)
             loss_sum, correct, seen, epoch_start = 0.0, 0, 0, time.perf_counter()
@@ -93,6 +104,9 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
                       f"  val acc {progress.val_accuracy:.4f}  ({progress.samples_per_second:.0f} samples/s)")
             if on_progress:
                 on_progress(progress)
+            if on_epoch_end:
+                on_epoch_end({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                              "generator": generator.get_state(), "history": history})
     except KeyboardInterrupt:
         stopped_early = True
         bar.write(f"stopped early at epoch {epoch}, batch {step}")

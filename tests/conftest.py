@@ -101,12 +101,16 @@ class RunsCode:
         return (exec, ("import os, pathlib; pathlib.Path(os.environ['PWNED']).write_text('ran')",))
 
 
-def wait_for(job, seconds: float = 120) -> None:
-    """Wait until a TrainingJob is over."""
+def wait_for(queue, session: str, seconds: float = 120, until=("done", "stopped", "failed", "interrupted",
+                                                                   "cancelled")) -> dict:
+    """Wait until the session's newest training job reaches one of the states `until`; its status."""
     deadline = time.monotonic() + seconds
-    while job.running and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        status = queue.latest(session)
+        if status and status["state"] in until:
+            return status
         time.sleep(0.2)
-    assert not job.running, "training did not finish in time"
+    raise AssertionError(f"the training job did not reach {until} in {seconds} s: {status}")
 
 
 def checkpoint_payload(model: RowReader, tmp_path) -> dict:

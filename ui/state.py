@@ -49,11 +49,18 @@ class Chart(StrEnum):
     TRAINING = "training-curves"
 
 
+class Param(StrEnum):
+    """The page address's query parameters."""
+
+    VISITOR = "visitor"  # the visitor's session id: a reload keeps their models
+
+
 class Key(StrEnum):
     """Session-state keys: widgets (their value lives under their key) and values the page keeps."""
 
     # the page
     TAB = "tab"  # tabs: the open Tab
+    SESSION = "session"  # value: this visitor's id (rnnviz.registry: their own model folder)
     # sidebar: which model
     MODEL = "model"  # selectbox: path of the selected checkpoint
     UPLOAD = "upload"  # file uploader: a checkpoint to add
@@ -91,8 +98,8 @@ class Key(StrEnum):
     TRAIN_LR = "train-lr"
     TRAIN_BATCH = "train-batch"
     START_TRAINING = "start-training"  # form submit button
-    STOP_TRAINING = "stop-training"  # button
-    JOB = "job"  # value: this session's TrainingJob
+    STOP_TRAINING = "stop-training"  # button: stop, leave the queue, or discard an interrupted job
+    RESUME_TRAINING = "resume-training"  # button: continue an interrupted job
     # downloads
     TRACE_CSV = "trace-csv"
     TRACE_JSON = "trace-json"
