@@ -25,6 +25,8 @@ def model_picker() -> Loaded | None:
     if not labels:
         st.sidebar.error("No model found. Put checkpoints in models/ (see README) or add one below.")
         return None
+    if st.session_state.get(Key.SELECT_NEXT) in labels:
+        st.session_state[Key.MODEL] = st.session_state.pop(Key.SELECT_NEXT)
     if st.session_state.get(Key.MODEL) not in labels:  # e.g. pruned, or another visitor's
         st.session_state.pop(Key.MODEL, None)
     path = st.sidebar.selectbox("Model", list(labels), key=Key.MODEL, format_func=labels.get)

@@ -63,6 +63,7 @@ class Key(StrEnum):
     SESSION = "session"  # value: this visitor's id (rnnviz.registry: their own model folder)
     # sidebar: which model
     MODEL = "model"  # selectbox: path of the selected checkpoint
+    SELECT_NEXT = "select-next"  # value: a checkpoint to select in the next run (a training just saved it)
     UPLOAD = "upload"  # file uploader: a checkpoint to add
     CHECKPOINT_PATH = "checkpoint-path"  # text input: a checkpoint on the server to add
     ADDED = "added"  # value: (ok, message) of the last attempt to add a checkpoint

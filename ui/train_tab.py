@@ -72,7 +72,7 @@ def train_tab() -> None:
 
 
 def _waiting(seconds: float) -> str:
-    return "now" if seconds < 60 else f"in about {seconds / 60:.0f} min"
+    return "within a minute" if seconds < 60 else f"in about {seconds / 60:.0f} min"
 
 
 def training_progress(session: str, status: dict) -> None:
@@ -88,7 +88,7 @@ def training_progress(session: str, status: dict) -> None:
         now = queue.latest(session) or status
         if (now["id"], now["state"], now["epochs_done"]) != shown:  # an epoch or the job ended: the whole page
             if now["state"] in (training_job.DONE, training_job.STOPPED):
-                st.session_state[Key.MODEL] = now["out"]  # select the new model
+                st.session_state[Key.SELECT_NEXT] = now["out"]  # the picker selects it
             st.rerun()
         job_progress(queue, session, now)
 
