@@ -1,21 +1,32 @@
-"""Where checkpoints live: the shipped models (read-only) and a user folder for trained or added ones.
+"""Where checkpoints live: the shipped models (read-only) and a model store for trained or added ones.
 
-The user folder is $RNNVIZ_MODELS, or the cache folder's models/. The app never writes to models/.
+The store is $RNNVIZ_MODELS, or the cache folder's models/; server replicas may share it (every
+write is atomic). Each visitor has a folder of their own in it, named by a random session id:
+a visitor sees the shipped models, the class's (checkpoints the operator puts at the store's top
+level) and their own; everyone's only when the operator turns the class gallery on. A visitor keeps
+at most RNNVIZ_MAX_MODELS models and RNNVIZ_MAX_MB megabytes: adding more removes their oldest.
 """
 
 import io
 import os
+import re
+import secrets
+import stat
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import serving
 from .checkpoint import MAX_BYTES, CheckpointError, load_model
 from .config import cache_dir
 from .files import atomic_write
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "models"
 SHIPPED = ("lstm", "gru", "rnn")  # shipped checkpoints, in picker order: models/<cell type>.pt
+SESSIONS = "sessions"  # the store's folder of visitors' folders
+SESSION_ID = re.compile(r"[0-9a-f]{32}")
+PATH_REFUSED = "No usable rnnviz checkpoint at that path in the folders this server allows."  # every refusal
 _handed_out: set[Path] = set()  # checkpoint names given out (a training job writes its file only at the end)
 _handing_out = threading.Lock()
 
@@ -33,27 +44,57 @@ class Entry:
 
 
 def user_dir() -> Path:
+    """The model store (its top level holds the class's models)."""
     return Path(os.environ.get("RNNVIZ_MODELS") or cache_dir() / "models").expanduser()
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(16)
+
+
+def is_session_id(text) -> bool:
+    return isinstance(text, str) and SESSION_ID.fullmatch(text) is not None
+
+
+def session_dir(session: str) -> Path:
+    """A visitor's own folder in the store. Raises ValueError for anything but a session id."""
+    if not is_session_id(session):
+        raise ValueError("not a session id")
+    return user_dir() / SESSIONS / session
 
 
 def shipped_path(cell_type: str) -> Path:
     return SHIPPED_DIR / f"{cell_type}.pt"
 
 
-def list_checkpoints() -> list[Entry]:
-    """The shipped checkpoints that exist, then the user's (newest first)."""
+def _newest_first(folders) -> list[Path]:
+    found = []
+    for folder in folders:
+        for path in folder.glob("*.pt") if folder.is_dir() else ():
+            try:
+                found.append((path.stat().st_mtime, path))
+            except OSError:  # removed meanwhile (pruned by another replica)
+                continue
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def list_checkpoints(session: str | None = None) -> list[Entry]:
+    """The shipped checkpoints that exist, then the class's and the session's own (newest first);
+    every session's when the class gallery is on."""
     shipped = [Entry(shipped_path(cell_type), True) for cell_type in SHIPPED if shipped_path(cell_type).exists()]
-    folder = user_dir()
-    mine = sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
-    return shipped + [Entry(path, False) for path in mine]
+    folders = [user_dir()]
+    if serving.settings().shared_gallery:
+        folders += sorted((user_dir() / SESSIONS).glob("*"))
+    elif session:
+        folders.append(session_dir(session))
+    return shipped + [Entry(path, False) for path in _newest_first(folders)]
 
 
-def new_checkpoint_path(stem: str) -> Path:
-    """A file name in the user folder that no other checkpoint has, e.g. gru-h64-20250101-120000.pt.
-
-    Names handed out are remembered: two jobs started in the same second get different files.
-    """
-    folder = user_dir()
+def new_checkpoint_path(stem: str, session: str | None = None) -> Path:
+    """A file name in the session's folder (or the store's top level) that no other checkpoint has,
+    e.g. gru-h64-20250101-120000.pt. Names handed out are remembered: two jobs started in the same
+    second get different files."""
+    folder = session_dir(session) if session else user_dir()
     base = f"{stem[:40]}-{time.strftime('%Y%m%d-%H%M%S')}"  # at most 160 bytes + date: fits any file system
     with _handing_out:
         path, n = folder / f"{base}.pt", 1
@@ -64,8 +105,42 @@ def new_checkpoint_path(stem: str) -> Path:
     return path
 
 
-def add_checkpoint(data: bytes, name: str) -> Path:
-    """Check that `data` is an rnnviz checkpoint, then copy it into the user folder.
+def prune(session: str, keep: Path | None = None) -> list[str]:
+    """Remove the session's oldest models until it holds at most the operator's count and size
+    (never `keep`, the one just added). Returns the names removed."""
+    limits, removed = serving.settings(), []
+    models = _newest_first([session_dir(session)])
+    sizes = {}
+    for path in models:
+        try:
+            sizes[path] = path.stat().st_size
+        except OSError:
+            continue
+    while len(sizes) > limits.max_models or sum(sizes.values()) > limits.max_megabytes * 2**20:
+        oldest = next((path for path in reversed(list(sizes)) if path != keep), None)
+        if oldest is None:
+            break
+        oldest.unlink(missing_ok=True)
+        for kept_beside in oldest.parent.glob(f"{oldest.stem}.*"):  # its statistics file
+            kept_beside.unlink(missing_ok=True)
+        del sizes[oldest]
+        removed.append(oldest.stem)
+    return removed
+
+
+def pruned_message(removed: list[str]) -> str:
+    """What to tell a visitor whose oldest models were removed ('' if none)."""
+    if not removed:
+        return ""
+    limits = serving.settings()
+    return (f"To stay within {limits.max_models} models and {limits.max_megabytes:.0f} MB per visitor, your "
+            f"oldest {'model was' if len(removed) == 1 else f'{len(removed)} models were'} removed: "
+            f"{', '.join(removed)}.")
+
+
+def add_checkpoint(data: bytes, name: str, session: str | None = None) -> tuple[Path, list[str]]:
+    """Check that `data` is an rnnviz checkpoint, then copy it into the session's folder (pruning
+    its oldest if over the limits). Returns the new file and the names pruned.
 
     Raises CheckpointError for anything else (too large, corrupt, foreign); nothing is written then.
     """
@@ -74,19 +149,48 @@ def add_checkpoint(data: bytes, name: str) -> Path:
     file = io.BytesIO(data)
     file.name = name
     model = load_model(file)
-    return atomic_write(new_checkpoint_path(f"{Path(name).stem}-{model.cell_type}"), lambda file: file.write(data))
+    saved = atomic_write(new_checkpoint_path(f"{Path(name).stem}-{model.cell_type}", session),
+                         lambda out: out.write(data))
+    return saved, prune(session, keep=saved) if session else []
 
 
-def add_checkpoint_file(path) -> Path:
-    """add_checkpoint for a file on disk (checked for size before it is read)."""
-    path = Path(path).expanduser()
+def read_allowed_file(path: str, allowed: tuple[Path, ...]) -> bytes:
+    """The bytes of a regular .pt file under one of the `allowed` folders (after resolving every
+    symlink), read through one descriptor and never more than a checkpoint's worth. Devices, FIFOs,
+    sockets, folders, links out of the folders and anything unreadable raise CheckpointError with
+    the same message, which says nothing about the path."""
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise CheckpointError(f"{path}: too large for an rnnviz checkpoint")
-        data = path.read_bytes()
-    except OSError as error:
-        raise CheckpointError(f"{path}: cannot read ({error.strerror})") from error
-    return add_checkpoint(data, path.name)
+        real = Path(os.path.realpath(Path(path).expanduser()))
+        roots = [Path(os.path.realpath(folder)) for folder in allowed]
+        if real.suffix != ".pt" or not any(real.is_relative_to(root) for root in roots):
+            raise PermissionError
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)  # a FIFO opens at once, then is refused
+        try:
+            opened = os.fstat(fd)
+            on_disk = os.stat(real, follow_symlinks=False)
+            if (not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (on_disk.st_dev, on_disk.st_ino)
+                    or opened.st_size > MAX_BYTES):
+                raise PermissionError
+            with os.fdopen(os.dup(fd), "rb") as file:
+                data = file.read(MAX_BYTES + 1)
+        finally:
+            os.close(fd)
+        if len(data) > MAX_BYTES:
+            raise PermissionError
+        return data
+    except (OSError, ValueError) as error:
+        raise CheckpointError(PATH_REFUSED) from error
+
+
+def add_checkpoint_file(path: str, session: str | None = None,
+                        allowed: tuple[Path, ...] | None = None) -> tuple[Path, list[str]]:
+    """add_checkpoint for a file on the server, under the operator's allowed folders. Every refusal,
+    a bad checkpoint included, is the one PATH_REFUSED message."""
+    data = read_allowed_file(path, serving.settings().path_dirs if allowed is None else allowed)
+    try:
+        return add_checkpoint(data, Path(path).name, session)
+    except CheckpointError as error:
+        raise CheckpointError(PATH_REFUSED) from error
 
 
 def describe(model, entry: Entry) -> str:

@@ -49,11 +49,14 @@ class Progress:
 
 
 def train(settings: Settings, data=None, out=None, on_progress=None, should_stop=None,
-          show_bar: bool = False, device="auto") -> tuple[RowReader, dict]:
+          show_bar: bool = False, device="auto", on_epoch_end=None,
+          resume: dict | None = None) -> tuple[RowReader, dict]:
     """Train a model; returns it (on the CPU) and a summary dict (also stored in the checkpoint if `out`).
 
     `device`: "auto" (a CUDA GPU if there is one, else the CPU), "cpu", "cuda" or a torch.device;
     a device that is not there raises rnnviz.device.DeviceMissing before any work is done.
+    `on_epoch_end(state)` gets, after each epoch, what `resume=state` continues from exactly:
+    {"epoch", "model", "optimizer", "generator", "history"} (state dicts, the generator's state).
     """
     device = resolve_device(device) if isinstance(device, str) else device
     torch.manual_seed(settings.seed)
@@ -74,9 +77,16 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     spare_core = device.type != "cpu" or torch.get_num_threads() < (os.cpu_count() or 1)
 
     history, step, stopped_early, started = [], 0, False, time.perf_counter()
+    first_epoch = 1
+    if resume:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        generator.set_state(resume["generator"])
+        history, first_epoch = list(resume["history"]), resume["epoch"] + 1
+        step = resume["epoch"] * batches_per_epoch
     bar = tqdm(total=total_steps, unit="batch", disable=not show_bar, mininterval=1.0)
     try:
-        for epoch in range(1, settings.epochs + 1):
+        for epoch in range(first_epoch, settings.epochs + 1):
             model.train()
             order = torch.randperm(len(train_x), generator=generator)
             loss_sum, correct, seen, epoch_start = 0.0, 0, 0, time.perf_counter()
@@ -113,6 +123,9 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
                       f"  val acc {progress.val_accuracy:.4f}  ({progress.samples_per_second:.0f} samples/s)")
             if on_progress:
                 on_progress(progress)
+            if on_epoch_end:
+                on_epoch_end({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                              "generator": generator.get_state(), "history": history})
     except KeyboardInterrupt:
         stopped_early = True
         bar.write(f"stopped early at epoch {epoch}, batch {step}")

@@ -10,8 +10,11 @@ import base64
 import hashlib
 import io
 import os
+import struct
 import tempfile
 import time
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -100,12 +103,16 @@ class RunsCode:
         return (exec, ("import os, pathlib; pathlib.Path(os.environ['PWNED']).write_text('ran')",))
 
 
-def wait_for(job, seconds: float = 120) -> None:
-    """Wait until a TrainingJob is over."""
+def wait_for(queue, session: str, seconds: float = 120, until=("done", "stopped", "failed", "interrupted",
+                                                                   "cancelled")) -> dict:
+    """Wait until the session's newest training job reaches one of the states `until`; its status."""
     deadline = time.monotonic() + seconds
-    while job.running and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        status = queue.latest(session)
+        if status and status["state"] in until:
+            return status
         time.sleep(0.2)
-    assert not job.running, "training did not finish in time"
+    raise AssertionError(f"the training job did not reach {until} in {seconds} s: {status}")
 
 
 def checkpoint_payload(model: RowReader, tmp_path) -> dict:
@@ -137,3 +144,54 @@ def canvas_state(rgba: np.ndarray) -> dict:
     Image.fromarray(rgba).save(png, format="PNG")
     url = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
     return {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
+
+
+def bounded(action) -> tuple[float, float]:
+    """Run `action()`; return (seconds, peak memory growth in MB) of this process while it ran
+    (the peak is reset first through /proc/self/clear_refs, so an earlier peak cannot hide it)."""
+    def status(field: str) -> float:
+        line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field))
+        return int(line.split()[1]) / 1024
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current resident size
+    before, started = status("VmRSS"), time.perf_counter()
+    action()
+    return time.perf_counter() - started, status("VmHWM") - before
+
+
+def nested_references(levels: int = 40) -> list:
+    """A list of 40 nodes that reaches 2**40 leaves: each level holds the one below it twice."""
+    nested: list = []
+    for _ in range(levels):
+        nested = [nested, nested]
+    return nested
+
+
+def zip_bomb(path: Path, good: Path, gigabytes: int = 1) -> Path:
+    """`good` checkpoint with its first weight tensor replaced by `gigabytes` GB of deflated zeros
+    (about 1 MB on disk): a block of 16 MB of zeros, flushed, repeated."""
+    zeros = bytes(16 * 2**20)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = deflate.compress(zeros) + deflate.flush(zlib.Z_FULL_FLUSH)
+    repeats = gigabytes * 64
+    bomb, crc = block * repeats + deflate.flush(), 0
+    for _ in range(repeats):
+        crc = zlib.crc32(zeros, crc)
+    entries = []  # (name, method, crc, stored bytes, size)
+    with zipfile.ZipFile(good) as archive:
+        for info in archive.infolist():
+            data = archive.read(info)
+            if info.filename.endswith("/data/0"):
+                entries.append((info.filename, zipfile.ZIP_DEFLATED, crc, bomb, repeats * len(zeros)))
+            else:
+                entries.append((info.filename, zipfile.ZIP_STORED, zlib.crc32(data), data, len(data)))
+    local, central = io.BytesIO(), io.BytesIO()
+    for name, method, checksum, data, size in entries:
+        offset, encoded = local.tell(), name.encode()
+        local.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, checksum, len(data), size,
+                                len(encoded), 0) + encoded + data)
+        central.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, checksum, len(data),
+                                  size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
+    directory = central.getvalue()
+    path.write_bytes(local.getvalue() + directory + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries),
+                                                                len(entries), len(directory), local.tell(), 0))
+    return path

@@ -4,6 +4,9 @@ import base64
 import csv
 import io
 import json
+import shutil
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +27,7 @@ from rnnviz import (
 )
 from rnnviz.config import DEFAULT_BRUSH
 from tests.conftest import ROOT, app_test, canvas_state, wait_for
+from ui import cache
 from ui.state import SEEN_CAPTION, Chart, InsightView, Key, Source, Tab, wrong_digit_key
 
 ONE_PER_DIGIT = 10  # pen digits to draw: the first of each label
@@ -160,7 +164,7 @@ def test_user_checkpoints_join_the_picker(app, drawings, user_models, shipped_mo
 
 @pytest.mark.slow
 @pytest.mark.parametrize("content, reason", [
-    (b"not a checkpoint at all", "not a readable rnnviz checkpoint"),
+    (b"not a checkpoint at all", "not a torch.save zip archive"),
     (None, "not an rnnviz checkpoint"),  # a real torch file, but someone else's
 ])
 def test_bad_upload_is_refused_and_the_app_keeps_working(app, drawings, user_models, content, reason):
@@ -174,7 +178,7 @@ def test_bad_upload_is_refused_and_the_app_keeps_working(app, drawings, user_mod
     assert not at.exception
     [error] = at.error
     assert "Could not add this checkpoint" in error.value and reason in error.value
-    assert not list(user_models.glob("*.pt"))
+    assert not list(user_models.rglob("*.pt"))
     assert metric(at, "Prediction")  # still reading the drawing
 
 
@@ -183,37 +187,49 @@ def test_good_upload_is_added_and_selected(app, user_models):
     content = (ROOT / "models" / "rnn.pt").read_bytes()
     at.file_uploader(key=Key.UPLOAD).set_value(("friend.pt", content, "application/octet-stream")).run()
     assert not at.exception
-    [saved] = user_models.glob("friend-rnn-*.pt")
+    [saved] = user_models.rglob("friend-rnn-*.pt")
     assert at.selectbox(key=Key.MODEL).value == str(saved)
     assert at.success[0].value.startswith(f"Added {saved.name}")
 
 
-def test_checkpoint_path_on_disk(app, tmp_path):
-    bad = tmp_path / "broken.pt"
-    bad.write_bytes(b"\x80\x02garbage")
+def test_checkpoint_path_box(app, tmp_path, monkeypatch):
     at = app().run()
-    at.text_input(key=Key.CHECKPOINT_PATH).input(str(bad)).run()
-    assert "Could not add this checkpoint" in at.error[0].value
-    at.text_input(key=Key.CHECKPOINT_PATH).input(str(tmp_path / "missing.pt")).run()
-    assert "cannot read" in at.error[0].value
+    assert not at.text_input  # off: AppTest's server listens on no loopback address
+    monkeypatch.setenv("RNNVIZ_PATH_BOX", "on")
+    monkeypatch.setenv("RNNVIZ_PATH_DIRS", str(tmp_path))
+    (tmp_path / "broken.pt").write_bytes(b"\x80\x02garbage")
+    shutil.copy(ROOT / "models" / "gru.pt", tmp_path / "mine.pt")
+    at.run()
+    for path in (tmp_path / "broken.pt", tmp_path / "missing.pt", "/etc/passwd"):
+        at.text_input(key=Key.CHECKPOINT_PATH).input(str(path)).run()
+        assert at.error[0].value == f"Could not add this checkpoint. {registry.PATH_REFUSED}"
+    at.text_input(key=Key.CHECKPOINT_PATH).input(str(tmp_path / "mine.pt")).run()
+    assert "Added mine-gru" in at.success[0].value and "mine-gru" in at.selectbox(key=Key.MODEL).value
+    assert str(tmp_path) not in " ".join(element.value for element in at.sidebar.caption)
 
 
+@pytest.mark.slow
 def test_train_in_the_app_and_stop_early(app, user_models, mnist_test):
     at = app(tab=Tab.TRAIN).run()
     at.selectbox(key=Key.TRAIN_CELL).set_value("rnn")
     at.select_slider(key=Key.TRAIN_HIDDEN).set_value(16)
     at.select_slider(key=Key.TRAIN_IMAGES).set_value(0)  # all 55,000: far more than it will get through
     at.button(key=Key.START_TRAINING).click().run()
-    job = at.session_state[Key.JOB]
+    session, queue = at.session_state[Key.SESSION], cache.training_queue()
+    status = wait_for(queue, session, until=("running",))
+    while not (queue.latest(session) or {}).get("progress"):  # a worker process is training
+        time.sleep(0.2)
+    at.run()
     at.button(key=Key.STOP_TRAINING).click().run()
-    wait_for(job)
-    assert job.state == "stopped" and job.summary["stopped_early"]
-    assert job.out.parent == user_models and job.out.exists()
+    status = wait_for(queue, session)
+    assert status["state"] == "stopped" and status["summary"]["stopped_early"]
+    out = Path(status["out"])
+    assert out.parent == registry.session_dir(session) and out.exists()
     at.run()
     assert not at.exception
     assert any("stopped early" in s.value for s in at.success)
-    assert str(job.out) in [str(e.path) for e in registry.list_checkpoints()]
-    assert job.history and job.history[0].step >= 1
+    assert str(out) in [str(e.path) for e in registry.list_checkpoints(session)]
+    assert str(out) not in [str(e.path) for e in registry.list_checkpoints(registry.new_session_id())]
 
 
 # ---- Insight and Evaluate: on the drawing and on the MNIST test set ----

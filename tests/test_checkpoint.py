@@ -7,13 +7,23 @@ import shutil
 import signal
 import subprocess
 import sys
+import zipfile
 
 import pytest
 import torch
 
 from rnnviz import CheckpointError, RowReader, load_model, registry, save_checkpoint
 from rnnviz.checkpoint import MAX_BYTES
-from tests.conftest import ROOT, RunsCode, checkpoint_payload, digest, nan_weights
+from tests.conftest import (
+    ROOT,
+    RunsCode,
+    bounded,
+    checkpoint_payload,
+    digest,
+    nan_weights,
+    nested_references,
+    zip_bomb,
+)
 
 
 def test_round_trip(tmp_path, mnist_test):
@@ -132,3 +142,44 @@ def test_killed_while_saving_leaves_no_broken_checkpoint(tmp_path, monkeypatch):
     assert digest(out) == before and load_model(out).cell_type == "gru"
     monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))  # the half-written file is not a checkpoint the app lists
     assert [e.path for e in registry.list_checkpoints() if not e.shipped] == [out]
+
+
+def test_bomb_is_what_it_claims(tmp_path):
+    bomb = zip_bomb(tmp_path / "bomb.pt", save_checkpoint(RowReader("lstm", 8), tmp_path / "good.pt"))
+    [data] = [info for info in zipfile.ZipFile(bomb).infolist() if info.filename.endswith("/data/0")]
+    assert bomb.stat().st_size < 2 * 2**20 and data.file_size == 2**30  # 1 GB of zeros in about 1 MB
+    with zipfile.ZipFile(bomb).open(data) as stream:
+        assert stream.read(2**20) == bytes(2**20)
+
+
+@pytest.mark.parametrize("case", ["nested config", "nested history", "zip bomb"])
+def test_crafted_checkpoints_are_refused_quickly_in_little_memory(tmp_path, case):
+    """A 217 KB nested-reference config once froze the server for 9 s (+0.9 GB); 1 GB of deflated
+    zeros took 1.1 GB. Each must be refused in under 1 s and 100 MB, with a short message."""
+    crafted = tmp_path / "crafted.pt"
+    if case == "zip bomb":
+        zip_bomb(crafted, save_checkpoint(RowReader("lstm", 8), tmp_path / "good.pt"))
+    else:
+        payload = checkpoint_payload(RowReader("lstm", 8), tmp_path)
+        payload["config" if case == "nested config" else "history"] = nested_references()
+        torch.save(payload, crafted)
+    assert crafted.stat().st_size < 2 * 2**20
+    refusals = []
+
+    def load():
+        with pytest.raises(CheckpointError) as refused:
+            load_model(crafted)
+        refusals.append(str(refused.value))
+
+    seconds, megabytes = bounded(load)
+    assert seconds < 1 and megabytes < 100, (seconds, megabytes)
+    assert len(refusals[0]) < 150 and "crafted.pt" in refusals[0]
+
+
+def test_refusals_never_suggest_unsafe_loading(tmp_path):
+    torch.save({"format": "rnnviz-checkpoint-1", "payload": RunsCode()}, tmp_path / "evil.pt")
+    torch.save({"format": "rnnviz-checkpoint-1", "big": torch.zeros(3).numpy()}, tmp_path / "numpy.pt")
+    for name in ("evil.pt", "numpy.pt"):
+        with pytest.raises(CheckpointError) as refused:
+            load_model(tmp_path / name)
+        assert "weights_only" not in str(refused.value) and len(str(refused.value)) < 150

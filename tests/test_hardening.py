@@ -24,9 +24,8 @@ from rnnviz import (
 )
 from rnnviz.checkpoint import MAX_BYTES
 from rnnviz.preprocess import MAX_SIDE
-from rnnviz.recipes import Settings
-from rnnviz.training_job import TrainingJob
 from tests.conftest import ROOT, app_test, checkpoint_payload, digest, nan_weights, wait_for
+from ui import cache
 from ui.state import Key, Source, Tab
 
 # ---- canvases ----
@@ -99,7 +98,7 @@ def test_edge_case_canvases(case, value, error):
             preprocess_canvas(value)
 
 
-# ---- training: killed, or two at once ----
+# ---- training: killed midway ----
 
 @pytest.mark.slow
 def test_training_killed_midway_leaves_the_old_checkpoint(tmp_path, mnist_test):
@@ -125,19 +124,6 @@ def test_training_killed_midway_leaves_the_old_checkpoint(tmp_path, mnist_test):
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"] and digest(out) == before
 
 
-@pytest.mark.slow
-def test_two_training_jobs_at_once_write_two_files(tmp_path, monkeypatch, mnist_test):
-    monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))
-    settings = Settings(cell_type="rnn", hidden=8, epochs=1, limit=500, val_size=200)
-    jobs = [TrainingJob(settings, registry.new_checkpoint_path("rnn-h8")) for _ in range(2)]  # same name, same second
-    for job in jobs:
-        wait_for(job)
-    assert [job.state for job in jobs] == ["done", "done"], [job.error for job in jobs]
-    assert jobs[0].out != jobs[1].out
-    assert sorted(tmp_path.glob("*.pt")) == sorted(job.out for job in jobs)
-    assert all(load_model(job.out).cell_type == "rnn" for job in jobs)
-
-
 # ---- the app: shipped models stay as they are, and no traceback whatever happens ----
 
 @pytest.fixture
@@ -147,6 +133,8 @@ def shipped(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "models", folder)
     monkeypatch.setattr(registry, "SHIPPED_DIR", folder)
     monkeypatch.setenv("RNNVIZ_MODELS", str(folder))  # the worst case: the user's models beside the shipped ones
+    monkeypatch.setenv("RNNVIZ_PATH_BOX", "on")
+    monkeypatch.setenv("RNNVIZ_PATH_DIRS", str(folder))
     return folder
 
 
@@ -160,7 +148,7 @@ def test_shipped_models_cannot_be_overwritten_from_the_page(shipped):
     at.text_input(key=Key.CHECKPOINT_PATH).input(str(shipped / "gru.pt")).run()
     assert not at.exception
     assert {p.name: digest(p) for p in shipped.glob("*.pt") if p.name in before} == before
-    assert len(list(shipped.glob("*.pt"))) == len(before) + 4
+    assert len(list(shipped.rglob("*.pt"))) == len(before) + 4
 
 
 def test_upload_limit(shipped):
@@ -175,7 +163,7 @@ def test_uploaded_name_too_long_for_the_disk(shipped):
     at = app_test().run()
     at.file_uploader(key=Key.UPLOAD).set_value(("x" * 300 + ".pt", (shipped / "rnn.pt").read_bytes(), "")).run()
     assert not at.exception
-    [added] = [path for path in shipped.glob("x*.pt")]  # a name the file system takes
+    [added] = [path for path in shipped.rglob("x*.pt")]  # a name the file system takes
     assert len(added.name) < 100 and load_model(added).cell_type == "rnn"
     assert at.selectbox(key=Key.MODEL).value == str(added) and "Added" in at.success[0].value
 
@@ -211,6 +199,7 @@ def test_no_models_at_all(shipped):
     assert len(at.warning) == 3  # one per missing shipped model
 
 
+@pytest.mark.slow
 def test_corrupt_dataset_fails_training_with_a_message(shipped, tmp_path, monkeypatch):
     data = tmp_path / "mnist"
     data.mkdir()
@@ -220,8 +209,7 @@ def test_corrupt_dataset_fails_training_with_a_message(shipped, tmp_path, monkey
     monkeypatch.setenv("RNNVIZ_DATA", str(data))
     at = app_test({Key.TAB: Tab.TRAIN}).run()
     at.button(key=Key.START_TRAINING).click().run()
-    job = at.session_state[Key.JOB]
-    wait_for(job, seconds=60)
+    status = wait_for(cache.training_queue(), at.session_state[Key.SESSION], seconds=60)
     at.run()
-    assert job.state == "failed" and not at.exception
+    assert status["state"] == "failed" and not at.exception
     assert "Training failed" in at.error[0].value

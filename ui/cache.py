@@ -1,5 +1,8 @@
 """What is loaded once per server process and shared by every session (st.cache_resource)."""
 
+import threading
+from collections import OrderedDict
+from pathlib import Path
 from typing import NamedTuple
 
 import streamlit as st
@@ -7,6 +10,7 @@ import torch
 
 from rnnviz import CELL_TYPES, RowReader, gallery, load_model, registry, stats
 from rnnviz.data import data_dir, has_mnist, load_mnist
+from rnnviz.training_job import TrainingQueue
 
 
 class Loaded(NamedTuple):
@@ -16,15 +20,64 @@ class Loaded(NamedTuple):
     model: RowReader
 
 
-@st.cache_resource(max_entries=32)
-def _load_checkpoint(path: str, modified: float) -> RowReader:
-    """A model loaded once per server (and again if its file changes: `modified`)."""
-    return load_model(path)
+@st.cache_resource
+def _training_queue(store: str) -> TrainingQueue:
+    return TrainingQueue()
+
+
+def training_queue() -> TrainingQueue:
+    """This server's training queue (one per model store)."""
+    return _training_queue(str(registry.user_dir()))
+
+
+MODEL_CACHE_MB = 512  # models kept in memory, least recently used dropped first (a hidden-100 LSTM is 0.2 MB)
+
+
+class _Models:
+    """Loaded models by (path, modified), bounded by their weights' bytes rather than their number:
+    a class's hundreds of small models fit, a few huge ones cannot crowd out memory."""
+
+    def __init__(self, limit_bytes: int):
+        self.limit, self.used = limit_bytes, 0
+        self.models: OrderedDict[tuple[str, float], tuple[RowReader, int]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, path: str, modified: float) -> RowReader:
+        key = (path, modified)
+        with self.lock:
+            if key in self.models:
+                self.models.move_to_end(key)
+                return self.models[key][0]
+        model = load_model(path)  # outside the lock: other sessions' models stay available meanwhile
+        size = sum(weights.numel() * weights.element_size() for weights in model.state_dict().values())
+        with self.lock:
+            if key not in self.models:
+                self.models[key], self.used = (model, size), self.used + size
+            while self.used > self.limit and len(self.models) > 1:
+                _, (_, dropped) = self.models.popitem(last=False)
+                self.used -= dropped
+            return self.models[key][0] if key in self.models else model
+
+
+@st.cache_resource
+def _models() -> _Models:
+    return _Models(MODEL_CACHE_MB * 2**20)
+
+
+@st.cache_resource(max_entries=4096)
+def _label(path: str, modified: float, shipped: bool) -> str:
+    """A checkpoint's picker label, kept once made (so listing many models loads none of them again)."""
+    return registry.describe(_models().get(path, modified), registry.Entry(Path(path), shipped))
+
+
+def label(entry: registry.Entry) -> str:
+    """The picker label of a checkpoint (raises CheckpointError or OSError when it cannot be read)."""
+    return _label(str(entry.path), entry.path.stat().st_mtime, entry.shipped)
 
 
 def load_entry(entry: registry.Entry) -> Loaded:
     """The model of a checkpoint entry (raises CheckpointError or OSError when it cannot be read)."""
-    return Loaded(entry, _load_checkpoint(str(entry.path), entry.path.stat().st_mtime))
+    return Loaded(entry, _models().get(str(entry.path), entry.path.stat().st_mtime))
 
 
 def shipped_models() -> dict[str, Loaded]:

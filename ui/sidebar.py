@@ -1,64 +1,82 @@
-"""The sidebar: which model to look at, and adding a checkpoint (uploaded, or a file on the server)."""
+"""The sidebar: which model to look at, and adding a checkpoint (uploaded, or a file on the server
+when the operator allows it)."""
 
 import streamlit as st
 
-from rnnviz import CheckpointError, registry
+from rnnviz import CheckpointError, registry, serving
 
-from .cache import Loaded, load_entry
+from .cache import Loaded, label, load_entry
+from .session import session_id
 from .state import Key
 
 UPLOAD_LIMIT_MB = 50  # the page's limit; .streamlit/config.toml sets the server's
 
 
 def model_picker() -> Loaded | None:
-    """The model to inspect: shipped ones first, then trained or added ones. None if none loads."""
-    models, problems = {}, []
-    for entry in registry.list_checkpoints():
+    """The model to inspect: shipped ones first, then the class's and this visitor's. None if none loads.
+    Only the selected model is loaded; the others need only their (kept) labels."""
+    labels, problems = {}, []
+    entries = {str(entry.path): entry for entry in registry.list_checkpoints(session_id())}
+    for path, entry in entries.items():
         try:
-            models[str(entry.path)] = load_entry(entry)
+            labels[path] = label(entry)
         except (CheckpointError, OSError) as error:
             problems.append(str(error))
-    if not models:
+    if not labels:
         st.sidebar.error("No model found. Put checkpoints in models/ (see README) or add one below.")
         return None
-    path = st.sidebar.selectbox("Model", list(models), key=Key.MODEL,
-                                format_func=lambda p: registry.describe(models[p].model, models[p].entry))
+    if st.session_state.get(Key.SELECT_NEXT) in labels:
+        st.session_state[Key.MODEL] = st.session_state.pop(Key.SELECT_NEXT)
+    if st.session_state.get(Key.MODEL) not in labels:  # e.g. pruned, or another visitor's
+        st.session_state.pop(Key.MODEL, None)
+    path = st.sidebar.selectbox("Model", list(labels), key=Key.MODEL, format_func=labels.get)
     for problem in problems:
         st.sidebar.caption(f"Skipped {problem}")
-    return models[path]
+    try:
+        return load_entry(entries[path])
+    except (CheckpointError, OSError) as error:  # removed or replaced since it was listed
+        st.sidebar.caption(f"Skipped {error}")
+        return None
 
 
 def _add(add) -> None:
-    """Run `add` (which returns the new file) and keep the outcome to show; select the new model."""
+    """Run `add` (which returns the new file and the names pruned) and keep the outcome to show;
+    select the new model."""
     try:
-        saved = add()
+        saved, pruned = add()
     except CheckpointError as error:
         st.session_state[Key.ADDED] = (False, f"Could not add this checkpoint. {error}")
         return
-    st.session_state[Key.ADDED] = (True, f"Added {saved.name}; it is now selected under Model.")
+    message = f"Added {saved.name}; it is now selected under Model. {registry.pruned_message(pruned)}"
+    st.session_state[Key.ADDED] = (True, message.strip())
     st.session_state[Key.MODEL] = str(saved)
 
 
 def _add_upload() -> None:
     upload = st.session_state[Key.UPLOAD]
     if upload is not None:
-        _add(lambda: registry.add_checkpoint(upload.getvalue(), upload.name))
+        _add(lambda: registry.add_checkpoint(upload.getvalue(), upload.name, session_id()))
 
 
 def _add_from_disk() -> None:
     path = st.session_state[Key.CHECKPOINT_PATH].strip()
     if path:
-        _add(lambda: registry.add_checkpoint_file(path))
+        _add(lambda: registry.add_checkpoint_file(path, session_id()))
 
 
 def add_checkpoint_form() -> None:
-    """Upload a checkpoint or name one on disk; it is checked, then copied to the user folder."""
+    """Upload a checkpoint (or name one on the server, if allowed); it is checked, then copied to the
+    visitor's own folder."""
+    limits = serving.settings()
     with st.sidebar.expander("Add a checkpoint", expanded=Key.ADDED in st.session_state):
         st.file_uploader("Upload a .pt file", type=["pt"], key=Key.UPLOAD, on_change=_add_upload,
                          max_upload_size=UPLOAD_LIMIT_MB)
-        st.text_input("…or type a path on the server and press Enter", key=Key.CHECKPOINT_PATH,
-                      on_change=_add_from_disk, placeholder="/path/to/model.pt")
+        if limits.path_box_enabled(st.get_option("server.address")):
+            st.text_input("…or type a path on the server and press Enter", key=Key.CHECKPOINT_PATH,
+                          on_change=_add_from_disk, placeholder="/path/to/model.pt")
         if Key.ADDED in st.session_state:
             ok, message = st.session_state[Key.ADDED]
             (st.success if ok else st.error)(message)
-        st.caption(f"Trained and added models are kept in {registry.user_dir()} (set RNNVIZ_MODELS to change).")
+        st.caption(f"Your trained and added models stay with this page's address (bookmark it to come back); "
+                   f"up to {limits.max_models} models or {limits.max_megabytes:.0f} MB, then the oldest go."
+                   + (" Everyone in the class sees them." if limits.shared_gallery else ""))

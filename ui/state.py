@@ -49,6 +49,12 @@ class Chart(StrEnum):
     TRAINING = "training-curves"
 
 
+class Param(StrEnum):
+    """The page address's query parameters."""
+
+    VISITOR = "visitor"  # the visitor's session id: a reload keeps their models
+
+
 SEEN_CAPTION = "What it read: 28 x 28"  # under the image the network read, beside the prediction
 SEEN_ZOOM = 4  # ... shown 4 x, in whole pixels
 
@@ -58,8 +64,10 @@ class Key(StrEnum):
 
     # the page
     TAB = "tab"  # tabs: the open Tab
+    SESSION = "session"  # value: this visitor's id (rnnviz.registry: their own model folder)
     # sidebar: which model
     MODEL = "model"  # selectbox: path of the selected checkpoint
+    SELECT_NEXT = "select-next"  # value: a checkpoint to select in the next run (a training just saved it)
     UPLOAD = "upload"  # file uploader: a checkpoint to add
     CHECKPOINT_PATH = "checkpoint-path"  # text input: a checkpoint on the server to add
     ADDED = "added"  # value: (ok, message) of the last attempt to add a checkpoint
@@ -93,8 +101,8 @@ class Key(StrEnum):
     TRAIN_LR = "train-lr"
     TRAIN_BATCH = "train-batch"
     START_TRAINING = "start-training"  # form submit button
-    STOP_TRAINING = "stop-training"  # button
-    JOB = "job"  # value: this session's TrainingJob
+    STOP_TRAINING = "stop-training"  # button: stop, leave the queue, or discard an interrupted job
+    RESUME_TRAINING = "resume-training"  # button: continue an interrupted job
     # downloads
     TRACE_CSV = "trace-csv"
     TRACE_JSON = "trace-json"

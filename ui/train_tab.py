@@ -1,12 +1,21 @@
-"""Train: a new model, trained in the background from a named recipe (the CLI's), with live progress."""
+"""Train: a new model, trained by a worker process from a named recipe (the CLI's), with live progress.
+
+Jobs queue on the server (rnnviz.training_job). Watching costs the server little: once a second the
+page reads the job's small status file and updates one progress bar; the curves are drawn only when
+an epoch ends (a full run of the page) or the job ends.
+"""
+
+from pathlib import Path
 
 import streamlit as st
 
-from rnnviz import CELL_TYPES, plots, registry
+from rnnviz import CELL_TYPES, plots, registry, training_job
 from rnnviz.data import has_mnist
 from rnnviz.recipes import APP_RECIPE, RECIPES, help_of, recipe_settings
-from rnnviz.training_job import TrainingJob
+from rnnviz.train import Progress
 
+from .cache import training_queue
+from .session import session_id
 from .state import Chart, Key
 from .widgets import chart, offer_mnist_download
 
@@ -29,7 +38,7 @@ def _load_recipe() -> None:
 
 
 def train_tab() -> None:
-    st.markdown("Train a new model on MNIST in the background; it joins the model picker when done.")
+    st.markdown("Train a new model on MNIST on the server; it joins your models in the picker when done.")
     if not has_mnist():
         offer_mnist_download("Training")
     if Key.RECIPE not in st.session_state:
@@ -38,7 +47,8 @@ def train_tab() -> None:
     recipe = st.selectbox("Recipe", list(RECIPES), key=Key.RECIPE, on_change=_load_recipe,
                           help="The same named recipes as `python -m rnnviz.train --recipe NAME`")
     st.caption(f"**{recipe}**: {RECIPES[recipe].description}.")
-    job = st.session_state.get(Key.JOB)
+    session, queue = session_id(), training_queue()
+    status = queue.latest(session)
     with st.form("train-settings"):
         left, middle, right = st.columns(3)
         left.selectbox("Cell", CELL_TYPES, format_func=str.upper, key=Key.TRAIN_CELL, help=help_of("cell_type"))
@@ -48,40 +58,71 @@ def train_tab() -> None:
                              format_func=lambda n: f"{n:,}" if n else "all 55,000")
         right.select_slider("Learning rate", LEARNING_RATES, key=Key.TRAIN_LR, help=help_of("lr"))
         right.select_slider("Batch size", BATCH_SIZES, key=Key.TRAIN_BATCH, help=help_of("batch_size"))
-        start = st.form_submit_button("Start training", disabled=bool(job and job.running), key=Key.START_TRAINING)
+        live = bool(status and status["state"] in training_job.LIVE)
+        start = st.form_submit_button("Start training", disabled=live, key=Key.START_TRAINING)
     if start:
         settings = recipe_settings(recipe, **{name: st.session_state[key] for name, key in FORM_SETTINGS.items()})
-        out = registry.new_checkpoint_path(f"{settings.cell_type}-h{settings.hidden}")
-        job = st.session_state[Key.JOB] = TrainingJob(settings, out)
-    if job:
-        training_progress(job)
+        try:
+            queue.submit(settings, session)
+        except (training_job.QueueFull, ValueError) as error:
+            st.error(str(error))
+        status = queue.latest(session)
+    if status:
+        training_progress(session, status)
 
 
-def training_progress(job: TrainingJob) -> None:
-    polling = job.running
+def _waiting(seconds: float) -> str:
+    return "within a minute" if seconds < 60 else f"in about {seconds / 60:.0f} min"
 
-    @st.fragment(run_every=1.0 if polling else None)
+
+def training_progress(session: str, status: dict) -> None:
+    """The job's curves as of its last epoch end, and a once-a-second line of progress while it is live."""
+    queue = training_queue()
+    curve = training_job.read_curve(session, status["id"])
+    if curve:
+        chart(plots.training_figure([Progress(**point) for point in curve]), key=Chart.TRAINING)
+    shown = (status["id"], status["state"], status["epochs_done"])
+
+    @st.fragment(run_every=1.0 if status["state"] in training_job.LIVE else None)
     def progress():
-        latest = job.latest
-        if latest:
-            note = "measuring test accuracy…" if job.running and latest.step == latest.total_steps else ""
-            st.progress(latest.step / latest.total_steps,
-                        text=f"epoch {latest.epoch}, batch {latest.step}/{latest.total_steps}: loss "
-                             f"{latest.loss:.3f}, train accuracy {latest.train_accuracy:.1%} {note}")
-            chart(plots.training_figure(job.history), key=Chart.TRAINING)
-        if job.running:
-            st.button("Stop early", key=Key.STOP_TRAINING, on_click=job.stop, help="The model so far is still saved")
-            if not latest:
-                st.info("Loading MNIST…")
-        elif job.state == "failed":
-            st.error(f"Training failed. {job.error}")
-        else:
-            early = " (stopped early)" if job.state == "stopped" else ""
-            st.success(f"Saved {job.out.name}{early}: test accuracy {job.summary['test_accuracy']:.1%}. "
-                       "It is now selected in the model picker.")
-        if polling and not job.running:
-            if job.state != "failed":
-                st.session_state[Key.MODEL] = str(job.out)  # select the new model
-            st.rerun()  # the whole page, so that the new checkpoint appears in the picker
+        now = queue.latest(session) or status
+        if (now["id"], now["state"], now["epochs_done"]) != shown:  # an epoch or the job ended: the whole page
+            if now["state"] in (training_job.DONE, training_job.STOPPED):
+                st.session_state[Key.SELECT_NEXT] = now["out"]  # the picker selects it
+            st.rerun()
+        job_progress(queue, session, now)
 
     progress()
+
+
+def job_progress(queue, session: str, status: dict) -> None:
+    """One job's state in a line or two, and what can be done about it."""
+    state, latest, epochs = status["state"], status.get("progress"), status["settings"]["epochs"]
+    if state == training_job.QUEUED:
+        st.progress(0.0, text=f"Waiting for a free trainer: number {status.get('position', '?')} in the queue, "
+                              f"starting {_waiting(status.get('starts_in', 0))}.")
+    elif state == training_job.RUNNING and latest:
+        note = " measuring test accuracy…" if latest["step"] == latest["total_steps"] else ""
+        st.progress(latest["step"] / latest["total_steps"],
+                    text=f"epoch {latest['epoch']}/{epochs}, batch {latest['step']}/{latest['total_steps']}: "
+                         f"loss {latest['loss']:.3f}, train accuracy {latest['train_accuracy']:.1%}{note}")
+    elif state == training_job.RUNNING:
+        st.info("Starting: loading MNIST…")
+    if state in training_job.LIVE:
+        st.button("Stop early" if state == training_job.RUNNING else "Leave the queue", key=Key.STOP_TRAINING,
+                  on_click=queue.stop, args=(session, status["id"]), help="A started model is still saved")
+    elif state == training_job.FAILED:
+        st.error(f"Training failed. {status.get('error', '')}")
+    elif state == training_job.INTERRUPTED:
+        st.warning(f"Training was interrupted after {status['epochs_done']} of {epochs} epochs (the server "
+                   "restarted or its trainer stopped). Resume continues from the last finished epoch.")
+        left, right = st.columns(2)
+        left.button("Resume", key=Key.RESUME_TRAINING, on_click=queue.resume, args=(session, status["id"]))
+        right.button("Discard", key=Key.STOP_TRAINING, on_click=queue.stop, args=(session, status["id"]))
+    elif state == training_job.CANCELLED:
+        st.info("Training cancelled.")
+    else:
+        early = " (stopped early)" if state == training_job.STOPPED else ""
+        name = registry.Entry(Path(status["out"]), shipped=False).name
+        st.success(f"Saved {name}{early}: test accuracy {status['summary']['test_accuracy']:.1%}. It is now "
+                   f"among your models in the picker. {registry.pruned_message(status.get('pruned', []))}".strip())

@@ -1,0 +1,185 @@
+"""A class at once: students drawing while others train, one browser context per student, against one
+server or several replicas behind nginx (deploy/serve.sh).
+
+    RNNVIZ_DATA=../shared/mnist python -m bench.classroom                       # 10 drawing + 5 training, 2 replicas
+    RNNVIZ_DATA=../shared/mnist python -m bench.classroom --replicas 1 --direct  # one server, no balancer
+
+The trainers open the Train tab, press "Start training" (the app's defaults) within a few seconds of
+each other and stay there watching progress; meanwhile the drawers draw pen digits together, stroke
+by stroke (bench.many_users), `--rounds` digits each. Then every trainer must show "Saved". The
+server's memory is the resident size of every process it runs (replicas, balancer, training workers),
+sampled twice a second. Targets (issue 12): p95 mouse-up to prediction < 1.5 s; every training saved;
+server memory < 2 GB.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.many_users import draw_together
+from bench.report import save, stats, target
+from rnnviz import pendigits
+from tests.browser import ROOT, chromium, free_port, open_app, open_tab, readable_digits
+
+SAVED = '[data-testid="stAlertContentSuccess"]:has-text("Saved")'
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    return tree
+
+
+def resident_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS"))
+            total += int(line.split()[1])
+        except (OSError, StopIteration):
+            continue
+    return total / 1024
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return total
+
+
+def connections_per_port(ports: list[int]) -> dict[int, int]:
+    """Established TCP connections to each of `ports` on loopback (sessions' websockets and requests)."""
+    counts = dict.fromkeys(ports, 0)
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            port = int(local.rsplit(":", 1)[1], 16)
+            if state == "01" and port in counts:
+                counts[port] += 1
+    return counts
+
+
+class MemoryWatch(threading.Thread):
+    """Peak resident memory of a process tree, sampled every half second."""
+
+    def __init__(self, root: int):
+        super().__init__(daemon=True)
+        self.root, self.peak_mb, self.done = root, 0.0, threading.Event()
+        self.start()
+
+    def run(self):
+        while not self.done.wait(0.5):
+            self.peak_mb = max(self.peak_mb, resident_mb(process_tree(self.root)))
+
+
+def serve(replicas: int, models: Path) -> tuple[subprocess.Popen, int]:
+    """deploy/serve.sh on a free port; returns the process and its port once every replica answers."""
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "REPLICAS": str(replicas), "RNNVIZ_MODELS": str(models)}
+    env.setdefault("RNNVIZ_DATA", str(ROOT.parent / "shared" / "mnist"))
+    server = subprocess.Popen(["bash", "deploy/serve.sh"], cwd=ROOT, env=env, start_new_session=True,
+                              stdout=subprocess.PIPE, text=True)
+    line = server.stdout.readline()
+    if "replicas behind" not in line:
+        raise RuntimeError(f"deploy/serve.sh did not start: {line}")
+    urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=10)
+    return server, port
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drawers", type=int, default=10)
+    parser.add_argument("--trainers", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="digits each drawer draws")
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--direct", action="store_true", help="talk to the first replica, not the balancer")
+    parser.add_argument("--screenshots", type=Path, help="folder for a trainer's and a drawer's screenshot")
+    args = parser.parse_args()
+    digits = readable_digits(pendigits.load(pendigits.default_path()), args.rounds * args.drawers)
+    models = Path(f"/tmp/rnnviz-classroom-{os.getpid()}")
+    server, port = serve(args.replicas, models)
+    url = f"http://127.0.0.1:{port + 1 if args.direct else port}"
+    memory = MemoryWatch(server.pid)
+    try:
+        with chromium() as browser:
+            drawers = [open_app(browser, url, timeout_ms=60_000) for _ in range(args.drawers)]
+            trainers = [open_app(browser, url, timeout_ms=60_000) for _ in range(args.trainers)]
+            sessions = connections_per_port([port + 1 + i for i in range(args.replicas)])
+            for page in trainers:
+                open_tab(page, "Train", timeout_ms=60_000)
+            started = time.perf_counter()
+            for page in trainers:
+                page.locator(".st-key-start-training").get_by_role("button").click()
+            drawing = {"mouse_up_to_prediction_ms": [], "right": 0}
+            for r in range(args.rounds):
+                ms, right = draw_together(drawers, digits[r * args.drawers: (r + 1) * args.drawers])
+                drawing["mouse_up_to_prediction_ms"] += ms
+                drawing["right"] += right
+            drawing_seconds = time.perf_counter() - started
+            still_training = sum(page.locator(".st-key-stop-training").count() > 0 for page in trainers)
+            new_visitor = time.perf_counter()
+            open_app(browser, url, timeout_ms=120_000)
+            new_visitor_ms = (time.perf_counter() - new_visitor) * 1000
+            saved_after = []
+            for page in trainers:
+                try:
+                    page.locator(SAVED).wait_for(timeout=600_000)
+                    saved_after.append(round(time.perf_counter() - started, 1))
+                except Exception:  # a page that never shows "Saved" is what this bench is about
+                    saved_after.append(None)
+            if args.screenshots:
+                args.screenshots.mkdir(parents=True, exist_ok=True)
+                trainers[0].screenshot(path=args.screenshots / "trainer.png", full_page=True)
+                drawers[0].screenshot(path=args.screenshots / "drawer.png")
+            tree = process_tree(server.pid)
+            before = cpu_seconds(tree)
+            time.sleep(10)
+            idle_cpu = (cpu_seconds(tree) - before) / 10
+    finally:
+        memory.done.set()
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+        subprocess.run(["rm", "-rf", str(models)], check=False)
+    waits = drawing.pop("mouse_up_to_prediction_ms")
+    results = {
+        "drawers": args.drawers, "trainers": args.trainers, "rounds": args.rounds, "replicas": args.replicas,
+        "through_balancer": not args.direct, "connections_per_replica": list(sessions.values()),
+        "mouse_up_to_prediction_ms": stats(waits), "drawings": args.rounds * args.drawers,
+        "read_right": drawing["right"], "drawing_seconds": round(drawing_seconds, 1),
+        "trainings_live_when_drawing_ended": still_training, "saved_after_s": saved_after,
+        "new_visitor_load_ms": round(new_visitor_ms), "server_peak_mb": round(memory.peak_mb),
+        "server_cpu_when_idle": round(idle_cpu, 2),
+    }
+    print(results)
+    results["targets"] = [
+        target("p95 mouse-up to prediction, ms", results["mouse_up_to_prediction_ms"]["p95"], 1500),
+        target("trainings not saved", sum(s is None for s in saved_after), 1),
+        target("server peak memory, MB", memory.peak_mb, 2048),
+    ]
+    name = "classroom" + ("" if args.replicas > 1 and not args.direct else "_one_server")
+    save(name, results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The operator's settings for serving a class, all in one place: environment variables read here.
+
+    RNNVIZ_MODELS      the model store (default: the cache folder's models/); replicas share it
+    RNNVIZ_WORKERS     trainings at once on this machine (default: cores - 1, at least 1); the rest queue
+    RNNVIZ_SLOTS       folder of this machine's training slots (file locks; default: the temp folder's
+                       rnnviz-training-slots-<uid>): every server process on the machine shares them
+    RNNVIZ_QUEUE       trainings that may wait, per server process (default 100); beyond, "try later"
+    RNNVIZ_MAX_MODELS  models a visitor may keep (default 10); the oldest go first
+    RNNVIZ_MAX_MB      megabytes a visitor may keep (default 50)
+    RNNVIZ_GALLERY     1: every visitor sees every visitor's models (a class gallery); default 0
+    RNNVIZ_PATH_BOX    on | off | auto (default): the "path on the server" box; auto = on only when the
+                       server listens on loopback (a single user on their own machine)
+    RNNVIZ_PATH_DIRS   folders the path box may read from (os.pathsep-separated; default: the home folder)
+"""
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class Serving:
+    workers: int
+    slots_dir: Path
+    queue_limit: int
+    max_models: int
+    max_megabytes: float
+    shared_gallery: bool
+    path_box: str
+    path_dirs: tuple[Path, ...]
+
+    def path_box_enabled(self, address: str | None) -> bool:
+        """Whether the path box is on for a server listening on `address` (None or "": every interface)."""
+        return self.path_box == "on" or (self.path_box == "auto" and (address or "") in LOOPBACK)
+
+
+def _number(name: str, default, kind=int):
+    try:
+        return max(kind(os.environ[name]), kind(1))
+    except (KeyError, ValueError):
+        return default
+
+
+def settings() -> Serving:
+    """The settings now (read at every call: cheap, and tests can change them)."""
+    dirs = os.environ.get("RNNVIZ_PATH_DIRS") or str(Path.home())
+    path_box = os.environ.get("RNNVIZ_PATH_BOX", "auto").strip().lower()
+    return Serving(
+        workers=_number("RNNVIZ_WORKERS", max((os.cpu_count() or 2) - 1, 1)),
+        slots_dir=Path(os.environ.get("RNNVIZ_SLOTS")
+                       or Path(tempfile.gettempdir()) / f"rnnviz-training-slots-{os.getuid()}"),
+        queue_limit=_number("RNNVIZ_QUEUE", 100),
+        max_models=_number("RNNVIZ_MAX_MODELS", 10),
+        max_megabytes=_number("RNNVIZ_MAX_MB", 50.0, float),
+        shared_gallery=os.environ.get("RNNVIZ_GALLERY", "0").strip().lower() in ("1", "true", "on", "yes"),
+        path_box=path_box if path_box in ("on", "off", "auto") else "off",
+        path_dirs=tuple(Path(d).expanduser() for d in dirs.split(os.pathsep) if d.strip()),
+    )
