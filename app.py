@@ -9,7 +9,7 @@ or the MNIST test set) sits beside the prediction, and the tabs (ui/*_tab.py) lo
 import streamlit as st
 import torch
 
-from rnnviz import plots, trace
+from rnnviz import confidence, plots, trace
 from ui import cache
 from ui.compare_tab import compare_tab
 from ui.digit import digit_input
@@ -17,7 +17,7 @@ from ui.evaluate_tab import evaluate_tab
 from ui.insight_tab import insight_tab
 from ui.inspect_tab import inspect_tab
 from ui.sidebar import add_checkpoint_form, model_picker
-from ui.state import SEEN_CAPTION, SEEN_ZOOM, Chart, Key, Tab
+from ui.state import SEEN_CAPTION, SEEN_ZOOM, UNSURE, Chart, Key, Tab
 from ui.train_tab import train_tab
 from ui.widgets import chart
 
@@ -32,12 +32,19 @@ INTRO = (
 torch.set_num_threads(1)  # two cores: one for training, one for everyone's pages
 
 
-def prediction_summary(digit_trace) -> None:
-    said, saw = st.columns([3, 1])
-    said.metric("Prediction", digit_trace.prediction, help="The digit with the highest probability after all 28 rows")
-    said.caption(f"{digit_trace.probs[-1].max():.0%} sure after the last row; it has held this answer since row "
-                 f"{digit_trace.settled_step}.")
-    saw.image(plots.enlarged(digit_trace.image, SEEN_ZOOM), clamp=True, caption=SEEN_CAPTION)  # whole pixels
+def prediction_summary(digit_trace, verdict) -> None:
+    """The answer, whether to trust it (verdict: a confidence.Verdict, or None when the model has no
+    index to judge by), and the 28 x 28 image the network read."""
+    answer_column, image_column = st.columns([2, 1])
+    answer_column.metric("Prediction", digit_trace.prediction,
+                         help="The digit with the highest probability after all 28 rows")
+    image_column.image(plots.enlarged(digit_trace.image, SEEN_ZOOM), clamp=True, caption=SEEN_CAPTION,
+                       output_format="PNG")
+    if verdict is not None and not verdict.sure:
+        st.warning(f"**{UNSURE}:** {verdict.reason}. Draw one digit, large and clear, and it will read it "
+                   f"better. **Inspect** shows the training digits it finds alike.", icon=":material/help:")
+    st.caption(f"Probability {digit_trace.probs[-1].max():.0%} after the last row; it has held this answer since row "
+               f"{digit_trace.settled_step}.")
     chart(plots.probability_bars(digit_trace.probs[-1], "Class probabilities after all 28 rows"),
           key=Chart.FINAL_PROBABILITIES)
 
@@ -60,10 +67,13 @@ def main() -> None:
         if digit_trace is None:
             st.markdown(INTRO)
         else:
-            prediction_summary(digit_trace)
+            index = cache.neighbour_index(selected.entry)  # the unsure signal's thresholds, or None
+            verdict = None if index is None else confidence.judge(digit_trace.hidden[-1], digit_trace.probs[-1], index)
+            prediction_summary(digit_trace, verdict)
 
     tabs = {
-        Tab.INSPECT: lambda: inspect_tab(selected.model if selected else None, digit_trace),
+        Tab.INSPECT: lambda: inspect_tab(selected.model if selected else None, digit_trace,
+                                         selected.entry if selected else None),
         Tab.COMPARE: lambda: compare_tab(image, shipped),
         Tab.INSIGHT: lambda: insight_tab(image, shipped, selected),
         Tab.EVALUATE: lambda: evaluate_tab(selected),

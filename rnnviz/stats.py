@@ -147,13 +147,14 @@ def data_key(images: torch.Tensor, labels: torch.Tensor) -> str:
     return digest.hexdigest()[:8]
 
 
-def stats_paths(checkpoint_path, data: str = MNIST_TEST_KEY) -> list[Path]:
+def stats_paths(checkpoint_path, data: str = MNIST_TEST_KEY, kind: str = "stats", version: int = VERSION) -> list[Path]:
     """Where the statistics of a checkpoint on the digits `data` (a data_key) are kept: beside it, or
-    in the cache folder. The first is where they are written when that folder is writable."""
+    in the cache folder. The first is where they are written when that folder is writable. `kind` and
+    `version` name other files kept per checkpoint the same way (e.g. rnnviz/neighbours.py's)."""
     checkpoint_path = Path(checkpoint_path)
     model_key = hashlib.sha256(checkpoint_path.read_bytes()).hexdigest()[:16]
-    name = f"{checkpoint_path.name}.{model_key}-{data}.v{VERSION}.stats.npz"
-    beside, cached = checkpoint_path.parent / name, cache_dir() / "stats" / name
+    name = f"{checkpoint_path.name}.{model_key}-{data}.v{version}.{kind}.npz"
+    beside, cached = checkpoint_path.parent / name, cache_dir() / kind / name
     return [beside, cached] if os.access(checkpoint_path.parent, os.W_OK) else [cached, beside]
 
 

@@ -26,11 +26,12 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .checkpoint import save_checkpoint
+from .checkpoint import load_model, save_checkpoint
 from .data import augment, batches, load_mnist, split_train_val
 from .device import add_device_flag, device_from_args, resolve_device
 from .evaluate import accuracy
 from .model import RowReader
+from .pen_training import mix_in
 from .recipes import RECIPES, Settings, recipe_settings
 
 
@@ -65,8 +66,12 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     (train_x, train_y), (val_x, val_y) = split_train_val(images, labels, settings.val_size, settings.seed)
     if settings.limit:
         train_x, train_y = train_x[: settings.limit], train_y[: settings.limit]
+    train_x, train_y = mix_in(train_x, train_y, settings)  # real pen digits, if the settings ask for them
 
-    model = RowReader(settings.cell_type, settings.hidden).to(device)
+    model = RowReader(settings.cell_type, settings.hidden)
+    if settings.start_from:
+        model.load_state_dict(_start(settings).state_dict())
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     batches_per_epoch = math.ceil(len(train_x) / settings.batch_size)
     total_steps = settings.epochs * batches_per_epoch
@@ -149,11 +154,22 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     return model.eval(), summary
 
 
+def _start(settings: Settings) -> RowReader:
+    """The checkpoint a fine-tuning run starts from; it must match the settings' cell and size."""
+    if not Path(settings.start_from).exists():
+        raise FileNotFoundError(f"start_from: no checkpoint {settings.start_from} (train it first, see the recipe)")
+    start = load_model(settings.start_from)
+    if (start.cell_type, start.hidden_size) != (settings.cell_type, settings.hidden):
+        raise ValueError(f"start_from: {settings.start_from} is a {start.cell_type} with {start.hidden_size} units, "
+                         f"not a {settings.cell_type} with {settings.hidden}")
+    return start
+
+
 def cli_parser() -> argparse.ArgumentParser:
     """The command line: a recipe, then one flag per setting (from rnnviz.recipes), then where and how to train."""
     parser = argparse.ArgumentParser(description="Train a row-by-row RNN/GRU/LSTM on MNIST. A recipe gives every "
                                      "setting; the flags after it change some.")
-    parser.add_argument("--recipe", choices=RECIPES, default="lstm",
+    parser.add_argument("--recipe", choices=RECIPES, default="lstm-mnist",
                         help="; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items())
                         .replace("%", "%%"))  # argparse formats help with %
     for setting in fields(Settings):  # one flag per setting, its help text declared with the setting

@@ -23,13 +23,13 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from rnnviz import RowReader, load_model, pendigits, registry, save_checkpoint
+from rnnviz import RowReader, load_model, pendigits, preprocess_canvas, registry, save_checkpoint
 from rnnviz.data import has_mnist, load_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PEN_DIGITS = SHARED / "pen-digits" / "dev.jsonl"
-MNIST_FIXTURES = {"mnist_test", "digits", "shipped_stats"}  # a test using one of these needs MNIST
+MNIST_FIXTURES = {"mnist_test", "mnist_train", "digits", "shipped_stats"}  # a test using one of these needs MNIST
 os.environ.setdefault("RNNVIZ_DATA", str(SHARED / "mnist"))
 os.environ.setdefault("RNNVIZ_CACHE", tempfile.mkdtemp(prefix="rnnviz-test-cache-"))  # never the user's ~/.cache
 torch.set_num_threads(1)  # small recurrent nets gain little from 2 threads, and lose a lot when a core is busy
@@ -57,6 +57,14 @@ def mnist_test():
 
 
 @pytest.fixture(scope="session")
+def mnist_train():
+    """The 60,000 MNIST training images (N, 28, 28) in [0, 1] and labels (N,)."""
+    if not has_mnist():
+        data_missing(f"MNIST (set RNNVIZ_DATA; {os.environ['RNNVIZ_DATA']} has no MNIST files)")
+    return load_mnist("train")
+
+
+@pytest.fixture(scope="session")
 def digits(mnist_test):
     """300 real test digits and labels."""
     images, labels = mnist_test
@@ -69,6 +77,11 @@ def pen_records():
     if not PEN_DIGITS.exists():
         data_missing(f"The pen digits ({PEN_DIGITS})")
     return pendigits.load(PEN_DIGITS)
+
+
+def drawn(strokes, rng: np.random.Generator, brush: float = 18, height: float = 0.7) -> np.ndarray:
+    """Strokes (pen-digit format) drawn on the canvas as a user would, then preprocessed: (28, 28)."""
+    return preprocess_canvas(pendigits.render(pendigits.place(strokes, height, brush, rng), brush))
 
 
 @pytest.fixture(scope="session")

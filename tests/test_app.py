@@ -18,6 +18,8 @@ from rnnviz import (
     CELL_TYPES,
     gallery,
     measures,
+    neighbours,
+    nondigits,
     pendigits,
     preprocess_canvas,
     registry,
@@ -28,7 +30,7 @@ from rnnviz import (
 from rnnviz.config import DEFAULT_BRUSH
 from tests.conftest import ROOT, app_test, canvas_state, wait_for
 from ui import cache
-from ui.state import SEEN_CAPTION, Chart, InsightView, Key, Source, Tab, wrong_digit_key
+from ui.state import SEEN_CAPTION, UNSURE, Chart, InsightView, Key, Source, Tab, wrong_digit_key
 
 ONE_PER_DIGIT = 10  # pen digits to draw: the first of each label
 
@@ -441,3 +443,30 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
     at.run().selectbox(key=Key.MODEL).set_value(str(registry.user_dir() / "mine.pt")).run()
     assert not at.exception and at.button(key=Key.DOWNLOAD_MNIST)  # a new checkpoint's statistics need MNIST
     assert any("MNIST" in info.value for info in at.info)
+
+
+def test_the_page_says_when_it_is_unsure_and_shows_what_it_read(app, drawings, pen_records, shipped_models):
+    rng = np.random.default_rng(5)
+    label, rgba = drawings[4]
+    at = app(drawing=rgba).run()
+    assert not at.exception and metric(at, "Prediction") == str(label)
+    assert not [w for w in at.warning if UNSURE in w.value]  # a clear digit: no doubt expressed
+    assert [i.captions for i in at.get("image")][0] == ["What the network read"]
+    scribbles = [nondigits.scribble(rng) for _ in range(6)]
+    unsure = 0
+    for strokes in scribbles:
+        at = app(drawing=pendigits.render(pendigits.place(strokes, 0.7, 18, rng), 18)).run()
+        unsure += any(UNSURE in w.value and "unlike the training" in w.value for w in at.warning)
+    assert unsure >= 3, f"only {unsure} of 6 scribbles were called unsure"
+
+
+def test_inspect_shows_the_training_digits_alike(app, drawings, shipped_models):
+    label, rgba = drawings[7]
+    at = app(drawing=rgba).run()
+    texts = [m.value for m in at.markdown]
+    runner_up = int(np.argsort(trace(shipped_models["lstm"], preprocess_canvas(rgba)).probs[-1])[-2])
+    assert any(t.startswith(f"**{label}** (") and f"nearest training {label}s" in t for t in texts)
+    assert any(t.startswith(f"**{runner_up}** (") for t in texts)
+    alike_images = [i for i in at.get("image") if len(i.captions) == neighbours.NEAREST]
+    assert len(alike_images) == 2  # the answer's and the runner-up's nearest training digits, with distances
+    assert all(float(caption) >= 0 for i in alike_images for caption in i.captions)

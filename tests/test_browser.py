@@ -11,9 +11,11 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from scipy.ndimage import gaussian_filter
 
-from rnnviz import pendigits, preprocess_canvas
+from rnnviz import confidence, load_model, nondigits, pendigits, preprocess_canvas, registry, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
+from rnnviz.neighbours import cached_index
 from tests.browser import (
+    BRUSH,
     SHOWN_STEP_TEXT,
     STEP_FIGURE,
     chromium,
@@ -29,7 +31,7 @@ from tests.browser import (
     wait_until_quiet,
     websocket_frames,
 )
-from ui.state import Tab
+from ui.state import SEEN_CAPTION, Tab
 
 pytestmark = pytest.mark.browser
 
@@ -194,3 +196,42 @@ def test_a_stroke_begun_right_after_clear_is_kept_whole(page, delay_ms, tmp_path
     assert_read(seen, [SEVEN], {"the bar kept": [BAR, SEVEN], "its start cut": [SEVEN[half:]],
                                 "its end cut": [SEVEN[:half]]})
     page.screenshot(path=tmp_path / "after-clear.png")
+
+
+def index_of_lstm():
+    return cached_index(registry.shipped_path("lstm"))
+
+
+def first_drawing(candidates, wanted) -> dict:
+    """The first candidate (a record) whose drawing, as pen_strokes places it, the shipped LSTM judges
+    as `wanted(trace, verdict)` offline: the page must then say the same."""
+    model, index = load_model(registry.shipped_path("lstm")), index_of_lstm()
+    for seed, record in enumerate(candidates):
+        digit_trace = trace(model, preprocess_canvas(pendigits.render(pen_strokes(record, seed), BRUSH)))
+        if wanted(digit_trace, confidence.judge(digit_trace.hidden[-1], digit_trace.probs[-1], index)):
+            return {"record": record, "seed": seed, "prediction": digit_trace.prediction}
+    raise AssertionError("no candidate drawing is judged as wanted")
+
+
+def alert_text(page) -> str:
+    return " ".join(page.locator('[data-testid="stAlert"]').all_inner_texts())
+
+
+def test_a_flagged_one_is_read_and_a_scribble_is_called_unsure(page, pen_records):
+    flagged = [pendigits.european_style(r) for r in pen_records if r["label"] == 1]
+    one = first_drawing(flagged, lambda t, verdict: t.prediction == 1 and verdict.sure)
+    clear_canvas(page)
+    assert draw_strokes(page, pen_strokes(one["record"], one["seed"]))[-1]["prediction"] == "1"
+    wait_until_quiet(page)
+    assert "Not sure" not in alert_text(page)
+    assert page.get_by_text(SEEN_CAPTION).count() == 1
+    assert page.get_by_text("its nearest training 1s").count() == 1  # Inspect: the 1s it finds alike
+
+    rng = np.random.default_rng(0)
+    scribbles = [{"strokes": nondigits.scribble(rng)} for _ in range(40)]
+    far = index_of_lstm().distance_ceiling * 1.15  # beyond it: the browser's brush is not quite PIL's
+    scribble = first_drawing(scribbles, lambda t, verdict: verdict.distance > far)
+    clear_canvas(page)
+    draw_strokes(page, pen_strokes(scribble["record"], scribble["seed"]))
+    wait_until_quiet(page)
+    assert "Not sure" in alert_text(page) and "unlike the training" in alert_text(page)

@@ -89,3 +89,16 @@ def test_the_cli_and_the_train_tab_offer_the_same_recipes(user_models):
 def test_the_app_recipe_trains_an_lstm_100():
     settings = RECIPES[APP_RECIPE].settings
     assert (settings.cell_type, settings.hidden, settings.limit) == ("lstm", 100, 0)
+
+
+def test_fine_tuning_starts_from_the_checkpoint_and_refuses_another_shape(tmp_path, mnist_test):
+    start = tmp_path / "start.pt"
+    train(Settings(cell_type="gru", hidden=16, epochs=1, limit=500, val_size=200), out=start)
+    unchanged, _ = train(Settings(cell_type="gru", hidden=16, epochs=1, limit=500, val_size=200, lr=0,
+                                  start_from=str(start)))  # lr 0: Adam moves nothing, so this is the start
+    for a, b in zip(load_model(start).state_dict().values(), unchanged.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+    with pytest.raises(ValueError, match="is a gru with 16 units, not a lstm with 16"):
+        train(Settings(cell_type="lstm", hidden=16, epochs=1, limit=500, val_size=200, start_from=str(start)))
+    with pytest.raises(FileNotFoundError, match="train it first"):
+        train(Settings(cell_type="gru", hidden=16, start_from=str(tmp_path / "missing.pt")))

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import streamlit as st
 import torch
 
-from rnnviz import CELL_TYPES, RowReader, gallery, load_model, registry, stats
+from rnnviz import CELL_TYPES, RowReader, gallery, load_model, neighbours, registry, stats
 from rnnviz.data import data_dir, has_mnist, load_mnist
 from rnnviz.training_job import TrainingQueue
 
@@ -100,6 +100,26 @@ def _mnist_test(folder: str) -> tuple[torch.Tensor, torch.Tensor]:
 def mnist_test() -> tuple[torch.Tensor, torch.Tensor] | None:
     """The MNIST test images (N, 28, 28) and labels (N,), read once per server; None when not on disk."""
     return _mnist_test(str(data_dir())) if has_mnist() else None
+
+
+@st.cache_resource
+def _mnist_train(folder: str) -> tuple[torch.Tensor, torch.Tensor]:
+    return load_mnist("train", folder, download=False)
+
+
+@st.cache_resource(max_entries=32)
+def _neighbour_index(path: str, modified: float, has_train_set: bool) -> neighbours.NeighbourIndex | None:
+    """A checkpoint's nearest-digit index, read once per server (made from MNIST the first time)."""
+    found = neighbours.cached_index(path)
+    if found is None and has_train_set:
+        found = neighbours.neighbour_index(path, *_mnist_train(str(data_dir())), mnist_test()[0])
+    return found
+
+
+def neighbour_index(entry: registry.Entry) -> neighbours.NeighbourIndex | None:
+    """The checkpoint's index of MNIST training digits by final state (shipped models ship theirs);
+    None when it is not kept and MNIST is not on disk to make it."""
+    return _neighbour_index(str(entry.path), entry.path.stat().st_mtime, has_mnist())
 
 
 @st.cache_resource

@@ -2,10 +2,13 @@
 
 import streamlit as st
 
-from rnnviz import measures, plots
+from rnnviz import measures, neighbours, plots
 
+from . import cache
 from .state import Chart, Key
-from .widgets import NO_DIGIT, chart, trace_downloads
+from .widgets import NO_DIGIT, chart, offer_mnist_download, trace_downloads
+
+NEIGHBOUR_ZOOM = 3  # a 28 px training digit shown 84 px wide
 
 EXPLAIN = {
     "lstm": "An **LSTM** keeps a memory, the cell state **c**. At each row the **forget gate f** decides how "
@@ -25,8 +28,27 @@ HOW_TO_READ = (
 )
 
 
-def inspect_tab(model, trace) -> None:
-    """model: the selected RowReader; trace: its Trace of the current digit, or None."""
+def alike_digits(entry, trace) -> None:
+    """The training digits whose final state is nearest to the drawing's, for the answer and the runner-up."""
+    st.subheader("Which training digits it finds alike")
+    index = cache.neighbour_index(entry)
+    if index is None:
+        offer_mnist_download(f"Finding the training digits alike for {entry.name}")
+        return
+    st.caption(f"The network decides from its state after the last row. These are the MNIST training digits "
+               f"(of {len(index.labels):,} indexed) whose last state is nearest to this drawing's, for its answer "
+               f"and for the runner-up: the digits it thinks this one looks like. The number under each is the "
+               f"distance between the two states.")
+    for candidate in neighbours.alike(index, trace.hidden[-1], trace.probs[-1]):
+        st.markdown(f"**{candidate.digit}** ({candidate.probability:.0%}): its nearest training "
+                    f"{candidate.digit}s")
+        st.image([plots.enlarged(image, NEIGHBOUR_ZOOM) for image in candidate.images], clamp=True,
+                 caption=[f"{distance:.1f}" for distance in candidate.distances], output_format="PNG")
+
+
+def inspect_tab(model, trace, entry=None) -> None:
+    """model: the selected RowReader; trace: its Trace of the current digit, or None; entry: the
+    model's checkpoint (registry.Entry), for the training digits alike."""
     if trace is None:
         st.info(NO_DIGIT)
         return
@@ -40,3 +62,5 @@ def inspect_tab(model, trace) -> None:
     chart(plots.step_figure(trace, order, unit), key=Chart.STEP_FIGURE)
     st.caption(HOW_TO_READ)
     trace_downloads(trace)
+    if entry is not None:
+        alike_digits(entry, trace)

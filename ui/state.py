@@ -108,6 +108,9 @@ class Key(StrEnum):
     TRACE_JSON = "trace-json"
 
 
+UNSURE = "Not sure"  # what the page says next to a prediction it should not be trusted on
+
+
 def wrong_digit_key(test_index: int) -> str:
     """The key of the button that opens misread MNIST test digit `test_index` in Inspect."""
     return f"wrong-{test_index}"

@@ -1,0 +1,46 @@
+"""When to say "not sure": the drawing is not clearly one digit.
+
+Two signals, each with a threshold per model set on held-out MNIST test digits (rnnviz/neighbours.py,
+`compute_index`), so that each calls 2% of those clean digits unsure:
+- the answer's probability is low (the network hesitates between digits);
+- the final hidden state is far from those of the training digits of the answer's class (the
+  drawing is unlike anything it was trained on: a scribble, two digits, a letter). The read-out
+  can still be confident there; measured on generated non-digits, distance catches about twice as
+  many as probability does (models/README.md).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .neighbours import NeighbourIndex
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the prediction can be trusted, and why not."""
+
+    sure: bool
+    probability: float  # the answer's probability
+    distance: float  # mean distance from the final state to the 8 nearest training digits of the answer's class
+    reason: str  # for the page; "" when sure
+
+
+def judge(final_state: np.ndarray, probs: np.ndarray, index: NeighbourIndex) -> Verdict:
+    """The verdict on one drawing: its final hidden state (hidden,) and probabilities (10,)."""
+    answer = int(probs.argmax())
+    probability = float(probs[answer])
+    distance = float(index.distance(final_state[None], np.array([answer]))[0])
+    runner_up = int(np.argsort(probs)[-2])
+    reasons = []
+    if distance > index.distance_ceiling:
+        reasons.append(f"this drawing looks unlike the training {answer}s (and may not be one digit)")
+    if probability < index.probability_floor:
+        reasons.append(f"it hesitates between {answer} and {runner_up}")
+    return Verdict(not reasons, probability, distance, " and ".join(reasons))
+
+
+def unsure_mask(states: np.ndarray, probs: np.ndarray, index: NeighbourIndex) -> np.ndarray:
+    """judge() over many drawings at once: states (N, hidden), probs (N, 10) -> (N,) True where unsure."""
+    answers = probs.argmax(1)
+    return (index.distance(states, answers) > index.distance_ceiling) | (probs.max(1) < index.probability_floor)

@@ -1,0 +1,60 @@
+"""The unsure signal: it fires on drawings that are not one digit and stays quiet on clean digits."""
+
+import numpy as np
+import pytest
+import torch
+
+from rnnviz import nondigits, registry, trace
+from rnnviz.confidence import judge, unsure_mask
+from rnnviz.neighbours import CALIBRATION, FALSE_ALARMS, cached_index, final_states
+from tests.conftest import drawn
+
+# Measured by `python -m bench.unsure_signal` on 200 drawings of each kind (models/README.md): the
+# gated models call about 60-80% of scribbles and two-digit drawings unsure. Floors below that, for 40.
+FIRES_AT_LEAST = {"lstm": 0.45, "gru": 0.45, "rnn": 0.25}
+GATED = ("lstm", "gru")
+
+
+def unsure_rate(model, index, images: torch.Tensor) -> float:
+    states = final_states(model, images)
+    with torch.no_grad():
+        probs = model.readout(states).softmax(1).numpy()
+    return float(unsure_mask(states.numpy(), probs, index).mean())
+
+
+@pytest.fixture(scope="module")
+def not_digits(pen_records):
+    """40 scribbles and 40 pairs of pen digits side by side, each drawn at a random brush and size."""
+    rng = np.random.default_rng(11)
+    return {kind: torch.from_numpy(np.stack([drawn(s, rng, rng.uniform(8, 30), rng.uniform(0.35, 0.9))
+                                             for s in nondigits.generate(kind, 40, pen_records, rng)]))
+            for kind in ("scribble", "two digits")}
+
+
+@pytest.mark.parametrize("cell_type", registry.SHIPPED)
+def test_it_fires_on_scribbles_and_two_digits(cell_type, shipped_models, not_digits):
+    index = cached_index(registry.shipped_path(cell_type))
+    for kind, images in not_digits.items():
+        rate = unsure_rate(shipped_models[cell_type], index, images)
+        assert rate >= FIRES_AT_LEAST[cell_type], f"{cell_type} calls only {rate:.0%} of {kind} drawings unsure"
+
+
+@pytest.mark.parametrize("cell_type", registry.SHIPPED)
+def test_it_stays_quiet_on_clean_test_digits(cell_type, shipped_models, mnist_test):
+    """The thresholds were set on test digits 0-4,999 to call each 2% unsure; on the other 5,000, together."""
+    index = cached_index(registry.shipped_path(cell_type))
+    rate = unsure_rate(shipped_models[cell_type], index, mnist_test[0][CALIBRATION:])
+    assert FALSE_ALARMS / 2 <= rate <= 2.5 * FALSE_ALARMS, f"{cell_type}: {rate:.1%} of clean digits unsure"
+
+
+def test_the_verdict_says_why(shipped_models, pen_records, not_digits):
+    index = cached_index(registry.shipped_path("lstm"))
+    clear = trace(shipped_models["lstm"], drawn(pen_records[0]["strokes"], np.random.default_rng(0)))
+    verdict = judge(clear.hidden[-1], clear.probs[-1], index)
+    assert clear.prediction == pen_records[0]["label"] and verdict.sure and verdict.reason == ""
+    scribbles = [trace(shipped_models["lstm"], image.numpy()) for image in not_digits["scribble"]]
+    verdicts = [judge(t.hidden[-1], t.probs[-1], index) for t in scribbles]
+    far = [v for v in verdicts if v.distance > index.distance_ceiling]
+    assert far and all(not v.sure and "looks unlike the training" in v.reason for v in far)
+    hesitant = [v for v in verdicts if v.probability < index.probability_floor]
+    assert all("hesitates between" in v.reason for v in hesitant)
