@@ -119,3 +119,22 @@ def confusion_figure(confusion: np.ndarray) -> go.Figure:
     accuracy = np.trace(confusion) / max(confusion.sum(), 1)
     fig.update_layout(title=f"Confusion matrix ({confusion.sum()} test digits, accuracy {accuracy:.2%})")
     return fig
+
+
+def memory_curve_figure(curves: dict[str, np.ndarray]) -> go.Figure:
+    """R² of a row decoded from the state, against how many steps ago it was read (test-set memory curve).
+
+    curves: model name -> (steps,) R² at lag 0..27 (memory.MemoryDecoders.lag_r2).
+    """
+    fig = go.Figure()
+    for name, values in curves.items():
+        fig.add_trace(go.Scatter(
+            x=np.arange(len(values)), y=values, mode="lines+markers", name=name,
+            line=dict(color=MODEL_COLORS.get(name.lower())), marker=dict(size=4),
+            hovertemplate=f"{name}, row read %{{x}} steps ago: R² %{{y:.2f}}<extra></extra>",
+        ))
+    fig.update_xaxes(title="steps since the row was read (t − k)")
+    fig.update_yaxes(title="R² of row k decoded at step t", range=[0, 1])
+    fig.update_layout(title="What it still remembers: rows decoded from the state (10,000 test digits)",
+                      hovermode="x unified")
+    return fig

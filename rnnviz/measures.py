@@ -22,7 +22,6 @@ from .model import RowReader
 from .recurrence import Trace, unroll
 
 SIGMOID_GATES = ("input", "forget", "output", "reset", "update")  # the gates that open (1) and close (0)
-MEMORY_GATE = {"lstm": "forget", "gru": "update"}  # near 1 = keep the old state
 LOW, HIGH = 0.1, 0.9  # a sigmoid gate value below LOW is left-saturated, above HIGH right-saturated
 ORDERINGS = {  # how unit_order can sort units: name -> what it means
     "contribution": "contribution to the prediction",

@@ -383,7 +383,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
         stats_file = stats.stats_paths(registry.shipped_path(cell_type))
         assert any(path.exists() for path in stats_file), f"no statistics shipped for {cell_type}"
     expected_charts = {
-        (Tab.INSPECT, None): {Chart.STEP_FIGURE}, (Tab.COMPARE, None): {Chart.COMPARE},
+        (Tab.INSPECT, None): {Chart.STEP_FIGURE}, (Tab.COMPARE, None): {Chart.COMPARE, Chart.MEMORY_CURVES},
         (Tab.INSIGHT, InsightView.ROWS): {Chart.ROWS_DRAWING, Chart.ROWS_TEST_SET},
         (Tab.INSIGHT, InsightView.GRADIENTS): {Chart.GRADIENTS_DRAWING, Chart.GRADIENTS_TEST_SET},
         (Tab.INSIGHT, InsightView.UNITS): {Key.SATURATION, Chart.CLASS_MEANS}, (Tab.EVALUATE, None): {Chart.CONFUSION},

@@ -10,19 +10,31 @@ from .state import Key
 UPLOAD_LIMIT_MB = 50  # the page's limit; .streamlit/config.toml sets the server's
 
 
-def model_picker() -> Loaded | None:
-    """The model to inspect: shipped ones first, then trained or added ones. None if none loads."""
+def loaded_models() -> tuple[dict[str, Loaded], list[str]]:
+    """Every checkpoint the page can use, by path (shipped ones first, then trained or added ones),
+    and a message for each one that could not be read."""
     models, problems = {}, []
     for entry in registry.list_checkpoints():
         try:
             models[str(entry.path)] = load_entry(entry)
         except (CheckpointError, OSError) as error:
             problems.append(str(error))
+    return models, problems
+
+
+def describe(models: dict[str, Loaded], path: str) -> str:
+    """The picker's label of the model at `path`."""
+    return registry.describe(models[path].model, models[path].entry)
+
+
+def model_picker() -> Loaded | None:
+    """The model to inspect: shipped ones first, then trained or added ones. None if none loads."""
+    models, problems = loaded_models()
     if not models:
         st.sidebar.error("No model found. Put checkpoints in models/ (see README) or add one below.")
         return None
     path = st.sidebar.selectbox("Model", list(models), key=Key.MODEL,
-                                format_func=lambda p: registry.describe(models[p].model, models[p].entry))
+                                format_func=lambda p: describe(models, p))
     for problem in problems:
         st.sidebar.caption(f"Skipped {problem}")
     return models[path]
