@@ -22,8 +22,11 @@ from rnnviz import (
     stats,
     trace,
 )
-from tests.conftest import ROOT, app_test, canvas_state, wait_for
+from rnnviz.intervention import Intervention
+from tests.conftest import ROOT, app_test, canvas_state, random_model, wait_for
+from ui.compare_tab import MEMORY_GATE_CHOICES
 from ui.state import Chart, InsightView, Key, Source, Tab, wrong_digit_key
+from ui.widgets import NO_DIGIT
 
 ONE_PER_DIGIT = 10  # pen digits to draw: the first of each label
 
@@ -124,6 +127,59 @@ def test_compare_shows_all_three_models(app, drawings, shipped_models):
         assert metric(at, cell_type.upper()) == str(trace(shipped_models[cell_type], image).prediction)
     spec = chart_spec(at, Chart.COMPARE)
     assert sum(d["type"] == "heatmap" for d in spec["data"]) == 3
+
+
+def compare_view_data(at) -> dict | None:
+    """The data the Compare tab sent to its animated view, or None if it is not on the page."""
+    found = [e.proto for e in at.get("bidi_component") if e.proto.component_name == "rnnviz.compare_view"]
+    return json.loads(found[0].json) if found else None
+
+
+def test_compare_two_models_chosen_and_a_what_if(app, drawings, shipped_models):
+    label, rgba = drawings[3]
+    image = preprocess_canvas(rgba)
+    chosen = [str(registry.shipped_path("lstm")), str(registry.shipped_path("gru"))]
+    at = app(drawing=rgba, tab=Tab.COMPARE, **{Key.COMPARED: chosen}).run()
+    assert not at.exception
+    data = compare_view_data(at)
+    assert [m["name"] for m in data["models"]] == ["LSTM", "GRU"]
+    assert all(m["memory"] for m in data["models"])  # shipped decoders: the reconstructions are there
+    assert metric(at, "LSTM") == str(trace(shipped_models["lstm"], image).prediction)
+    assert not [m for m in at.metric if m.label == "RNN"]
+
+    forget = next(choice for choice, value in MEMORY_GATE_CHOICES.items() if value == 0.0)
+    at.radio(key=Key.MEMORY_GATE).set_value(forget).run()
+    clamped = trace(shipped_models["lstm"], image, Intervention(memory_gate=0.0))
+    data = compare_view_data(at)
+    assert data["models"][0]["prediction"] == clamped.prediction
+    assert "clamped to 0" in data["note"]
+    assert metric(at, "LSTM") == str(clamped.prediction)
+
+
+def test_compare_with_a_checkpoint_gone_missing(app, drawings, user_models, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))  # a new model's memory read-out needs MNIST
+    mine = save_checkpoint(random_model("gru", hidden=8), user_models / "mine.pt", test_accuracy=0.1)
+    chosen = [str(registry.shipped_path("rnn")), str(mine)]
+    at = app(drawing=drawings[0][1], tab=Tab.COMPARE, **{Key.COMPARED: chosen}).run()
+    assert not at.exception
+    assert [m["name"] for m in compare_view_data(at)["models"]] == ["RNN", "mine (GRU)"]
+    assert compare_view_data(at)["models"][1]["memory"] is None
+    assert any("needs MNIST" in c.value for c in at.caption)
+    mine.unlink()
+    at.run()
+    assert not at.exception
+    assert any("No longer available" in w.value and "mine.pt" in w.value for w in at.warning)
+    assert at.multiselect(key=Key.COMPARED).value == [str(registry.shipped_path("rnn"))]
+    assert "at least two" in at.info[0].value and compare_view_data(at) is None
+
+
+def test_compare_with_no_digit_yet(app):
+    at = app(tab=Tab.COMPARE).run()
+    assert not at.exception
+    assert NO_DIGIT in [i.value for i in at.info]
+    assert compare_view_data(at) is None
+    spec = chart_spec(at, Chart.MEMORY_CURVES)  # the test-set memory curves need no digit
+    assert [d["name"] for d in spec["data"]] == ["RNN", "GRU", "LSTM"]
 
 
 def test_gallery_digits_read_as_when_the_gallery_was_made(app):
