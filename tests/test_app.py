@@ -121,7 +121,7 @@ def test_stepping_is_client_side_frames(app, drawings):
 def test_compare_shows_all_three_models(app, drawings, shipped_models):
     label, rgba = drawings[2]
     image = preprocess_canvas(rgba)
-    at = app(drawing=rgba, tab=Tab.COMPARE).run()
+    at = app(drawing=rgba, tab=Tab.COMPARE, **{Key.COMPARE_CHART: True}).run()
     assert not at.exception
     for cell_type in CELL_TYPES:
         assert metric(at, cell_type.upper()) == str(trace(shipped_models[cell_type], image).prediction)
@@ -439,7 +439,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
         stats_file = stats.stats_paths(registry.shipped_path(cell_type))
         assert any(path.exists() for path in stats_file), f"no statistics shipped for {cell_type}"
     expected_charts = {
-        (Tab.INSPECT, None): {Chart.STEP_FIGURE}, (Tab.COMPARE, None): {Chart.COMPARE, Chart.MEMORY_CURVES},
+        (Tab.INSPECT, None): {Chart.STEP_FIGURE}, (Tab.COMPARE, None): {Chart.MEMORY_CURVES},
         (Tab.INSIGHT, InsightView.ROWS): {Chart.ROWS_DRAWING, Chart.ROWS_TEST_SET},
         (Tab.INSIGHT, InsightView.GRADIENTS): {Chart.GRADIENTS_DRAWING, Chart.GRADIENTS_TEST_SET},
         (Tab.INSIGHT, InsightView.UNITS): {Key.SATURATION, Chart.CLASS_MEANS}, (Tab.EVALUATE, None): {Chart.CONFUSION},

@@ -188,13 +188,15 @@ def test_phone_draws_by_touch_and_plays_both_views(width, height, pen_records, t
         page.add_init_script(RECORDER)
         page.goto(url)
         page.locator(CANVAS).wait_for(state="visible", timeout=60_000)
+        page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
         page.locator(CANVAS).scroll_into_view_if_needed()
+        page.wait_for_timeout(500)  # the scroll settles
         for stroke in pen_strokes(record, COMPARED_DIGIT):
             touch_stroke(page, stroke)
-            page.wait_for_timeout(300)
+            page.wait_for_timeout(500)
         page.wait_for_function("() => window.rnnviz.metric('Prediction')?.fresh", timeout=30_000)
         assert metric(page, "Prediction") == str(record["label"])
-        wait_until_quiet(page)
+        page.wait_for_function(QUIET, timeout=30_000)  # the step figure comes after the prediction
 
         figure = page.locator(STEP_FIGURE)
         figure.scroll_into_view_if_needed()

@@ -103,5 +103,5 @@ def _race(image, chosen: list[Loaded], memories: dict) -> None:
             None if decoders is None else decoders.reconstruct(digit_trace), baselines.get(name)))
     compare_view(compare.view_data(panels, scale, intervention.describe()), key=Key.COMPARE_VIEW)
     st.caption(HOW_TO_READ)
-    with st.expander("All steps at once (a chart with PNG download)"):
-        chart(plots.compare_figure(traces), key=Chart.COMPARE)
+    if st.toggle("All steps at once, as a chart (with PNG download)", key=Key.COMPARE_CHART):
+        chart(plots.compare_figure(traces), key=Chart.COMPARE)  # 0.2 s to build: only when asked for

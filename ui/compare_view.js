@@ -187,7 +187,7 @@ function build(root, data, view) {
   };
   play.onclick = () => {
     if (view.timer) return stop();
-    play.textContent = '⏸ Pause';
+    play.textContent = '❚❚ Pause';
     show(view.step >= data.steps ? 1 : view.step);
     view.timer = setTimeout(tick, STEP_MS);
   };

@@ -79,6 +79,7 @@ class Key(StrEnum):
     BLANK = "blank"  # toggle: blank a band of rows
     BLANK_ROWS = "blank-rows"  # range slider: (first, last) rows blanked
     COMPARE_VIEW = "compare-view"  # the animated view (a component)
+    COMPARE_CHART = "compare-chart"  # toggle: also show Compare's static chart of all steps
     # Insight
     INSIGHT_VIEW = "insight-view"  # tabs: the open InsightView
     INSIGHT_UNIT = "insight-unit"  # selectbox: the unit shown under "Units and gates"
