@@ -47,17 +47,20 @@ def gradient_flow_figure(gradient_norms: dict[str, np.ndarray],
     """‖∂ loss / ∂ h_t‖ on a log scale, read from t = 28 back to t = 1 as the gradient travels:
     a falling line is a vanishing gradient.
 
-    gradient_norms: model name -> (steps,) values, e.g. test-set means or one drawing's.
+    gradient_norms: model name -> (steps,) values, e.g. test-set means or one drawing's; a name with a
+    state after it ("lstm c": ‖∂ loss / ∂ c_t‖) is drawn dotted in its model's colour.
     """
     fig = go.Figure()
     for name, values in gradient_norms.items():
+        model, _, state = name.partition(" ")
         fig.add_trace(go.Scatter(
-            x=_steps(values), y=values, mode="lines+markers", name=name.upper(),
-            line=dict(color=MODEL_COLORS.get(name)), marker=dict(size=4),
+            x=_steps(values), y=values, mode="lines+markers", name=f"{model.upper()} {state}".strip(),
+            line=dict(color=MODEL_COLORS.get(model), dash="dot" if state else None), marker=dict(size=4),
             hovertemplate=f"{name.upper()}, t = %{{x}}: %{{y:.2e}}<extra></extra>",
         ))
     fig.update_xaxes(title="time step t (backpropagation runs right to left from t = 28)", range=[ROWS + 0.5, 0.5])
-    fig.update_yaxes(title="‖∂ loss / ∂ h_t‖", type="log", exponentformat="power")
+    fig.update_yaxes(title="‖∂ loss / ∂ h_t‖ (dotted: ∂ c_t)" if any(" " in name for name in gradient_norms)
+                     else "‖∂ loss / ∂ h_t‖", type="log", exponentformat="power")
     fig.update_layout(title=title)
     return fig
 

@@ -327,6 +327,10 @@ def test_insight_gradient_flow_labels_the_drawing_with_each_models_prediction(ap
         expected = measures.hidden_gradient_norms(model, image, predicted)[0]
         np.testing.assert_allclose(drawing[cell_type.upper(), "x"], expected, rtol=1e-5)
         np.testing.assert_allclose(test_set[cell_type.upper(), "x"], shipped_stats[cell_type].gradient_norms, rtol=1e-6)
+    with torch.no_grad():
+        predicted = shipped_models["lstm"](image).argmax(1)
+    expected = measures.hidden_gradient_norms(shipped_models["lstm"], image, predicted, state="cell")[0]
+    np.testing.assert_allclose(drawing["LSTM c", "x"], expected, rtol=1e-5)  # the LSTM's dL/dc_t beside its dL/dh_t
     assert chart_spec(at, Chart.GRADIENTS_TEST_SET)["layout"]["yaxis"]["type"] == "log"
     assert any("own prediction" in c.value for c in at.caption)
 
