@@ -100,9 +100,11 @@ def test_compare_shows_all_three_models(page, pen_records):
     index = DIGITS[1]
     draw(page, pen_records[index], index)
     open_tab(page, "Compare")
-    shown = {cell: metric(page, cell) for cell in ("RNN", "GRU", "LSTM")}
-    assert all(value in tuple("0123456789") for value in shown.values()), shown
-    assert shown["LSTM"] == metric(page, "Prediction") == str(pen_records[index]["label"])
+    page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=30_000)
+    shown = {panel["model"]: panel["final"] for panel in compare_panels(page)}
+    assert list(shown) == ["RNN", "GRU", "LSTM"]
+    assert all(final[-1] in "0123456789" for final in shown.values()), shown
+    assert shown["LSTM"] == f"final {metric(page, 'Prediction')}" == f"final {pen_records[index]['label']}"
     open_tab(page, "Inspect")
 
 

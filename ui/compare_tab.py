@@ -49,14 +49,14 @@ def _chosen_models(models: dict[str, Loaded]) -> list[str]:
 def _what_if(hidden_sizes: list[int]) -> Intervention:
     """The controls of the what-if, applied to every compared model at once."""
     with st.expander("What if… (change the recurrence while it reads)", expanded=True):
-        gate_column, units_column = st.columns(2)
+        gate_column, units_column, rows_column = st.columns(3)
         gate = gate_column.radio("Forget gate (LSTM) and update gate (GRU)", list(MEMORY_GATE_CHOICES),
                                  key=Key.MEMORY_GATE, help="Clamp the gate that decides how much of the old "
                                  "state each unit keeps, at every row. The plain RNN has no such gate.")
         silenced = units_column.multiselect("Silence units (state set to 0 after every row)",
                                             list(range(max(hidden_sizes))), key=Key.SILENCED)
-        blank = units_column.toggle("Blank a band of rows", key=Key.BLANK)
-        rows = st.slider("Rows blanked", 1, ROWS, (1, ROWS // 2), key=Key.BLANK_ROWS, disabled=not blank)
+        blank = rows_column.toggle("Blank a band of rows", key=Key.BLANK)
+        rows = rows_column.slider("Rows blanked", 1, ROWS, (1, ROWS // 2), key=Key.BLANK_ROWS, disabled=not blank)
     return Intervention(memory_gate=MEMORY_GATE_CHOICES[gate], silenced=tuple(silenced),
                         blank_rows=rows if blank else None)
 
@@ -89,11 +89,6 @@ def _race(image, chosen: list[Loaded], memories: dict) -> None:
     intervention = _what_if([loaded.model.hidden_size for loaded in chosen])
     traces = {label(loaded): trace(loaded.model, image, intervention) for loaded in chosen}
     baselines = {label(loaded): trace(loaded.model, image) for loaded in chosen} if intervention.active else {}
-    columns = st.columns(len(chosen))
-    for column, (name, digit_trace) in zip(columns, traces.items(), strict=True):
-        was = baselines.get(name)
-        column.metric(name, digit_trace.prediction, help=f"{name}'s final prediction",
-                      delta=None if was is None else f"was {was.prediction}", delta_color="off")
     scale = compare.cell_scale(list(traces.values()))
     panels = []
     for loaded, (name, digit_trace) in zip(chosen, traces.items(), strict=True):
