@@ -16,7 +16,7 @@ from ui.digit import digit_input
 from ui.evaluate_tab import evaluate_tab
 from ui.insight_tab import insight_tab
 from ui.inspect_tab import inspect_tab
-from ui.sidebar import add_checkpoint_form, model_picker
+from ui.sidebar import add_checkpoint_form, loaded_models, model_picker
 from ui.state import SEEN_CAPTION, SEEN_ZOOM, UNSURE, Chart, Key, Tab
 from ui.train_tab import train_tab
 from ui.widgets import chart
@@ -74,7 +74,7 @@ def main() -> None:
     tabs = {
         Tab.INSPECT: lambda: inspect_tab(selected.model if selected else None, digit_trace,
                                          selected.entry if selected else None),
-        Tab.COMPARE: lambda: compare_tab(image, shipped),
+        Tab.COMPARE: lambda: compare_tab(image, loaded_models()[0]),
         Tab.INSIGHT: lambda: insight_tab(image, shipped, selected),
         Tab.EVALUATE: lambda: evaluate_tab(selected),
         Tab.TRAIN: train_tab,

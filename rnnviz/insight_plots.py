@@ -47,17 +47,20 @@ def gradient_flow_figure(gradient_norms: dict[str, np.ndarray],
     """‖∂ loss / ∂ h_t‖ on a log scale, read from t = 28 back to t = 1 as the gradient travels:
     a falling line is a vanishing gradient.
 
-    gradient_norms: model name -> (steps,) values, e.g. test-set means or one drawing's.
+    gradient_norms: model name -> (steps,) values, e.g. test-set means or one drawing's; a name with a
+    state after it ("lstm c": ‖∂ loss / ∂ c_t‖) is drawn dotted in its model's colour.
     """
     fig = go.Figure()
     for name, values in gradient_norms.items():
+        model, _, state = name.partition(" ")
         fig.add_trace(go.Scatter(
-            x=_steps(values), y=values, mode="lines+markers", name=name.upper(),
-            line=dict(color=MODEL_COLORS.get(name)), marker=dict(size=4),
+            x=_steps(values), y=values, mode="lines+markers", name=f"{model.upper()} {state}".strip(),
+            line=dict(color=MODEL_COLORS.get(model), dash="dot" if state else None), marker=dict(size=4),
             hovertemplate=f"{name.upper()}, t = %{{x}}: %{{y:.2e}}<extra></extra>",
         ))
     fig.update_xaxes(title="time step t (backpropagation runs right to left from t = 28)", range=[ROWS + 0.5, 0.5])
-    fig.update_yaxes(title="‖∂ loss / ∂ h_t‖", type="log", exponentformat="power")
+    fig.update_yaxes(title="‖∂ loss / ∂ h_t‖ (dotted: ∂ c_t)" if any(" " in name for name in gradient_norms)
+                     else "‖∂ loss / ∂ h_t‖", type="log", exponentformat="power")
     fig.update_layout(title=title)
     return fig
 
@@ -118,4 +121,23 @@ def confusion_figure(confusion: np.ndarray) -> go.Figure:
     fig.update_yaxes(title="true digit", dtick=1, autorange="reversed")
     accuracy = np.trace(confusion) / max(confusion.sum(), 1)
     fig.update_layout(title=f"Confusion matrix ({confusion.sum()} test digits, accuracy {accuracy:.2%})")
+    return fig
+
+
+def memory_curve_figure(curves: dict[str, np.ndarray]) -> go.Figure:
+    """R² of a row decoded from the state, against how many steps ago it was read (test-set memory curve).
+
+    curves: model name -> (steps,) R² at lag 0..27 (memory.MemoryDecoders.lag_r2).
+    """
+    fig = go.Figure()
+    for name, values in curves.items():
+        fig.add_trace(go.Scatter(
+            x=np.arange(len(values)), y=values, mode="lines+markers", name=name,
+            line=dict(color=MODEL_COLORS.get(name.lower())), marker=dict(size=4),
+            hovertemplate=f"{name}, row read %{{x}} steps ago: R² %{{y:.2f}}<extra></extra>",
+        ))
+    fig.update_xaxes(title="steps since the row was read (t − k)")
+    fig.update_yaxes(title="R² of row k decoded at step t", range=[0, 1])
+    fig.update_layout(title="What it still remembers: rows decoded from the state (10,000 test digits)",
+                      hovermode="x unified")
     return fig

@@ -2,8 +2,9 @@
 
     row_saliency, row_occlusion        which rows the decision used
     top_half_share                     how much of such a curve lies in the top half of the image
-    hidden_gradient_norms              how far back in time the loss still reaches (vanishing gradients)
-    own_prediction_gradients           the same for a drawing, which has no true label
+    hidden_gradient_norms              how far back in time the loss still reaches (vanishing gradients),
+                                       at h_t, or at the LSTM's cell state c_t
+    own_prediction_gradients, own_cell_gradients   the same for a drawing, which has no true label
     gradient_reach                     ||dL/dh_1|| / ||dL/dh_28||
     unit_averages, gate_saturation     per-unit activity and gate saturation (Karpathy, Johnson & Fei-Fei
                                        2015, "Visualizing and Understanding Recurrent Networks")
@@ -22,7 +23,6 @@ from .model import RowReader
 from .recurrence import Trace, unroll
 
 SIGMOID_GATES = ("input", "forget", "output", "reset", "update")  # the gates that open (1) and close (0)
-MEMORY_GATE = {"lstm": "forget", "gru": "update"}  # near 1 = keep the old state
 LOW, HIGH = 0.1, 0.9  # a sigmoid gate value below LOW is left-saturated, above HIGH right-saturated
 ORDERINGS = {  # how unit_order can sort units: name -> what it means
     "contribution": "contribution to the prediction",
@@ -87,26 +87,33 @@ def top_half_share(curve: np.ndarray) -> float:
 
 
 @torch.enable_grad()  # works inside a caller's no_grad() too
-def hidden_gradient_norms(model: RowReader, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def hidden_gradient_norms(model: RowReader, images: torch.Tensor, labels: torch.Tensor,
+                          state: str = "hidden") -> torch.Tensor:
     """||d loss / d h_t|| for every step t, loss = cross-entropy of the final prediction: (N, 28).
 
     The gradient is the total one, through every later step. It is taken at the per-step tensors that
     unroll() stacks into states["hidden"] (one autograd edge each), not at the stacked copy, whose
     gradient would only see the read-out. (For the LSTM, c_t is held fixed: the path h_t -> h_(t+1).)
+    state="cell": ||d loss / d c_t|| of the LSTM instead, h_t free: the long-range path through its memory.
     """
     states = unroll(model, images.detach().requires_grad_(True))  # input grad on: a graph even for frozen weights
-    stacked = states["hidden"]  # (N, steps, hidden)
+    stacked = states[state]  # (N, steps, hidden)
     per_step = [GradientEdge(node, output) for node, output in stacked.grad_fn.next_functions]  # h_0 .. h_27
     loss = F.cross_entropy(states["logits"][:, -1], labels, reduction="sum")  # sum: per-image gradients
     grads = torch.autograd.grad(loss, per_step)  # steps x (N, hidden)
     return torch.stack(grads, 1).norm(dim=2)
 
 
-def own_prediction_gradients(model: RowReader, images: torch.Tensor) -> torch.Tensor:
+def own_prediction_gradients(model: RowReader, images: torch.Tensor, state: str = "hidden") -> torch.Tensor:
     """hidden_gradient_norms with each image's predicted digit as its label (a drawing has no true one): (N, 28)."""
     with torch.no_grad():
         predicted = model(images).argmax(1)
-    return hidden_gradient_norms(model, images, predicted)
+    return hidden_gradient_norms(model, images, predicted, state)
+
+
+def own_cell_gradients(model: RowReader, images: torch.Tensor) -> torch.Tensor:
+    """||d loss / d c_t|| of an LSTM, with each image's predicted digit as its label: (N, 28)."""
+    return own_prediction_gradients(model, images, "cell")
 
 
 def gradient_reach(gradient_norms) -> float:

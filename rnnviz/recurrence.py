@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .config import COLS, ROWS
+from .intervention import Intervention
 from .model import RowReader
 
 GATE_NAMES = {
@@ -26,13 +27,17 @@ GATE_NAMES = {
 }
 
 
-def unroll(model: RowReader, images: torch.Tensor) -> dict[str, torch.Tensor]:
+def unroll(model: RowReader, images: torch.Tensor, intervention: Intervention | None = None) -> dict[str, torch.Tensor]:
     """Run the model step by step and keep everything.
 
     images (N, 28, 28) in [0, 1]. Returns tensors of shape (N, steps, hidden) for "hidden",
     "cell" (LSTM only) and each gate name, plus "logits" (N, steps, 10): the read-out applied to
     every h_t. Differentiable, so gradients with respect to the input or any h_t can be taken.
+    intervention: a what-if applied inside every step (gates and states are kept as they were used).
     """
+    change = intervention if intervention is not None and intervention.active else None
+    if change:
+        images = change.images(images)
     rnn = model.rnn
     x = model.normalize(images)  # (N, steps, 28)
     n, steps, _ = x.shape
@@ -47,7 +52,11 @@ def unroll(model: RowReader, images: torch.Tensor) -> dict[str, torch.Tensor]:
             i, f, g, o = (x_proj[:, step] + h_proj).chunk(4, dim=1)
             input_gate, forget_gate = i.sigmoid(), f.sigmoid()
             candidate, output_gate = g.tanh(), o.sigmoid()
+            if change:
+                forget_gate = change.gate("lstm", "forget", forget_gate)
             cell_state = forget_gate * cell_state + input_gate * candidate
+            if change:
+                cell_state = change.state(cell_state)
             hidden = output_gate * cell_state.tanh()
             gates = (input_gate, forget_gate, candidate, output_gate)
             states["cell"].append(cell_state)
@@ -55,12 +64,16 @@ def unroll(model: RowReader, images: torch.Tensor) -> dict[str, torch.Tensor]:
             xr, xz, xn = x_proj[:, step].chunk(3, dim=1)
             hr, hz, hn = h_proj.chunk(3, dim=1)
             reset_gate, update_gate = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+            if change:
+                update_gate = change.gate("gru", "update", update_gate)
             candidate = (xn + reset_gate * hn).tanh()
             hidden = (1 - update_gate) * candidate + update_gate * hidden
             gates = (reset_gate, update_gate, candidate)
         else:
             hidden = (x_proj[:, step] + h_proj).tanh()
             gates = ()
+        if change:
+            hidden = change.state(hidden)
         states["hidden"].append(hidden)
         for name, value in zip(GATE_NAMES[model.cell_type], gates, strict=True):
             states[name].append(value)
@@ -74,7 +87,7 @@ class Trace:
     """Everything one image did inside the network, one row per time step (numpy arrays)."""
 
     cell_type: str
-    image: np.ndarray  # (28, 28) the input, row t is read at step t
+    image: np.ndarray  # (28, 28) the input as read (blanked rows blank), row t is read at step t
     hidden: np.ndarray  # (steps, hidden)
     cell: np.ndarray | None  # (steps, hidden), LSTM cell state; None for GRU/RNN
     gates: dict[str, np.ndarray]  # name -> (steps, hidden)
@@ -95,16 +108,17 @@ class Trace:
         return int(changed[-1]) + 2 if changed.size else 1
 
 
-def trace(model: RowReader, image) -> Trace:
-    """Trace one (28, 28) image in [0, 1] (numpy array or tensor) through the model, on the model's device."""
+def trace(model: RowReader, image, intervention: Intervention | None = None) -> Trace:
+    """Trace one (28, 28) image in [0, 1] (numpy array or tensor) through the model, on the model's device
+    (with a what-if)."""
     images = torch.as_tensor(np.asarray(image, dtype=np.float32))
     if images.shape != (ROWS, COLS):
         raise ValueError(f"trace expects one ({ROWS}, {COLS}) image, got shape {tuple(images.shape)}")
     with torch.inference_mode():
-        out = {k: v[0].cpu().numpy() for k, v in unroll(model, images[None].to(model.device)).items()}
+        out = {k: v[0].cpu().numpy() for k, v in unroll(model, images[None].to(model.device), intervention).items()}
     return Trace(
         cell_type=model.cell_type,
-        image=images.numpy(),
+        image=(intervention.images(images[None])[0] if intervention else images).numpy(),  # as read
         hidden=out["hidden"],
         cell=out.get("cell"),
         gates={name: out[name] for name in GATE_NAMES[model.cell_type]},

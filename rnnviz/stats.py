@@ -25,7 +25,8 @@ from .config import NUM_CLASSES, cache_dir
 from .device import add_device_flag, device_from_args
 from .evaluate import confusion_matrix, misclassified, predict
 from .files import atomic_write
-from .measures import MEMORY_GATE, gate_saturation, hidden_gradient_norms, row_occlusion, row_saliency, unit_averages
+from .intervention import MEMORY_GATE
+from .measures import gate_saturation, hidden_gradient_norms, row_occlusion, row_saliency, unit_averages
 from .model import RowReader
 from .recurrence import unroll
 
@@ -147,15 +148,21 @@ def data_key(images: torch.Tensor, labels: torch.Tensor) -> str:
     return digest.hexdigest()[:8]
 
 
-def stats_paths(checkpoint_path, data: str = MNIST_TEST_KEY, kind: str = "stats", version: int = VERSION) -> list[Path]:
-    """Where the statistics of a checkpoint on the digits `data` (a data_key) are kept: beside it, or
-    in the cache folder. The first is where they are written when that folder is writable. `kind` and
-    `version` name other files kept per checkpoint the same way (e.g. rnnviz/neighbours.py's)."""
+def kept_paths(checkpoint_path, suffix: str, kind: str = "stats") -> list[Path]:
+    """Where a file computed from a checkpoint is kept: "<checkpoint>.<sha256 of its bytes>-<suffix>" beside
+    it, or in the cache folder's `kind`/. The first is where it is written when that folder is writable."""
     checkpoint_path = Path(checkpoint_path)
     model_key = hashlib.sha256(checkpoint_path.read_bytes()).hexdigest()[:16]
-    name = f"{checkpoint_path.name}.{model_key}-{data}.v{version}.{kind}.npz"
+    name = f"{checkpoint_path.name}.{model_key}-{suffix}"
     beside, cached = checkpoint_path.parent / name, cache_dir() / kind / name
     return [beside, cached] if os.access(checkpoint_path.parent, os.W_OK) else [cached, beside]
+
+
+def stats_paths(checkpoint_path, data: str = MNIST_TEST_KEY, kind: str = "stats",
+                version: int = VERSION) -> list[Path]:
+    """Where the statistics of a checkpoint on the digits `data` (a data_key) are kept (kept_paths).
+    `kind` and `version` name other files kept per checkpoint the same way (e.g. rnnviz/neighbours.py's)."""
+    return kept_paths(checkpoint_path, f"{data}.v{version}.{kind}.npz", kind)
 
 
 def cached_stats(checkpoint_path) -> TestSetStats | None:

@@ -118,11 +118,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(timeout: float = 90):
-    """Serve app.py on a free loopback port; yields its URL. User models go to a fresh temp folder."""
+def streamlit_server(timeout: float = 90, models: Path | None = None):
+    """Serve app.py on a free loopback port; yields its URL. User models go to `models`, or a fresh temp folder."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="rnnviz-serve-") as tmp, open(Path(tmp) / "server.log", "w+") as log:
-        env = {**os.environ, "RNNVIZ_MODELS": str(Path(tmp) / "models")}
+        env = {**os.environ, "RNNVIZ_MODELS": str(models or Path(tmp) / "models")}
         env.setdefault("RNNVIZ_DATA", str(ROOT.parent / "shared" / "mnist"))
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -208,6 +208,18 @@ def draw_stroke(page, stroke) -> None:
     page.mouse.up()
 
 
+def touch_stroke(page, stroke) -> None:
+    """One stroke with a finger (touch events through the DevTools protocol), as on a phone or tablet."""
+    box = page.locator(CANVAS).bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    points = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in stroke]
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [points[0]]})
+    for point in points[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
 def draw_strokes(page, strokes) -> list[dict]:
     """Draw strokes with the mouse, waiting for the prediction after each one, as a person would.
 
@@ -276,3 +288,26 @@ def readable_digits(records: list[dict], count: int) -> list[tuple[int, dict]]:
             if len(chosen) == count:
                 break
     return chosen
+
+
+# Compare's animated view lives in an open shadow root (Playwright's locators pierce it).
+COMPARE_VIEW = ".st-key-compare-view"
+# JS: every panel of Compare's view as {model, step, reads, final}, or [] before it is drawn.
+COMPARE_PANELS = f"""() => {{
+  const host = document.querySelector('{COMPARE_VIEW} [data-testid="stBidiComponentIsolated"]');
+  const root = host && (host.shadowRoot || host).querySelector('.race');
+  return root ? [...root.querySelectorAll('.panel')].map(p => ({{
+    model: p.dataset.model, step: Number(p.dataset.step), reads: p.querySelector('.reads').textContent,
+    final: p.querySelector('.final').textContent}})) : [];
+}}"""
+# JS: the pixels of canvas number `arg[1]` of the panel of model `arg[0]`, as a list of RGBA bytes.
+PANEL_CANVAS = f"""([model, index]) => {{
+  const host = document.querySelector('{COMPARE_VIEW} [data-testid="stBidiComponentIsolated"]');
+  const panel = [...(host.shadowRoot || host).querySelectorAll('.panel')].find(p => p.dataset.model === model);
+  const canvas = panel.querySelectorAll('canvas')[index];
+  return Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data);
+}}"""
+
+
+def compare_panels(page) -> list[dict]:
+    return page.evaluate(COMPARE_PANELS)

@@ -28,9 +28,12 @@ from rnnviz import (
     trace,
 )
 from rnnviz.config import DEFAULT_BRUSH
-from tests.conftest import ROOT, app_test, canvas_state, wait_for
+from rnnviz.intervention import Intervention
+from tests.conftest import ROOT, app_test, canvas_state, random_model, wait_for
 from ui import cache
+from ui.compare_tab import MEMORY_GATE_CHOICES
 from ui.state import SEEN_CAPTION, UNSURE, Chart, InsightView, Key, Source, Tab, wrong_digit_key
+from ui.widgets import NO_DIGIT
 
 ONE_PER_DIGIT = 10  # pen digits to draw: the first of each label
 
@@ -126,12 +129,65 @@ def test_stepping_is_client_side_frames(app, drawings):
 def test_compare_shows_all_three_models(app, drawings, shipped_models):
     label, rgba = drawings[2]
     image = preprocess_canvas(rgba)
-    at = app(drawing=rgba, tab=Tab.COMPARE).run()
+    at = app(drawing=rgba, tab=Tab.COMPARE, **{Key.COMPARE_CHART: True}).run()
     assert not at.exception
-    for cell_type in CELL_TYPES:
-        assert metric(at, cell_type.upper()) == str(trace(shipped_models[cell_type], image).prediction)
+    finals = {m["name"]: m["prediction"] for m in compare_view_data(at)["models"]}
+    assert finals == {cell_type.upper(): trace(shipped_models[cell_type], image).prediction for cell_type in CELL_TYPES}
     spec = chart_spec(at, Chart.COMPARE)
     assert sum(d["type"] == "heatmap" for d in spec["data"]) == 3
+
+
+def compare_view_data(at) -> dict | None:
+    """The data the Compare tab sent to its animated view, or None if it is not on the page."""
+    found = [e.proto for e in at.get("bidi_component") if e.proto.component_name == "rnnviz.compare_view"]
+    return json.loads(found[0].json) if found else None
+
+
+def test_compare_two_models_chosen_and_a_what_if(app, drawings, shipped_models):
+    label, rgba = drawings[3]
+    image = preprocess_canvas(rgba)
+    chosen = [str(registry.shipped_path("lstm")), str(registry.shipped_path("gru"))]
+    at = app(drawing=rgba, tab=Tab.COMPARE, **{Key.COMPARED: chosen}).run()
+    assert not at.exception
+    data = compare_view_data(at)
+    assert [m["name"] for m in data["models"]] == ["LSTM", "GRU"]
+    assert all(m["memory"] for m in data["models"])  # shipped decoders: the reconstructions are there
+    assert data["models"][0]["prediction"] == trace(shipped_models["lstm"], image).prediction
+
+    forget = next(choice for choice, value in MEMORY_GATE_CHOICES.items() if value == 0.0)
+    at.radio(key=Key.MEMORY_GATE).set_value(forget).run()
+    clamped = trace(shipped_models["lstm"], image, Intervention(memory_gate=0.0))
+    data = compare_view_data(at)
+    assert data["models"][0]["prediction"] == clamped.prediction
+    assert data["models"][0]["was"] == (None if clamped.prediction == trace(shipped_models["lstm"], image).prediction
+                                        else trace(shipped_models["lstm"], image).prediction)
+    assert "clamped to 0" in data["note"]
+
+
+def test_compare_with_a_checkpoint_gone_missing(app, drawings, user_models, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))  # a new model's memory read-out needs MNIST
+    mine = save_checkpoint(random_model("gru", hidden=8), user_models / "mine.pt", test_accuracy=0.1)
+    chosen = [str(registry.shipped_path("rnn")), str(mine)]
+    at = app(drawing=drawings[0][1], tab=Tab.COMPARE, **{Key.COMPARED: chosen}).run()
+    assert not at.exception
+    assert [m["name"] for m in compare_view_data(at)["models"]] == ["RNN", "mine (GRU)"]
+    assert compare_view_data(at)["models"][1]["memory"] is None
+    assert any("needs MNIST" in c.value for c in at.caption)
+    mine.unlink()
+    at.run()
+    assert not at.exception
+    assert any("No longer available" in w.value and "mine.pt" in w.value for w in at.warning)
+    assert at.multiselect(key=Key.COMPARED).value == [str(registry.shipped_path("rnn"))]
+    assert "at least two" in at.info[0].value and compare_view_data(at) is None
+
+
+def test_compare_with_no_digit_yet(app):
+    at = app(tab=Tab.COMPARE).run()
+    assert not at.exception
+    assert NO_DIGIT in [i.value for i in at.info]
+    assert compare_view_data(at) is None
+    spec = chart_spec(at, Chart.MEMORY_CURVES)  # the test-set memory curves need no digit
+    assert [d["name"] for d in spec["data"]] == ["RNN", "GRU", "LSTM"]
 
 
 def test_gallery_digits_read_as_when_the_gallery_was_made(app):
@@ -292,6 +348,10 @@ def test_insight_gradient_flow_labels_the_drawing_with_each_models_prediction(ap
         expected = measures.hidden_gradient_norms(model, image, predicted)[0]
         np.testing.assert_allclose(drawing[cell_type.upper(), "x"], expected, rtol=1e-5)
         np.testing.assert_allclose(test_set[cell_type.upper(), "x"], shipped_stats[cell_type].gradient_norms, rtol=1e-6)
+    with torch.no_grad():
+        predicted = shipped_models["lstm"](image).argmax(1)
+    expected = measures.hidden_gradient_norms(shipped_models["lstm"], image, predicted, state="cell")[0]
+    np.testing.assert_allclose(drawing["LSTM c", "x"], expected, rtol=1e-5)  # the LSTM's dL/dc_t beside its dL/dh_t
     assert chart_spec(at, Chart.GRADIENTS_TEST_SET)["layout"]["yaxis"]["type"] == "log"
     assert any("own prediction" in c.value for c in at.caption)
 
@@ -406,7 +466,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
         stats_file = stats.stats_paths(registry.shipped_path(cell_type))
         assert any(path.exists() for path in stats_file), f"no statistics shipped for {cell_type}"
     expected_charts = {
-        (Tab.INSPECT, None): {Chart.STEP_FIGURE}, (Tab.COMPARE, None): {Chart.COMPARE},
+        (Tab.INSPECT, None): {Chart.STEP_FIGURE}, (Tab.COMPARE, None): {Chart.MEMORY_CURVES},
         (Tab.INSIGHT, InsightView.ROWS): {Chart.ROWS_DRAWING, Chart.ROWS_TEST_SET},
         (Tab.INSIGHT, InsightView.GRADIENTS): {Chart.GRADIENTS_DRAWING, Chart.GRADIENTS_TEST_SET},
         (Tab.INSIGHT, InsightView.UNITS): {Key.SATURATION, Chart.CLASS_MEANS}, (Tab.EVALUATE, None): {Chart.CONFUSION},

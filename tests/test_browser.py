@@ -13,13 +13,21 @@ from scipy.ndimage import gaussian_filter
 
 from rnnviz import confidence, load_model, nondigits, pendigits, preprocess_canvas, registry, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
+from rnnviz.intervention import Intervention
 from rnnviz.neighbours import cached_index
+from rnnviz.recipes import Settings
+from rnnviz.train import train
 from tests.browser import (
-    BRUSH,
+    CANVAS,
+    COMPARE_PANELS,
+    COMPARE_VIEW,
+    PANEL_CANVAS,
+    RECORDER,
     SHOWN_STEP_TEXT,
     STEP_FIGURE,
     chromium,
     clear_canvas,
+    compare_panels,
     draw_stroke,
     draw_strokes,
     metric,
@@ -28,9 +36,11 @@ from tests.browser import (
     pen_strokes,
     seen_image,
     streamlit_server,
+    touch_stroke,
     wait_until_quiet,
     websocket_frames,
 )
+from ui.compare_tab import MEMORY_GATE_CHOICES
 from ui.state import SEEN_CAPTION, Tab
 
 pytestmark = pytest.mark.browser
@@ -105,6 +115,15 @@ def test_compare_shows_all_three_models(page, pen_records):
     assert all(value in tuple("0123456789") for value in shown.values()), shown
     assert shown["LSTM"] == metric(page, "Prediction") == str(pen_records[index]["label"])
     open_tab(page, Tab.INSPECT)
+
+
+    open_tab(page, "Compare")
+    page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=30_000)
+    shown = {panel["model"]: panel["final"] for panel in compare_panels(page)}
+    assert list(shown) == ["RNN", "GRU", "LSTM"]
+    assert all(final[-1] in "0123456789" for final in shown.values()), shown
+    assert shown["LSTM"] == f"final {metric(page, 'Prediction')}" == f"final {pen_records[index]['label']}"
+    open_tab(page, "Inspect")
 
 
 def test_every_tab_opens_without_an_error(page, pen_records):
@@ -207,7 +226,7 @@ def first_drawing(candidates, wanted) -> dict:
     as `wanted(trace, verdict)` offline: the page must then say the same."""
     model, index = load_model(registry.shipped_path("lstm")), index_of_lstm()
     for seed, record in enumerate(candidates):
-        digit_trace = trace(model, preprocess_canvas(pendigits.render(pen_strokes(record, seed), BRUSH)))
+        digit_trace = trace(model, preprocess_canvas(pendigits.render(pen_strokes(record, seed), DEFAULT_BRUSH)))
         if wanted(digit_trace, confidence.judge(digit_trace.hidden[-1], digit_trace.probs[-1], index)):
             return {"record": record, "seed": seed, "prediction": digit_trace.prediction}
     raise AssertionError("no candidate drawing is judged as wanted")
@@ -235,3 +254,104 @@ def test_a_flagged_one_is_read_and_a_scribble_is_called_unsure(page, pen_records
     draw_strokes(page, pen_strokes(scribble["record"], scribble["seed"]))
     wait_until_quiet(page)
     assert "Not sure" in alert_text(page) and "unlike the training" in alert_text(page)
+
+
+QUIET = "() => performance.now() - window.rnnviz.received.at(-1) > 1500"  # nothing from the server for 1.5 s
+COMPARED_DIGIT = 1  # dev.jsonl[1], a 2: the shipped LSTM reads it right, and reads a 1 with its forget gate at 0
+
+
+@pytest.fixture(scope="module")
+def with_my_model(tmp_path_factory):
+    """A session on an app whose user folder holds a model just trained (a tiny LSTM, 1 epoch on 4,000 digits)."""
+    folder = tmp_path_factory.mktemp("user-models")
+    train(Settings(cell_type="lstm", hidden=24, epochs=1, batch_size=64, lr=1e-2, limit=4000, val_size=1000, augment=0),
+          out=folder / "tiny-lstm.pt")
+    with streamlit_server(models=folder) as url, chromium() as browser:
+        yield open_app(browser, url), load_model(folder / "tiny-lstm.pt")
+
+
+def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen_records):
+    page, tiny = with_my_model
+    record = pen_records[COMPARED_DIGIT]
+    draw_strokes(page, pen_strokes(record, COMPARED_DIGIT))
+    open_tab(page, "Compare")
+    page.locator(".st-key-compared input").click()  # add the trained model to the three shipped ones
+    page.keyboard.type("tiny-lstm")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 4", timeout=120_000)  # fits its memory first
+    panels = compare_panels(page)
+    assert [p["model"] for p in panels] == ["RNN", "GRU", "LSTM", "tiny-lstm (LSTM)"]
+    assert all(p["step"] == 28 for p in panels)
+    lstm = next(p for p in panels if p["model"] == "LSTM")
+    assert lstm["final"] == f"final {record['label']}"
+
+    page.wait_for_function(QUIET, timeout=30_000)
+    frames = websocket_frames(page)  # the shared slider: every panel moves to row 9, in the page
+    slider = page.locator(f"{COMPARE_VIEW} input.step")
+    slider.focus()
+    page.keyboard.press("Home")
+    for _ in range(8):
+        page.keyboard.press("ArrowRight")
+    panels = compare_panels(page)
+    assert [p["step"] for p in panels] == [9] * 4
+    assert all(p["reads"].endswith("at row 9") for p in panels), panels
+    assert websocket_frames(page) == frames
+
+    for panel in panels:  # what each still remembers: rows 1-9 decoded (varied), rows 10-28 the flat grey
+        pixels = np.array(page.evaluate(PANEL_CANVAS, [panel["model"], 1])).reshape(28, 28, 4)[..., 0]
+        assert pixels[:9].std() > 5 and np.all(pixels[9:] == 60), panel["model"]
+
+    hidden_before = page.evaluate(PANEL_CANVAS, ["LSTM", 2])
+    forget = next(choice for choice, value in MEMORY_GATE_CHOICES.items() if value == 0.0)
+    page.get_by_text(forget).click()
+    page.wait_for_function(f"() => ({COMPARE_PANELS})().some(p => p.final.includes('was'))", timeout=30_000)
+    image = preprocess_canvas(pendigits.render(pen_strokes(record, COMPARED_DIGIT), DEFAULT_BRUSH))
+    clamped = trace(tiny, image, Intervention(memory_gate=0.0)).prediction  # the tiny LSTM is clamped too
+    shown = {p["model"]: p for p in compare_panels(page)}
+    assert shown["LSTM"]["final"] == f"final 1 (was {record['label']})"
+    assert shown["tiny-lstm (LSTM)"]["final"].startswith(f"final {clamped}")
+    assert shown["RNN"]["final"] == panels[0]["final"]  # no forget gate: the RNN is as it was
+    assert shown["LSTM"]["step"] == 9  # the view kept its step
+    assert page.evaluate(PANEL_CANVAS, ["LSTM", 2]) != hidden_before  # its states changed
+
+
+@pytest.mark.parametrize("width, height", [(390, 844)])
+def test_phone_draws_by_touch_and_plays_both_views(width, height, pen_records, tmp_path):
+    """A phone: draw with a finger, play Inspect's step figure and Compare's view; the page fits the screen."""
+    record = pen_records[COMPARED_DIGIT]
+    with streamlit_server() as url, chromium() as browser:
+        context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True, is_mobile=True,
+                                      device_scale_factor=2)
+        page = context.new_page()
+        page.add_init_script(RECORDER)
+        page.goto(url)
+        page.locator(CANVAS).wait_for(state="visible", timeout=60_000)
+        page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
+        page.locator(CANVAS).scroll_into_view_if_needed()
+        page.wait_for_timeout(500)  # the scroll settles
+        for stroke in pen_strokes(record, COMPARED_DIGIT):
+            touch_stroke(page, stroke)
+            page.wait_for_timeout(500)
+        page.wait_for_function("() => window.rnnviz.metric('Prediction')?.fresh", timeout=30_000)
+        assert metric(page, "Prediction") == str(record["label"])
+        page.wait_for_function(QUIET, timeout=30_000)  # the step figure comes after the prediction
+
+        figure = page.locator(STEP_FIGURE)
+        figure.scroll_into_view_if_needed()
+        figure.locator(".updatemenu-button", has_text="Play").tap()
+        page.wait_for_function(f"() => /^Step ([4-9]|1[0-9]) of 28/.test({SHOWN_STEP_TEXT})", timeout=15_000)
+        page.screenshot(path=str(tmp_path / "inspect-390.png"))
+        widest = page.evaluate("() => document.documentElement.scrollWidth")
+        assert widest <= width, f"the page is {widest} px wide on a {width} px screen"
+
+        page.get_by_role("tab", name="Compare", exact=True).tap()
+        page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=60_000)
+        page.locator(f"{COMPARE_VIEW} button.play").tap()
+        page.wait_for_function(f"() => ({COMPARE_PANELS})().every(p => p.step > 3 && p.step < 28)", timeout=10_000)
+        boxes = [page.locator(f"{COMPARE_VIEW} .panel").nth(i).bounding_box() for i in range(3)]
+        assert all(box["x"] >= 0 and box["x"] + box["width"] <= width for box in boxes), boxes
+        assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]  # stacked, one above the other
+        page.screenshot(path=str(tmp_path / "compare-390.png"))
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        context.close()

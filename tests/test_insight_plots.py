@@ -25,3 +25,14 @@ def test_figures(digits):
     assert len(points) == 3 and all(list(p.customdata) == list(range(6)) for p in points)
     assert heatmap.data[0].z.shape == (10, 28)
     assert np.asarray(confusion.data[0].text).sum() == 60
+
+
+def test_memory_curves_and_the_cell_gradient_line():
+    curves = {"RNN": np.linspace(0.9, 0.1, 28), "mine (LSTM)": np.linspace(0.9, 0.5, 28)}
+    figure = insight_plots.memory_curve_figure(curves)
+    assert [d.name for d in figure.data] == ["RNN", "mine (LSTM)"]
+    assert list(figure.data[0].x) == list(range(28)) and figure.data[0].line.color == insight_plots.MODEL_COLORS["rnn"]
+    flow = insight_plots.gradient_flow_figure({"lstm": np.ones(28), "lstm c": np.full(28, 2.0)})
+    assert [(d.name, d.line.dash, d.line.color) for d in flow.data] == [
+        ("LSTM", None, insight_plots.MODEL_COLORS["lstm"]), ("LSTM c", "dot", insight_plots.MODEL_COLORS["lstm"])]
+    assert "c_t" in flow.layout.yaxis.title.text

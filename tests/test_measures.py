@@ -62,6 +62,34 @@ def test_hidden_gradient_norms_equal_finite_differences_through_later_steps(cell
     assert (norms[:, 0] > 0).all()  # early steps do get gradient: the paths through later steps count
 
 
+def test_cell_gradient_norms_equal_finite_differences(digits):
+    """||dL/dc_t|| of the LSTM: c_t reaches the loss through h_t = o_t tanh(c_t) and through c_(t+1)."""
+    images, labels = digits[0][:4].double(), digits[1][:4]
+    model = random_model("lstm", double=True)
+    norms = measures.hidden_gradient_norms(model, images, labels, state="cell")  # (4, 28)
+    with torch.no_grad():
+        states = unroll(model, images)
+
+    def loss_from_cell(step, cell):  # h_step follows c_step; the fused module resumes from (h_step, c_step)
+        hidden = states["output"][:, step] * cell.tanh()
+        state = (hidden[None], cell[None])
+        if step + 1 < images.shape[1]:
+            hidden = model.rnn(model.normalize(images[:, step + 1 :]), state)[0][:, -1]
+        return F.cross_entropy(model.readout(hidden), labels, reduction="none")
+
+    eps = 1e-4
+    for step in (0, 13, 27):
+        cell = states["cell"][:, step].clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss_from_cell(step, cell).sum(), cell)
+        direction = grad / grad.norm(dim=1, keepdim=True)
+        with torch.no_grad():
+            plus = loss_from_cell(step, states["cell"][:, step] + eps * direction)
+            minus = loss_from_cell(step, states["cell"][:, step] - eps * direction)
+        torch.testing.assert_close(norms[:, step], (plus - minus) / (2 * eps), rtol=1e-4, atol=0)
+    own = measures.own_cell_gradients(model, images)
+    assert own.shape == (4, 28) and (own > 0).all()
+
+
 @pytest.mark.parametrize("cell_type", CELL_TYPES)
 @pytest.mark.parametrize("band", [1, 3])
 def test_row_occlusion_equals_rerunning_blanked_images(cell_type, band, digits):

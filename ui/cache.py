@@ -8,7 +8,7 @@ from typing import NamedTuple
 import streamlit as st
 import torch
 
-from rnnviz import CELL_TYPES, RowReader, gallery, load_model, neighbours, registry, stats
+from rnnviz import CELL_TYPES, RowReader, gallery, load_model, memory, neighbours, registry, stats
 from rnnviz.data import data_dir, has_mnist, load_mnist
 from rnnviz.training_job import TrainingQueue
 
@@ -156,3 +156,30 @@ def test_digit(index: int, entries: list[registry.Entry]) -> tuple[torch.Tensor,
         if kept is not None and (image := kept.digit(index)) is not None:
             return torch.from_numpy(image), int(kept.labels[index])
     return None
+
+
+@st.cache_resource
+def _mnist_train_subset(folder: str) -> torch.Tensor:
+    """The MNIST training images the memory decoders are fitted on (the first memory.TRAIN_IMAGES)."""
+    return load_mnist("train", folder, download=False)[0][: memory.TRAIN_IMAGES].clone()
+
+
+@st.cache_resource
+def _remembered_memory() -> dict:
+    """Memory decoders read or fitted so far, by (checkpoint, modified); for all sessions."""
+    return {}
+
+
+def memory_decoders(entry: registry.Entry) -> memory.MemoryDecoders | None:
+    """A checkpoint's memory decoders: kept on disk (shipped models ship theirs), or fitted from MNIST the
+    first time (10-30 s here, with a spinner). None when neither can be had."""
+    key, remembered = (str(entry.path), entry.path.stat().st_mtime), _remembered_memory()
+    if key not in remembered:
+        found = memory.cached_memory(entry.path)
+        if found is None and (test_set := mnist_test()) is not None:
+            with st.spinner(f"Fitting what {entry.name} remembers on 20,000 MNIST digits (only the first time)…"):
+                found = memory.checkpoint_memory(entry.path, _mnist_train_subset(str(data_dir())), test_set[0])
+        if found is None:
+            return None
+        remembered[key] = found
+    return remembered[key]

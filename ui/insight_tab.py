@@ -81,11 +81,15 @@ def gradient_view(image, shipped: dict) -> None:
         if image is None:
             st.info("Draw a digit (or pick one) to see the gradient for it.")
         else:
-            chart(insight_plots.gradient_flow_figure(measures.per_model(measures.own_prediction_gradients, models,
-                                                                        image),
-                                                     title="Gradient flow back through time (this digit)"),
+            norms = measures.per_model(measures.own_prediction_gradients, models, image)
+            if "lstm" in models:  # its long-range path runs through c: the fairer measure of its memory
+                norms |= {"lstm c": measures.per_model(measures.own_cell_gradients, {"lstm": models["lstm"]},
+                                                       image)["lstm"]}
+            chart(insight_plots.gradient_flow_figure(norms, title="Gradient flow back through time (this digit)"),
                   key=Chart.GRADIENTS_DRAWING)
-            st.caption("A drawing has no true label: the loss here takes each model's own prediction as the label.")
+            st.caption("A drawing has no true label: the loss here takes each model's own prediction as the label. "
+                       "Dotted: ‖∂ loss / ∂ c_t‖, the LSTM's cell state, the path its memory runs along (∂ h_t "
+                       "holds c_t fixed).")
     with test_column:
         if test_set := _shipped_stats(shipped):
             norms = {cell_type: s.gradient_norms for cell_type, s in test_set.items()}

@@ -12,6 +12,18 @@ from .state import Key
 UPLOAD_LIMIT_MB = 50  # the page's limit; .streamlit/config.toml sets the server's
 
 
+def loaded_models() -> tuple[dict[str, Loaded], list[str]]:
+    """Every checkpoint this visitor can use, loaded, by path (shipped ones first, then the class's and
+    theirs), and a message for each one that could not be read."""
+    models, problems = {}, []
+    for entry in registry.list_checkpoints(session_id()):
+        try:
+            models[str(entry.path)] = load_entry(entry)
+        except (CheckpointError, OSError) as error:
+            problems.append(str(error))
+    return models, problems
+
+
 def model_picker() -> Loaded | None:
     """The model to inspect: shipped ones first, then the class's and this visitor's. None if none loads.
     Only the selected model is loaded; the others need only their (kept) labels."""

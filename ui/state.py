@@ -40,6 +40,7 @@ class Chart(StrEnum):
     FINAL_PROBABILITIES = "final-probabilities"
     STEP_FIGURE = "step-figure"
     COMPARE = "compare-figure"
+    MEMORY_CURVES = "memory-curves"
     ROWS_DRAWING = "rows-drawing"
     ROWS_TEST_SET = "rows-test-set"
     GRADIENTS_DRAWING = "gradients-drawing"
@@ -81,6 +82,14 @@ class Key(StrEnum):
     # Inspect
     ORDER = "order"  # radio: how the heatmaps' units are ordered
     UNIT = "unit"  # selectbox: the unit whose values are drawn as lines
+    # Compare
+    COMPARED = "compared"  # multiselect: paths of the models compared
+    MEMORY_GATE = "memory-gate"  # segmented control: the forget (LSTM) / update (GRU) gate as trained, or clamped
+    SILENCED = "silenced"  # multiselect: units silenced in every compared model
+    BLANK = "blank"  # toggle: blank a band of rows
+    BLANK_ROWS = "blank-rows"  # range slider: (first, last) rows blanked
+    COMPARE_VIEW = "compare-view"  # the animated view (a component)
+    COMPARE_CHART = "compare-chart"  # toggle: also show Compare's static chart of all steps
     # Insight
     INSIGHT_VIEW = "insight-view"  # tabs: the open InsightView
     INSIGHT_UNIT = "insight-unit"  # selectbox: the unit shown under "Units and gates"
