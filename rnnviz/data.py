@@ -72,7 +72,8 @@ def load_mnist(split: str, path=None, download: bool = True) -> tuple[torch.Tens
     if not has_mnist(folder) and not download:
         raise DatasetMissing(_missing_message(folder))
     try:
-        dataset = MNIST(_torchvision_root(folder), train=(split == "train"), download=download)
+        # With the .gz files on disk, torchvision's "download" only checks and unpacks them (no network).
+        dataset = MNIST(_torchvision_root(folder), train=(split == "train"), download=download or has_mnist(folder))
     except (RuntimeError, OSError) as error:
         raise DatasetMissing(f"{_missing_message(folder)} ({error})") from error
     return dataset.data.float().div_(255.0), dataset.targets.clone()

@@ -511,7 +511,7 @@ def test_the_page_says_when_it_is_unsure_and_shows_what_it_read(app, drawings, p
     at = app(drawing=rgba).run()
     assert not at.exception and metric(at, "Prediction") == str(label)
     assert not [w for w in at.warning if UNSURE in w.value]  # a clear digit: no doubt expressed
-    assert [i.captions for i in at.get("image")][0] == ["What the network read"]
+    assert [i.captions for i in at.get("image")][0] == [SEEN_CAPTION]
     scribbles = [nondigits.scribble(rng) for _ in range(6)]
     unsure = 0
     for strokes in scribbles:
