@@ -23,7 +23,7 @@ from PIL import Image
 
 from rnnviz import load_model, pendigits, preprocess_canvas, registry, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
-from ui.state import SEEN_CAPTION, SEEN_ZOOM
+from ui.state import SEEN_CAPTION, SEEN_ZOOM, Key
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -291,7 +291,7 @@ def readable_digits(records: list[dict], count: int) -> list[tuple[int, dict]]:
 
 
 # Compare's animated view lives in an open shadow root (Playwright's locators pierce it).
-COMPARE_VIEW = ".st-key-compare-view"
+COMPARE_VIEW = f".st-key-{Key.COMPARE_VIEW}"
 # JS: every panel of Compare's view as {model, step, reads, final}, or [] before it is drawn.
 COMPARE_PANELS = f"""() => {{
   const host = document.querySelector('{COMPARE_VIEW} [data-testid="stBidiComponentIsolated"]');

@@ -117,13 +117,13 @@ def test_compare_shows_all_three_models(page, pen_records):
     open_tab(page, Tab.INSPECT)
 
 
-    open_tab(page, "Compare")
+    open_tab(page, Tab.COMPARE)
     page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=30_000)
     shown = {panel["model"]: panel["final"] for panel in compare_panels(page)}
     assert list(shown) == ["RNN", "GRU", "LSTM"]
     assert all(final[-1] in "0123456789" for final in shown.values()), shown
     assert shown["LSTM"] == f"final {metric(page, 'Prediction')}" == f"final {pen_records[index]['label']}"
-    open_tab(page, "Inspect")
+    open_tab(page, Tab.INSPECT)
 
 
 def test_every_tab_opens_without_an_error(page, pen_records):
@@ -274,7 +274,7 @@ def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen
     page, tiny = with_my_model
     record = pen_records[COMPARED_DIGIT]
     draw_strokes(page, pen_strokes(record, COMPARED_DIGIT))
-    open_tab(page, "Compare")
+    open_tab(page, Tab.COMPARE)
     page.locator(".st-key-compared input").click()  # add the trained model to the three shipped ones
     page.keyboard.type("tiny-lstm")
     page.keyboard.press("Enter")
@@ -345,7 +345,7 @@ def test_phone_draws_by_touch_and_plays_both_views(width, height, pen_records, t
         widest = page.evaluate("() => document.documentElement.scrollWidth")
         assert widest <= width, f"the page is {widest} px wide on a {width} px screen"
 
-        page.get_by_role("tab", name="Compare", exact=True).tap()
+        page.get_by_role("tab", name=Tab.COMPARE, exact=True).tap()
         page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=60_000)
         page.locator(f"{COMPARE_VIEW} button.play").tap()
         page.wait_for_function(f"() => ({COMPARE_PANELS})().every(p => p.step > 3 && p.step < 28)", timeout=10_000)
