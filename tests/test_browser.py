@@ -179,9 +179,10 @@ def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen
     assert page.evaluate(PANEL_CANVAS, ["LSTM", 2]) != hidden_before  # its states changed
 
 
-@pytest.mark.parametrize("width, height", [(390, 844)])
+@pytest.mark.parametrize("width, height", [(390, 844), (768, 1024)])
 def test_phone_draws_by_touch_and_plays_both_views(width, height, pen_records, tmp_path):
-    """A phone: draw with a finger, play Inspect's step figure and Compare's view; the page fits the screen."""
+    """A phone and a tablet: draw with a finger, play Inspect's step figure (in one column: its slider wide,
+    its toolbar clear of the title) and Compare's view; the page fits the screen."""
     record = pen_records[COMPARED_DIGIT]
     with streamlit_server() as url, chromium() as browser:
         context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True, is_mobile=True,
@@ -204,9 +205,16 @@ def test_phone_draws_by_touch_and_plays_both_views(width, height, pen_records, t
         figure.scroll_into_view_if_needed()
         figure.locator(".updatemenu-button", has_text="Play").tap()
         page.wait_for_function(f"() => /^Step ([4-9]|1[0-9]) of 28/.test({SHOWN_STEP_TEXT})", timeout=15_000)
-        page.screenshot(path=str(tmp_path / "inspect-390.png"))
+        page.screenshot(path=str(tmp_path / f"inspect-{width}.png"))
         widest = page.evaluate("() => document.documentElement.scrollWidth")
         assert widest <= width, f"the page is {widest} px wide on a {width} px screen"
+        rail = figure.locator(".slider-rail-touch-rect").bounding_box()
+        assert rail["width"] > 0.4 * width, rail  # a slider, not a dot
+        title, toolbar = figure.locator(".gtitle").bounding_box(), figure.locator(".modebar").bounding_box()
+        assert title["x"] + title["width"] <= toolbar["x"] or title["y"] + title["height"] <= toolbar["y"]
+        axes = page.evaluate(f"() => [...document.querySelectorAll('{STEP_FIGURE} .xy .bg')]"
+                             ".map(r => Math.round(r.getBoundingClientRect().left))")
+        assert len(set(axes)) == 1, axes  # one column of panels
 
         page.get_by_role("tab", name="Compare", exact=True).tap()
         page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=60_000)
@@ -214,7 +222,8 @@ def test_phone_draws_by_touch_and_plays_both_views(width, height, pen_records, t
         page.wait_for_function(f"() => ({COMPARE_PANELS})().every(p => p.step > 3 && p.step < 28)", timeout=10_000)
         boxes = [page.locator(f"{COMPARE_VIEW} .panel").nth(i).bounding_box() for i in range(3)]
         assert all(box["x"] >= 0 and box["x"] + box["width"] <= width for box in boxes), boxes
-        assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]  # stacked, one above the other
-        page.screenshot(path=str(tmp_path / "compare-390.png"))
+        if width < 600:
+            assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]  # stacked, one above the other
+        page.screenshot(path=str(tmp_path / f"compare-{width}.png"))
         assert page.evaluate("() => document.documentElement.scrollWidth") <= width
         context.close()

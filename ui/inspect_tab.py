@@ -25,8 +25,8 @@ HOW_TO_READ = (
 )
 
 
-def inspect_tab(model, trace) -> None:
-    """model: the selected RowReader; trace: its Trace of the current digit, or None."""
+def inspect_tab(model, trace, narrow: bool = False) -> None:
+    """model: the selected RowReader; trace: its Trace of the current digit, or None; narrow: a phone's width."""
     if trace is None:
         st.info(NO_DIGIT)
         return
@@ -37,6 +37,6 @@ def inspect_tab(model, trace) -> None:
                     "x final h")
     order = measures.unit_order(model, trace, by)  # (hidden,)
     unit = right.selectbox("Unit to follow", [int(u) for u in order], key=Key.UNIT, format_func=lambda u: f"unit {u}")
-    chart(plots.step_figure(trace, order, unit), key=Chart.STEP_FIGURE)
+    chart(plots.step_figure(trace, order, unit, narrow), key=Chart.STEP_FIGURE)
     st.caption(HOW_TO_READ)
     trace_downloads(trace)

@@ -55,6 +55,7 @@ class Key(StrEnum):
 
     # the page
     TAB = "tab"  # tabs: the open Tab
+    VIEWPORT = "viewport"  # component: whether the window is narrow (a phone)
     # sidebar: which model
     MODEL = "model"  # selectbox: path of the selected checkpoint
     UPLOAD = "upload"  # file uploader: a checkpoint to add
