@@ -233,7 +233,7 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int, narrow: bool = False
     buttons_y, slider_y, slider_left = 1 + 50 / plot_px, 1 + 50 / plot_px, 150
     if narrow:  # the title in two short lines, the slider under the buttons, the legend over the unit's panel
         title = dict(text="▶ Play or drag the slider:<br>watch it read the rows", x=0, xref="paper", y=1,
-                     yref="container", yanchor="top", pad=dict(t=8), font_size=15)
+                     yref="container", yanchor="top", pad=dict(t=16), font_size=15)
         legend = dict(title="", orientation="h", x=0, y=_domain_top(fig, *place(3)) + 40 / plot_px, yanchor="bottom")
         buttons_y, slider_y, slider_left = 1 + 140 / plot_px, 1 + 40 / plot_px, 0
     if narrow:

@@ -212,9 +212,9 @@ def test_phone_draws_by_touch_and_plays_both_views(width, height, pen_records, t
         assert rail["width"] > 0.4 * width, rail  # a slider, not a dot
         title, toolbar = figure.locator(".gtitle").bounding_box(), figure.locator(".modebar").bounding_box()
         assert title["x"] + title["width"] <= toolbar["x"] or title["y"] + title["height"] <= toolbar["y"]
-        axes = page.evaluate(f"() => [...document.querySelectorAll('{STEP_FIGURE} .xy .bg')]"
-                             ".map(r => Math.round(r.getBoundingClientRect().left))")
-        assert len(set(axes)) == 1, axes  # one column of panels
+        tops = page.evaluate(f"() => [...document.querySelectorAll('{STEP_FIGURE} .nsewdrag')]"
+                             ".map(r => Math.round(r.getBoundingClientRect().top))")
+        assert len(tops) == 10 and len(set(tops)) == len(tops), tops  # one column: every panel on a row of its own
 
         page.get_by_role("tab", name="Compare", exact=True).tap()
         page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=60_000)
