@@ -43,9 +43,16 @@ SHOWN_STEP = f"() => ({{title: {SHOWN_STEP_TEXT}, row_top: {ROW_TOP}}})"
 
 
 @pytest.fixture(scope="module")
-def page():
+def browser():
+    """One Chromium for the module (Playwright's sync API allows one at a time)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def page(browser):
     """One browser session on a freshly served app."""
-    with streamlit_server() as url, chromium() as browser:
+    with streamlit_server() as url:
         yield open_app(browser, url)
 
 
@@ -124,13 +131,15 @@ COMPARED_DIGIT = 1  # dev.jsonl[1], a 2: the shipped LSTM reads it right, and re
 
 
 @pytest.fixture(scope="module")
-def with_my_model(tmp_path_factory):
+def with_my_model(browser, tmp_path_factory):
     """A session on an app whose user folder holds a model just trained (a tiny LSTM, 1 epoch on 4,000 digits)."""
     folder = tmp_path_factory.mktemp("user-models")
     train(Settings(cell_type="lstm", hidden=24, epochs=1, batch_size=64, lr=1e-2, limit=4000, val_size=1000, augment=0),
           out=folder / "tiny-lstm.pt")
-    with streamlit_server(models=folder) as url, chromium() as browser:
-        yield open_app(browser, url), load_model(folder / "tiny-lstm.pt")
+    with streamlit_server(models=folder) as url:
+        page = open_app(browser, url)
+        yield page, load_model(folder / "tiny-lstm.pt")
+        page.context.close()
 
 
 def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen_records):
@@ -180,11 +189,11 @@ def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen
 
 
 @pytest.mark.parametrize("width, height", [(390, 844), (768, 1024)])
-def test_phone_draws_by_touch_and_plays_both_views(width, height, pen_records, tmp_path):
+def test_phone_draws_by_touch_and_plays_both_views(width, height, browser, pen_records, tmp_path):
     """A phone and a tablet: draw with a finger, play Inspect's step figure (in one column: its slider wide,
     its toolbar clear of the title) and Compare's view; the page fits the screen."""
     record = pen_records[COMPARED_DIGIT]
-    with streamlit_server() as url, chromium() as browser:
+    with streamlit_server() as url:
         context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True, is_mobile=True,
                                       device_scale_factor=2)
         page = context.new_page()
