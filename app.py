@@ -19,6 +19,7 @@ from ui.inspect_tab import inspect_tab
 from ui.sidebar import add_checkpoint_form, loaded_models, model_picker
 from ui.state import SEEN_CAPTION, SEEN_ZOOM, UNSURE, Chart, Key, Tab
 from ui.train_tab import train_tab
+from ui.viewport import is_narrow
 from ui.widgets import chart
 
 INTRO = (
@@ -51,6 +52,7 @@ def prediction_summary(digit_trace, verdict) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="rnnviz: how a recurrent network reads", page_icon="✍️", layout="wide")
+    narrow = is_narrow()  # a phone: Inspect's figure in one column
     st.title("✍️ Watch a network read your handwriting")
     st.caption("The network reads a 28 x 28 image one row of 28 pixels per step, top to bottom, and only then "
                "names the digit. Draw one and see what happens inside, step by step.")
@@ -73,7 +75,7 @@ def main() -> None:
 
     tabs = {
         Tab.INSPECT: lambda: inspect_tab(selected.model if selected else None, digit_trace,
-                                         selected.entry if selected else None),
+                                         selected.entry if selected else None, narrow),
         Tab.COMPARE: lambda: compare_tab(image, loaded_models()[0]),
         Tab.INSIGHT: lambda: insight_tab(image, shipped, selected),
         Tab.EVALUATE: lambda: evaluate_tab(selected),

@@ -30,6 +30,7 @@ from tests.browser import (
     websocket_frames,
 )
 from ui.compare_tab import MEMORY_GATE_CHOICES
+from ui.state import Tab
 
 QUIET = "() => performance.now() - window.rnnviz.received.at(-1) > 1500"
 # JS: watch the view's panels; record when their text next changes (a new run's data drawn).
@@ -86,7 +87,7 @@ def main():
     with streamlit_server() as url, chromium() as browser:
         page = open_app(browser, url)
         draw_strokes(page, pen_strokes(record, index))
-        open_tab(page, "Compare")
+        open_tab(page, Tab.COMPARE)
         page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=60_000)
         page.wait_for_function(QUIET, timeout=30_000)
         plays = [play(page) for _ in range(args.repeats)]

@@ -24,6 +24,7 @@ PNG_WIDTH = 1200  # px, charts exported as PNG
 LOSS_SMOOTHING = 0.9  # training loss: weight of the past in its moving average (per reported batch)
 RAW_LOSS, SMOOTHED_LOSS = "loss per batch", "loss, moving average"  # the training figure's loss traces
 ROW_PX, GAP_PX, TOP_PX, BOTTOM_PX = 260, 85, 185, 50  # step figure: subplot row, gap, title + controls, x title
+NARROW_ROW_PX, NARROW_GAP_PX, NARROW_TOP_PX = 220, 80, 230  # the same, one column for a phone
 
 # The panels of each cell type: (what, symbol, title, colour axis); "what" is a gate name, "cell" or "hidden".
 PANELS = {
@@ -132,49 +133,61 @@ def _colorbars(fig: go.Figure, trace: Trace, heatmap_refs: dict, symbols: dict) 
                     data.coloraxis = name
 
 
-def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
+def step_figure(trace: Trace, order: np.ndarray, unit: int, narrow: bool = False) -> go.Figure:
     """Everything inside the network, one animation frame per step (row read).
 
     order (hidden,): the units from top to bottom of each heatmap. unit: the unit whose values
-    are drawn as lines, each step's update written out in their hover.
+    are drawn as lines, each step's update written out in their hover. narrow: one panel per row,
+    short titles, the slider on a line of its own, the toolbar at the side (a phone's width).
     """
     panels = PANELS[trace.cell_type]
-    panel_rows = (len(panels) + 1) // 2
+    cols = 1 if narrow else 2
+    row_px, gap_px, top_px = (NARROW_ROW_PX, NARROW_GAP_PX, NARROW_TOP_PX) if narrow else (ROW_PX, GAP_PX, TOP_PX)
+    count = 4 + len(panels)  # image, bars, probability lines, unit lines, then the heatmaps
+
+    def place(index: int) -> tuple[int, int]:
+        """(row, col) of subplot `index`."""
+        return index // cols + 1, index % cols + 1
+
     steps = np.arange(1, trace.steps + 1)  # (steps,) 1-based
     titles = [
         "What the network sees (row being read in orange)",
         "Class probabilities: bars at this step, ◆ at the end",
         "Probability of each digit after each step (colours as above)",
         f"Unit {unit} over time",
-        *(title for _, _, title, _ in panels),
+        *(title.split(":")[0] if narrow else title for _, _, title, _ in panels),
     ]
-    specs = [[{}, {}], [{}, {}]] + [[{}, {} if 2 * r + 1 < len(panels) else None] for r in range(panel_rows)]
-    rows = 2 + panel_rows
-    plot_px = rows * ROW_PX + (rows - 1) * GAP_PX
-    fig = make_subplots(rows=rows, cols=2, specs=specs, subplot_titles=titles, horizontal_spacing=0.1,
-                        vertical_spacing=GAP_PX / plot_px)
+    if narrow:
+        titles[:3] = ["What the network sees", "Class probabilities (◆ at the end)", "Probability per step"]
+    rows = -(-count // cols)
+    specs = [[{} if r * cols + c < count else None for c in range(cols)] for r in range(rows)]
+    plot_px = rows * row_px + (rows - 1) * gap_px
+    fig = make_subplots(rows=rows, cols=cols, specs=specs, subplot_titles=titles, horizontal_spacing=0.1,
+                        vertical_spacing=gap_px / plot_px)
 
     # The input image, rows top to bottom as read.
     fig.add_trace(go.Heatmap(z=trace.image, x=np.arange(1, COLS + 1), y=steps, colorscale="gray", zmin=0, zmax=1,
-                             showscale=False, hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>"), 1, 1)
-    fig.update_yaxes(autorange="reversed", scaleanchor=_refs(fig, 1, 1)[0], title="row (= step)", row=1, col=1)
+                             showscale=False, hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>"),
+                  *place(0))
+    fig.update_yaxes(autorange="reversed", scaleanchor=_refs(fig, *place(0))[0], title="row (= step)", row=1, col=1)
     fig.update_xaxes(title="column (pixel)", constrain="domain", row=1, col=1)
 
     # Class probabilities: bars at the current step (shapes, see shapes_at), diamonds at the end.
     digits = np.arange(10)
     fig.add_trace(go.Scatter(x=digits, y=trace.probs[-1], mode="markers", marker=dict(symbol="diamond", size=10,
                              color="black"), showlegend=False,
-                             hovertemplate="digit %{x}: %{y:.1%}<extra>at the end</extra>"), 1, 2)
-    fig.update_xaxes(title="digit", tickmode="linear", range=[-0.5, 9.5], row=1, col=2)
-    fig.update_yaxes(title="probability", range=[0, 1.02], tickformat=".0%", row=1, col=2)
+                             hovertemplate="digit %{x}: %{y:.1%}<extra>at the end</extra>"), *place(1))
+    fig.update_xaxes(title="digit", tickmode="linear", range=[-0.5, 9.5], row=place(1)[0], col=place(1)[1])
+    fig.update_yaxes(title="probability", range=[0, 1.02], tickformat=".0%", row=place(1)[0], col=place(1)[1])
 
     # Probability of every class after each step.
     for digit in digits:
         fig.add_trace(go.Scatter(x=steps, y=trace.probs[:, digit], mode="lines", name=str(digit), showlegend=False,
                                  line=_class_line(digit, trace.prediction),
-                                 hovertemplate=f"digit {digit}, step %{{x}}: %{{y:.1%}}<extra></extra>"), 2, 1)
-    fig.update_xaxes(title="step (row read)", range=[0.5, ROWS + 0.5], row=2, col=1)
-    fig.update_yaxes(title="probability", range=[0, 1.02], tickformat=".0%", row=2, col=1)
+                                 hovertemplate=f"digit {digit}, step %{{x}}: %{{y:.1%}}<extra></extra>"),
+                      *place(2))
+    fig.update_xaxes(title="step (row read)", range=[0.5, ROWS + 0.5], row=place(2)[0], col=place(2)[1])
+    fig.update_yaxes(title="probability", range=[0, 1.02], tickformat=".0%", row=place(2)[0], col=place(2)[1])
 
     # The chosen unit: each of its values over time; hovering shows that step's update written out.
     updates = [unit_update(trace, unit, step) for step in steps]
@@ -182,14 +195,14 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
         fig.add_trace(go.Scatter(x=steps, y=panel_values(trace, what)[:, unit], mode="lines+markers",
                                  marker_size=4, name=f"{symbol} ({what})", customdata=updates,
                                  hovertemplate=f"{symbol}, step %{{x}}: %{{y:.2f}}<br>%{{customdata}}<extra></extra>"),
-                      2, 2)
-    fig.update_xaxes(title="step (row read)", range=[0.5, ROWS + 0.5], row=2, col=2)
-    fig.update_yaxes(title="value", row=2, col=2)
+                      *place(3))
+    fig.update_xaxes(title="step (row read)", range=[0.5, ROWS + 0.5], row=place(3)[0], col=place(3)[1])
+    fig.update_yaxes(title="value", row=place(3)[0], col=place(3)[1])
 
     # Heatmaps: units (sorted) x steps.
     heatmap_refs, symbols = {}, {}
     for k, (what, symbol, _, kind) in enumerate(panels):
-        row, col = 3 + k // 2, 1 + k % 2
+        row, col = place(4 + k)
         values = panel_values(trace, what)[:, order].T  # (hidden, steps), in display order
         fig.add_trace(go.Heatmap(z=values, x=steps, customdata=np.repeat(order[:, None], trace.steps, axis=1),
                                  hovertemplate="unit %{customdata}, step %{x}: %{z:.2f}<extra></extra>"), row, col)
@@ -199,9 +212,9 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
         symbols.setdefault(kind, []).append(symbol)
     _colorbars(fig, trace, heatmap_refs, symbols)
 
-    image_x, image_y = _refs(fig, 1, 1)
-    bars_x, bars_y = _refs(fig, 1, 2)
-    line_refs = [_refs(fig, 2, 1), _refs(fig, 2, 2)]
+    image_x, image_y = _refs(fig, *place(0))
+    bars_x, bars_y = _refs(fig, *place(1))
+    line_refs = [_refs(fig, *place(2)), _refs(fig, *place(3))]
     heatmap_x = {y: y.replace("y", "x") for y in heatmap_refs}
 
     def shapes_at(step: int) -> list[dict]:
@@ -218,14 +231,24 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
                  y=1, yref="container", yanchor="top", pad=dict(t=12), font_size=18,
                  subtitle=dict(text=f"Unit {unit} at step {trace.steps}: {updates[-1]}"
                                "   (hover its line for every step)", font_size=13))
+    legend = dict(title="unit values", x=1.01, y=_domain_top(fig, *place(3)), yanchor="top")
+    buttons_y, slider_y, slider_left = 1 + 50 / plot_px, 1 + 50 / plot_px, 150
+    if narrow:  # the title in two short lines, the slider under the buttons, the legend over the unit's panel
+        title = dict(text="▶ Play or drag the slider:<br>watch it read the rows", x=0, xref="paper", y=1,
+                     yref="container", yanchor="top", pad=dict(t=16), font_size=15)
+        legend = dict(title="", orientation="h", x=0, y=_domain_top(fig, *place(3)) + 40 / plot_px, yanchor="bottom")
+        buttons_y, slider_y, slider_left = 1 + 140 / plot_px, 1 + 40 / plot_px, 0
+    if narrow:
+        fig.update_annotations(font_size=13)  # the panel titles
     fig.update_layout(
         shapes=shapes_at(trace.steps),
         title=title,
-        height=plot_px + TOP_PX + BOTTOM_PX,
-        margin=dict(t=TOP_PX, b=BOTTOM_PX, r=90),
-        legend=dict(title="unit values", x=1.01, y=_domain_top(fig, 2, 2), yanchor="top"),
+        height=plot_px + top_px + BOTTOM_PX,
+        margin=dict(t=top_px, b=BOTTOM_PX, r=60, l=50) if narrow else dict(t=top_px, b=BOTTOM_PX, r=90),
+        legend=legend,
+        modebar=dict(orientation="v") if narrow else {},  # at the side: it covered the title
         updatemenus=[dict(
-            type="buttons", direction="left", x=0, y=1 + 50 / plot_px, xanchor="left", yanchor="bottom",
+            type="buttons", direction="left", x=0, y=buttons_y, xanchor="left", yanchor="bottom",
             buttons=[
                 dict(label="▶ Play", method="animate",
                      args=[[str(s) for s in steps], {**animate, "frame": dict(duration=350, redraw=False)}]),
@@ -233,7 +256,7 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int) -> go.Figure:
             ],
         )],
         sliders=[dict(
-            active=trace.steps - 1, x=0, y=1 + 50 / plot_px, len=1, yanchor="bottom", pad=dict(t=0, b=0, l=150),
+            active=trace.steps - 1, x=0, y=slider_y, len=1, yanchor="bottom", pad=dict(t=0, b=0, l=slider_left),
             currentvalue=dict(prefix="Step ", suffix=f" of {trace.steps}", font_size=16, offset=6),
             ticklen=3,
             steps=[dict(label=str(s), method="animate", args=[[str(s)], animate]) for s in steps],

@@ -515,7 +515,7 @@ def test_the_page_says_when_it_is_unsure_and_shows_what_it_read(app, drawings, p
     scribbles = [nondigits.scribble(rng) for _ in range(6)]
     unsure = 0
     for strokes in scribbles:
-        at = app(drawing=pendigits.render(pendigits.place(strokes, 0.7, 18, rng), 18)).run()
+        at = app(drawing=pendigits.render(pendigits.place(strokes, 0.7, DEFAULT_BRUSH, rng), DEFAULT_BRUSH)).run()
         unsure += any(UNSURE in w.value and "unlike the training" in w.value for w in at.warning)
     assert unsure >= 3, f"only {unsure} of 6 scribbles were called unsure"
 

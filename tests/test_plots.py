@@ -131,3 +131,17 @@ def test_probability_bars(traces):
     probs = traces["lstm"].probs[-1]
     fig = plots.probability_bars(probs, "at the end")
     np.testing.assert_allclose(fig.data[0].y, probs)
+
+
+def test_step_figure_for_a_narrow_screen(traces):
+    """One column of panels, the slider the plot's full width, the toolbar at the side, short titles."""
+    fig = plots.step_figure(traces["lstm"], np.arange(100), unit=0, narrow=True)
+    wide = plots.step_figure(traces["lstm"], np.arange(100), unit=0)
+    domains = {tuple(axis.domain) for name, axis in fig.layout.to_plotly_json().items() if name.startswith("xaxis")
+               for axis in [fig.layout[name]]}
+    assert domains == {(0.0, 1.0)}
+    assert fig.layout.sliders[0].pad.l == 0 and wide.layout.sliders[0].pad.l == 150
+    assert fig.layout.modebar.orientation == "v"
+    assert "Forget gate f" in [a.text for a in fig.layout.annotations]
+    assert len(fig.frames) == len(wide.frames) == 28
+    assert [f.layout.shapes for f in fig.frames] == [f.layout.shapes for f in wide.frames]  # same axes, other places

@@ -46,9 +46,9 @@ def alike_digits(entry, trace) -> None:
                  caption=[f"{distance:.1f}" for distance in candidate.distances], output_format="PNG")
 
 
-def inspect_tab(model, trace, entry=None) -> None:
+def inspect_tab(model, trace, entry=None, narrow: bool = False) -> None:
     """model: the selected RowReader; trace: its Trace of the current digit, or None; entry: the
-    model's checkpoint (registry.Entry), for the training digits alike."""
+    model's checkpoint (registry.Entry), for the training digits alike; narrow: a phone's width."""
     if trace is None:
         st.info(NO_DIGIT)
         return
@@ -59,7 +59,7 @@ def inspect_tab(model, trace, entry=None) -> None:
                     "x final h")
     order = measures.unit_order(model, trace, by)  # (hidden,)
     unit = right.selectbox("Unit to follow", [int(u) for u in order], key=Key.UNIT, format_func=lambda u: f"unit {u}")
-    chart(plots.step_figure(trace, order, unit), key=Chart.STEP_FIGURE)
+    chart(plots.step_figure(trace, order, unit, narrow), key=Chart.STEP_FIGURE)
     st.caption(HOW_TO_READ)
     trace_downloads(trace)
     if entry is not None:

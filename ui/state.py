@@ -66,6 +66,7 @@ class Key(StrEnum):
     # the page
     TAB = "tab"  # tabs: the open Tab
     SESSION = "session"  # value: this visitor's id (rnnviz.registry: their own model folder)
+    VIEWPORT = "viewport"  # component: whether the window is narrow (a phone)
     # sidebar: which model
     MODEL = "model"  # selectbox: path of the selected checkpoint
     SELECT_NEXT = "select-next"  # value: a checkpoint to select in the next run (a training just saved it)
