@@ -17,7 +17,7 @@ from ui.evaluate_tab import evaluate_tab
 from ui.insight_tab import insight_tab
 from ui.inspect_tab import inspect_tab
 from ui.sidebar import add_checkpoint_form, model_picker
-from ui.state import Chart, Key, Tab
+from ui.state import SEEN_CAPTION, SEEN_ZOOM, Chart, Key, Tab
 from ui.train_tab import train_tab
 from ui.widgets import chart
 
@@ -33,9 +33,11 @@ torch.set_num_threads(1)  # two cores: one for training, one for everyone's page
 
 
 def prediction_summary(digit_trace) -> None:
-    st.metric("Prediction", digit_trace.prediction, help="The digit with the highest probability after all 28 rows")
-    st.caption(f"{digit_trace.probs[-1].max():.0%} sure after the last row; it has held this answer since row "
-               f"{digit_trace.settled_step}.")
+    said, saw = st.columns([3, 1])
+    said.metric("Prediction", digit_trace.prediction, help="The digit with the highest probability after all 28 rows")
+    said.caption(f"{digit_trace.probs[-1].max():.0%} sure after the last row; it has held this answer since row "
+                 f"{digit_trace.settled_step}.")
+    saw.image(plots.enlarged(digit_trace.image, SEEN_ZOOM), clamp=True, caption=SEEN_CAPTION)  # whole pixels
     chart(plots.probability_bars(digit_trace.probs[-1], "Class probabilities after all 28 rows"),
           key=Chart.FINAL_PROBABILITIES)
 

@@ -12,6 +12,7 @@ PEN_TARGET = 0.98  # LSTM and GRU, at every stroke width and digit size...
 PEN_SHORTFALL = {(24, 0.4): 0.975, (30, 0.4): 0.965}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell_type", CELL_TYPES)
 def test_mnist_test_accuracy(cell_type, shipped_models, mnist_test):
     model = shipped_models[cell_type]
