@@ -7,9 +7,10 @@ server or several replicas behind nginx (deploy/serve.sh).
 The trainers open the Train tab, press "Start training" (the app's defaults) within a few seconds of
 each other and stay there watching progress; meanwhile the drawers draw pen digits together, stroke
 by stroke (bench.many_users), `--rounds` digits each. Then every trainer must show "Saved". The
-server's memory is the resident size of every process it runs (replicas, balancer, training workers),
-sampled twice a second. Targets (issue 12): p95 mouse-up to prediction < 1.5 s; every training saved;
-server memory < 2 GB.
+server's memory is the proportional set size (PSS: shared libraries split among the processes sharing
+them) summed over every process it runs (replicas, balancer, training workers), sampled twice a
+second; the plain sum of resident sizes is recorded too.
+Targets (issue 12): p95 mouse-up to prediction < 1.5 s; every training saved; server memory < 2 GB.
 """
 
 import argparse
@@ -20,6 +21,8 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.many_users import draw_together
 from bench.report import save, stats, target
@@ -46,15 +49,21 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-def resident_mb(pids: list[int]) -> float:
-    total = 0
+def memory_mb(pids: list[int]) -> tuple[float, float]:
+    """(resident, proportional) memory of these processes in MB. Resident counts the libraries they
+    share (torch's, mostly) once per process; proportional (PSS) splits shared pages among their
+    users, so its sum is what the processes really take from the machine."""
+    resident = proportional = 0
     for pid in pids:
         try:
-            line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS"))
-            total += int(line.split()[1])
-        except (OSError, StopIteration):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    resident += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    proportional += int(line.split()[1])
+        except OSError:
             continue
-    return total / 1024
+    return resident / 1024, proportional / 1024
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -85,12 +94,13 @@ class MemoryWatch(threading.Thread):
 
     def __init__(self, root: int):
         super().__init__(daemon=True)
-        self.root, self.peak_mb, self.done = root, 0.0, threading.Event()
+        self.root, self.peak_rss_mb, self.peak_mb, self.done = root, 0.0, 0.0, threading.Event()
         self.start()
 
     def run(self):
         while not self.done.wait(0.5):
-            self.peak_mb = max(self.peak_mb, resident_mb(process_tree(self.root)))
+            resident, proportional = memory_mb(process_tree(self.root))
+            self.peak_rss_mb, self.peak_mb = max(self.peak_rss_mb, resident), max(self.peak_mb, proportional)
 
 
 def serve(replicas: int, models: Path) -> tuple[subprocess.Popen, int]:
@@ -131,9 +141,13 @@ def main():
             started = time.perf_counter()
             for page in trainers:
                 page.locator(".st-key-start-training").get_by_role("button").click()
-            drawing = {"mouse_up_to_prediction_ms": [], "right": 0}
+            drawing = {"mouse_up_to_prediction_ms": [], "right": 0, "rounds_timed_out": 0}
             for r in range(args.rounds):
-                ms, right = draw_together(drawers, digits[r * args.drawers: (r + 1) * args.drawers])
+                try:
+                    ms, right = draw_together(drawers, digits[r * args.drawers: (r + 1) * args.drawers])
+                except PlaywrightTimeout:  # a page gave no answer in 30-60 s: recorded, not hidden
+                    drawing["rounds_timed_out"] += 1
+                    continue
                 drawing["mouse_up_to_prediction_ms"] += ms
                 drawing["right"] += right
             drawing_seconds = time.perf_counter() - started
@@ -146,16 +160,18 @@ def main():
                 try:
                     page.locator(SAVED).wait_for(timeout=600_000)
                     saved_after.append(round(time.perf_counter() - started, 1))
-                except Exception:  # a page that never shows "Saved" is what this bench is about
+                except PlaywrightTimeout:  # a page that never shows "Saved" is what this bench is about
                     saved_after.append(None)
             if args.screenshots:
                 args.screenshots.mkdir(parents=True, exist_ok=True)
                 trainers[0].screenshot(path=args.screenshots / "trainer.png", full_page=True)
                 drawers[0].screenshot(path=args.screenshots / "drawer.png")
             tree = process_tree(server.pid)
+            time.sleep(5)  # the last trainer's worker exits
+            tree = [pid for pid in tree if Path(f"/proc/{pid}").exists()]
             before = cpu_seconds(tree)
             time.sleep(10)
-            idle_cpu = (cpu_seconds(tree) - before) / 10
+            idle_cpu = (cpu_seconds(tree) - before) / 10  # cores the server keeps busy with nobody active
     finally:
         memory.done.set()
         os.killpg(server.pid, signal.SIGTERM)
@@ -165,17 +181,20 @@ def main():
     results = {
         "drawers": args.drawers, "trainers": args.trainers, "rounds": args.rounds, "replicas": args.replicas,
         "through_balancer": not args.direct, "connections_per_replica": list(sessions.values()),
-        "mouse_up_to_prediction_ms": stats(waits), "drawings": args.rounds * args.drawers,
-        "read_right": drawing["right"], "drawing_seconds": round(drawing_seconds, 1),
+        "mouse_up_to_prediction_ms": stats(waits) if waits else None, "drawings": args.rounds * args.drawers,
+        "read_right": drawing["right"], "rounds_timed_out": drawing["rounds_timed_out"],
+        "drawing_seconds": round(drawing_seconds, 1),
         "trainings_live_when_drawing_ended": still_training, "saved_after_s": saved_after,
-        "new_visitor_load_ms": round(new_visitor_ms), "server_peak_mb": round(memory.peak_mb),
+        "new_visitor_load_ms": round(new_visitor_ms), "server_peak_pss_mb": round(memory.peak_mb),
+        "server_peak_rss_sum_mb": round(memory.peak_rss_mb),
         "server_cpu_when_idle": round(idle_cpu, 2),
     }
     print(results)
     results["targets"] = [
-        target("p95 mouse-up to prediction, ms", results["mouse_up_to_prediction_ms"]["p95"], 1500),
+        target("p95 mouse-up to prediction, ms", stats(waits)["p95"] if waits else float("inf"), 1500),
         target("trainings not saved", sum(s is None for s in saved_after), 1),
-        target("server peak memory, MB", memory.peak_mb, 2048),
+        target("drawing rounds with a page that never answered", drawing["rounds_timed_out"], 1),
+        target("server peak memory (PSS), MB", memory.peak_mb, 2048),
     ]
     name = "classroom" + ("" if args.replicas > 1 and not args.direct else "_one_server")
     save(name, results)
