@@ -3,8 +3,12 @@
 Needs Playwright and Debian's Chromium (see README); without them these tests fail, they never skip.
 """
 
+import re
+
 import pytest
 
+from rnnviz import plots
+from rnnviz.recipes import APP_RECIPE, RECIPES
 from tests.browser import (
     SHOWN_STEP_TEXT,
     STEP_FIGURE,
@@ -19,6 +23,7 @@ from tests.browser import (
     wait_until_quiet,
     websocket_frames,
 )
+from ui.state import Key, Tab
 
 # Indices into dev.jsonl: five labels, one- and two-stroke digits (the shipped LSTM reads them right).
 DIGITS = (1, 5, 11, 16, 28)
@@ -101,3 +106,35 @@ def test_every_tab_opens_without_an_error(page, pen_records):
         open_tab(page, name, timeout_ms=180_000)  # Insight computes test-set statistics on a cold cache
         assert page.locator('[data-testid="stException"]').count() == 0, f"a traceback in {name}"
         assert page.get_by_role("tabpanel").first.inner_text().strip(), f"{name} is empty"
+
+
+# JS: the traces (name, points, opacity) of the plotly chart that draws the smoothed training loss, or null.
+LOSS_TRACES = f"""() => {{
+  for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')) {{
+    // _fullData: plotly's own copy, with numpy arrays (sent as typed-array specs) decoded and defaults filled in
+    const traces = (chart._fullData || []).map(t => ({{name: t.name, points: t.y.length, opacity: t.opacity}}));
+    if (traces.some(t => t.name === '{plots.SMOOTHED_LOSS}')) return traces;
+  }}
+  return null;
+}}"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_train_tab_trains_its_default_lstm_well(tmp_path, monkeypatch):
+    """Start training on the default recipe (about a minute on an idle core; minutes on a busy machine)."""
+    monkeypatch.setenv("RNNVIZ_CACHE", str(tmp_path / "cache"))
+    with streamlit_server() as url, chromium() as browser:
+        page = open_app(browser, url, timeout_ms=120_000)  # a first load on a busy machine can take a minute
+        open_tab(page, Tab.TRAIN, timeout_ms=60_000)
+        page.locator(f".st-key-{Key.START_TRAINING} button").click()
+        done = page.get_by_text(re.compile(r"test accuracy \d+\.\d%"))
+        done.wait_for(timeout=600_000)
+        accuracy = float(re.search(r"test accuracy (\d+\.\d)%", done.inner_text()).group(1))
+        traces = page.evaluate(LOSS_TRACES)
+    assert RECIPES[APP_RECIPE].settings.cell_type == "lstm"
+    assert accuracy >= 97.0
+    by_name = {trace["name"]: trace for trace in traces}
+    raw, smoothed = by_name[plots.RAW_LOSS], by_name[plots.SMOOTHED_LOSS]
+    assert smoothed["points"] == raw["points"] > 100  # a point every few batches over all epochs
+    assert raw["opacity"] < 1 == smoothed["opacity"]  # the raw losses faint behind the average
