@@ -4,6 +4,7 @@ Needs Playwright and Debian's Chromium (see README); without them these tests fa
 Select or leave them out with the `browser` marker.
 """
 
+import re
 from itertools import pairwise
 
 import numpy as np
@@ -11,11 +12,11 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from scipy.ndimage import gaussian_filter
 
-from rnnviz import confidence, load_model, nondigits, pendigits, preprocess_canvas, registry, trace
+from rnnviz import confidence, load_model, nondigits, pendigits, plots, preprocess_canvas, registry, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
 from rnnviz.intervention import Intervention
 from rnnviz.neighbours import cached_index
-from rnnviz.recipes import Settings
+from rnnviz.recipes import APP_RECIPE, RECIPES, Settings
 from rnnviz.train import train
 from tests.browser import (
     CANVAS,
@@ -41,7 +42,7 @@ from tests.browser import (
     websocket_frames,
 )
 from ui.compare_tab import MEMORY_GATE_CHOICES
-from ui.state import SEEN_CAPTION, Tab
+from ui.state import SEEN_CAPTION, Key, Tab
 
 pytestmark = pytest.mark.browser
 
@@ -368,3 +369,35 @@ def test_phone_draws_by_touch_and_plays_both_views(width, height, browser, pen_r
         page.screenshot(path=str(tmp_path / f"compare-{width}.png"))
         assert page.evaluate("() => document.documentElement.scrollWidth") <= width
         context.close()
+
+
+# JS: the traces (name, points, opacity) of the plotly chart that draws the smoothed training loss, or null.
+LOSS_TRACES = f"""() => {{
+  for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')) {{
+    // _fullData: plotly's own copy, with numpy arrays (sent as typed-array specs) decoded and defaults filled in
+    const traces = (chart._fullData || []).map(t => ({{name: t.name, points: t.y.length, opacity: t.opacity}}));
+    if (traces.some(t => t.name === '{plots.SMOOTHED_LOSS}')) return traces;
+  }}
+  return null;
+}}"""
+
+
+@pytest.mark.slow
+def test_the_train_tab_trains_its_default_lstm_well(browser, tmp_path, monkeypatch):
+    """Start training on the default recipe (about a minute on an idle core; minutes on a busy machine)."""
+    monkeypatch.setenv("RNNVIZ_CACHE", str(tmp_path / "cache"))
+    with streamlit_server() as url:
+        page = open_app(browser, url, timeout_ms=120_000)  # a first load on a busy machine can take a minute
+        open_tab(page, Tab.TRAIN, timeout_ms=60_000)
+        page.locator(f".st-key-{Key.START_TRAINING} button").click()
+        done = page.get_by_text(re.compile(r"test accuracy \d+\.\d%"))
+        done.wait_for(timeout=600_000)
+        accuracy = float(re.search(r"test accuracy (\d+\.\d)%", done.inner_text()).group(1))
+        traces = page.evaluate(LOSS_TRACES)
+        page.context.close()
+    assert RECIPES[APP_RECIPE].settings.cell_type == "lstm"
+    assert accuracy >= 97.0
+    by_name = {trace["name"]: trace for trace in traces}
+    raw, smoothed = by_name[plots.RAW_LOSS], by_name[plots.SMOOTHED_LOSS]
+    assert smoothed["points"] == raw["points"] > 100  # a point every few batches over all epochs
+    assert raw["opacity"] < 1 == smoothed["opacity"]  # the raw losses faint behind the average

@@ -1,5 +1,7 @@
 """Data loading and augmentation on real MNIST."""
 
+import functools
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -89,3 +91,15 @@ def test_batches_cover_the_epoch_in_order_and_are_prepared_in_chunks(mnist_test)
     assert chunks == [256, 256, 256, 232]  # 4 batches a chunk
     assert torch.equal(torch.cat([b for b, _ in got]), images[order] * 2)
     assert torch.equal(torch.cat([t for _, t in got]), labels[order])
+
+
+def test_batches_are_the_same_prepared_between_steps_or_in_a_thread(mnist_test):
+    images, labels = mnist_test[0][:600], mnist_test[1][:600]
+    order = torch.randperm(600, generator=torch.Generator().manual_seed(1))
+    epochs = []
+    for background in (True, False):
+        generator = torch.Generator().manual_seed(0)
+        prepare = functools.partial(augment, generator=generator)
+        epochs.append(list(batches(images, labels, order, 128, prepare, chunk=256, background=background)))
+    for (threaded, threaded_labels), (inline, inline_labels) in zip(*epochs, strict=True):
+        assert torch.equal(threaded, inline) and torch.equal(threaded_labels, inline_labels)
