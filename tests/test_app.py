@@ -291,7 +291,7 @@ def test_insight_units_and_gates_of_the_selected_lstm(app, drawings, shipped_sta
     at.selectbox(key=Key.INSIGHT_UNIT).set_value(7).run()
     assert chart_spec(at, Chart.CLASS_MEANS)["layout"]["title"]["text"].startswith("Unit 7:")
     _, labels = mnist_test
-    [strip] = at.get("image")
+    seen, strip = at.get("image")  # the image the network read (beside the prediction), the unit's top digits
     assert [i.caption for i in strip.proto.imgs] == [f"{labels[i]} (#{i})" for i in lstm.top_digits[7]]
 
     table = at.dataframe(key=Key.UNIT_TABLE).value
