@@ -27,6 +27,7 @@ from tests.browser import (
     streamlit_server,
     wait_for_prediction,
 )
+from ui.state import Tab
 
 
 def draw_together(pages, digits) -> tuple[list[float], int]:
@@ -74,7 +75,7 @@ def main():
         print(f"{args.sessions} sessions drawing: {together}")
 
         trainer, others = pages[0], pages[1:]
-        open_tab(trainer, "Train")
+        open_tab(trainer, Tab.TRAIN)
         trainer.locator(".st-key-train-images").get_by_role("slider").press("End")  # all 55,000 images
         trainer.locator(".st-key-train-epochs input").fill("10")  # long enough to outlast the phase
         trainer.locator(".st-key-start-training").get_by_role("button").click()

@@ -80,8 +80,10 @@ def load_mnist(split: str, path=None, download: bool = True) -> tuple[torch.Tens
 
 def download_mnist(path=None, on_progress=None, poll_seconds: float = 0.25) -> Path:
     """Download MNIST into the data directory with torchvision's downloader (its mirrors and md5
-    checks); `on_progress(fraction of the bytes)` while it runs. Raises DatasetMissing if it fails."""
+    checks); `on_progress(fraction of the bytes)` while it runs. Raises DatasetMissing if it fails,
+    and then leaves no file behind that could pass for MNIST (a corrupt or partial .gz)."""
     from torchvision.datasets import MNIST
+    from torchvision.datasets.utils import check_integrity
 
     folder = data_dir(path)
     raw, failed = folder / "MNIST" / "raw", []
@@ -99,6 +101,10 @@ def download_mnist(path=None, on_progress=None, poll_seconds: float = 0.25) -> P
         if on_progress:  # torchvision writes each file as it arrives
             arrived = sum(f.stat().st_size for f in raw.glob("*.gz")) if raw.is_dir() else 0
             on_progress(min(1.0, arrived / DOWNLOAD_BYTES))
+    if failed:
+        for name, md5 in MNIST.resources:  # torchvision keeps a file whose checksum failed
+            if not check_integrity(str(raw / name), md5):
+                (raw / name).unlink(missing_ok=True)
     if failed or not has_mnist(folder):
         reason = f" ({type(failed[0]).__name__}: {str(failed[0])[:200]})" if failed else ""
         raise DatasetMissing(f"{_missing_message(folder)}{reason}")

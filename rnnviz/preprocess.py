@@ -12,7 +12,8 @@ from PIL import Image
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-SIZE = 28  # output side, px
+from .config import COLS, ROWS
+
 BOX = 20  # the digit's longer side after scaling, px (as in MNIST)
 CENTRE = 14.0  # where MNIST puts the centre of mass (row, col), pixel-index coordinates
 STROKE_WIDTH = 2.0  # stroke width after scaling to the 20 px box, px (matches MNIST's median)
@@ -111,9 +112,9 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
     """Place a digit (at most 28 px a side) in a 28x28 field with its centre of mass at (14, 14)."""
     height, width = digit.shape
     com_row, com_col = ndimage.center_of_mass(digit)
-    top = int(np.clip(round(CENTRE - com_row), 0, SIZE - height))
-    left = int(np.clip(round(CENTRE - com_col), 0, SIZE - width))
-    field = np.zeros((SIZE, SIZE), dtype=np.float32)
+    top = int(np.clip(round(CENTRE - com_row), 0, ROWS - height))
+    left = int(np.clip(round(CENTRE - com_col), 0, COLS - width))
+    field = np.zeros((ROWS, COLS), dtype=np.float32)
     field[top : top + height, left : left + width] = digit
     return field
 

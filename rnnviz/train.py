@@ -134,10 +134,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Train a row-by-row RNN/GRU/LSTM on MNIST. A recipe gives every "
                                      "setting; the flags after it change some.")
     parser.add_argument("--recipe", choices=RECIPES, default="lstm-mnist",
-                        help="; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items()))
+                        help="; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items())
+                        .replace("%", "%%"))  # argparse formats help with %
     for setting in fields(Settings):  # one flag per setting, its help text declared with the setting
         parser.add_argument(f"--{setting.name.replace('_', '-')}", type=type(setting.default),
-                            choices=setting.metadata.get("choices"), help=setting.metadata["help"])
+                            choices=setting.metadata.get("choices"), help=setting.metadata["help"].replace("%", "%%"))
     parser.add_argument("--data", help="MNIST folder (default: $RNNVIZ_DATA or ~/.cache/rnnviz)")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
     args = vars(parser.parse_args(argv))

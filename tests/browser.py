@@ -6,6 +6,7 @@ every mouse-up and every change of Streamlit's script state, with `performance.n
 also counts websocket frames, to tell client-side work from server round trips.
 """
 
+import io
 import os
 import socket
 import subprocess
@@ -15,23 +16,25 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urljoin
 
 import numpy as np
+from PIL import Image
 
 from rnnviz import load_model, pendigits, preprocess_canvas, registry, trace
+from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
+from ui.state import SEEN_CAPTION, SEEN_ZOOM
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CANVAS = '[data-testid="stBidiComponentIsolated"] canvas.upper-canvas'
+RESET = '[data-testid="stBidiComponentIsolated"] button[title="Reset canvas & history"]'  # the canvas toolbar's bin
 STEP_FIGURE = '[data-testid="stPlotlyChart"]:has(.updatemenu-button) .js-plotly-plot'
 # JS: the step figure's "Step t of 28" (its slider's current value), or undefined.
 SHOWN_STEP_TEXT = (f"Array.from(document.querySelectorAll('{STEP_FIGURE} .slider-container text'))"
                    ".map(text => text.textContent).find(text => text.startsWith('Step '))")
-BRUSH = 18  # px, the app's default brush width
-CANVAS_SIDE = 280  # px
-TOOLBAR = 24  # px: the canvas toolbar (undo, redo, clear...) lies over the top 23 px of the canvas' right half
 
 RECORDER = """
 const rnnviz = window.rnnviz = {mouseups: [], sent: [], received: [], predictions: [], shown: []};
@@ -190,10 +193,8 @@ def websocket_frames(page) -> dict:
 
 
 def pen_strokes(record: dict, seed: int, height: float = 0.7) -> list[np.ndarray]:
-    """A pen digit placed on the app's canvas as a user would draw it (canvas pixel coordinates):
-    anywhere below the canvas toolbar, which covers the top of the canvas' right half."""
-    placed = pendigits.place(record["strokes"], height, BRUSH, np.random.default_rng(seed), CANVAS_SIDE - TOOLBAR)
-    return [stroke + [0, TOOLBAR] for stroke in placed]
+    """A pen digit placed anywhere on the app's canvas, as a user would draw it (canvas pixel coordinates)."""
+    return pendigits.place(record["strokes"], height, DEFAULT_BRUSH, np.random.default_rng(seed), CANVAS_SIDE)
 
 
 def draw_stroke(page, stroke) -> None:
@@ -219,10 +220,21 @@ def draw_strokes(page, strokes) -> list[dict]:
     return answers
 
 
-def clear_canvas(page) -> None:
-    """Press Clear. The page sends the click, then the new empty canvas sends itself: wait for both."""
-    page.locator(".st-key-clear").get_by_role("button").click()
-    wait_until_quiet(page, messages=2)
+def clear_canvas(page, wait: bool = True) -> None:
+    """Press Clear (the canvas toolbar's bin): the canvas empties at once and sends itself; by default,
+    wait for the server's answer."""
+    page.locator(RESET).click()
+    if wait:
+        wait_until_quiet(page)
+
+
+def seen_image(page) -> np.ndarray | None:
+    """The (28, 28) image in [0, 1] that the network read, as shown beside the prediction (None if none)."""
+    image = page.locator('[data-testid="stImage"]', has=page.get_by_text(SEEN_CAPTION, exact=True)).locator("img")
+    if not image.count():
+        return None
+    png = page.request.get(urljoin(page.url, image.get_attribute("src"))).body()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L"), np.float32)[::SEEN_ZOOM, ::SEEN_ZOOM] / 255
 
 
 def metric(page, label: str) -> str | None:
@@ -258,7 +270,7 @@ def readable_digits(records: list[dict], count: int) -> list[tuple[int, dict]]:
     model = load_model(registry.shipped_path("lstm"))
     chosen = []
     for index, record in enumerate(records):
-        canvas = pendigits.render(pen_strokes(record, index), BRUSH)
+        canvas = pendigits.render(pen_strokes(record, index), DEFAULT_BRUSH)
         if trace(model, preprocess_canvas(canvas)).prediction == record["label"]:
             chosen.append((index, record))
             if len(chosen) == count:

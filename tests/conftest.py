@@ -10,6 +10,7 @@ import base64
 import hashlib
 import io
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ SHARED = ROOT.parent / "shared"
 PEN_DIGITS = SHARED / "pen-digits" / "dev.jsonl"
 MNIST_FIXTURES = {"mnist_test", "mnist_train", "digits", "shipped_stats"}  # a test using one of these needs MNIST
 os.environ.setdefault("RNNVIZ_DATA", str(SHARED / "mnist"))
+os.environ.setdefault("RNNVIZ_CACHE", tempfile.mkdtemp(prefix="rnnviz-test-cache-"))  # never the user's ~/.cache
 torch.set_num_threads(1)  # small recurrent nets gain little from 2 threads, and lose a lot when a core is busy
 
 

@@ -24,8 +24,9 @@ from rnnviz import (
     stats,
     trace,
 )
+from rnnviz.config import DEFAULT_BRUSH
 from tests.conftest import ROOT, app_test, canvas_state, wait_for
-from ui.state import UNSURE, Chart, InsightView, Key, Source, Tab, wrong_digit_key
+from ui.state import SEEN_CAPTION, UNSURE, Chart, InsightView, Key, Source, Tab, wrong_digit_key
 
 ONE_PER_DIGIT = 10  # pen digits to draw: the first of each label
 
@@ -49,13 +50,13 @@ def app(user_models):
 
 @pytest.fixture(scope="module")
 def drawings(pen_records):
-    """(label, canvas RGBA) for the first pen digit of each label, drawn as a user would (18 px brush)."""
+    """(label, canvas RGBA) for the first pen digit of each label, drawn as a user would (the default brush)."""
     rng = np.random.default_rng(0)
     firsts = {}
     for record in pen_records:
         firsts.setdefault(record["label"], record)
-    return [(label, pendigits.render(pendigits.place(firsts[label]["strokes"], 0.7, 18, rng), 18))
-            for label in sorted(firsts)][:ONE_PER_DIGIT]
+    placed = {label: pendigits.place(firsts[label]["strokes"], 0.7, DEFAULT_BRUSH, rng) for label in sorted(firsts)}
+    return [(label, pendigits.render(strokes, DEFAULT_BRUSH)) for label, strokes in placed.items()][:ONE_PER_DIGIT]
 
 
 def metric(at, label: str) -> str:
@@ -77,6 +78,7 @@ def test_starts_with_the_shipped_models(app):
     assert not [m for m in at.metric if m.label == "Prediction"]
 
 
+@pytest.mark.slow
 def test_prediction_reads_real_pen_digits(app, drawings):
     for label, rgba in drawings:
         at = app(drawing=rgba).run()
@@ -158,6 +160,7 @@ def test_user_checkpoints_join_the_picker(app, drawings, user_models, shipped_mo
     assert metric(at, "Prediction") == str(trace(shipped_models["gru"], image).prediction)  # read with my copy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content, reason", [
     (b"not a checkpoint at all", "not a readable rnnviz checkpoint"),
     (None, "not an rnnviz checkpoint"),  # a real torch file, but someone else's
@@ -291,7 +294,7 @@ def test_insight_units_and_gates_of_the_selected_lstm(app, drawings, shipped_sta
     at.selectbox(key=Key.INSIGHT_UNIT).set_value(7).run()
     assert chart_spec(at, Chart.CLASS_MEANS)["layout"]["title"]["text"].startswith("Unit 7:")
     _, labels = mnist_test
-    seen, strip = at.get("image")  # the image the network read (beside the prediction), the unit's top digits
+    [strip] = [image for image in at.get("image") if len(image.proto.imgs) == stats.TOP_K]
     assert [i.caption for i in strip.proto.imgs] == [f"{labels[i]} (#{i})" for i in lstm.top_digits[7]]
 
     table = at.dataframe(key=Key.UNIT_TABLE).value
@@ -352,12 +355,14 @@ def downloads(monkeypatch):
     return content
 
 
+@pytest.mark.slow
 def test_downloads_hold_the_trace_and_the_chart(app, drawings, shipped_models, downloads):
     _, rgba = drawings[6]
-    expected = trace(shipped_models["lstm"], preprocess_canvas(rgba))
+    digit_trace = trace(shipped_models["lstm"], preprocess_canvas(rgba))
     at = app(drawing=rgba).run()
     rows = list(csv.DictReader(io.StringIO(downloads(at, Key.TRACE_CSV))))
-    quantities = {"hidden": expected.hidden, "cell": expected.cell, **expected.gates, "prob": expected.probs}
+    quantities = {"hidden": digit_trace.hidden, "cell": digit_trace.cell, **digit_trace.gates,
+                  "prob": digit_trace.probs}
     assert len(rows) == sum(values.size for values in quantities.values())
     for name, values in quantities.items():
         rebuilt = np.zeros_like(values)
@@ -367,9 +372,9 @@ def test_downloads_hold_the_trace_and_the_chart(app, drawings, shipped_models, d
         np.testing.assert_array_equal(rebuilt, values, err_msg=name)
 
     saved = json.loads(downloads(at, Key.TRACE_JSON))
-    assert saved["prediction"] == expected.prediction and saved["cell_type"] == "lstm"
-    np.testing.assert_array_equal(np.array(saved["gates"]["forget"], dtype=np.float32), expected.gates["forget"])
-    np.testing.assert_array_equal(np.array(saved["image"], dtype=np.float32), expected.image)
+    assert saved["prediction"] == digit_trace.prediction and saved["cell_type"] == "lstm"
+    np.testing.assert_array_equal(np.array(saved["gates"]["forget"], dtype=np.float32), digit_trace.gates["forget"])
+    np.testing.assert_array_equal(np.array(saved["image"], dtype=np.float32), digit_trace.image)
 
     png = Image.open(io.BytesIO(downloads(at, f"{Chart.STEP_FIGURE}-png"))).convert("RGB")
     red, green, blue = np.asarray(png).transpose(2, 0, 1)
@@ -391,6 +396,8 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
         (Tab.INSIGHT, InsightView.UNITS): {Key.SATURATION, Chart.CLASS_MEANS}, (Tab.EVALUATE, None): {Chart.CONFUSION},
     }
     at = app(drawing=drawings[2][1]).run()
+    [seen] = [image for image in at.get("image") if image.proto.imgs[0].caption == SEEN_CAPTION]
+    assert seen  # the image the network read, beside the prediction
     for (tab, view), charts in expected_charts.items():
         at.session_state[Key.TAB] = tab
         if view:
@@ -402,6 +409,11 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
             assert chart_spec(at, key), (tab, view, key)
     lstm = stats.cached_stats(registry.shipped_path("lstm"))
     assert metric(at, "Test accuracy") == f"{lstm.accuracy:.2%}"
+    at.session_state[Key.TAB] = Tab.TRAIN
+    at.run()
+    assert not at.exception and at.button(key=Key.DOWNLOAD_MNIST)  # training needs MNIST: offered
+    at.session_state[Key.TAB] = Tab.EVALUATE
+    at.run()
     misread = lstm.misclassified.image.iloc[0]
     at.button(key=wrong_digit_key(misread)).click().run()  # opens in Inspect from the kept image alone
     assert at.radio(key=Key.SOURCE).value == Source.TEST_SET
@@ -423,7 +435,7 @@ def test_the_page_says_when_it_is_unsure_and_shows_what_it_read(app, drawings, p
     at = app(drawing=rgba).run()
     assert not at.exception and metric(at, "Prediction") == str(label)
     assert not [w for w in at.warning if UNSURE in w.value]  # a clear digit: no doubt expressed
-    assert [i.captions for i in at.get("image")][0] == ["What the network read"]
+    assert [i.captions for i in at.get("image")][0] == [SEEN_CAPTION]
     scribbles = [nondigits.scribble(rng) for _ in range(6)]
     unsure = 0
     for strokes in scribbles:

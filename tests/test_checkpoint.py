@@ -122,6 +122,7 @@ save_checkpoint(RowReader("gru", 16), sys.argv[1])
 """
 
 
+@pytest.mark.slow
 def test_killed_while_saving_leaves_no_broken_checkpoint(tmp_path, monkeypatch):
     out = tmp_path / "model.pt"
     shutil.copy(ROOT / "models" / "gru.pt", out)

@@ -23,7 +23,7 @@ def test_trace_export_round_trips(cell_type, digits):
     digit_trace = trace(random_model(cell_type), digits[0][0])
     quantities = {"hidden": digit_trace.hidden, "prob": digit_trace.probs, **digit_trace.gates}
     if digit_trace.cell is not None:
-        quantities["cell"] = digit_trace.cell_type
+        quantities["cell"] = digit_trace.cell
     rebuilt = {name: np.full_like(values, np.nan) for name, values in quantities.items()}
     for row in csv.DictReader(io.StringIO(export.trace_to_csv(digit_trace))):
         rebuilt[row["quantity"]][int(row["step"]) - 1, int(row["unit"])] = float(row["value"])

@@ -43,6 +43,7 @@ def read_or_refuse(canvas) -> np.ndarray | None:
     return image
 
 
+@pytest.mark.slow
 @given(arrays(scalar_dtypes(), array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=32)))
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_array_is_read_or_refused_clearly(canvas):

@@ -14,6 +14,7 @@ MNIST_TARGETS = {"lstm": 0.9915, "gru": 0.992, "rnn": 0.974}
 PEN_TARGETS = {"lstm": (0.985, 0.975), "gru": (0.981, 0.97), "rnn": (0.962, 0.935)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell_type", CELL_TYPES)
 def test_mnist_test_accuracy(cell_type, shipped_models, mnist_test):
     model = shipped_models[cell_type]

@@ -1,40 +1,87 @@
-"""The drawing canvas, and the 28x28 image the network reads from it."""
+"""The drawing canvas: the user's digit as the (28, 28) image the network reads.
 
-import numpy as np
+streamlit-drawable-canvas 0.13 loses strokes in two ways, and this module works around both:
+
+- Its toolbar (undo, redo, reset, ...) waits, invisible, over the top right of the canvas (about
+  140 x 30 px) and moves above it only once the mouse has rested on the canvas: a stroke begun there
+  at once lands on the toolbar, not on the canvas (and a tap near the corner can hit the hidden reset
+  button and wipe the drawing). No parameter moves it, and it lives in the component's shadow root,
+  out of reach of the page's CSS. So a JavaScript-only component (Streamlit's way to run code in the page) gives
+  that shadow root one more stylesheet: the toolbar stands, always visible, in a strip of its own
+  above the canvas.
+- Clearing from Python (a new `initial_drawing`) reaches the browser only after a rerun, and then
+  wipes whatever was drawn in the meantime. The toolbar's reset clears the canvas in the browser at
+  the click, so a stroke begun right after it is kept. Clear is that button (the bin), next to undo.
+"""
+
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas  # only importable under a running Streamlit script
+from streamlit_drawable_canvas import st_canvas
 
 from rnnviz import CanvasError, EmptyCanvasError, preprocess_canvas
-from rnnviz.config import CANVAS_SIDE
+from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
 
 from .state import Key
 
+# Restyles the canvas component's own elements (class names from its index-style.css). The toolbar
+# leaves its absolute, hover-revealed place for the normal flow, first in a column, so it sits above
+# the canvas and the component grows to make room (nothing overlaps the widget above either). Its
+# "Update the app" button is useless when every stroke is sent, and its "Edit" toggle would turn a
+# stroke into a drag: hidden, leaving undo, redo and reset.
+TOOLBAR_CSS = """
+.dc-root { display: flex; flex-direction: column; }
+.dc-toolbar, .dc-root:hover > .dc-toolbar {
+  position: static; order: -1; align-self: flex-end; padding: 0 0 0.25rem; opacity: 1; transition: none;
+}
+.dc-toolbar-separator, .dc-icon-button[title="Edit"], .dc-icon-button[title^="Update the app"] { display: none; }
+"""
 
-def _clear() -> None:
-    st.session_state[Key.CLEARS] = st.session_state.get(Key.CLEARS, 0) + 1
-    st.session_state.pop(Key.CANVAS, None)
+# Adopts TOOLBAR_CSS into the shadow root of the canvas whose element Streamlit marks with the class
+# st-key-<its key>. The canvas may mount after this runs (its script is larger), so look again on
+# each animation frame until it is there; a stylesheet adopted by the shadow root stays with it.
+TOOLBAR_JS = """
+const sheet = new CSSStyleSheet();
+export default function ({ data }) {
+  sheet.replaceSync(data.css);
+  const host = `.st-key-${CSS.escape(data.canvas)} [data-testid="stBidiComponentIsolated"]`;
+  let frame;
+  const adopt = () => {
+    const root = document.querySelector(host)?.shadowRoot;
+    if (!root) {
+      frame = requestAnimationFrame(adopt);
+    } else if (!root.adoptedStyleSheets.includes(sheet)) {
+      root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    }
+  };
+  adopt();
+  return () => cancelAnimationFrame(frame);
+}
+"""
+
+toolbar_above = st.components.v2.component("rnnviz.canvas_toolbar_above", js=TOOLBAR_JS)
 
 
-def drawn_digit() -> np.ndarray | None:
-    """The canvas drawing as a (28, 28) image, or None (with a hint) while there is none."""
-    brush = st.slider("Brush width", 6, 40, 18, key=Key.BRUSH)
-    drawing = st_canvas(
-        stroke_width=brush, stroke_color="#ffffff", background_color="#000000", width=CANVAS_SIDE,
-        height=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True, key=Key.CANVAS,
-        initial_drawing={"objects": [], "clears": st.session_state.get(Key.CLEARS, 0)},
-    )
-    st.button("Clear", key=Key.CLEAR, on_click=_clear, help="Start again (the toolbar above also has undo)")
+def drawn_digit():
+    """The canvas drawing as a (28, 28) float32 image in [0, 1], or None (with a hint) while there is none."""
+    brush = st.slider("Brush width", 6, 40, DEFAULT_BRUSH, key=Key.BRUSH)
+    with st.container(gap=None):  # the toolbar mover has no height: no gap for it either
+        # initial_drawing stays the same: a new one would reset the canvas a rerun later (see above).
+        drawing = st_canvas(
+            stroke_width=brush, stroke_color="#ffffff", background_color="#000000", width=CANVAS_SIDE,
+            height=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True, key=Key.CANVAS,
+        )
+        toolbar_above(data={"canvas": Key.CANVAS, "css": TOOLBAR_CSS}, width="content", height="content")
     try:
         pixels = drawing.image_data  # decodes the PNG the browser sent (on every access)
     except (OSError, ValueError) as error:  # not a PNG: only a broken or forged client sends that
         st.error(f"This drawing cannot be read: {error}.")
         return None
     if pixels is None:
-        st.info("Draw a digit (0-9) on the black square: white ink, one digit, as large as you like.")
+        st.info("Draw a digit (0-9) on the black square: white ink, one digit, as large as you like. "
+                "Undo and clear (the bin) are above it.")
         return None
     try:
         return preprocess_canvas(pixels)
-    except EmptyCanvasError as error:
+    except EmptyCanvasError as error:  # also right after the toolbar's reset: it sends the empty canvas
         st.info(f"{str(error).capitalize()}.")
     except CanvasError as error:
         st.error(f"This drawing cannot be read: {error}.")

@@ -49,6 +49,10 @@ class Chart(StrEnum):
     TRAINING = "training-curves"
 
 
+SEEN_CAPTION = "What it read: 28 x 28"  # under the image the network read, beside the prediction
+SEEN_ZOOM = 4  # ... shown 4 x, in whole pixels
+
+
 class Key(StrEnum):
     """Session-state keys: widgets (their value lives under their key) and values the page keeps."""
 
@@ -63,8 +67,6 @@ class Key(StrEnum):
     SOURCE = "source"  # radio: the digit's Source
     CANVAS = "canvas"  # the drawing canvas component
     BRUSH = "brush"  # slider: brush width, px
-    CLEAR = "clear"  # button: clear the canvas
-    CLEARS = "clears"  # value: how often the canvas was cleared (a new number resets it)
     EXAMPLE = "example"  # selectbox: index of the gallery digit
     TEST_DIGIT = "test-digit"  # number input: index of the MNIST test digit
     DOWNLOAD_MNIST = "download-mnist"  # button: fetch the MNIST files

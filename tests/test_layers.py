@@ -1,0 +1,165 @@
+"""The layers stay apart: the compute core never imports streamlit, and every session-state key and
+every label that links tabs is spelled once, in ui/state.py (the rest of the page and the tests name
+them from there)."""
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from ui.state import Chart, InsightView, Key, Source, Tab
+
+IMPORT_EVERYTHING = """
+import importlib, pkgutil, sys
+import rnnviz
+modules = [m.name for m in pkgutil.walk_packages(rnnviz.__path__, "rnnviz.")]
+for name in modules:
+    importlib.import_module(name)
+print(len(modules), sorted(m for m in sys.modules if m.split(".")[0] == "streamlit"))
+"""
+
+
+@pytest.mark.slow
+def test_the_compute_core_never_imports_streamlit():
+    """Importing every module of rnnviz, in a fresh interpreter, leaves streamlit unloaded."""
+    run = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    count, streamlit_modules = run.stdout.split(maxsplit=1)
+    assert int(count) >= len(list((ROOT / "rnnviz").glob("[!_]*.py")))  # every module was imported
+    assert streamlit_modules.strip() == "[]"
+
+
+LABELS = {member.value: f"{enum.__name__}.{member.name}" for enum in (Tab, Source, InsightView) for member in enum}
+KEYS = {member.value: f"{enum.__name__}.{member.name}" for enum in (Key, Chart) for member in enum}
+KEY_PARAMETERS = {"key", "tab", "source", "view", "chart"}  # a function's parameter that takes a key or label
+APP_TEST_ELEMENTS = {  # AppTest looks elements up by key: at.button("start-training")
+    "button", "checkbox", "color_picker", "date_input", "multiselect", "number_input", "radio", "select_slider",
+    "selectbox", "slider", "tabs", "text_area", "text_input", "time_input", "toggle", "chat_input",
+}
+STATE_METHODS = {"get", "pop", "setdefault", "__getitem__", "__setitem__", "__delitem__", "__contains__"}
+
+
+def _is_session_state(node) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "session_state") or (
+        isinstance(node, ast.Name) and node.id == "session_state")
+
+
+def _strings(node):
+    """The string constants of a constant, or of a tuple, list or set of them."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        yield node
+    elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        for element in node.elts:
+            yield from _strings(element)
+
+
+def spelled_out(source: str, in_tests: bool = True, parameters: dict[str, list[str]] | None = None):
+    """(line, value, what it is) for each key or label of ui.state written as a literal string where it
+    is used as one. Labels (tab, source and view names) count wherever a string equals one; keys only in
+    a key's role: `key=...`, a session_state subscript, get, pop, `in` or update({...}), an AppTest
+    lookup (tests only), an argument to a parameter named key/tab/source/view/chart, a `*_KEY` constant.
+    `parameters`: function name -> its parameter names, for calls to functions defined elsewhere."""
+    tree = ast.parse(source)
+    parameters = {**(parameters or {}), **defined_parameters(tree)}
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)}
+    found = set()
+
+    def key_role(node):
+        for constant in _strings(node):
+            if constant.value in KEYS:
+                found.add((constant.lineno, constant.value, KEYS[constant.value]))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in LABELS:
+            if id(node) not in docstrings:
+                found.add((node.lineno, node.value, LABELS[node.value]))
+        elif isinstance(node, ast.Subscript) and _is_session_state(node.value):
+            key_role(node.slice)
+        elif isinstance(node, ast.Compare) and any(_is_session_state(c) for c in node.comparators):
+            key_role(node.left)
+        elif isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id.upper().endswith("KEY") for t in node.targets):
+            key_role(node.value)
+        elif isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                if keyword.arg in KEY_PARAMETERS:
+                    key_role(keyword.value)
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if isinstance(func, ast.Attribute) and _is_session_state(func.value):
+                if func.attr in STATE_METHODS and node.args:
+                    key_role(node.args[0])
+                if func.attr == "update":
+                    for argument in node.args:
+                        if isinstance(argument, ast.Dict):
+                            for key in argument.keys:
+                                if key is not None:
+                                    key_role(key)
+            elif in_tests and isinstance(func, ast.Attribute) and name in APP_TEST_ELEMENTS and node.args:
+                key_role(node.args[0])
+            elif name in parameters:
+                for argument, parameter in zip(node.args, parameters[name], strict=False):
+                    if parameter in KEY_PARAMETERS:
+                        key_role(argument)
+    return sorted(found)
+
+
+def defined_parameters(tree) -> dict[str, list[str]]:
+    """Function name -> its positional parameter names (without self), for the functions `tree` defines."""
+    return {node.name: [a.arg for a in node.args.posonlyargs + node.args.args if a.arg != "self"]
+            for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+SPELLED_OUT = '''
+CANVAS_KEY = "canvas"
+def chart_spec(at, key): ...
+st.selectbox("Model", models, key="model")
+st.session_state["tab"] = Tab.TRAIN
+at.session_state.get("source")
+if "job" in st.session_state: pass
+st.session_state.update({"unit": 3, Key.TAB: Tab.INSPECT})
+at.button("start-training").click()
+chart_spec(at, "step-figure")
+open_tab(page, "Compare")
+assert {"Inspect", "Train"} <= set(names)
+if source == "Test set": pass
+'''
+NAMED_FROM_STATE = '''
+"""A docstring may say: Train"""
+st.session_state[Key.TAB] = Tab.TRAIN
+st.button("Clear", key=Key.CLEAR)
+row = table.iloc[0]; row["unit"]; "unit" in table
+fig.add_scatter(y=[1], name="model")
+st_canvas(initial_drawing={"objects": [], "clears": 0})
+page.get_by_role("tab")
+pytest.mark.parametrize("canvas", [280, 600])
+st.info("Train a new model on MNIST")
+'''
+
+
+def test_the_scan_finds_keys_and_labels_spelled_out_and_nothing_else():
+    """The scan below is only as good as this: every line of SPELLED_OUT is a hit, none of NAMED_FROM_STATE."""
+    hits = spelled_out(SPELLED_OUT)
+    assert {line for line, _, _ in hits} == set(range(2, 14)) - {3}
+    assert {value for _, value, _ in hits} == {Key.CANVAS, Key.MODEL, Key.TAB, Key.SOURCE, Key.JOB, Key.UNIT,
+                                               Key.START_TRAINING, Chart.STEP_FIGURE, Tab.COMPARE, Tab.INSPECT,
+                                               Tab.TRAIN, Source.TEST_SET}
+    assert spelled_out(NAMED_FROM_STATE) == []
+    assert spelled_out('at.button("start-training")', in_tests=False) == []  # st.button's first argument is a label
+
+
+def test_keys_and_labels_are_spelled_only_in_ui_state():
+    """ui/*.py, app.py and tests/*.py name every session-state key, tab, source, view and chart from ui.state."""
+    files = sorted({*(ROOT / "ui").glob("*.py"), ROOT / "app.py", *(ROOT / "tests").glob("*.py")}
+                   - {ROOT / "ui" / "state.py"})
+    trees = {path: ast.parse(path.read_text()) for path in files}
+    parameters = {name: names for tree in trees.values() for name, names in defined_parameters(tree).items()}
+    hits = [f"{path.relative_to(ROOT)}:{line}: {value!r} is {name}"
+            for path in files
+            for line, value, name in spelled_out(path.read_text(), path.parent.name == "tests", parameters)]
+    assert not hits, "spelled out instead of named from ui.state:\n" + "\n".join(hits)
