@@ -36,16 +36,15 @@ torch.set_num_threads(1)  # two cores: one for training, one for everyone's page
 def prediction_summary(digit_trace, verdict) -> None:
     """The answer, whether to trust it (verdict: a confidence.Verdict, or None when the model has no
     index to judge by), and the 28 x 28 image the network read."""
-    answer_column, image_column = st.columns([2, 1])
-    answer_column.metric("Prediction", digit_trace.prediction,
-                         help="The digit with the highest probability after all 28 rows")
-    image_column.image(plots.enlarged(digit_trace.image, SEEN_ZOOM), clamp=True, caption=SEEN_CAPTION,
-                       output_format="PNG")
+    said, saw = st.columns([3, 1])
+    said.metric("Prediction", digit_trace.prediction, help="The digit with the highest probability after all 28 rows")
+    said.caption(f"Probability {digit_trace.probs[-1].max():.0%} after the last row; it has held this answer since "
+                 f"row {digit_trace.settled_step}.")
+    saw.image(plots.enlarged(digit_trace.image, SEEN_ZOOM), clamp=True, caption=SEEN_CAPTION,
+              output_format="PNG")  # whole pixels, no JPEG blur
     if verdict is not None and not verdict.sure:
         st.warning(f"**{UNSURE}:** {verdict.reason}. Draw one digit, large and clear, and it will read it "
                    f"better. **Inspect** shows the training digits it finds alike.", icon=":material/help:")
-    st.caption(f"Probability {digit_trace.probs[-1].max():.0%} after the last row; it has held this answer since row "
-               f"{digit_trace.settled_step}.")
     chart(plots.probability_bars(digit_trace.probs[-1], "Class probabilities after all 28 rows"),
           key=Chart.FINAL_PROBABILITIES)
 

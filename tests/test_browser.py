@@ -42,7 +42,7 @@ from tests.browser import (
     websocket_frames,
 )
 from ui.compare_tab import MEMORY_GATE_CHOICES
-from ui.state import SEEN_CAPTION, Key, Tab
+from ui.state import SEEN_CAPTION, UNSURE, Key, Tab
 
 pytestmark = pytest.mark.browser
 
@@ -243,7 +243,7 @@ def test_a_flagged_one_is_read_and_a_scribble_is_called_unsure(page, pen_records
     clear_canvas(page)
     assert draw_strokes(page, pen_strokes(one["record"], one["seed"]))[-1]["prediction"] == "1"
     wait_until_quiet(page)
-    assert "Not sure" not in alert_text(page)
+    assert UNSURE not in alert_text(page)
     assert page.get_by_text(SEEN_CAPTION).count() == 1
     assert page.get_by_text("its nearest training 1s").count() == 1  # Inspect: the 1s it finds alike
 
@@ -254,7 +254,7 @@ def test_a_flagged_one_is_read_and_a_scribble_is_called_unsure(page, pen_records
     clear_canvas(page)
     draw_strokes(page, pen_strokes(scribble["record"], scribble["seed"]))
     wait_until_quiet(page)
-    assert "Not sure" in alert_text(page) and "unlike the training" in alert_text(page)
+    assert UNSURE in alert_text(page) and "unlike the training" in alert_text(page)
 
 
 # ---- Compare: racing models, and on a phone ----
