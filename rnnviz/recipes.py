@@ -83,6 +83,7 @@ RECIPES = {
                      "about a minute on one idle core"),
 }
 APP_RECIPE = "minute"  # the Train tab's default
+CLI_RECIPE = "lstm-mnist"  # python -m rnnviz.train's default: a model from scratch, with no checkpoint to start from
 
 
 def recipe_settings(name: str, **changes) -> Settings:

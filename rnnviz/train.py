@@ -33,7 +33,7 @@ from .device import add_device_flag, device_from_args, resolve_device
 from .evaluate import accuracy
 from .model import RowReader
 from .pen_training import mix_in
-from .recipes import RECIPES, Settings, recipe_settings
+from .recipes import CLI_RECIPE, RECIPES, Settings, recipe_settings
 
 
 @dataclass
@@ -170,7 +170,7 @@ def cli_parser() -> argparse.ArgumentParser:
     """The command line: a recipe, then one flag per setting (from rnnviz.recipes), then where and how to train."""
     parser = argparse.ArgumentParser(description="Train a row-by-row RNN/GRU/LSTM on MNIST. A recipe gives every "
                                      "setting; the flags after it change some.")
-    parser.add_argument("--recipe", choices=RECIPES, default="lstm-mnist",
+    parser.add_argument("--recipe", choices=RECIPES, default=CLI_RECIPE,
                         help="; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items())
                         .replace("%", "%%"))  # argparse formats help with %
     for setting in fields(Settings):  # one flag per setting, its help text declared with the setting
