@@ -60,11 +60,12 @@ def flag(name: str) -> str:
 
 
 def trained_with(cell_type: str) -> dict:
-    """The settings a shipped checkpoint stores (older checkpoints call cell_type "cell")."""
+    """The settings a shipped checkpoint stores (older checkpoints call cell_type "cell", and predate the
+    settings added since, whose defaults are what they were trained with: e.g. no pen digits)."""
     stored = dict(torch.load(registry.shipped_path(cell_type), weights_only=True)["settings"])
     if "cell" in stored:
         stored["cell_type"] = stored.pop("cell")
-    return stored
+    return {**asdict(Settings()), **stored}
 
 
 def test_every_setting_has_help():
@@ -91,7 +92,7 @@ def test_help_lists_every_recipe_with_its_description(capsys, monkeypatch):
 def test_no_flags_give_the_recipe(trained):
     for name, recipe in RECIPES.items():
         assert trained("--recipe", name) == recipe.settings
-    assert trained() == RECIPES["lstm"].settings  # the default recipe
+    assert trained() == RECIPES["lstm-mnist"].settings  # the default recipe: from scratch, MNIST only
 
 
 def other_value(setting, recipe: Settings):
@@ -101,6 +102,8 @@ def other_value(setting, recipe: Settings):
         return next(cell for cell in CELL_TYPES if cell != value)
     if setting.type is float:
         return value / 4 + 0.125  # not a whole number: a float flag must keep the fraction
+    if setting.type is str:
+        return value + "other.pt"
     return value + 3
 
 
