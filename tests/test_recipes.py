@@ -60,11 +60,12 @@ def flag(name: str) -> str:
 
 
 def trained_with(cell_type: str) -> dict:
-    """The settings a shipped checkpoint stores (older checkpoints call cell_type "cell")."""
+    """The settings a shipped checkpoint stores (older checkpoints call cell_type "cell", and predate the
+    settings added since, whose defaults are what they were trained with: e.g. no pen digits)."""
     stored = dict(torch.load(registry.shipped_path(cell_type), weights_only=True)["settings"])
     if "cell" in stored:
         stored["cell_type"] = stored.pop("cell")
-    return stored
+    return {**asdict(Settings()), **stored}
 
 
 def test_every_setting_has_help():

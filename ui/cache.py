@@ -104,7 +104,8 @@ def mnist_test() -> tuple[torch.Tensor, torch.Tensor] | None:
 
 @st.cache_resource
 def _mnist_train(folder: str) -> tuple[torch.Tensor, torch.Tensor]:
-    return load_mnist("train", folder, download=False)
+    """Called only when has_mnist(): "download" then only unpacks the .gz files torchvision needs unpacked."""
+    return load_mnist("train", folder)
 
 
 @st.cache_resource(max_entries=32)
