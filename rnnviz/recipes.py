@@ -86,6 +86,12 @@ APP_RECIPE = "minute"  # the Train tab's default
 CLI_RECIPE = "lstm-mnist"  # python -m rnnviz.train's default: a model from scratch, with no checkpoint to start from
 
 
+def from_scratch() -> list[str]:
+    """The recipes that need no checkpoint to start from (those the app's Train tab offers: a
+    fine-tuning stage needs its first stage's file, which a visitor does not have)."""
+    return [name for name, recipe in RECIPES.items() if not recipe.settings.start_from]
+
+
 def recipe_settings(name: str, **changes) -> Settings:
     """The settings of recipe `name`, with some of them changed."""
     if name not in RECIPES:

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 import rnnviz.train as cli
 from rnnviz import CELL_TYPES, registry
-from rnnviz.recipes import APP_RECIPE, CLI_RECIPE, RECIPES, Settings, help_of, recipe_settings
+from rnnviz.recipes import APP_RECIPE, CLI_RECIPE, RECIPES, Settings, from_scratch, help_of, recipe_settings
 from tests.conftest import ROOT, wait_for
 from ui.state import Key, Tab
 
@@ -170,9 +170,9 @@ def test_the_train_tab_offers_the_cli_recipes_and_fills_the_form_from_each(train
     at = train_tab
     assert not at.exception
     recipe = at.selectbox(key=Key.RECIPE)
-    assert recipe.options == list(RECIPES) and recipe.value == APP_RECIPE
+    assert recipe.options == from_scratch() and recipe.value == APP_RECIPE
     assert form_values(at) == {name: getattr(RECIPES[APP_RECIPE].settings, name) for name in FORM.values()}
-    for name in [*(n for n in RECIPES if n != APP_RECIPE), APP_RECIPE]:
+    for name in [*(n for n in from_scratch() if n != APP_RECIPE), APP_RECIPE]:
         at.selectbox(key=Key.RECIPE).select(name).run()
         assert not at.exception
         assert form_values(at) == {setting: getattr(RECIPES[name].settings, setting) for setting in FORM.values()}

@@ -7,12 +7,9 @@ import torch
 from rnnviz import load_model
 from rnnviz.device import DeviceMissing, resolve_device
 from rnnviz.evaluate import main as evaluate_main
-from rnnviz.recipes import APP_RECIPE, RECIPES, Settings, recipe_settings
+from rnnviz.recipes import APP_RECIPE, RECIPES, Settings
 from rnnviz.stats import main as stats_main
-from rnnviz.train import cli_parser, main, train
-from tests.conftest import app_test
-from ui.state import Key, Tab
-from ui.train_tab import FORM_SETTINGS
+from rnnviz.train import main, train
 
 
 @pytest.mark.slow
@@ -68,22 +65,6 @@ def test_a_missing_device_is_a_clear_error(tmp_path, monkeypatch, capsys):
             cli([*extra, "--device", "cuda"])
         assert "device 'cuda' was asked for, but torch sees no CUDA GPU" in capsys.readouterr().err
     assert not (tmp_path / "never.pt").exists()
-
-
-def test_the_cli_and_the_train_tab_offer_the_same_recipes(user_models):
-    recipe_flag = next(action for action in cli_parser()._actions if action.dest == "recipe")
-    assert list(recipe_flag.choices) == list(RECIPES)
-    at = app_test({Key.TAB: Tab.TRAIN}).run()
-    assert not at.exception
-    recipe = at.selectbox(key=Key.RECIPE)
-    assert recipe.options == list(RECIPES) and recipe.value == APP_RECIPE
-    for name, key in FORM_SETTINGS.items():  # the form starts from the app's recipe, the CLI's settings
-        assert at.session_state[key] == getattr(RECIPES[APP_RECIPE].settings, name)
-    for recipe_name in RECIPES:  # every recipe fills the form with its own settings
-        at.selectbox(key=Key.RECIPE).set_value(recipe_name).run()
-        assert not at.exception
-        assert recipe_settings(recipe_name, **{name: at.session_state[key] for name, key in FORM_SETTINGS.items()}) \
-            == RECIPES[recipe_name].settings
 
 
 def test_the_app_recipe_trains_an_lstm_100():

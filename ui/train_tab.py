@@ -11,7 +11,7 @@ import streamlit as st
 
 from rnnviz import CELL_TYPES, plots, registry, training_job
 from rnnviz.data import has_mnist
-from rnnviz.recipes import APP_RECIPE, RECIPES, help_of, recipe_settings
+from rnnviz.recipes import APP_RECIPE, RECIPES, from_scratch, help_of, recipe_settings
 from rnnviz.train import Progress
 
 from .cache import training_queue
@@ -44,7 +44,7 @@ def train_tab() -> None:
     if Key.RECIPE not in st.session_state:
         st.session_state[Key.RECIPE] = APP_RECIPE
         _load_recipe()
-    recipe = st.selectbox("Recipe", list(RECIPES), key=Key.RECIPE, on_change=_load_recipe,
+    recipe = st.selectbox("Recipe", from_scratch(), key=Key.RECIPE, on_change=_load_recipe,
                           help="The same named recipes as `python -m rnnviz.train --recipe NAME`")
     st.caption(f"**{recipe}**: {RECIPES[recipe].description}.")
     session, queue = session_id(), training_queue()
