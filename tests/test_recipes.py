@@ -10,6 +10,7 @@ import rnnviz.train as cli
 from rnnviz import CELL_TYPES, registry
 from rnnviz.recipes import APP_RECIPE, CLI_RECIPE, RECIPES, Settings, from_scratch, help_of, recipe_settings
 from tests.conftest import ROOT, wait_for
+from ui import cache
 from ui.state import Key, Tab
 
 FORM = {  # the Train tab's form: widget key -> the setting it shows
@@ -199,11 +200,12 @@ def test_start_training_trains_the_recipe_with_the_form_changes(train_tab, user_
     at.select_slider(key=Key.TRAIN_IMAGES).set_value(2000)
     at.button(key=Key.START_TRAINING).click().run()
     assert not at.exception
-    job = at.session_state[Key.JOB]
-    job.stop()
-    wait_for(job)
-    assert job.settings == recipe_settings("tutorial", **form_values(at))
-    assert job.settings == recipe_settings("tutorial", cell_type="gru", hidden=32, epochs=1, limit=2000)
-    assert job.settings.augment == 0  # the recipe's, which the form does not show (the default is 1.0)
-    assert job.state == "stopped", job.error
-    assert job.out.parent == user_models and job.out.exists()
+    session, queue = at.session_state[Key.SESSION], cache.training_queue()
+    status = queue.latest(session)
+    queue.stop(session, status["id"])
+    status = wait_for(queue, session)
+    settings = Settings(**status["settings"])
+    assert settings == recipe_settings("tutorial", **form_values(at))
+    assert settings == recipe_settings("tutorial", cell_type="gru", hidden=32, epochs=1, limit=2000)
+    assert settings.augment == 0  # the recipe's, which the form does not show (the default is 1.0)
+    assert status["state"] in ("stopped", "cancelled"), status
