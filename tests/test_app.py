@@ -93,6 +93,7 @@ def test_prediction_reads_real_pen_digits(app, drawings):
         assert metric(at, "Prediction") == str(label), f"a drawn {label}"
 
 
+@pytest.mark.slow
 def test_prediction_is_the_selected_models_own(app, drawings, shipped_models):
     label, rgba = drawings[3]
     image = preprocess_canvas(rgba)
@@ -210,6 +211,7 @@ def test_empty_canvas_says_what_to_do(app):
     assert not [m for m in at.metric if m.label == "Prediction"]
 
 
+@pytest.mark.slow
 def test_user_checkpoints_join_the_picker(app, drawings, user_models, shipped_models):
     save_checkpoint(shipped_models["gru"], user_models / "my-gru.pt", test_accuracy=0.5)
     at = app(drawing=drawings[3][1]).run()
@@ -505,6 +507,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
     assert any("MNIST" in info.value for info in at.info)
 
 
+@pytest.mark.slow
 def test_the_page_says_when_it_is_unsure_and_shows_what_it_read(app, drawings, pen_records, shipped_models):
     rng = np.random.default_rng(5)
     label, rgba = drawings[4]

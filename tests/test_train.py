@@ -72,6 +72,7 @@ def test_the_app_recipe_trains_an_lstm_100():
     assert (settings.cell_type, settings.hidden, settings.limit) == ("lstm", 100, 0)
 
 
+@pytest.mark.slow
 def test_fine_tuning_starts_from_the_checkpoint_and_refuses_another_shape(tmp_path, mnist_test):
     start = tmp_path / "start.pt"
     train(Settings(cell_type="gru", hidden=16, epochs=1, limit=500, val_size=200), out=start)
