@@ -124,26 +124,37 @@ def neighbour_index(entry: registry.Entry) -> neighbours.NeighbourIndex | None:
 
 
 @st.cache_resource
-def _remembered_stats() -> dict:
-    """Test-set statistics read or computed so far, by (checkpoint, modified); for all sessions."""
+def _remembered() -> dict:
+    """What was read or computed per checkpoint so far, by (kind, checkpoint, modified); for all sessions."""
     return {}
 
 
-def test_set_stats(entry: registry.Entry) -> stats.TestSetStats | None:
-    """The MNIST test-set statistics of a checkpoint: kept on disk (shipped models ship theirs), or
-    computed from MNIST the first time (10-30 s, with a progress bar). None when neither can be had."""
-    key, remembered = (str(entry.path), entry.path.stat().st_mtime), _remembered_stats()
+def _kept_or_made(kind: str, entry: registry.Entry, read, make):
+    """read(checkpoint path) from disk (shipped models ship theirs), else make() from MNIST the first time;
+    remembered for every session. None when neither can be had."""
+    key, remembered = (kind, str(entry.path), entry.path.stat().st_mtime), _remembered()
     if key not in remembered:
-        found = stats.cached_stats(entry.path)
-        if found is None and (test_set := mnist_test()) is not None:
-            bar = st.progress(0.0)
-            found = stats.test_set_stats(entry.path, *test_set, progress=lambda done: bar.progress(
-                done, text=f"Reading the 10,000 test digits with {entry.name} (only the first time): {done:.0%}"))
-            bar.empty()
+        found = read(entry.path)
+        if found is None and mnist_test() is not None:
+            found = make()
         if found is None:
             return None
         remembered[key] = found
     return remembered[key]
+
+
+def test_set_stats(entry: registry.Entry) -> stats.TestSetStats | None:
+    """The MNIST test-set statistics of a checkpoint: kept on disk, or computed from MNIST the first
+    time (10-30 s, with a progress bar). None when neither can be had."""
+
+    def make():
+        bar = st.progress(0.0)
+        made = stats.test_set_stats(entry.path, *mnist_test(), progress=lambda done: bar.progress(
+            done, text=f"Reading the 10,000 test digits with {entry.name} (only the first time): {done:.0%}"))
+        bar.empty()
+        return made
+
+    return _kept_or_made("stats", entry, stats.cached_stats, make)
 
 
 def test_digit(index: int, entries: list[registry.Entry]) -> tuple[torch.Tensor, int] | None:
@@ -159,28 +170,13 @@ def test_digit(index: int, entries: list[registry.Entry]) -> tuple[torch.Tensor,
     return None
 
 
-@st.cache_resource
-def _mnist_train_subset(folder: str) -> torch.Tensor:
-    """The MNIST training images the memory decoders are fitted on (the first memory.TRAIN_IMAGES)."""
-    return load_mnist("train", folder, download=False)[0][: memory.TRAIN_IMAGES].clone()
-
-
-@st.cache_resource
-def _remembered_memory() -> dict:
-    """Memory decoders read or fitted so far, by (checkpoint, modified); for all sessions."""
-    return {}
-
-
 def memory_decoders(entry: registry.Entry) -> memory.MemoryDecoders | None:
-    """A checkpoint's memory decoders: kept on disk (shipped models ship theirs), or fitted from MNIST the
-    first time (10-30 s here, with a spinner). None when neither can be had."""
-    key, remembered = (str(entry.path), entry.path.stat().st_mtime), _remembered_memory()
-    if key not in remembered:
-        found = memory.cached_memory(entry.path)
-        if found is None and (test_set := mnist_test()) is not None:
-            with st.spinner(f"Fitting what {entry.name} remembers on 20,000 MNIST digits (only the first time)…"):
-                found = memory.checkpoint_memory(entry.path, _mnist_train_subset(str(data_dir())), test_set[0])
-        if found is None:
-            return None
-        remembered[key] = found
-    return remembered[key]
+    """A checkpoint's memory decoders: kept on disk, or fitted from MNIST the first time (10-30 s here,
+    with a spinner). None when neither can be had."""
+
+    def make():
+        with st.spinner(f"Fitting what {entry.name} remembers on 20,000 MNIST digits (only the first time)…"):
+            train_images = _mnist_train(str(data_dir()))[0][: memory.TRAIN_IMAGES]
+            return memory.checkpoint_memory(entry.path, train_images, mnist_test()[0])
+
+    return _kept_or_made("memory", entry, memory.cached_memory, make)
