@@ -1,6 +1,9 @@
 """Plot builders on real traces: shipped models digit_trace real MNIST test digits."""
 
+import json
+
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from rnnviz import CELL_TYPES, measures, plots, trace
@@ -55,6 +58,14 @@ def test_frames_move_the_row_highlight_and_the_bars(traces):
     assert fig.layout.shapes == fig.frames[-1].layout.shapes  # the figure opens on the last step
     animations = [fig.layout.updatemenus[0].buttons[0].args[1], *(s.args[1] for s in fig.layout.sliders[0].steps)]
     assert all(a["frame"]["redraw"] is False for a in animations)
+
+
+def test_frames_are_what_plotly_would_validate(traces):
+    """step_figure skips plotly's validation of its frames (for speed): they must be valid as they are."""
+    fig = plots.step_figure(traces["gru"], np.arange(traces["gru"].hidden.shape[1]), unit=0, narrow=True)
+    frames = json.loads(fig.to_json())["frames"]
+    validated = go.Figure(frames=[frame.to_plotly_json() for frame in fig.frames])
+    assert frames == json.loads(validated.to_json())["frames"]
 
 
 def test_colour_bars_name_the_panels_they_serve(traces):
