@@ -19,7 +19,7 @@ from ui.inspect_tab import inspect_tab
 from ui.sidebar import add_checkpoint_form, loaded_models, model_picker
 from ui.state import SEEN_CAPTION, SEEN_ZOOM, UNSURE, Chart, Key, Tab
 from ui.train_tab import train_tab
-from ui.viewport import is_narrow
+from ui.viewport import compact_on_phones, is_narrow
 from ui.widgets import chart
 
 INTRO = (
@@ -36,7 +36,7 @@ torch.set_num_threads(1)  # two cores: one for training, one for everyone's page
 def prediction_summary(digit_trace, verdict) -> None:
     """The answer, whether to trust it (verdict: a confidence.Verdict, or None when the model has no
     index to judge by), and the 28 x 28 image the network read."""
-    said, saw = st.columns([3, 1])
+    said, saw = st.columns([3, 1], wrap=False)  # side by side on a phone too
     said.metric("Prediction", digit_trace.prediction, help="The digit with the highest probability after all 28 rows")
     said.caption(f"Probability {digit_trace.probs[-1].max():.0%} after the last row; it has held this answer since "
                  f"row {digit_trace.settled_step}.")
@@ -52,9 +52,11 @@ def prediction_summary(digit_trace, verdict) -> None:
 def main() -> None:
     st.set_page_config(page_title="rnnviz: how a recurrent network reads", page_icon="✍️", layout="wide")
     narrow = is_narrow()  # a phone: Inspect's figure in one column
-    st.title("✍️ Watch a network read your handwriting")
-    st.caption("The network reads a 28 x 28 image one row of 28 pixels per step, top to bottom, and only then "
-               "names the digit. Draw one and see what happens inside, step by step.")
+    compact_on_phones()
+    with st.container(key=Key.PAGE_HEAD):
+        st.title("✍️ Watch a network read your handwriting")
+        st.caption("The network reads a 28 x 28 image one row of 28 pixels per step, top to bottom, and only "
+                   "then names the digit. Draw one and see what happens inside, step by step.")
     selected = model_picker()  # a ui.cache.Loaded, or None
     add_checkpoint_form()
     shipped = cache.shipped_models()

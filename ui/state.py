@@ -65,6 +65,7 @@ class Key(StrEnum):
 
     # the page
     TAB = "tab"  # tabs: the open Tab
+    PAGE_HEAD = "page-head"  # container: the title and its caption (compact on a phone, ui/page.css)
     SESSION = "session"  # value: this visitor's id (rnnviz.registry: their own model folder)
     VIEWPORT = "viewport"  # component: whether the window is narrow (a phone)
     # sidebar: which model
