@@ -67,11 +67,12 @@ def memory_mb(pids: list[int]) -> tuple[float, float]:
 
 
 def cpu_seconds(pids: list[int]) -> float:
+    """CPU time used by these processes and by their children that have ended (training workers)."""
     total = 0.0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            total += sum(int(field) for field in fields[11:15]) / os.sysconf("SC_CLK_TCK")
         except OSError:
             continue
     return total
@@ -138,7 +139,12 @@ def main():
             sessions = connections_per_port([port + 1 + i for i in range(args.replicas)])
             for page in trainers:
                 open_tab(page, "Train", timeout_ms=60_000)
-            started = time.perf_counter()
+            def cores() -> tuple[float, float]:
+                """CPU seconds so far of (the server's processes, the browsers and this script driving them)."""
+                server_side = process_tree(server.pid)
+                return cpu_seconds(server_side), cpu_seconds(sorted(set(process_tree(os.getpid())) - set(server_side)))
+
+            started, cpu_before = time.perf_counter(), cores()
             for page in trainers:
                 page.locator(".st-key-start-training").get_by_role("button").click()
             drawing = {"mouse_up_to_prediction_ms": [], "right": 0, "rounds_timed_out": 0}
@@ -151,17 +157,22 @@ def main():
                 drawing["mouse_up_to_prediction_ms"] += ms
                 drawing["right"] += right
             drawing_seconds = time.perf_counter() - started
+            cpu_while_drawing = [(after - before) / drawing_seconds
+                                 for after, before in zip(cores(), cpu_before, strict=True)]
             still_training = sum(page.locator(".st-key-stop-training").count() > 0 for page in trainers)
             new_visitor = time.perf_counter()
             open_app(browser, url, timeout_ms=120_000)
             new_visitor_ms = (time.perf_counter() - new_visitor) * 1000
             saved_after = []
-            for page in trainers:
+            for number, page in enumerate(trainers):
                 try:
                     page.locator(SAVED).wait_for(timeout=600_000)
                     saved_after.append(round(time.perf_counter() - started, 1))
                 except PlaywrightTimeout:  # a page that never shows "Saved" is what this bench is about
                     saved_after.append(None)
+                    if args.screenshots:
+                        args.screenshots.mkdir(parents=True, exist_ok=True)
+                        page.screenshot(path=args.screenshots / f"trainer-{number}-not-saved.png", full_page=True)
             if args.screenshots:
                 args.screenshots.mkdir(parents=True, exist_ok=True)
                 trainers[0].screenshot(path=args.screenshots / "trainer.png", full_page=True)
@@ -184,6 +195,8 @@ def main():
         "mouse_up_to_prediction_ms": stats(waits) if waits else None, "drawings": args.rounds * args.drawers,
         "read_right": drawing["right"], "rounds_timed_out": drawing["rounds_timed_out"],
         "drawing_seconds": round(drawing_seconds, 1),
+        "cpu_cores_while_drawing": {"server": round(cpu_while_drawing[0], 2),
+                                    "browsers_and_driver": round(cpu_while_drawing[1], 2)},
         "trainings_live_when_drawing_ended": still_training, "saved_after_s": saved_after,
         "new_visitor_load_ms": round(new_visitor_ms), "server_peak_pss_mb": round(memory.peak_mb),
         "server_peak_rss_sum_mb": round(memory.peak_rss_mb),

@@ -12,8 +12,9 @@ where tensorflow-cpu is importable, at 1 torch thread and at the machine's defau
 Every run is its own process (so thread settings and OpenMP's wait policy are fresh), the loops
 alternate (so that all see the same machine), and the median of the repeats is kept. Hidden 100,
 batch 128; samples/s are timed from the 5th batch to the last (warm-up, compilation and
-evaluation excluded). ours and bare run with OpenMP's passive wait, as `import rnnviz` sets it;
-"bare, spin-wait" is the bare loop with OpenMP's default wait, which is what a plain script gets.
+evaluation excluded). ours and bare run with OpenMP's short spin, as `import rnnviz` sets it
+(rnnviz/threads.py); "bare, spin-wait" is the bare loop with libgomp's default spin, which is what a
+plain script gets: the peer a user compares with.
 Targets: ours >= 0.9x bare and >= 1.3x Keras, at both thread counts.
 """
 
@@ -43,6 +44,7 @@ BATCH_SIZE = 128
 WARMUP = 5  # batches not timed
 AUGMENT_CHUNK = 1024  # images augmented at once, as rnnviz.data.batches does
 LOOPS = ("ours", "bare", "bare, spin-wait", "keras")
+DEFAULT_SPIN = "300000"  # libgomp's own GOMP_SPINCOUNT, what a script that does not import rnnviz gets
 FROM_SCRATCH = {"lstm": "lstm-mnist", "gru": "gru", "rnn": "rnn-mnist"}  # each shipped model's MNIST stage
 
 
@@ -97,9 +99,9 @@ def bare(cell: str, samples: int) -> dict:
 
 def run(loop: str, cell: str, threads: int, samples: int, python: str, arrays: Path) -> dict:
     """One measurement in a fresh process: {"samples_per_second": ...} (and the bare loop's augment cost)."""
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    env = {name: value for name, value in os.environ.items() if name not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     if loop == "bare, spin-wait":
-        env.pop("OMP_WAIT_POLICY")
+        env["GOMP_SPINCOUNT"] = DEFAULT_SPIN
     if loop == "keras":
         command = [python, "-m", "bench.keras_fit", "--cell", cell, "--threads", str(threads), "--arrays", str(arrays),
                    "--hidden", str(HIDDEN), "--batch-size", str(BATCH_SIZE), "--warmup", str(WARMUP)]
@@ -172,10 +174,14 @@ def main():
                 "ours_over_bare_bound": round(bound, 3)}
             targets.append(target(f"{threads} thread(s), {cell}: ours / bare", speed["ours"] / speed["bare"], 0.9,
                                   higher_is_better=True))
+            targets.append(target(f"{threads} thread(s), {cell}: ours / bare as a plain script (default spin)",
+                                  speed["ours"] / speed["bare, spin-wait"], 0.9, higher_is_better=True))
             if bound < 0.9:
                 targets.append(target(f"{threads} thread(s), {cell}: ours / the bound with augmentation",
                                       speed["ours"] / speed["bare"] / bound, 0.9, higher_is_better=True))
-            if "keras" in speed:
+            if "keras" in speed:  # the bare loop's own ratio says how far the 1.3x target is from PyTorch's reach
+                results[f"{threads} thread(s)/{cell}"]["bare_over_keras"] = round(
+                    max(speed["bare"], speed["bare, spin-wait"]) / speed["keras"], 3)
                 targets.append(target(f"{threads} thread(s), {cell}: ours / Keras", speed["ours"] / speed["keras"],
                                       1.3, higher_is_better=True))
     save("train_throughput", {"samples_per_second": results, "hidden": HIDDEN, "batch_size": BATCH_SIZE,

@@ -1,13 +1,24 @@
 """How torch's CPU threads wait: set before torch loads, so imported first by the package.
 
-torch's CPU threads are OpenMP threads, which by default spin for a while after each parallel
-region, waiting for the next one. An LSTM step is hundreds of small regions per batch, and while a
-thread spins it holds a core: with as many threads as cores, any other busy process (another
-training run, the augmentation thread, a browser) leaves a team waiting on a descheduled member.
-Measured here with 2 threads on 2 shared cores (load ~10): a bare LSTM loop ran 170 samples/s
-spinning and 2,700-3,100 with a passive wait. An explicit OMP_WAIT_POLICY in the environment wins.
+torch's CPU threads are OpenMP (libgomp) threads, which by default spin for a while after each
+parallel region, waiting for the next one. A recurrent step is hundreds of small regions per batch.
+On an idle machine that spinning is what makes 2 threads fast; while another process is busy it
+holds cores that process needs, and the team waits on a descheduled member. A bare LSTM loop, 2
+threads on this 2-core machine, samples/s (issue 13, bench/train_throughput.py's `--run bare`):
+
+    OpenMP wait                      idle machine    one other busy process    three
+    spin (libgomp's default)         9,958-10,387    2,598-3,249               597
+    short spin (GOMP_SPINCOUNT=1000) 9,438-9,677     3,551-3,881               1,735
+    passive (OMP_WAIT_POLICY)        4,836-5,502     4,389-5,033               2,333
+
+A short spin keeps 94% of the idle machine's speed (RNN: 80%) and avoids the collapse under load.
+The app's processes use 1 thread (no team, no waiting). OMP_WAIT_POLICY or GOMP_SPINCOUNT in the
+environment win.
 """
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+SHORT_SPIN = "1000"  # GOMP_SPINCOUNT: spin-loop iterations before a waiting thread sleeps (default 300,000)
+
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", SHORT_SPIN)

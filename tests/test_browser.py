@@ -323,8 +323,9 @@ def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen
 
 @pytest.mark.parametrize("width, height", [(390, 844), (768, 1024)])
 def test_phone_draws_by_touch_and_plays_both_views(width, height, browser, pen_records, tmp_path):
-    """A phone and a tablet: draw with a finger, play Inspect's step figure (in one column: its slider wide,
-    its toolbar clear of the title) and Compare's view; the page fits the screen."""
+    """A phone and a tablet: draw with a finger on the first screen and see the prediction there too, play
+    Inspect's step figure (in one column: its slider wide, its toolbar clear of the title) and Compare's
+    view; the page fits the screen."""
     record = pen_records[COMPARED_DIGIT]
     with streamlit_server() as url:
         context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True, is_mobile=True,
@@ -334,13 +335,16 @@ def test_phone_draws_by_touch_and_plays_both_views(width, height, browser, pen_r
         page.goto(url)
         page.locator(CANVAS).wait_for(state="visible", timeout=60_000)
         page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
-        page.locator(CANVAS).scroll_into_view_if_needed()
-        page.wait_for_timeout(500)  # the scroll settles
+        canvas = page.locator(CANVAS).bounding_box()
+        assert canvas["y"] + canvas["height"] <= height, canvas  # all of the canvas on the first screen
         for stroke in pen_strokes(record, COMPARED_DIGIT):
             touch_stroke(page, stroke)
             page.wait_for_timeout(500)
         page.wait_for_function("() => window.rnnviz.metric('Prediction')?.fresh", timeout=30_000)
         assert metric(page, "Prediction") == str(record["label"])
+        said = page.locator('[data-testid="stMetric"]', has_text="Prediction").bounding_box()
+        assert page.evaluate("() => window.scrollY") == 0 and said["y"] + said["height"] <= height, said
+        page.screenshot(path=str(tmp_path / f"drawn-{width}.png"))
         page.wait_for_function(QUIET, timeout=30_000)  # the step figure comes after the prediction
 
         figure = page.locator(STEP_FIGURE)
