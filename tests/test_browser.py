@@ -342,10 +342,10 @@ def test_phone_draws_by_touch_and_plays_both_views(width, height, browser, pen_r
             page.wait_for_timeout(500)
         page.wait_for_function("() => window.rnnviz.metric('Prediction')?.fresh", timeout=30_000)
         assert metric(page, "Prediction") == str(record["label"])
+        page.wait_for_function(QUIET, timeout=30_000)  # the step figure comes after the prediction
         said = page.locator('[data-testid="stMetric"]', has_text="Prediction").bounding_box()
         assert page.evaluate("() => window.scrollY") == 0 and said["y"] + said["height"] <= height, said
         page.screenshot(path=str(tmp_path / f"drawn-{width}.png"))
-        page.wait_for_function(QUIET, timeout=30_000)  # the step figure comes after the prediction
 
         figure = page.locator(STEP_FIGURE)
         figure.scroll_into_view_if_needed()
