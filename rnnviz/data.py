@@ -195,17 +195,21 @@ def augment(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generat
     warped = F.grid_sample(images[:, None], grid, align_corners=False)  # (N, 1, 28, 28)
     # A bold brush on a small drawing fills loops and corners, even once preprocessing has thinned
     # its strokes again: that is a morphological closing (dilate, then erode), here by 1 or 2 px.
-    closed = [-max_filter(-max_filter(warped, k), k) for k in (3, 5)]
-    closing = uniform(0, 1)[:, None, None, None]
-    warped = torch.where(closing < 0.15 * strength, closed[1],
-                         torch.where(closing < 0.35 * strength, closed[0], warped))
-    # Stroke thickness: blend towards a grey erosion (< 0), or one or two dilations (> 0).
-    thinner = -max_filter(-warped, 3)
-    thicker = max_filter(warped, 3)
-    thickest = max_filter(thicker, 3)
+    # Each filter runs only on the images that use it.
+    closing = uniform(0, 1)
+    for chosen, k in ((closing < 0.15 * strength, 5), ((closing >= 0.15 * strength) & (closing < 0.35 * strength), 3)):
+        if chosen.any():
+            warped[chosen] = -max_filter(-max_filter(warped[chosen], k), k)
+    # Stroke thickness: blend towards one dilation (amount 0..1), on towards a second (> 1), or
+    # towards a grey erosion (< 0).
     amount = uniform(-0.6, 1.6)[:, None, None, None] * strength
-    out = torch.where(amount < 0, warped - amount * (thinner - warped), warped + amount * (thicker - warped))
-    out = torch.where(amount > 1, thicker + (amount - 1) * (thickest - thicker), out)
+    thicker = max_filter(warped, 3)
+    out = warped + amount * (thicker - warped)
+    thin, thick = amount.flatten() < 0, amount.flatten() > 1
+    if thin.any():
+        out[thin] = warped[thin] - amount[thin] * (-max_filter(-warped[thin], 3) - warped[thin])
+    if thick.any():
+        out[thick] = thicker[thick] + (amount[thick] - 1) * (max_filter(thicker[thick], 3) - thicker[thick])
     return out.clamp_(0, 1)[:, 0]
 
 
