@@ -109,7 +109,8 @@ def _work(session: str, job_id: str, parent: int) -> None:
     from .train import train  # in the worker only: the web process never trains
 
     torch.set_num_threads(1)
-    os.nice(5)  # pages first: a drawing's prediction must not wait for training
+    os.nice(19)  # the lowest priority: pages first (a drawing's prediction must not wait for training),
+    # training gets what they leave, which on a class's server is most of the time
     files = _files(session, job_id)
     status = read_status(session, job_id)
     settings = Settings(**status["settings"])
