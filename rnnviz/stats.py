@@ -32,7 +32,7 @@ from .recurrence import unroll
 
 BATCH_SIZE = 500
 TOP_K = 8  # test digits kept per unit: those that excite it most
-VERSION = 2  # bump when TestSetStats changes: old files are then ignored
+VERSION = 3  # bump when TestSetStats changes: old files are then ignored
 MNIST_TEST_KEY = "8c26786d"  # data_key() of the 10,000 MNIST test digits (tests check it)
 
 
@@ -46,6 +46,7 @@ class TestSetStats:
     saliency: np.ndarray  # (steps,) mean row saliency
     occlusion: np.ndarray  # (steps,) mean change of p(predicted) when the row is blanked
     gradient_norms: np.ndarray  # (steps,) mean ||d loss / d h_t||
+    cell_gradient_norms: np.ndarray  # (steps,) mean ||d loss / d c_t|| of an LSTM; (0,) for other cells
     units: dict[str, np.ndarray]  # unit_averages over the test set, each (hidden,)
     class_means: np.ndarray  # (10, steps, hidden) mean h_t over the test digits of each true class
     top_digits: np.ndarray  # (hidden, TOP_K) indices of the test digits with the highest max_t h_t
@@ -83,7 +84,8 @@ def compute_test_set_stats(model: RowReader, images: torch.Tensor, labels: torch
     """Every summary over (images, labels), batch by batch on the model's device; progress(fraction done)
     after each batch."""
     n, steps, _ = images.shape
-    per_image = {"saliency": [], "occlusion": [], "gradient_norms": [], "peaks": [], "predictions": []}
+    per_image = {"saliency": [], "occlusion": [], "gradient_norms": [], "cell_gradient_norms": [], "peaks": [],
+                 "predictions": []}
     units = {}  # name -> sum over images of the batch averages
     class_sums = images.new_zeros(NUM_CLASSES, steps, model.hidden_size)  # (10, steps, hidden)
     for start in range(0, n, batch_size):
@@ -92,6 +94,8 @@ def compute_test_set_stats(model: RowReader, images: torch.Tensor, labels: torch
         per_image["saliency"].append(row_saliency(model, x).cpu())
         per_image["occlusion"].append(row_occlusion(model, x).cpu())
         per_image["gradient_norms"].append(hidden_gradient_norms(model, x, y).cpu())
+        if model.cell_type == "lstm":  # its long-range path runs through c
+            per_image["cell_gradient_norms"].append(hidden_gradient_norms(model, x, y, "cell").cpu())
         per_image["predictions"].append(predict(model, x))
         with torch.no_grad():
             states = {name: value.cpu() for name, value in unroll(model, x).items()}
@@ -101,7 +105,7 @@ def compute_test_set_stats(model: RowReader, images: torch.Tensor, labels: torch
         class_sums.index_add_(0, y.cpu(), states["hidden"])
         if progress:
             progress(min(start + batch_size, n) / n)
-    per_image = {name: torch.cat(values).detach() for name, values in per_image.items()}
+    per_image = {name: torch.cat(values).detach() for name, values in per_image.items() if values}
     class_counts = torch.bincount(labels, minlength=NUM_CLASSES).clamp(min=1)  # (10,)
     top_digits = per_image["peaks"].topk(min(TOP_K, n), dim=0).indices.T  # (hidden, TOP_K)
     shown = torch.cat([top_digits.flatten(), (per_image["predictions"] != labels).nonzero()[:, 0]]).unique()  # (K,)
@@ -110,6 +114,7 @@ def compute_test_set_stats(model: RowReader, images: torch.Tensor, labels: torch
         saliency=per_image["saliency"].mean(0).numpy(),
         occlusion=per_image["occlusion"].mean(0).numpy(),
         gradient_norms=per_image["gradient_norms"].mean(0).numpy(),
+        cell_gradient_norms=per_image.get("cell_gradient_norms", torch.zeros(0, 0)).mean(0).numpy(),
         units={name: (total / n).numpy() for name, total in units.items()},
         class_means=(class_sums / class_counts[:, None, None]).numpy(),
         top_digits=top_digits.numpy(),

@@ -354,6 +354,8 @@ def test_insight_gradient_flow_labels_the_drawing_with_each_models_prediction(ap
         predicted = shipped_models["lstm"](image).argmax(1)
     expected = measures.hidden_gradient_norms(shipped_models["lstm"], image, predicted, state="cell")[0]
     np.testing.assert_allclose(drawing["LSTM c", "x"], expected, rtol=1e-5)  # the LSTM's dL/dc_t beside its dL/dh_t
+    np.testing.assert_allclose(test_set["LSTM c", "x"], shipped_stats["lstm"].cell_gradient_norms, rtol=1e-6)
+    assert ("GRU c", "x") not in test_set  # only the LSTM has a cell state
     assert chart_spec(at, Chart.GRADIENTS_TEST_SET)["layout"]["yaxis"]["type"] == "log"
     assert any("own prediction" in c.value for c in at.caption)
 

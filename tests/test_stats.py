@@ -19,6 +19,11 @@ def test_test_set_stats_do_not_depend_on_the_batching(cell_type, digits):
     np.testing.assert_allclose(found.occlusion, measures.row_occlusion(model, images).mean(0), **close)
     np.testing.assert_allclose(found.gradient_norms, measures.hidden_gradient_norms(model, images, labels).mean(0),
                                **close)
+    if cell_type == "lstm":
+        np.testing.assert_allclose(found.cell_gradient_norms,
+                                   measures.hidden_gradient_norms(model, images, labels, "cell").mean(0), **close)
+    else:  # no cell state
+        assert found.cell_gradient_norms.shape == (0,)
     with torch.no_grad():
         states = unroll(model, images)
     for name, value in measures.unit_averages(states).items():

@@ -93,10 +93,12 @@ def gradient_view(image, shipped: dict) -> None:
     with test_column:
         if test_set := _shipped_stats(shipped):
             norms = {cell_type: s.gradient_norms for cell_type, s in test_set.items()}
+            norms |= {f"{cell_type} c": s.cell_gradient_norms for cell_type, s in test_set.items()
+                      if len(s.cell_gradient_norms)}
             chart(insight_plots.gradient_flow_figure(norms), key=Chart.GRADIENTS_TEST_SET)
             st.caption("How much of the gradient at step 28 reaches step 1: "
                        + ", ".join(f"{cell_type.upper()} {measures.gradient_reach(n):.2g}×"
-                                   for cell_type, n in norms.items()) + ".")
+                                   for cell_type, n in norms.items()) + ". Dotted: the LSTM's ‖∂ loss / ∂ c_t‖.")
 
 
 def units_view(selected, has_digit: bool) -> None:
