@@ -1,0 +1,78 @@
+"""What one stroke costs the machine: CPU time of the server, of Chromium and of the script driving it.
+
+    RNNVIZ_DATA=../shared/mnist python -m bench.stroke_cost [--digits 6] [--tab Inspect]
+
+One server, one browser context, on an otherwise idle machine. It draws pen digits stroke by stroke
+(clearing the canvas before each digit), waits for each prediction and then a second for the page
+to settle, and divides each side's CPU time by the strokes. It explains bench.classroom: there the
+simulated students' browsers share the server's 2 cores, which a real class's devices do not.
+`--tab` opens another tab first (Train: no step figure to draw).
+"""
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from bench.classroom import cpu_seconds, process_tree
+from bench.report import save, stats
+from rnnviz import pendigits
+from tests.browser import (
+    chromium,
+    clear_canvas,
+    draw_stroke,
+    open_app,
+    open_tab,
+    pen_strokes,
+    readable_digits,
+    streamlit_server,
+    wait_for_prediction,
+)
+from ui.state import Tab
+
+SETTLE_S = 1.0  # after each prediction: the rest of the page (figures, images) is drawn and counted
+
+
+def cpu_by_side() -> dict[str, float]:
+    """CPU seconds so far of the Streamlit server, of Chromium, and of this script with Playwright's driver."""
+    sides = {"server": [], "chromium": [], "driver": []}
+    for pid in process_tree(os.getpid()):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        side = "server" if b"streamlit" in command else "chromium" if b"chromium" in command else "driver"
+        sides[side].append(pid)
+    return {side: cpu_seconds(pids) for side, pids in sides.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--digits", type=int, default=6, help="digits drawn and measured (after one to warm up)")
+    parser.add_argument("--tab", default=Tab.INSPECT, choices=list(Tab))
+    args = parser.parse_args()
+    digits = readable_digits(pendigits.load(pendigits.default_path()), args.digits + 1)
+    with streamlit_server() as url, chromium() as browser:
+        page = open_app(browser, url)
+        if args.tab != Tab.INSPECT:
+            open_tab(page, args.tab)
+        waits, strokes = [], 0
+        for number, (index, record) in enumerate(digits):
+            if number == 1:  # the first digit warms up the page and the server's caches
+                before, waits, strokes = cpu_by_side(), [], 0
+            clear_canvas(page)
+            for stroke in pen_strokes(record, index):
+                draw_stroke(page, stroke)
+                waits.append(wait_for_prediction(page)["ms"])
+                strokes += 1
+                time.sleep(SETTLE_S)
+        after = cpu_by_side()
+    per_stroke = {side: round(1000 * (after[side] - before[side]) / strokes) for side in after}
+    print(f"{strokes} strokes, CPU ms per stroke: {per_stroke}")
+    save("stroke_cost" + ("" if args.tab == Tab.INSPECT else f"_{args.tab.lower()}"),
+         {"tab": args.tab, "strokes": strokes, "cpu_ms_per_stroke": per_stroke,
+          "mouse_up_to_prediction_ms": stats(waits)})
+
+
+if __name__ == "__main__":
+    main()
