@@ -45,7 +45,7 @@ WARMUP = 5  # batches not timed
 AUGMENT_CHUNK = 1024  # images augmented at once, as rnnviz.data.batches does
 LOOPS = ("ours", "bare", "bare, spin-wait", "keras")
 DEFAULT_SPIN = "300000"  # libgomp's own GOMP_SPINCOUNT, what a script that does not import rnnviz gets
-FROM_SCRATCH = {"lstm": "lstm-mnist", "gru": "gru", "rnn": "rnn-mnist"}  # each shipped model's MNIST stage
+FROM_SCRATCH = {"lstm": "lstm-mnist", "gru": "gru-mnist", "rnn": "rnn-mnist"}  # MNIST-only recipes
 
 
 def samples_per_second(times: list[float]) -> float:

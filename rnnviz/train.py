@@ -1,7 +1,6 @@
 """Train a RowReader on MNIST.
 
     python -m rnnviz.train --recipe lstm --out models/lstm.pt     # recipes and settings: rnnviz/recipes.py
-                                                                  # (lstm starts from lstm-mnist's checkpoint)
     python -m rnnviz.train --cell-type gru --hidden 64 --epochs 5 --out my-gru.pt
     python -m rnnviz.train --recipe lstm --device cuda --out lstm.pt    # on a GPU (--device auto takes one if present)
 

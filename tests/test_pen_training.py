@@ -39,7 +39,8 @@ def test_mixing_in_gives_the_share_and_renders_only_once(pen_file, monkeypatch):
 
 
 def test_the_shipped_recipes_say_where_they_start():
-    for cell_type in ("lstm", "rnn"):  # fine-tuned from their MNIST-only first stage
-        assert RECIPES[cell_type].settings.start_from == f"{cell_type}-mnist.pt"
-        assert RECIPES[cell_type].settings.pen_share > 0 and RECIPES[f"{cell_type}-mnist"].settings.pen_share == 0
-    assert RECIPES["gru"].settings.pen_share == 0 and RECIPES["gru-pen"].settings.start_from == "gru.pt"
+    for cell_type in ("lstm", "gru", "rnn"):  # from random weights, pen digits mixed in from the start
+        assert RECIPES[cell_type].settings.start_from == "" and RECIPES[cell_type].settings.pen_share > 0
+        assert RECIPES[f"{cell_type}-mnist"].settings.pen_share == 0
+    for cell_type in ("lstm", "gru"):  # the two stages tried before
+        assert RECIPES[f"{cell_type}-pen"].settings.start_from == f"{cell_type}-mnist.pt"
