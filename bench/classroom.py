@@ -127,6 +127,8 @@ def main():
     parser.add_argument("--direct", action="store_true", help="talk to the first replica, not the balancer")
     parser.add_argument("--screenshots", type=Path, help="folder for a trainer's and a drawer's screenshot")
     args = parser.parse_args()
+    if args.screenshots:
+        args.screenshots.mkdir(parents=True, exist_ok=True)
     digits = readable_digits(pendigits.load(pendigits.default_path()), args.rounds * args.drawers)
     models = Path(f"/tmp/rnnviz-classroom-{os.getpid()}")
     server, port = serve(args.replicas, models)
@@ -171,10 +173,8 @@ def main():
                 except PlaywrightTimeout:  # a page that never shows "Saved" is what this bench is about
                     saved_after.append(None)
                     if args.screenshots:
-                        args.screenshots.mkdir(parents=True, exist_ok=True)
                         page.screenshot(path=args.screenshots / f"trainer-{number}-not-saved.png", full_page=True)
             if args.screenshots:
-                args.screenshots.mkdir(parents=True, exist_ok=True)
                 trainers[0].screenshot(path=args.screenshots / "trainer.png", full_page=True)
                 drawers[0].screenshot(path=args.screenshots / "drawer.png")
             tree = process_tree(server.pid)
