@@ -68,13 +68,18 @@ def rendered(path, variants: int, max_brush: float, min_height: float,
         return torch.from_numpy(saved["images"]).float().div_(255), torch.from_numpy(saved["labels"])
 
 
+def pen_count(mnist_images: int, pen_share: float) -> int:
+    """How many pen digits mix_in adds to `mnist_images` so that they make up `pen_share` of the whole."""
+    return round(mnist_images * pen_share / (1 - pen_share))
+
+
 def mix_in(images: torch.Tensor, labels: torch.Tensor, settings) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST training images (N, 28, 28) and labels with rendered pen digits added, so that they make up
     `settings.pen_share` of the whole; unchanged when the share is 0."""
     if not settings.pen_share:
         return images, labels
     path = settings.pen_digits or train_path()
-    count = round(len(images) * settings.pen_share / (1 - settings.pen_share))  # pen images wanted
+    count = pen_count(len(images), settings.pen_share)
     records = sum(1 for line in open(path) if line.strip())
     pen_images, pen_labels = rendered(path, max(1, -(-count // records)), settings.pen_max_brush,
                                       settings.pen_min_height, settings.seed)

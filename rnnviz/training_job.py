@@ -33,6 +33,7 @@ import torch
 
 from . import registry, serving
 from .files import atomic_write
+from .pen_training import pen_count
 from .recipes import Settings
 
 QUEUED, RUNNING, DONE, STOPPED, FAILED, INTERRUPTED, CANCELLED = (
@@ -86,7 +87,9 @@ def _remove_leftovers(status: dict) -> None:
 
 
 def images_per_job(settings: dict) -> int:
-    return settings["epochs"] * (settings["limit"] or TRAIN_IMAGES)
+    """Images a job trains on: per epoch MNIST's (or its limit), plus the pen digits mixed in."""
+    mnist = settings["limit"] or TRAIN_IMAGES
+    return settings["epochs"] * (mnist + pen_count(mnist, settings.get("pen_share", 0.0)))
 
 
 def estimated_starts(running_left: list[float], queued_seconds: list[float], slots: int) -> list[float]:

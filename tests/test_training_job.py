@@ -12,7 +12,7 @@ import pytest
 
 from rnnviz import load_model, registry
 from rnnviz.recipes import Settings
-from rnnviz.training_job import QueueFull, TrainingQueue, estimated_starts, jobs_dir
+from rnnviz.training_job import QueueFull, TrainingQueue, estimated_starts, images_per_job, jobs_dir
 from tests.conftest import ROOT, wait_for
 
 TINY = Settings(cell_type="rnn", hidden=8, epochs=1, limit=500, val_size=200)
@@ -37,6 +37,12 @@ def wait_until(condition, seconds: float = 120):
             return found
         time.sleep(0.05)
     raise AssertionError("timed out")
+
+
+def test_a_job_counts_the_pen_digits_mixed_into_its_epochs():
+    """The queue's time estimates count what a job trains on: 700 MNIST images and 30% pen digits are 1,000."""
+    assert images_per_job({"epochs": 2, "limit": 700, "pen_share": 0.3}) == 2 * 1000
+    assert images_per_job({"epochs": 2, "limit": 0}) == 2 * 55_000  # a job's status from before pen digits
 
 
 def test_estimated_starts_first_come_first_served():
