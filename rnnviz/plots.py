@@ -7,9 +7,13 @@ steps not read yet, marker lines and the "at step t" probability bars), so plotl
 without redrawing the figure's 12 panels at every step (see the README's Benchmarks).
 """
 
+import copy
+import functools
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import qualitative
+from plotly.colors import get_colorscale, qualitative
 from plotly.subplots import make_subplots
 
 from .config import COLS, ROWS
@@ -17,6 +21,7 @@ from .recurrence import Trace
 
 GATE_SCALE = "Viridis"  # gates are in [0, 1]
 STATE_SCALE = "RdBu_r"  # tanh-range values: blue < 0 < red, white at 0
+IMAGE_SCALE = get_colorscale("gray")  # pixels: black 0 to white 1
 CLASS_COLORS = qualitative.Plotly  # 10 colours, one per digit
 HIGHLIGHT = "#ff7f0e"  # the current step / row
 FUTURE_MASK = "rgba(255, 255, 255, 0.85)"  # covers the steps not read yet
@@ -83,12 +88,6 @@ def _class_line(digit: int, prediction: int) -> dict:
     return dict(color=CLASS_COLORS[digit], width=3.5 if digit == prediction else 1.5)
 
 
-def _refs(fig: go.Figure, row: int, col: int) -> tuple[str, str]:
-    """The axis references ("x3", "y3") of a subplot."""
-    subplot = fig.get_subplot(row, col)
-    return subplot.xaxis.plotly_name.replace("axis", ""), subplot.yaxis.plotly_name.replace("axis", "")
-
-
 def _marker(xref: str, yref: str, step: int) -> dict:
     """A vertical line at `step` across a whole subplot."""
     return dict(type="line", xref=xref, yref=f"{yref} domain", x0=step, x1=step, y0=0, y1=1,
@@ -107,54 +106,29 @@ def _bars(xref: str, yref: str, probs: np.ndarray) -> list[dict]:
                  fillcolor=CLASS_COLORS[digit], line=dict(width=0), layer="between") for digit, p in enumerate(probs)]
 
 
-def _colorbars(fig: go.Figure, trace: Trace, heatmap_refs: dict, symbols: dict) -> None:
-    """One colour axis per kind of value, its bar beside the first row that uses it, titled with
-    the panels it serves (symbols: kind -> ["i", "f", ...])."""
-    memory = float(np.abs(trace.cell).max()) if trace.cell is not None else 1.0
-    axes = {
-        "gate": dict(colorscale=GATE_SCALE, cmin=0, cmax=1, title="0..1"),
-        "state": dict(colorscale=STATE_SCALE, cmid=0, cmin=-1, cmax=1, title="-1..1"),
-        "memory": dict(colorscale=STATE_SCALE, cmid=0, cmin=-memory, cmax=memory, title="memory"),
-    }
-    for number, (kind, spec) in enumerate(axes.items(), start=1):
-        name = "coloraxis" if number == 1 else f"coloraxis{number}"
-        used = [ref for ref, axis_kind in heatmap_refs.items() if axis_kind == kind]
-        if not used:
-            continue
-        domain = fig.layout[used[0].replace("y", "yaxis")].domain
-        title = f"{', '.join(symbols[kind])}<br>{spec['title']}"
-        fig.layout[name] = dict(
-            colorscale=spec["colorscale"], cmin=spec["cmin"], cmax=spec["cmax"],
-            colorbar=dict(title=title, y=sum(domain) / 2, len=domain[1] - domain[0], x=1.01, thickness=12),
-        )
-        for ref in used:
-            for data in fig.data:
-                if data.type == "heatmap" and data.yaxis == ref:
-                    data.coloraxis = name
+@dataclass(frozen=True)
+class StepGrid:
+    """The part of a step figure that depends only on the cell type and the width: panels, axes,
+    colour bars, title and controls. Made once (step_grid) and validated by plotly then."""
+
+    layout: dict  # plotly layout, as a dict
+    refs: tuple[tuple[str, str], ...]  # (xref, yref) of each panel: image, bars, probabilities, unit, heatmaps
+    colour_axes: dict[str, str]  # kind of value ("gate", "state", "memory") -> its colour axis ("coloraxis2")
+    unit_title: int  # index in layout["annotations"] of the chosen unit's panel title
 
 
-def step_figure(trace: Trace, order: np.ndarray, unit: int, narrow: bool = False) -> go.Figure:
-    """Everything inside the network, one animation frame per step (row read).
-
-    order (hidden,): the units from top to bottom of each heatmap. unit: the unit whose values
-    are drawn as lines, each step's update written out in their hover. narrow: one panel per row,
-    short titles, the slider on a line of its own, the toolbar at the side (a phone's width).
-    """
-    panels = PANELS[trace.cell_type]
+@functools.cache
+def step_grid(cell_type: str, narrow: bool) -> StepGrid:
+    """The panels of `cell_type`'s step figure, in two columns (one if narrow), with their controls."""
+    panels = PANELS[cell_type]
     cols = 1 if narrow else 2
     row_px, gap_px, top_px = (NARROW_ROW_PX, NARROW_GAP_PX, NARROW_TOP_PX) if narrow else (ROW_PX, GAP_PX, TOP_PX)
     count = 4 + len(panels)  # image, bars, probability lines, unit lines, then the heatmaps
-
-    def place(index: int) -> tuple[int, int]:
-        """(row, col) of subplot `index`."""
-        return index // cols + 1, index % cols + 1
-
-    steps = np.arange(1, trace.steps + 1)  # (steps,) 1-based
     titles = [
         "What the network sees (row being read in orange)",
         "Class probabilities: bars at this step, ◆ at the end",
         "Probability of each digit after each step (colours as above)",
-        f"Unit {unit} over time",
+        "Unit over time",  # the chosen unit's number is put in per figure
         *(title.split(":")[0] if narrow else title for _, _, title, _ in panels),
     ]
     if narrow:
@@ -164,84 +138,53 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int, narrow: bool = False
     plot_px = rows * row_px + (rows - 1) * gap_px
     fig = make_subplots(rows=rows, cols=cols, specs=specs, subplot_titles=titles, horizontal_spacing=0.1,
                         vertical_spacing=gap_px / plot_px)
+    places = [(index // cols + 1, index % cols + 1) for index in range(count)]  # (row, col) of each panel
+    axes = [fig.get_subplot(row, col) for row, col in places]
+    refs = tuple((a.xaxis.plotly_name.replace("axis", ""), a.yaxis.plotly_name.replace("axis", "")) for a in axes)
 
-    # The input image, rows top to bottom as read.
-    fig.add_trace(go.Heatmap(z=trace.image, x=np.arange(1, COLS + 1), y=steps, colorscale="gray", zmin=0, zmax=1,
-                             showscale=False, hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>"),
-                  *place(0))
-    fig.update_yaxes(autorange="reversed", scaleanchor=_refs(fig, *place(0))[0], title="row (= step)", row=1, col=1)
-    fig.update_xaxes(title="column (pixel)", constrain="domain", row=1, col=1)
+    def axis(panel: int, x: dict, y: dict) -> None:
+        axes[panel].xaxis.update(x)
+        axes[panel].yaxis.update(y)
 
-    # Class probabilities: bars at the current step (shapes, see shapes_at), diamonds at the end.
-    digits = np.arange(10)
-    fig.add_trace(go.Scatter(x=digits, y=trace.probs[-1], mode="markers", marker=dict(symbol="diamond", size=10,
-                             color="black"), showlegend=False,
-                             hovertemplate="digit %{x}: %{y:.1%}<extra>at the end</extra>"), *place(1))
-    fig.update_xaxes(title="digit", tickmode="linear", range=[-0.5, 9.5], row=place(1)[0], col=place(1)[1])
-    fig.update_yaxes(title="probability", range=[0, 1.02], tickformat=".0%", row=place(1)[0], col=place(1)[1])
+    axis(0, dict(title="column (pixel)", constrain="domain"),
+         dict(autorange="reversed", scaleanchor=refs[0][0], title="row (= step)"))
+    axis(1, dict(title="digit", tickmode="linear", range=[-0.5, 9.5]),
+         dict(title="probability", range=[0, 1.02], tickformat=".0%"))
+    axis(2, dict(title="step (row read)", range=[0.5, ROWS + 0.5]),
+         dict(title="probability", range=[0, 1.02], tickformat=".0%"))
+    axis(3, dict(title="step (row read)", range=[0.5, ROWS + 0.5]), dict(title="value"))
+    for panel in range(4, count):
+        axis(panel, dict(title="step (row read)" if places[panel][0] == rows else None),
+             dict(title="unit (sorted)", autorange="reversed"))
 
-    # Probability of every class after each step.
-    for digit in digits:
-        fig.add_trace(go.Scatter(x=steps, y=trace.probs[:, digit], mode="lines", name=str(digit), showlegend=False,
-                                 line=_class_line(digit, trace.prediction),
-                                 hovertemplate=f"digit {digit}, step %{{x}}: %{{y:.1%}}<extra></extra>"),
-                      *place(2))
-    fig.update_xaxes(title="step (row read)", range=[0.5, ROWS + 0.5], row=place(2)[0], col=place(2)[1])
-    fig.update_yaxes(title="probability", range=[0, 1.02], tickformat=".0%", row=place(2)[0], col=place(2)[1])
+    # One colour axis per kind of value, its bar beside the first panel that uses it, titled with its panels.
+    scales = {"gate": dict(colorscale=GATE_SCALE, cmin=0, cmax=1), "state": dict(colorscale=STATE_SCALE, cmin=-1,
+              cmax=1), "memory": dict(colorscale=STATE_SCALE, cmin=-1, cmax=1)}  # memory's range: set per trace
+    ranges = {"gate": "0..1", "state": "-1..1", "memory": "memory"}
+    colour_axes = {}
+    for kind in [kind for kind in scales if any(panel[3] == kind for panel in panels)]:
+        name = "coloraxis" if not colour_axes else f"coloraxis{len(colour_axes) + 1}"
+        colour_axes[kind] = name
+        first = next(i for i, panel in enumerate(panels) if panel[3] == kind)
+        domain = axes[4 + first].yaxis.domain
+        symbols = ", ".join(symbol for _, symbol, _, panel_kind in panels if panel_kind == kind)
+        fig.layout[name] = dict(**scales[kind], colorbar=dict(title=f"{symbols}<br>{ranges[kind]}",
+                                y=sum(domain) / 2, len=domain[1] - domain[0], x=1.01, thickness=12))
 
-    # The chosen unit: each of its values over time; hovering shows that step's update written out.
-    updates = [unit_update(trace, unit, step) for step in steps]
-    for what, symbol, _, _ in panels:
-        fig.add_trace(go.Scatter(x=steps, y=panel_values(trace, what)[:, unit], mode="lines+markers",
-                                 marker_size=4, name=f"{symbol} ({what})", customdata=updates,
-                                 hovertemplate=f"{symbol}, step %{{x}}: %{{y:.2f}}<br>%{{customdata}}<extra></extra>"),
-                      *place(3))
-    fig.update_xaxes(title="step (row read)", range=[0.5, ROWS + 0.5], row=place(3)[0], col=place(3)[1])
-    fig.update_yaxes(title="value", row=place(3)[0], col=place(3)[1])
-
-    # Heatmaps: units (sorted) x steps.
-    heatmap_refs, symbols = {}, {}
-    for k, (what, symbol, _, kind) in enumerate(panels):
-        row, col = place(4 + k)
-        values = panel_values(trace, what)[:, order].T  # (hidden, steps), in display order
-        fig.add_trace(go.Heatmap(z=values, x=steps, customdata=np.repeat(order[:, None], trace.steps, axis=1),
-                                 hovertemplate="unit %{customdata}, step %{x}: %{z:.2f}<extra></extra>"), row, col)
-        fig.update_xaxes(title="step (row read)" if row == rows else None, row=row, col=col)
-        fig.update_yaxes(title="unit (sorted)", autorange="reversed", row=row, col=col)
-        heatmap_refs[_refs(fig, row, col)[1]] = kind
-        symbols.setdefault(kind, []).append(symbol)
-    _colorbars(fig, trace, heatmap_refs, symbols)
-
-    image_x, image_y = _refs(fig, *place(0))
-    bars_x, bars_y = _refs(fig, *place(1))
-    line_refs = [_refs(fig, *place(2)), _refs(fig, *place(3))]
-    heatmap_x = {y: y.replace("y", "x") for y in heatmap_refs}
-
-    def shapes_at(step: int) -> list[dict]:
-        row = dict(type="rect", xref=image_x, yref=image_y, x0=0.5, x1=COLS + 0.5, y0=step - 0.5, y1=step + 0.5,
-                   line=dict(color=HIGHLIGHT, width=2), fillcolor="rgba(255, 127, 14, 0.25)")
-        return [row, *_bars(bars_x, bars_y, trace.probs[step - 1]), *(_marker(x, y, step) for x, y in line_refs),
-                *(_future(x, y, step) for y, x in heatmap_x.items())]
-
-    # Frames change only shapes, so they need no redraw (redraw=False): plotly then moves the shapes
-    # alone. Texts cannot change that way, hence the slider's own "Step t of 28" readout.
-    _set_frames(fig, [dict(name=str(s), layout=dict(shapes=shapes_at(s))) for s in steps])
+    steps = [str(step) for step in range(1, ROWS + 1)]
     animate = dict(mode="immediate", frame=dict(duration=0, redraw=False), transition=dict(duration=0))
     title = dict(text="Press ▶ Play or drag the slider to watch the network read the rows", x=0, xref="paper",
-                 y=1, yref="container", yanchor="top", pad=dict(t=12), font_size=18,
-                 subtitle=dict(text=f"Unit {unit} at step {trace.steps}: {updates[-1]}"
-                               "   (hover its line for every step)", font_size=13))
-    legend = dict(title="unit values", x=1.01, y=_domain_top(fig, *place(3)), yanchor="top")
+                 y=1, yref="container", yanchor="top", pad=dict(t=12), font_size=18)
+    unit_top = axes[3].yaxis.domain[1]
+    legend = dict(title="unit values", x=1.01, y=unit_top, yanchor="top")
     buttons_y, slider_y, slider_left = 1 + 50 / plot_px, 1 + 50 / plot_px, 150
     if narrow:  # the title in two short lines, the slider under the buttons, the legend over the unit's panel
         title = dict(text="▶ Play or drag the slider:<br>watch it read the rows", x=0, xref="paper", y=1,
                      yref="container", yanchor="top", pad=dict(t=16), font_size=15)
-        legend = dict(title="", orientation="h", x=0, y=_domain_top(fig, *place(3)) + 40 / plot_px, yanchor="bottom")
+        legend = dict(title="", orientation="h", x=0, y=unit_top + 40 / plot_px, yanchor="bottom")
         buttons_y, slider_y, slider_left = 1 + 140 / plot_px, 1 + 40 / plot_px, 0
-    if narrow:
         fig.update_annotations(font_size=13)  # the panel titles
     fig.update_layout(
-        shapes=shapes_at(trace.steps),
         title=title,
         height=plot_px + top_px + BOTTOM_PX,
         margin=dict(t=top_px, b=BOTTOM_PX, r=60, l=50) if narrow else dict(t=top_px, b=BOTTOM_PX, r=90),
@@ -250,30 +193,88 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int, narrow: bool = False
         updatemenus=[dict(
             type="buttons", direction="left", x=0, y=buttons_y, xanchor="left", yanchor="bottom",
             buttons=[
-                dict(label="▶ Play", method="animate",
-                     args=[[str(s) for s in steps], {**animate, "frame": dict(duration=350, redraw=False)}]),
+                dict(label="▶ Play", method="animate", args=[steps, {**animate, "frame": dict(duration=350,
+                                                                                          redraw=False)}]),
                 dict(label="❚❚ Pause", method="animate", args=[[None], animate]),
             ],
         )],
         sliders=[dict(
-            active=trace.steps - 1, x=0, y=slider_y, len=1, yanchor="bottom", pad=dict(t=0, b=0, l=slider_left),
-            currentvalue=dict(prefix="Step ", suffix=f" of {trace.steps}", font_size=16, offset=6),
+            active=ROWS - 1, x=0, y=slider_y, len=1, yanchor="bottom", pad=dict(t=0, b=0, l=slider_left),
+            currentvalue=dict(prefix="Step ", suffix=f" of {ROWS}", font_size=16, offset=6),
             ticklen=3,
-            steps=[dict(label=str(s), method="animate", args=[[str(s)], animate]) for s in steps],
+            steps=[dict(label=step, method="animate", args=[[step], animate]) for step in steps],
         )],
     )
+    layout = fig.to_dict()["layout"]
+    del layout["template"]  # plotly adds its default to every figure
+    return StepGrid(layout, refs, colour_axes, unit_title=3)
+
+
+def step_figure(trace: Trace, order: np.ndarray, unit: int, narrow: bool = False) -> go.Figure:
+    """Everything inside the network, one animation frame per step (row read).
+
+    order (hidden,): the units from top to bottom of each heatmap. unit: the unit whose values
+    are drawn as lines, each step's update written out in their hover. narrow: one panel per row,
+    short titles, the slider on a line of its own, the toolbar at the side (a phone's width).
+
+    The panels and controls come from step_grid, validated once; what this drawing adds (its
+    traces, shapes and frames, made here from numbers) is not validated again: validating took
+    most of the server's time per drawing (tests/test_plots.py checks that plotly would accept it).
+    """
+    grid = step_grid(trace.cell_type, narrow)
+    panels = PANELS[trace.cell_type]
+    steps = np.arange(1, trace.steps + 1)  # (steps,) 1-based
+    image_ref, bars_ref, probs_ref, unit_ref, *heatmap_refs = grid.refs
+
+    def at(ref: tuple[str, str], **trace_spec) -> dict:
+        return dict(xaxis=ref[0], yaxis=ref[1], **trace_spec)
+
+    updates = [unit_update(trace, unit, step) for step in steps]
+    data = [
+        # The input image, rows top to bottom as read.
+        at(image_ref, type="heatmap", z=trace.image, x=np.arange(1, COLS + 1), y=steps, colorscale=IMAGE_SCALE, zmin=0,
+           zmax=1, showscale=False, hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>"),
+        # Class probabilities: bars at the current step (shapes, see shapes_at), diamonds at the end.
+        at(bars_ref, type="scatter", x=np.arange(10), y=trace.probs[-1], mode="markers",
+           marker=dict(symbol="diamond", size=10, color="black"), showlegend=False,
+           hovertemplate="digit %{x}: %{y:.1%}<extra>at the end</extra>"),
+        # Probability of every class after each step.
+        *(at(probs_ref, type="scatter", x=steps, y=trace.probs[:, digit], mode="lines", name=str(digit),
+             showlegend=False, line=_class_line(digit, trace.prediction),
+             hovertemplate=f"digit {digit}, step %{{x}}: %{{y:.1%}}<extra></extra>") for digit in range(10)),
+        # The chosen unit: each of its values over time; hovering shows that step's update written out.
+        *(at(unit_ref, type="scatter", x=steps, y=panel_values(trace, what)[:, unit], mode="lines+markers",
+             marker=dict(size=4), name=f"{symbol} ({what})", customdata=updates,
+             hovertemplate=f"{symbol}, step %{{x}}: %{{y:.2f}}<br>%{{customdata}}<extra></extra>")
+          for what, symbol, _, _ in panels),
+        # Heatmaps: units (sorted) x steps.
+        *(at(ref, type="heatmap", z=panel_values(trace, what)[:, order].T,  # (hidden, steps), in display order
+             x=steps, customdata=np.repeat(order[:, None], trace.steps, axis=1), coloraxis=grid.colour_axes[kind],
+             hovertemplate="unit %{customdata}, step %{x}: %{z:.2f}<extra></extra>")
+          for ref, (what, _, _, kind) in zip(heatmap_refs, panels, strict=True)),
+    ]
+
+    def shapes_at(step: int) -> list[dict]:
+        row = dict(type="rect", xref=image_ref[0], yref=image_ref[1], x0=0.5, x1=COLS + 0.5, y0=step - 0.5,
+                   y1=step + 0.5, line=dict(color=HIGHLIGHT, width=2), fillcolor="rgba(255, 127, 14, 0.25)")
+        return [row, *_bars(*bars_ref, trace.probs[step - 1]), *(_marker(*ref, step) for ref in (probs_ref, unit_ref)),
+                *(_future(*ref, step) for ref in heatmap_refs)]
+
+    layout = copy.deepcopy(grid.layout)
+    layout["annotations"][grid.unit_title]["text"] = f"Unit {unit} over time"
+    if "memory" in grid.colour_axes:
+        memory = float(np.abs(trace.cell).max())
+        layout[grid.colour_axes["memory"]].update(cmin=-memory, cmax=memory)
+    if not narrow:
+        layout["title"]["subtitle"] = dict(text=f"Unit {unit} at step {trace.steps}: {updates[-1]}"
+                                           "   (hover its line for every step)", font=dict(size=13))
+    layout["shapes"] = shapes_at(trace.steps)
+    # Frames change only shapes, so they need no redraw (redraw=False): plotly then moves the shapes
+    # alone. Texts cannot change that way, hence the slider's own "Step t of 28" readout.
+    fig = go.Figure(dict(data=data, layout=layout), _validate=False)
+    fig._frame_objs = tuple(go.Frame(name=str(step), layout=dict(shapes=shapes_at(step)), _validate=False)
+                            for step in steps)  # (the frames' own constructor would validate them)
     return fig
-
-
-def _set_frames(fig: go.Figure, frames: list[dict]) -> None:
-    """fig.frames = frames, without plotly's validation. Validating 28 frames of ~20 shapes took 240 ms
-    of the 270 ms a drawing costs the server (the shapes are made here, from numbers, so they are valid);
-    unvalidated frames take 1 ms and give the same JSON (tests/test_plots.py checks)."""
-    fig._frame_objs = tuple(go.Frame(frame, _validate=False) for frame in frames)
-
-
-def _domain_top(fig: go.Figure, row: int, col: int) -> float:
-    return fig.layout[fig.get_subplot(row, col).yaxis.plotly_name].domain[1]
 
 
 def probability_bars(probs: np.ndarray, title: str) -> go.Figure:
