@@ -24,7 +24,7 @@ HIDDEN_SIZES = (16, 32, 64, 100, 128, 256)
 IMAGE_COUNTS = (2000, 5000, 10000, 20000, 0)  # 0 = all
 LEARNING_RATES = (3e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2)
 BATCH_SIZES = (32, 50, 64, 128, 256)
-MAX_EPOCHS = 30
+MAX_EPOCHS = max(recipe.settings.epochs for recipe in RECIPES.values())
 FORM_SETTINGS = {  # the settings the form shows -> their widget's key; the recipe gives the others
     "cell_type": Key.TRAIN_CELL, "hidden": Key.TRAIN_HIDDEN, "epochs": Key.TRAIN_EPOCHS,
     "limit": Key.TRAIN_IMAGES, "lr": Key.TRAIN_LR, "batch_size": Key.TRAIN_BATCH,
