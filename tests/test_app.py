@@ -533,6 +533,8 @@ def test_inspect_shows_the_training_digits_alike(app, drawings, shipped_models):
     runner_up = int(np.argsort(trace(shipped_models["lstm"], preprocess_canvas(rgba)).probs[-1])[-2])
     assert any(t.startswith(f"**{label}** (") and f"nearest training {label}s" in t for t in texts)
     assert any(t.startswith(f"**{runner_up}** (") for t in texts)
-    alike_images = [i for i in at.get("image") if len(i.captions) == neighbours.NEAREST]
-    assert len(alike_images) == 2  # the answer's and the runner-up's nearest training digits, with distances
-    assert all(float(caption) >= 0 for i in alike_images for caption in i.captions)
+    captions = [c for i in at.get("image") for c in i.captions if c.startswith("Distance, left to right: ")]
+    assert len(captions) == 2  # the answer's and the runner-up's nearest training digits, with distances
+    for caption in captions:
+        distances = [float(d) for d in caption.split(": ")[1].split(", ")]
+        assert len(distances) == neighbours.NEAREST and distances == sorted(distances) and distances[0] >= 0

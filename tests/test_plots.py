@@ -159,3 +159,12 @@ def test_step_figure_for_a_narrow_screen(traces):
     assert "Forget gate f" in [a.text for a in fig.layout.annotations]
     assert len(fig.frames) == len(wide.frames) == 28
     assert [f.layout.shapes for f in fig.frames] == [f.layout.shapes for f in wide.frames]  # same axes, other places
+
+
+def test_strip_puts_enlarged_images_side_by_side(mnist_test):
+    images = mnist_test[0][:3].numpy()
+    picture = plots.strip(images, times=2, gap=4)
+    assert picture.shape == (56, 3 * 56 + 2 * 4)
+    for position, image in enumerate(images):
+        np.testing.assert_array_equal(picture[:, position * 60 : position * 60 + 56], plots.enlarged(image, 2))
+    assert (picture[:, 56:60] == 0.5).all()  # the gaps are grey, neither ink nor background

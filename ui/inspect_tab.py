@@ -37,13 +37,13 @@ def alike_digits(entry, trace) -> None:
         return
     st.caption(f"The network decides from its state after the last row. These are the MNIST training digits "
                f"(of {len(index.labels):,} indexed) whose last state is nearest to this drawing's, for its answer "
-               f"and for the runner-up: the digits it thinks this one looks like. The number under each is the "
+               f"and for the runner-up: the digits it thinks this one looks like, nearest first, with the "
                f"distance between the two states.")
     for candidate in neighbours.alike(index, trace.hidden[-1], trace.probs[-1]):
         st.markdown(f"**{candidate.digit}** ({candidate.probability:.0%}): its nearest training "
                     f"{candidate.digit}s")
-        st.image([plots.enlarged(image, NEIGHBOUR_ZOOM) for image in candidate.images], clamp=True,
-                 caption=[f"{distance:.1f}" for distance in candidate.distances], output_format="PNG")
+        st.image(plots.strip(candidate.images, NEIGHBOUR_ZOOM), clamp=True, output_format="PNG",
+                 caption="Distance, left to right: " + ", ".join(f"{distance:.1f}" for distance in candidate.distances))
 
 
 def inspect_tab(model, trace, entry=None, narrow: bool = False) -> None:
