@@ -62,14 +62,16 @@ RECIPES = {
     "lstm-mnist": Recipe(Settings(cell_type="lstm", hidden=100, epochs=30),
                          "MNIST only: 30 epochs with augmentation (about 4 min on 2 idle cores); the LSTM "
                          "shipped before issue 11, and the first stage of lstm-pen"),
-    "lstm": Recipe(Settings(cell_type="lstm", hidden=100, epochs=30, pen_share=0.3),
-                   "the shipped models/lstm.pt: lstm-mnist's settings with real pen digits mixed in from the start"),
+    "lstm": Recipe(Settings(cell_type="lstm", hidden=100, epochs=50, pen_share=0.3),
+                   "the shipped models/lstm.pt: lstm-mnist's settings with real pen digits mixed in from the start, "
+                   "and 50 epochs"),
     "lstm-pen": Recipe(replace(FINE_TUNE, cell_type="lstm", start_from="lstm-mnist.pt"),
                        "tried, shipped before: lstm-mnist.pt fine-tuned with real pen digits (models/README.md)"),
     "gru-mnist": Recipe(Settings(cell_type="gru", hidden=100, epochs=30),
                         "MNIST only: 30 epochs with augmentation; the GRU shipped before issue 11"),
-    "gru": Recipe(Settings(cell_type="gru", hidden=100, epochs=30, pen_share=0.3),
-                  "the shipped models/gru.pt: gru-mnist's settings with real pen digits mixed in from the start"),
+    "gru": Recipe(Settings(cell_type="gru", hidden=100, epochs=50, pen_share=0.3),
+                  "the shipped models/gru.pt: gru-mnist's settings with real pen digits mixed in from the start, "
+                  "and 50 epochs"),
     "gru-pen": Recipe(replace(FINE_TUNE, cell_type="gru", start_from="gru-mnist.pt"),
                       "tried, not shipped: gru-mnist.pt fine-tuned with real pen digits; it read pen digits no "
                       "better (models/README.md)"),
