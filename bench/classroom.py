@@ -3,6 +3,7 @@ server or several replicas behind nginx (deploy/serve.sh).
 
     RNNVIZ_DATA=../shared/mnist python -m bench.classroom                       # 10 drawing + 5 training, 2 replicas
     RNNVIZ_DATA=../shared/mnist python -m bench.classroom --replicas 1 --direct  # one server, no balancer
+    RNNVIZ_DATA=../shared/mnist python -m bench.classroom --replicas 1 --direct --warm-up  # pages have drawn once
 
 The trainers open the Train tab, press "Start training" (the app's defaults) within a few seconds of
 each other and stay there watching progress; meanwhile the drawers draw pen digits together, stroke
@@ -126,10 +127,15 @@ def main():
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--direct", action="store_true", help="talk to the first replica, not the balancer")
     parser.add_argument("--screenshots", type=Path, help="folder for a trainer's and a drawer's screenshot")
+    parser.add_argument("--warm-up", action="store_true",
+                        help="every drawer draws one digit, untimed, before the trainers start: a page's first "
+                             "chart makes Chromium load plotly.js (about 2 s more CPU), which a class's own "
+                             "devices pay but the simulated browsers take from the server's cores")
     args = parser.parse_args()
     if args.screenshots:
         args.screenshots.mkdir(parents=True, exist_ok=True)
-    digits = readable_digits(pendigits.load(pendigits.default_path()), args.rounds * args.drawers)
+    digits = readable_digits(pendigits.load(pendigits.default_path()), (args.rounds + 1) * args.drawers)
+    warm_up, digits = digits[args.rounds * args.drawers:], digits[: args.rounds * args.drawers]
     models = Path(f"/tmp/rnnviz-classroom-{os.getpid()}")
     server, port = serve(args.replicas, models)
     url = f"http://127.0.0.1:{port + 1 if args.direct else port}"
@@ -146,10 +152,12 @@ def main():
                 server_side = process_tree(server.pid)
                 return cpu_seconds(server_side), cpu_seconds(sorted(set(process_tree(os.getpid())) - set(server_side)))
 
+            if args.warm_up:
+                draw_together(drawers, warm_up)
             started, cpu_before = time.perf_counter(), cores()
             for page in trainers:
                 page.locator(".st-key-start-training").get_by_role("button").click()
-            drawing = {"mouse_up_to_prediction_ms": [], "right": 0, "rounds_timed_out": 0}
+            drawing = {"mouse_up_to_prediction_ms": [], "right": 0, "rounds_timed_out": 0, "by_round": []}
             for r in range(args.rounds):
                 try:
                     ms, right = draw_together(drawers, digits[r * args.drawers: (r + 1) * args.drawers])
@@ -157,6 +165,7 @@ def main():
                     drawing["rounds_timed_out"] += 1
                     continue
                 drawing["mouse_up_to_prediction_ms"] += ms
+                drawing["by_round"].append(sorted(round(wait) for wait in ms))
                 drawing["right"] += right
             drawing_seconds = time.perf_counter() - started
             cpu_while_drawing = [(after - before) / drawing_seconds
@@ -191,8 +200,10 @@ def main():
     waits = drawing.pop("mouse_up_to_prediction_ms")
     results = {
         "drawers": args.drawers, "trainers": args.trainers, "rounds": args.rounds, "replicas": args.replicas,
+        "warm_up": args.warm_up,
         "through_balancer": not args.direct, "connections_per_replica": list(sessions.values()),
-        "mouse_up_to_prediction_ms": stats(waits) if waits else None, "drawings": args.rounds * args.drawers,
+        "mouse_up_to_prediction_ms": stats(waits) if waits else None,
+        "mouse_up_to_prediction_ms_by_round": drawing["by_round"], "drawings": args.rounds * args.drawers,
         "read_right": drawing["right"], "rounds_timed_out": drawing["rounds_timed_out"],
         "drawing_seconds": round(drawing_seconds, 1),
         "cpu_cores_while_drawing": {"server": round(cpu_while_drawing[0], 2),
@@ -209,7 +220,8 @@ def main():
         target("drawing rounds with a page that never answered", drawing["rounds_timed_out"], 1),
         target("server peak memory (PSS), MB", memory.peak_mb, 2048),
     ]
-    name = "classroom" + ("" if args.replicas > 1 and not args.direct else "_one_server")
+    name = "classroom" + ("" if args.replicas > 1 and not args.direct else "_one_server") + (
+        "_warm" if args.warm_up else "")
     save(name, results)
 
 

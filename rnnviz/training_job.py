@@ -108,12 +108,14 @@ def estimated_starts(running_left: list[float], queued_seconds: list[float], slo
 # ---- the worker process ----
 
 def _work(session: str, job_id: str, parent: int) -> None:
-    """Run one job (in a process of its own); everything it reports goes to the job's files."""
+    """Run one job (in a process of its own); everything it reports goes to the job's files.
+
+    Workers run at the lowest priority (nice 19, from their first instruction: starting Python and
+    torch takes 2-3 s of CPU) so that pages come first: a drawing's prediction must not wait for
+    training, which gets what the pages leave, on a class's server most of the time."""
     from .train import train  # in the worker only: the web process never trains
 
     torch.set_num_threads(1)
-    os.nice(19)  # the lowest priority: pages first (a drawing's prediction must not wait for training),
-    # training gets what they leave, which on a class's server is most of the time
     files = _files(session, job_id)
     status = read_status(session, job_id)
     settings = Settings(**status["settings"])
@@ -313,7 +315,8 @@ class TrainingQueue:
                     status.update(state=RUNNING, server=self.token, started=time.time())
                     _write_json(_files(session, job_id)["status"], status)
                     process = subprocess.Popen(  # a fresh interpreter: never fork a threaded web server
-                        [sys.executable, "-m", "rnnviz.training_job", session, job_id, str(os.getpid())],
+                        ["nice", "-n", "19", sys.executable, "-m", "rnnviz.training_job", session, job_id,
+                         str(os.getpid())],
                         cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     self._running[key] = (process, slot)
 

@@ -88,6 +88,7 @@ def test_a_killed_worker_leaves_nothing_and_the_job_resumes(store, mnist_test):
     try:
         queue.submit(LONG, session)
         status = wait_until(lambda: (s := queue.latest(session))["epochs_done"] >= 1 and s)
+        assert os.getpriority(os.PRIO_PROCESS, status["pid"]) == 19  # pages first
         os.kill(status["pid"], signal.SIGKILL)
         status = wait_for(queue, session)
         assert status["state"] == "interrupted" and status["epochs_done"] >= 1
