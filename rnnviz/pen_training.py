@@ -14,11 +14,10 @@ import numpy as np
 import torch
 
 from . import pendigits
-from .config import cache_dir
+from .config import MIN_BRUSH, cache_dir
 from .files import atomic_write
 from .preprocess import EmptyCanvasError, preprocess_canvas
 
-MIN_BRUSH = 6.0  # px, the canvas slider's thinnest brush
 MAX_HEIGHT = 0.95  # fraction of the canvas
 SLANT = 0.25  # largest shear of the strokes (x += SLANT * y), either way
 ASPECT = 0.15  # largest change of the width / height ratio, either way

@@ -10,6 +10,7 @@ fields (`python -m rnnviz.train --help`) and the app's Train tab offers the same
 
 from dataclasses import dataclass, field, fields, replace
 
+from .config import MAX_BRUSH, MIN_BRUSH
 from .model import CELL_TYPES
 
 
@@ -38,8 +39,8 @@ class Settings:
                                      "drawings (rnnviz/pen_training.py); 0 = MNIST only")
     pen_digits: str = _setting("", "the .jsonl of pen digits to train on (empty = the workspace's "
                                    "shared/pen-digits/train.jsonl); never the dev set")
-    pen_max_brush: float = _setting(32.0, "pen digits are replayed with a brush 6 px to this wide (the canvas "
-                                          "slider goes 6-40 px)")
+    pen_max_brush: float = _setting(float(MAX_BRUSH), f"pen digits are replayed with a brush {MIN_BRUSH} px to this "
+                                                      "wide (the canvas slider's range)")
     pen_min_height: float = _setting(0.3, "pen digits are replayed this tall (fraction of the canvas) up to 95%")
 
 
@@ -49,7 +50,7 @@ def help_of(name: str) -> str:
 
 
 # The second stage of the shipped models: a few epochs on MNIST with 30% real pen digits, at a lower rate.
-FINE_TUNE = Settings(hidden=100, epochs=5, lr=3e-4, pen_share=0.3)
+FINE_TUNE = Settings(hidden=100, epochs=5, lr=3e-4, pen_share=0.3, pen_max_brush=32.0)  # brushes as then
 
 
 @dataclass(frozen=True)
@@ -63,24 +64,25 @@ RECIPES = {
                          "MNIST only: 30 epochs with augmentation (about 4 min on 2 idle cores); the LSTM "
                          "shipped before issue 11, and the first stage of lstm-pen"),
     "lstm": Recipe(Settings(cell_type="lstm", hidden=100, epochs=50, pen_share=0.3),
-                   "the shipped models/lstm.pt: lstm-mnist's settings with real pen digits mixed in from the start, "
-                   "and 50 epochs"),
+                   "the shipped models/lstm.pt: lstm-mnist's settings with real pen digits mixed in from the start "
+                   "(brushes across the canvas slider's range), and 50 epochs"),
     "lstm-pen": Recipe(replace(FINE_TUNE, cell_type="lstm", start_from="lstm-mnist.pt"),
                        "tried, shipped before: lstm-mnist.pt fine-tuned with real pen digits (models/README.md)"),
     "gru-mnist": Recipe(Settings(cell_type="gru", hidden=100, epochs=30),
                         "MNIST only: 30 epochs with augmentation; the GRU shipped before issue 11"),
     "gru": Recipe(Settings(cell_type="gru", hidden=100, epochs=50, pen_share=0.3),
-                  "the shipped models/gru.pt: gru-mnist's settings with real pen digits mixed in from the start, "
-                  "and 50 epochs"),
+                  "the shipped models/gru.pt: gru-mnist's settings with real pen digits mixed in from the start "
+                  "(brushes across the canvas slider's range), and 50 epochs"),
     "gru-pen": Recipe(replace(FINE_TUNE, cell_type="gru", start_from="gru-mnist.pt"),
                       "tried, not shipped: gru-mnist.pt fine-tuned with real pen digits; it read pen digits no "
                       "better (models/README.md)"),
     "rnn-mnist": Recipe(Settings(cell_type="rnn", hidden=100, epochs=30, lr=1e-3, augment=0.5),
                         "MNIST only: a lower learning rate and milder augmentation keep it stable (the RNN "
                         "shipped before issue 11)"),
-    "rnn": Recipe(Settings(cell_type="rnn", hidden=100, epochs=50, lr=1e-3, augment=0.5, pen_share=0.3),
-                  "the shipped models/rnn.pt: rnn-mnist's settings with real pen digits mixed in from the start, "
-                  "and 50 epochs"),
+    "rnn": Recipe(Settings(cell_type="rnn", hidden=100, epochs=50, lr=1e-3, augment=0.5, pen_share=0.3,
+                           pen_max_brush=32.0),
+                  "the shipped models/rnn.pt: rnn-mnist's settings with real pen digits mixed in from the start "
+                  "(brushes up to 32 px: up to 40 px it read worse), and 50 epochs"),
     "tutorial": Recipe(Settings(cell_type="lstm", hidden=100, epochs=6, batch_size=50, lr=1e-3, augment=0),
                        "the TensorFlow tutorial's network and budget, with a correct loss (98.7% test)"),
     "minute": Recipe(Settings(cell_type="lstm", hidden=100, epochs=4, lr=5e-3, augment=0.5),

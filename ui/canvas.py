@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from rnnviz import CanvasError, EmptyCanvasError, preprocess_canvas
-from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
+from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH, MAX_BRUSH, MIN_BRUSH
 
 from .state import Key
 
@@ -62,7 +62,7 @@ toolbar_above = st.components.v2.component("rnnviz.canvas_toolbar_above", js=TOO
 
 def drawn_digit():
     """The canvas drawing as a (28, 28) float32 image in [0, 1], or None (with a hint) while there is none."""
-    brush = st.slider("Brush width", 6, 40, DEFAULT_BRUSH, key=Key.BRUSH)
+    brush = st.slider("Brush width", MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH, key=Key.BRUSH)
     with st.container(gap=None):  # the toolbar mover has no height: no gap for it either
         # initial_drawing stays the same: a new one would reset the canvas a rerun later (see above).
         drawing = st_canvas(
