@@ -30,6 +30,7 @@ LOSS_SMOOTHING = 0.9  # training loss: weight of the past in its moving average 
 RAW_LOSS, SMOOTHED_LOSS = "loss per batch", "loss, moving average"  # the training figure's loss traces
 ROW_PX, GAP_PX, TOP_PX, BOTTOM_PX = 260, 85, 185, 50  # step figure: subplot row, gap, title + controls, x title
 NARROW_ROW_PX, NARROW_GAP_PX, NARROW_TOP_PX = 220, 80, 230  # the same, one column for a phone
+UNIT_PANEL = 3  # step figure panels: the image, the bars, the probabilities, the chosen unit, then heatmaps
 
 # The panels of each cell type: (what, symbol, title, colour axis); "what" is a gate name, "cell" or "hidden".
 PANELS = {
@@ -114,7 +115,6 @@ class StepGrid:
     layout: dict  # plotly layout, as a dict
     refs: tuple[tuple[str, str], ...]  # (xref, yref) of each panel: image, bars, probabilities, unit, heatmaps
     colour_axes: dict[str, str]  # kind of value ("gate", "state", "memory") -> its colour axis ("coloraxis2")
-    unit_title: int  # index in layout["annotations"] of the chosen unit's panel title
 
 
 @functools.cache
@@ -175,7 +175,7 @@ def step_grid(cell_type: str, narrow: bool) -> StepGrid:
     animate = dict(mode="immediate", frame=dict(duration=0, redraw=False), transition=dict(duration=0))
     title = dict(text="Press ▶ Play or drag the slider to watch the network read the rows", x=0, xref="paper",
                  y=1, yref="container", yanchor="top", pad=dict(t=12), font_size=18)
-    unit_top = axes[3].yaxis.domain[1]
+    unit_top = axes[UNIT_PANEL].yaxis.domain[1]
     legend = dict(title="unit values", x=1.01, y=unit_top, yanchor="top")
     buttons_y, slider_y, slider_left = 1 + 50 / plot_px, 1 + 50 / plot_px, 150
     if narrow:  # the title in two short lines, the slider under the buttons, the legend over the unit's panel
@@ -207,7 +207,7 @@ def step_grid(cell_type: str, narrow: bool) -> StepGrid:
     )
     layout = fig.to_dict()["layout"]
     del layout["template"]  # plotly adds its default to every figure
-    return StepGrid(layout, refs, colour_axes, unit_title=3)
+    return StepGrid(layout, refs, colour_axes)
 
 
 def step_figure(trace: Trace, order: np.ndarray, unit: int, narrow: bool = False) -> go.Figure:
@@ -261,7 +261,7 @@ def step_figure(trace: Trace, order: np.ndarray, unit: int, narrow: bool = False
                 *(_future(*ref, step) for ref in heatmap_refs)]
 
     layout = copy.deepcopy(grid.layout)
-    layout["annotations"][grid.unit_title]["text"] = f"Unit {unit} over time"
+    layout["annotations"][UNIT_PANEL]["text"] = f"Unit {unit} over time"  # panel titles are in panel order
     if "memory" in grid.colour_axes:
         memory = float(np.abs(trace.cell).max())
         layout[grid.colour_axes["memory"]].update(cmin=-memory, cmax=memory)
