@@ -31,6 +31,9 @@ DOWNLOAD_BYTES = 11_594_722  # the four .gz files together (about 11 MB)
 _PIXEL_CENTRES = torch.linspace(-1 + 1 / 28, 1 - 1 / 28, 28)  # as affine_grid(align_corners=False)
 _BICUBIC_4_TO_28 = F.interpolate(torch.eye(4).reshape(4, 1, 4, 1), size=(28, 1), mode="bicubic",
                                  align_corners=False)[:, 0, :, 0].T
+_ONES = torch.ones(28, 1)
+_GRID_LEFT = torch.cat([_BICUBIC_4_TO_28, _PIXEL_CENTRES[:, None], _ONES], 1)  # (28 rows, 6): M, y, 1
+_GRID_RIGHT = torch.cat([_BICUBIC_4_TO_28, _ONES, _PIXEL_CENTRES[:, None]], 1).T  # (6, 28 columns): M, 1, x
 
 
 class DatasetMissing(FileNotFoundError):
@@ -185,13 +188,8 @@ def augment(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generat
         [torch.stack([cos, -sin + shear * cos, shift[:, 0]], 1),
          torch.stack([sin, cos + shear * sin, shift[:, 1]], 1)], 1
     )  # (N, 2, 3) maps output to input coordinates
-    # F.affine_grid(theta, align_corners=False) written out: cheaper than its batched matmul.
-    x, y = _PIXEL_CENTRES[None, :], _PIXEL_CENTRES[:, None]  # columns, rows in grid units
-    grid = theta[..., 0, None, None] * x + theta[..., 1, None, None] * y + theta[..., 2, None, None]  # (N, 2, 28, 28)
     wobble = uniform(-1.5, 1.5, 2, 4, 4) / 14 * strength  # smooth displacement, up to 1.5 px
-    upsample = _BICUBIC_4_TO_28.T
-    grid = grid + ((wobble @ upsample).transpose(2, 3) @ upsample).transpose(2, 3)  # M @ wobble @ M.T
-    grid = grid.permute(0, 2, 3, 1)  # (N, 28, 28, 2): input (x, y) of each output pixel
+    grid = sampling_grid(theta, wobble)  # (N, 28, 28, 2)
     warped = F.grid_sample(images[:, None], grid, align_corners=False)  # (N, 1, 28, 28)
     # A bold brush on a small drawing fills loops and corners, even once preprocessing has thinned
     # its strokes again: that is a morphological closing (dilate, then erode), here by 1 or 2 px.
@@ -211,6 +209,22 @@ def augment(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generat
     if thick.any():
         out[thick] = thicker[thick] + (amount[thick] - 1) * (max_filter(thicker[thick], 3) - thicker[thick])
     return out.clamp_(0, 1)[:, 0]
+
+
+def sampling_grid(theta: torch.Tensor, wobble: torch.Tensor) -> torch.Tensor:
+    """Where each output pixel samples its input: the affine map theta (N, 2, 3) plus the wobble
+    (N, 2, 4, 4) upsampled bicubically -> (N, 28, 28, 2) input (x, y) in grid units.
+
+    F.affine_grid(theta, align_corners=False) plus F.interpolate(wobble, bicubic), as one product
+    _GRID_LEFT @ K @ _GRID_RIGHT per coordinate, K (6, 6) holding wobble and theta: 1 ms for 1,024
+    images on one thread, against 13 ms for the sum written out term by term.
+    """
+    n = theta.shape[0]
+    k = torch.zeros(n, 2, 6, 6)
+    k[..., :4, :4] = wobble  # M @ wobble @ M.T
+    k[..., 4, 4], k[..., 5, 4], k[..., 5, 5] = theta[..., 1], theta[..., 2], theta[..., 0]  # * y, + 1, * x
+    k_right = (k @ _GRID_RIGHT).permute(0, 2, 3, 1).reshape(n, 6, 56)  # (N, 6, 28 columns x 2 coordinates)
+    return (_GRID_LEFT @ k_right).view(n, 28, 28, 2)
 
 
 def max_filter(images: torch.Tensor, k: int) -> torch.Tensor:
@@ -243,30 +257,31 @@ def add_writer_styles(images: torch.Tensor, labels: torch.Tensor, generator: tor
     """Give some 0s a slash (Ø) and some 1s a long flag (European styles that MNIST lacks)."""
     images = images.clone()
     chosen = torch.rand(len(labels), generator=generator) < fraction
-    ink = images > 0.5  # (N, 28, 28)
-    rows_with_ink = ink.any(2)  # (N, 28)
+    zeros, ones = (chosen & (labels == 0)).nonzero()[:, 0], (chosen & (labels == 1)).nonzero()[:, 0]
+    ink = images[torch.cat([zeros, ones])] > 0.5  # (n, 28, 28), only the images styled: the 0s, then the 1s
+    rows_with_ink = ink.any(2)  # (n, 28)
     top = rows_with_ink.float().argmax(1)  # first inked row
     bottom = 27 - rows_with_ink.flip(1).float().argmax(1)
-    height = (bottom - top + 1).float()  # (N,)
+    height = (bottom - top + 1).float()  # (n,)
+    (_, ones_ink), (_, ones_top), (zeros_height, ones_height) = (
+        measure.split([len(zeros), len(ones)]) for measure in (ink, top, height))
 
     def uniform(low, high, n):
         return low + (high - low) * torch.rand(n, generator=generator)
 
-    zeros = (chosen & (labels == 0)).nonzero()[:, 0]
     if len(zeros):
         lean = uniform(15, 40, len(zeros)) * math.pi / 180  # from vertical, towards the right: "/"
-        half = uniform(0.55, 0.7, len(zeros)) * height[zeros]
+        half = uniform(0.55, 0.7, len(zeros)) * zeros_height
         direction = torch.stack([-torch.cos(lean), torch.sin(lean)], 1)  # (n, 2) up and right
         centre = torch.tensor([14.0, 14.0])
         images[zeros] = draw_segments(images[zeros], centre - half[:, None] * direction,
                                       centre + half[:, None] * direction, width=uniform(1.5, 2.5, 1).item())
-    ones = (chosen & (labels == 1)).nonzero()[:, 0]
     if len(ones):
-        top_row = top[ones]
-        top_col = (ink[ones, top_row].float() * torch.arange(28.0)).sum(1) / ink[ones, top_row].sum(1).clamp(min=1)
-        start = torch.stack([top_row.float(), top_col], 1)  # (n, 2)
+        top_ink = ones_ink[torch.arange(len(ones)), ones_top]  # (n, 28)
+        top_col = (top_ink.float() * torch.arange(28.0)).sum(1) / top_ink.sum(1).clamp(min=1)
+        start = torch.stack([ones_top.float(), top_col], 1)  # (n, 2)
         drop = uniform(30, 60, len(ones)) * math.pi / 180  # flag angle below the horizontal, pointing left
-        length = uniform(0.25, 0.45, len(ones)) * height[ones]
+        length = uniform(0.25, 0.45, len(ones)) * ones_height
         end = start + length[:, None] * torch.stack([torch.sin(drop), -torch.cos(drop)], 1)
         images[ones] = draw_segments(images[ones], start, end, width=uniform(1.5, 2.5, 1).item())
     return images

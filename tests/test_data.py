@@ -15,6 +15,7 @@ from rnnviz.data import (
     batches,
     load_mnist,
     max_filter,
+    sampling_grid,
     split_train_val,
 )
 
@@ -75,6 +76,13 @@ def test_fast_filters_equal_torchs():
     wobble = torch.rand(64, 2, 4, 4)
     torch.testing.assert_close(_BICUBIC_4_TO_28 @ wobble @ _BICUBIC_4_TO_28.T,
                                F.interpolate(wobble, size=(28, 28), mode="bicubic", align_corners=False))
+
+
+def test_the_sampling_grid_is_torchs_affine_grid_plus_the_upsampled_wobble():
+    theta, wobble = torch.randn(64, 2, 3), torch.randn(64, 2, 4, 4) / 10
+    upsampled = F.interpolate(wobble, size=(28, 28), mode="bicubic", align_corners=False)  # (64, 2, 28, 28)
+    expected = F.affine_grid(theta, [64, 1, 28, 28], align_corners=False) + upsampled.permute(0, 2, 3, 1)
+    torch.testing.assert_close(sampling_grid(theta, wobble), expected)
 
 
 def test_batches_cover_the_epoch_in_order_and_are_prepared_in_chunks(mnist_test):
