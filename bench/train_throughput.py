@@ -14,8 +14,11 @@ alternate (so that all see the same machine), and the median of the repeats is k
 batch 128; samples/s are timed from the 5th batch to the last (warm-up, compilation and
 evaluation excluded). ours and bare run with OpenMP's short spin, as `import rnnviz` sets it
 (rnnviz/threads.py); "bare, spin-wait" is the bare loop with libgomp's default spin, which is what a
-plain script gets: the peer a user compares with.
-Targets: ours >= 0.9x bare and >= 1.3x Keras, at both thread counts.
+plain script gets: the peer a user compares with. "bare, augmented" is the bare loop augmenting each
+chunk of images between its steps: with no core spare, augmentation cannot overlap training, so this
+is the most ours can reach (the bound, measured; its arithmetic, step + augmentation, is stored too).
+Targets: ours >= 0.9x bare and >= 1.3x Keras, at both thread counts; where no core is spare,
+ours >= 0.9x bare, augmented.
 """
 
 import argparse
@@ -37,13 +40,14 @@ from rnnviz import CELL_TYPES
 from rnnviz.config import COLS, NUM_CLASSES
 from rnnviz.data import augment, load_mnist
 from rnnviz.recipes import recipe_settings
+from rnnviz.threads import SHORT_SPIN
 from rnnviz.train import train
 
 HIDDEN = 100
 BATCH_SIZE = 128
 WARMUP = 5  # batches not timed
 AUGMENT_CHUNK = 1024  # images augmented at once, as rnnviz.data.batches does
-LOOPS = ("ours", "bare", "bare, spin-wait", "keras")
+LOOPS = ("ours", "bare", "bare, augmented", "bare, spin-wait", "keras")
 DEFAULT_SPIN = "300000"  # libgomp's own GOMP_SPINCOUNT, what a script that does not import rnnviz gets
 FROM_SCRATCH = {"lstm": "lstm-mnist", "gru": "gru-mnist", "rnn": "rnn-mnist"}  # MNIST-only recipes
 
@@ -72,26 +76,35 @@ def ours(cell: str, samples: int) -> float:
     return samples_per_second(times)
 
 
-def bare(cell: str, samples: int) -> dict:
-    """The textbook loop: no augmentation, clipping, schedule or reporting; and, on the same threads, what
-    the shipped augmentation of a batch costs (ms), which sets the bound when no core is spare."""
+def bare(cell: str, samples: int, augmented: bool = False) -> dict:
+    """The textbook loop: no clipping, schedule or reporting, and no augmentation unless `augmented`, when
+    the shipped augmentation runs between the steps, AUGMENT_CHUNK images at a time, on the same threads
+    (what ours does when no core is spare: the bound). Unaugmented, it also measures what augmenting a
+    batch costs (ms), for the bound's arithmetic."""
     images, labels = load_mnist("train")
+    strength = recipe_settings(FROM_SCRATCH[cell]).augment
     torch.manual_seed(0)
     rnn = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](COLS, HIDDEN, batch_first=True)
     head = nn.Linear(HIDDEN, NUM_CLASSES)
     optimizer = torch.optim.Adam([*rnn.parameters(), *head.parameters()], lr=2e-3)
-    times = []
-    for first in range(0, samples, BATCH_SIZE):
-        outputs, _ = rnn(images[first : first + BATCH_SIZE])
-        loss = F.cross_entropy(head(outputs[:, -1]), labels[first : first + BATCH_SIZE])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        times.append(time.perf_counter())
-    chunk, generator, costs = slice(0, AUGMENT_CHUNK), torch.Generator().manual_seed(0), []
+    generator, times = torch.Generator().manual_seed(0), []
+    for chunk in range(0, samples, AUGMENT_CHUNK):
+        chunk_images, chunk_labels = images[chunk : chunk + AUGMENT_CHUNK], labels[chunk : chunk + AUGMENT_CHUNK]
+        if augmented:
+            chunk_images = augment(chunk_images, chunk_labels, generator, strength)
+        for first in range(0, len(chunk_labels), BATCH_SIZE):
+            outputs, _ = rnn(chunk_images[first : first + BATCH_SIZE])  # (B, steps, hidden)
+            loss = F.cross_entropy(head(outputs[:, -1]), chunk_labels[first : first + BATCH_SIZE])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            times.append(time.perf_counter())
+    if augmented:
+        return {"samples_per_second": samples_per_second(times)}
+    costs = []
     for _ in range(5):
         started = time.perf_counter()
-        augment(images[chunk], labels[chunk], generator, recipe_settings(FROM_SCRATCH[cell]).augment)
+        augment(images[:AUGMENT_CHUNK], labels[:AUGMENT_CHUNK], generator, strength)
         costs.append(time.perf_counter() - started)
     return {"samples_per_second": samples_per_second(times),
             "augment_ms_per_batch": float(np.median(costs)) * 1000 * BATCH_SIZE / AUGMENT_CHUNK}
@@ -99,9 +112,10 @@ def bare(cell: str, samples: int) -> dict:
 
 def run(loop: str, cell: str, threads: int, samples: int, python: str, arrays: Path) -> dict:
     """One measurement in a fresh process: {"samples_per_second": ...} (and the bare loop's augment cost)."""
-    env = {name: value for name, value in os.environ.items() if name not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    if loop == "bare, spin-wait":
-        env["GOMP_SPINCOUNT"] = DEFAULT_SPIN
+    # libgomp reads its spin when torch loads, and the child imports torch before rnnviz: so the spin
+    # `python -m rnnviz.train` gets from rnnviz/threads.py is set here, in the child's environment.
+    env = {name: value for name, value in os.environ.items() if name != "OMP_WAIT_POLICY"}
+    env["GOMP_SPINCOUNT"] = DEFAULT_SPIN if loop == "bare, spin-wait" else SHORT_SPIN
     if loop == "keras":
         command = [python, "-m", "bench.keras_fit", "--cell", cell, "--threads", str(threads), "--arrays", str(arrays),
                    "--hidden", str(HIDDEN), "--batch-size", str(BATCH_SIZE), "--warmup", str(WARMUP)]
@@ -137,7 +151,7 @@ def main():
         if args.run == "ours":
             print(json.dumps({"samples_per_second": ours(args.cell, args.samples)}))
         else:
-            print(json.dumps(bare(args.cell, args.samples)))
+            print(json.dumps(bare(args.cell, args.samples, augmented=args.run == "bare, augmented")))
         return
 
     samples = args.samples // BATCH_SIZE * BATCH_SIZE
@@ -176,9 +190,9 @@ def main():
                                   higher_is_better=True))
             targets.append(target(f"{threads} thread(s), {cell}: ours / bare as a plain script (default spin)",
                                   speed["ours"] / speed["bare, spin-wait"], 0.9, higher_is_better=True))
-            if bound < 0.9:
-                targets.append(target(f"{threads} thread(s), {cell}: ours / the bound with augmentation",
-                                      speed["ours"] / speed["bare"] / bound, 0.9, higher_is_better=True))
+            if bound < 1:  # no core spare for the augmentation: the bare loop augmenting between its steps
+                targets.append(target(f"{threads} thread(s), {cell}: ours / bare, augmented (the bound, measured)",
+                                      speed["ours"] / speed["bare, augmented"], 0.9, higher_is_better=True))
             if "keras" in speed:  # the bare loop's own ratio says how far the 1.3x target is from PyTorch's reach
                 results[f"{threads} thread(s)/{cell}"]["bare_over_keras"] = round(
                     max(speed["bare"], speed["bare, spin-wait"]) / speed["keras"], 3)

@@ -12,8 +12,13 @@ threads on this 2-core machine, samples/s (issue 13, bench/train_throughput.py's
     passive (OMP_WAIT_POLICY)        4,836-5,502     4,389-5,033               2,333
 
 A short spin keeps 94% of the idle machine's speed (RNN: 80%) and avoids the collapse under load.
+Re-measured with 12,800 images (GOMP_SPINCOUNT=N python -m bench.train_throughput --run bare --cell
+lstm --threads 2, beside `python -c "while True: pass"` for the busy column): idle, 1,000 gave
+8,225-9,501 and libgomp's 300,000 8,889-10,794; one busy process, 3,838 against 2,431, and the spins
+between were worse than either (10,000: 1,522; 30,000: 762; 100,000: 398).
 The app's processes use 1 thread (no team, no waiting). OMP_WAIT_POLICY or GOMP_SPINCOUNT in the
-environment win.
+environment win. libgomp reads them once, when torch loads: a script that imports torch before
+rnnviz keeps libgomp's default spin (bench/train_throughput.py sets its children's environment).
 """
 
 import os
