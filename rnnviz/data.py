@@ -263,8 +263,8 @@ def add_writer_styles(images: torch.Tensor, labels: torch.Tensor, generator: tor
     top = rows_with_ink.float().argmax(1)  # first inked row
     bottom = 27 - rows_with_ink.flip(1).float().argmax(1)
     height = (bottom - top + 1).float()  # (n,)
-    (_, ones_ink), (_, ones_top), (zeros_height, ones_height) = (
-        measure.split([len(zeros), len(ones)]) for measure in (ink, top, height))
+    ones_ink, ones_top = ink[len(zeros):], top[len(zeros):]
+    zeros_height, ones_height = height[: len(zeros)], height[len(zeros):]
 
     def uniform(low, high, n):
         return low + (high - low) * torch.rand(n, generator=generator)
