@@ -9,18 +9,18 @@ or the MNIST test set) sits beside the prediction, and the tabs (ui/*_tab.py) lo
 import streamlit as st
 import torch
 
-from rnnviz import confidence, plots, trace
+from rnnviz.reading import read_digit
 from ui import cache
 from ui.compare_tab import compare_tab
 from ui.digit import digit_input
 from ui.evaluate_tab import evaluate_tab
 from ui.insight_tab import insight_tab
 from ui.inspect_tab import inspect_tab
+from ui.prediction import prediction_summary
 from ui.sidebar import add_checkpoint_form, loaded_models, model_picker
-from ui.state import SEEN_CAPTION, SEEN_ZOOM, UNSURE, Chart, Key, Tab
+from ui.state import Key, Tab
 from ui.train_tab import train_tab
 from ui.viewport import compact_on_phones, is_narrow
-from ui.widgets import chart
 
 INTRO = (
     "**How it works.** The network gets the image one row of 28 pixels at a time, top to bottom. After each "
@@ -31,22 +31,6 @@ INTRO = (
 )
 
 torch.set_num_threads(1)  # two cores: one for training, one for everyone's pages
-
-
-def prediction_summary(digit_trace, verdict) -> None:
-    """The answer, whether to trust it (verdict: a confidence.Verdict, or None when the model has no
-    index to judge by), and the 28 x 28 image the network read."""
-    said, saw = st.columns([3, 1], wrap=False)  # side by side on a phone too
-    said.metric("Prediction", digit_trace.prediction, help="The digit with the highest probability after all 28 rows")
-    said.caption(f"Probability {digit_trace.probs[-1].max():.0%} after the last row; it has held this answer since "
-                 f"row {digit_trace.settled_step}.")
-    saw.image(plots.enlarged(digit_trace.image, SEEN_ZOOM), clamp=True, caption=SEEN_CAPTION,
-              output_format="PNG")  # whole pixels, no JPEG blur
-    if verdict is not None and not verdict.sure:
-        st.warning(f"**{UNSURE}:** {verdict.reason}. Draw one digit, large and clear, and it will read it "
-                   f"better. **Inspect** shows the training digits it finds alike.", icon=":material/help:")
-    chart(plots.probability_bars(digit_trace.probs[-1], "Class probabilities after all 28 rows"),
-          key=Chart.FINAL_PROBABILITIES)
 
 
 def main() -> None:
@@ -65,18 +49,17 @@ def main() -> None:
     with digit_column:
         entries = [loaded.entry for loaded in ([selected] if selected else []) + list(shipped.values())]
         image = digit_input(entries)  # (28, 28) in [0, 1], or None
-    digit_trace = trace(selected.model, image) if selected is not None and image is not None else None
+    reading = None
+    if selected is not None and image is not None:
+        reading = read_digit(selected.model, image, cache.neighbour_index(selected.entry))
     with result_column:
-        if digit_trace is None:
+        if reading is None:
             st.markdown(INTRO)
         else:
-            index = cache.neighbour_index(selected.entry)  # the unsure signal's thresholds, or None
-            verdict = None if index is None else confidence.judge(digit_trace.hidden[-1], digit_trace.probs[-1], index)
-            prediction_summary(digit_trace, verdict)
+            prediction_summary(reading)
 
     tabs = {
-        Tab.INSPECT: lambda: inspect_tab(selected.model if selected else None, digit_trace,
-                                         selected.entry if selected else None, narrow),
+        Tab.INSPECT: lambda: inspect_tab(selected, reading.trace if reading else None, narrow),
         Tab.COMPARE: lambda: compare_tab(image, loaded_models()[0]),
         Tab.INSIGHT: lambda: insight_tab(image, shipped, selected),
         Tab.EVALUATE: lambda: evaluate_tab(selected),

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from bench.report import save, stats, target
-from rnnviz import pendigits
+from rnnviz.data import pendigits
 from tests.browser import (
     SHOWN_STEP_TEXT,
     STEP_FIGURE,

@@ -11,7 +11,7 @@ by stroke (bench.many_users), `--rounds` digits each. Then every trainer must sh
 server's memory is the proportional set size (PSS: shared libraries split among the processes sharing
 them) summed over every process it runs (replicas, balancer, training workers), sampled twice a
 second; the plain sum of resident sizes is recorded too.
-Targets (issue 12): p95 mouse-up to prediction < 1.5 s; every training saved; server memory < 2 GB.
+Targets: p95 mouse-up to prediction < 1.5 s; every training saved; server memory < 2 GB.
 """
 
 import argparse
@@ -27,7 +27,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.many_users import draw_together
 from bench.report import save, stats, target
-from rnnviz import pendigits
+from rnnviz.data import pendigits
 from tests.browser import ROOT, chromium, free_port, open_app, open_tab, readable_digits
 
 SAVED = '[data-testid="stAlertContentSuccess"]:has-text("Saved")'
@@ -119,7 +119,7 @@ def serve(replicas: int, models: Path) -> tuple[subprocess.Popen, int]:
     return server, port
 
 
-def main():
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--drawers", type=int, default=10)
     parser.add_argument("--trainers", type=int, default=5)
@@ -134,6 +134,94 @@ def main():
     args = parser.parse_args()
     if args.screenshots:
         args.screenshots.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def draw_rounds(drawers, digits, rounds: int) -> dict:
+    """Every drawer draws a digit at once, `rounds` times: the waits, the digits read right, and the
+    rounds in which a page gave no answer in 30-60 s (recorded, not hidden)."""
+    drawing = {"mouse_up_to_prediction_ms": [], "right": 0, "rounds_timed_out": 0, "by_round": []}
+    for r in range(rounds):
+        try:
+            ms, right = draw_together(drawers, digits[r * len(drawers): (r + 1) * len(drawers)])
+        except PlaywrightTimeout:
+            drawing["rounds_timed_out"] += 1
+            continue
+        drawing["mouse_up_to_prediction_ms"] += ms
+        drawing["by_round"].append(sorted(round(wait) for wait in ms))
+        drawing["right"] += right
+    return drawing
+
+
+def wait_saved(trainers, started: float, screenshots: Path | None) -> list[float | None]:
+    """Seconds after `started` when each trainer's page said "Saved" (None: it never did)."""
+    saved_after = []
+    for number, page in enumerate(trainers):
+        try:
+            page.locator(SAVED).wait_for(timeout=600_000)
+            saved_after.append(round(time.perf_counter() - started, 1))
+        except PlaywrightTimeout:  # a page that never shows "Saved" is what this bench is about
+            saved_after.append(None)
+            if screenshots:
+                page.screenshot(path=screenshots / f"trainer-{number}-not-saved.png", full_page=True)
+    return saved_after
+
+
+def idle_cpu(server_pid: int) -> float:
+    """Cores the server keeps busy with nobody active (after its last worker has exited)."""
+    tree = process_tree(server_pid)
+    time.sleep(5)  # the last trainer's worker exits
+    tree = [pid for pid in tree if Path(f"/proc/{pid}").exists()]
+    before = cpu_seconds(tree)
+    time.sleep(10)
+    return (cpu_seconds(tree) - before) / 10
+
+
+def run_class(args, browser, url: str, port: int, server, digits, warm_up) -> dict:
+    """Open every page, start the trainings, draw the rounds, wait for every "Saved": the measures."""
+    drawers = [open_app(browser, url, timeout_ms=60_000) for _ in range(args.drawers)]
+    trainers = [open_app(browser, url, timeout_ms=60_000) for _ in range(args.trainers)]
+    sessions = connections_per_port([port + 1 + i for i in range(args.replicas)])
+    for page in trainers:
+        open_tab(page, "Train", timeout_ms=60_000)
+
+    def cores() -> tuple[float, float]:
+        """CPU seconds so far of (the server's processes, the browsers and this script driving them)."""
+        server_side = process_tree(server.pid)
+        return cpu_seconds(server_side), cpu_seconds(sorted(set(process_tree(os.getpid())) - set(server_side)))
+
+    if args.warm_up:
+        draw_together(drawers, warm_up)
+    started, cpu_before = time.perf_counter(), cores()
+    for page in trainers:
+        page.locator(".st-key-start-training").get_by_role("button").click()
+    drawing = draw_rounds(drawers, digits, args.rounds)
+    drawing_seconds = time.perf_counter() - started
+    server_cores, browser_cores = ((after - before) / drawing_seconds for after, before in
+                                   zip(cores(), cpu_before, strict=True))
+    still_training = sum(page.locator(".st-key-stop-training").count() > 0 for page in trainers)
+    new_visitor = time.perf_counter()
+    open_app(browser, url, timeout_ms=120_000)
+    new_visitor_ms = (time.perf_counter() - new_visitor) * 1000
+    saved_after = wait_saved(trainers, started, args.screenshots)
+    if args.screenshots:
+        trainers[0].screenshot(path=args.screenshots / "trainer.png", full_page=True)
+        drawers[0].screenshot(path=args.screenshots / "drawer.png")
+    waits = drawing.pop("mouse_up_to_prediction_ms")
+    return {
+        "connections_per_replica": list(sessions.values()),
+        "mouse_up_to_prediction_ms": stats(waits) if waits else None,
+        "mouse_up_to_prediction_ms_by_round": drawing["by_round"], "drawings": args.rounds * args.drawers,
+        "read_right": drawing["right"], "rounds_timed_out": drawing["rounds_timed_out"],
+        "drawing_seconds": round(drawing_seconds, 1),
+        "cpu_cores_while_drawing": {"server": round(server_cores, 2), "browsers_and_driver": round(browser_cores, 2)},
+        "trainings_live_when_drawing_ended": still_training, "saved_after_s": saved_after,
+        "new_visitor_load_ms": round(new_visitor_ms), "server_cpu_when_idle": round(idle_cpu(server.pid), 2),
+    }
+
+
+def main():
+    args = arguments()
     digits = readable_digits(pendigits.load(pendigits.default_path()), (args.rounds + 1) * args.drawers)
     warm_up, digits = digits[args.rounds * args.drawers:], digits[: args.rounds * args.drawers]
     models = Path(f"/tmp/rnnviz-classroom-{os.getpid()}")
@@ -142,82 +230,21 @@ def main():
     memory = MemoryWatch(server.pid)
     try:
         with chromium() as browser:
-            drawers = [open_app(browser, url, timeout_ms=60_000) for _ in range(args.drawers)]
-            trainers = [open_app(browser, url, timeout_ms=60_000) for _ in range(args.trainers)]
-            sessions = connections_per_port([port + 1 + i for i in range(args.replicas)])
-            for page in trainers:
-                open_tab(page, "Train", timeout_ms=60_000)
-            def cores() -> tuple[float, float]:
-                """CPU seconds so far of (the server's processes, the browsers and this script driving them)."""
-                server_side = process_tree(server.pid)
-                return cpu_seconds(server_side), cpu_seconds(sorted(set(process_tree(os.getpid())) - set(server_side)))
-
-            if args.warm_up:
-                draw_together(drawers, warm_up)
-            started, cpu_before = time.perf_counter(), cores()
-            for page in trainers:
-                page.locator(".st-key-start-training").get_by_role("button").click()
-            drawing = {"mouse_up_to_prediction_ms": [], "right": 0, "rounds_timed_out": 0, "by_round": []}
-            for r in range(args.rounds):
-                try:
-                    ms, right = draw_together(drawers, digits[r * args.drawers: (r + 1) * args.drawers])
-                except PlaywrightTimeout:  # a page gave no answer in 30-60 s: recorded, not hidden
-                    drawing["rounds_timed_out"] += 1
-                    continue
-                drawing["mouse_up_to_prediction_ms"] += ms
-                drawing["by_round"].append(sorted(round(wait) for wait in ms))
-                drawing["right"] += right
-            drawing_seconds = time.perf_counter() - started
-            cpu_while_drawing = [(after - before) / drawing_seconds
-                                 for after, before in zip(cores(), cpu_before, strict=True)]
-            still_training = sum(page.locator(".st-key-stop-training").count() > 0 for page in trainers)
-            new_visitor = time.perf_counter()
-            open_app(browser, url, timeout_ms=120_000)
-            new_visitor_ms = (time.perf_counter() - new_visitor) * 1000
-            saved_after = []
-            for number, page in enumerate(trainers):
-                try:
-                    page.locator(SAVED).wait_for(timeout=600_000)
-                    saved_after.append(round(time.perf_counter() - started, 1))
-                except PlaywrightTimeout:  # a page that never shows "Saved" is what this bench is about
-                    saved_after.append(None)
-                    if args.screenshots:
-                        page.screenshot(path=args.screenshots / f"trainer-{number}-not-saved.png", full_page=True)
-            if args.screenshots:
-                trainers[0].screenshot(path=args.screenshots / "trainer.png", full_page=True)
-                drawers[0].screenshot(path=args.screenshots / "drawer.png")
-            tree = process_tree(server.pid)
-            time.sleep(5)  # the last trainer's worker exits
-            tree = [pid for pid in tree if Path(f"/proc/{pid}").exists()]
-            before = cpu_seconds(tree)
-            time.sleep(10)
-            idle_cpu = (cpu_seconds(tree) - before) / 10  # cores the server keeps busy with nobody active
+            measured = run_class(args, browser, url, port, server, digits, warm_up)
     finally:
         memory.done.set()
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
         subprocess.run(["rm", "-rf", str(models)], check=False)
-    waits = drawing.pop("mouse_up_to_prediction_ms")
-    results = {
-        "drawers": args.drawers, "trainers": args.trainers, "rounds": args.rounds, "replicas": args.replicas,
-        "warm_up": args.warm_up,
-        "through_balancer": not args.direct, "connections_per_replica": list(sessions.values()),
-        "mouse_up_to_prediction_ms": stats(waits) if waits else None,
-        "mouse_up_to_prediction_ms_by_round": drawing["by_round"], "drawings": args.rounds * args.drawers,
-        "read_right": drawing["right"], "rounds_timed_out": drawing["rounds_timed_out"],
-        "drawing_seconds": round(drawing_seconds, 1),
-        "cpu_cores_while_drawing": {"server": round(cpu_while_drawing[0], 2),
-                                    "browsers_and_driver": round(cpu_while_drawing[1], 2)},
-        "trainings_live_when_drawing_ended": still_training, "saved_after_s": saved_after,
-        "new_visitor_load_ms": round(new_visitor_ms), "server_peak_pss_mb": round(memory.peak_mb),
-        "server_peak_rss_sum_mb": round(memory.peak_rss_mb),
-        "server_cpu_when_idle": round(idle_cpu, 2),
-    }
+    results = {"drawers": args.drawers, "trainers": args.trainers, "rounds": args.rounds, "replicas": args.replicas,
+               "warm_up": args.warm_up, "through_balancer": not args.direct, **measured,
+               "server_peak_pss_mb": round(memory.peak_mb), "server_peak_rss_sum_mb": round(memory.peak_rss_mb)}
     print(results)
+    p95 = results["mouse_up_to_prediction_ms"]["p95"] if results["mouse_up_to_prediction_ms"] else float("inf")
     results["targets"] = [
-        target("p95 mouse-up to prediction, ms", stats(waits)["p95"] if waits else float("inf"), 1500),
-        target("trainings not saved", sum(s is None for s in saved_after), 1),
-        target("drawing rounds with a page that never answered", drawing["rounds_timed_out"], 1),
+        target("p95 mouse-up to prediction, ms", p95, 1500),
+        target("trainings not saved", sum(s is None for s in results["saved_after_s"]), 1),
+        target("drawing rounds with a page that never answered", results["rounds_timed_out"], 1),
         target("server peak memory (PSS), MB", memory.peak_mb, 2048),
     ]
     name = "classroom" + ("" if args.replicas > 1 and not args.direct else "_one_server") + (

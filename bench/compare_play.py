@@ -16,7 +16,7 @@ import time
 
 from bench.browser_latency import WATCH_LONG_FRAMES
 from bench.report import save, stats, target
-from rnnviz import pendigits
+from rnnviz.data import pendigits
 from tests.browser import (
     COMPARE_PANELS,
     COMPARE_VIEW,
@@ -29,7 +29,7 @@ from tests.browser import (
     streamlit_server,
     websocket_frames,
 )
-from ui.compare_tab import MEMORY_GATE_CHOICES
+from ui.compare_tab import KEEP_GATE_CHOICES
 from ui.state import Tab
 
 QUIET = "() => performance.now() - window.rnnviz.received.at(-1) > 1500"
@@ -92,7 +92,7 @@ def main():
         page.wait_for_function(QUIET, timeout=30_000)
         plays = [play(page) for _ in range(args.repeats)]
         changes = []
-        choices = list(MEMORY_GATE_CHOICES)
+        choices = list(KEEP_GATE_CHOICES)
         for _ in range(args.repeats):
             for choice in (choices[1], choices[2], choices[0]):
                 changes.append(time_change(page, lambda c=choice: page.get_by_text(c).click()))

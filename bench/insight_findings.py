@@ -16,12 +16,12 @@ import torch
 
 from rnnviz import CELL_TYPES, load_model, measures, stats
 from rnnviz.config import TOP_HALF
-from rnnviz.data import load_mnist
+from rnnviz.data.mnist import load_mnist
 
 
 def gradient_norms(model, images, labels, state: str = "hidden") -> torch.Tensor:
     """||dL/d state_t|| of every test digit, batch by batch: (N, steps)."""
-    return torch.cat([measures.hidden_gradient_norms(model, images[i : i + stats.BATCH_SIZE],
+    return torch.cat([measures.state_gradient_norms(model, images[i : i + stats.BATCH_SIZE],
                                                      labels[i : i + stats.BATCH_SIZE], state)
                       for i in range(0, len(images), stats.BATCH_SIZE)])
 
@@ -59,7 +59,7 @@ def main():
         print(f"{'':31}mean ||dL/dh_t|| at t = 1, 7, 14, 21, 28: "
               + "  ".join(f"{v:.3g}" for v in found.gradient_norms[[0, 6, 13, 20, 27]]))
         if found.cell_type == "lstm":
-            cell = gradient_norms(model, images, labels, "cell")  # (N, steps)
+            cell = gradient_norms(model, images, labels, "cell_state")  # (N, steps)
             print(f"{'':31}mean ||dL/dc_t|| at t = 1, 7, 14, 21, 28: "
                   + "  ".join(f"{v:.3g}" for v in cell.mean(0)[[0, 6, 13, 20, 27]])
                   + f"; |dL/dc1|/|dL/dc28| of means {measures.gradient_reach(cell.mean(0)):.3g},"

@@ -14,7 +14,7 @@ import argparse
 import time
 
 from bench.report import save, stats, target
-from rnnviz import pendigits
+from rnnviz.data import pendigits
 from tests.browser import (
     chromium,
     clear_canvas,

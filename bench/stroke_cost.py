@@ -18,18 +18,8 @@ from pathlib import Path
 
 from bench.classroom import cpu_seconds, process_tree
 from bench.report import save, stats
-from rnnviz import pendigits
-from tests.browser import (
-    chromium,
-    clear_canvas,
-    draw_stroke,
-    open_app,
-    open_tab,
-    pen_strokes,
-    readable_digits,
-    streamlit_server,
-    wait_for_prediction,
-)
+from rnnviz.data import pendigits
+from tests import browser as drive
 from ui.state import Tab
 
 SETTLE_S = 1.0  # after each prediction: the rest of the page (figures, images) is drawn and counted
@@ -53,11 +43,11 @@ def main():
     parser.add_argument("--digits", type=int, default=6, help="digits drawn and measured (after one to warm up)")
     parser.add_argument("--tab", default=Tab.INSPECT, choices=list(Tab))
     args = parser.parse_args()
-    digits = readable_digits(pendigits.load(pendigits.default_path()), args.digits + 1)
-    with streamlit_server() as url, chromium() as browser:
-        page = open_app(browser, url)
+    digits = drive.readable_digits(pendigits.load(pendigits.default_path()), args.digits + 1)
+    with drive.streamlit_server() as url, drive.chromium() as browser:
+        page = drive.open_app(browser, url)
         if args.tab != Tab.INSPECT:
-            open_tab(page, args.tab)
+            drive.open_tab(page, args.tab)
         time.sleep(2 * SETTLE_S)  # the page has loaded
         waits, strokes, before = [], 0, cpu_by_side()
         for number, (index, record) in enumerate(digits):
@@ -66,10 +56,10 @@ def main():
                 first = {"strokes": strokes, "mouse_up_to_prediction_ms": [round(wait) for wait in waits],
                          "cpu_ms": {side: round(1000 * (warm[side] - before[side])) for side in warm}}
                 before, waits, strokes = warm, [], 0
-            clear_canvas(page)
-            for stroke in pen_strokes(record, index):
-                draw_stroke(page, stroke)
-                waits.append(wait_for_prediction(page)["ms"])
+            drive.clear_canvas(page)
+            for stroke in drive.pen_strokes(record, index):
+                drive.draw_stroke(page, stroke)
+                waits.append(drive.wait_for_prediction(page)["ms"])
                 strokes += 1
                 time.sleep(SETTLE_S)
         after = cpu_by_side()

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 
 from bench.report import save, stats, target
-from rnnviz import CELL_TYPES, confidence, load_model, neighbours, pendigits, preprocess_canvas, trace
-from rnnviz.registry import shipped_path
+from rnnviz import CELL_TYPES, load_model, neighbours, preprocess_canvas, reading, trace
+from rnnviz.data import pendigits
+from rnnviz.serving.store import shipped_path
 
 
 def main():
@@ -45,7 +46,7 @@ def main():
             if cell == "lstm":
                 selected = traced
         begun = time.perf_counter()
-        confidence.judge(selected.hidden[-1], selected.probs[-1], index)
+        reading.judge(selected.hidden[-1], selected.probs[-1], index)
         times["unsure"].append(time.perf_counter() - begun)
         begun = time.perf_counter()
         neighbours.alike(index, selected.hidden[-1], selected.probs[-1])

@@ -13,7 +13,7 @@ Every run is its own process (so thread settings and OpenMP's wait policy are fr
 alternate (so that all see the same machine), and the median of the repeats is kept. Hidden 100,
 batch 128; samples/s are timed from the 5th batch to the last (warm-up, compilation and
 evaluation excluded). ours and bare run with OpenMP's short spin, as `import rnnviz` sets it
-(rnnviz/threads.py); "bare, spin-wait" is the bare loop with libgomp's default spin, which is what a
+(rnnviz/device.py); "bare, spin-wait" is the bare loop with libgomp's default spin, which is what a
 plain script gets: the peer a user compares with. "bare, augmented" is the bare loop augmenting each
 chunk of images between its steps: with no core spare, augmentation cannot overlap training, so this
 is the most ours can reach (the bound, measured; its arithmetic, step + augmentation, is stored too).
@@ -38,9 +38,10 @@ from torch import nn
 from bench.report import save, target
 from rnnviz import CELL_TYPES
 from rnnviz.config import COLS, NUM_CLASSES
-from rnnviz.data import augment, load_mnist
+from rnnviz.data.augment import augment
+from rnnviz.data.mnist import load_mnist
+from rnnviz.device import SHORT_SPIN
 from rnnviz.recipes import recipe_settings
-from rnnviz.threads import SHORT_SPIN
 from rnnviz.train import train
 
 HIDDEN = 100
@@ -113,7 +114,7 @@ def bare(cell: str, samples: int, augmented: bool = False) -> dict:
 def run(loop: str, cell: str, threads: int, samples: int, python: str, arrays: Path) -> dict:
     """One measurement in a fresh process: {"samples_per_second": ...} (and the bare loop's augment cost)."""
     # libgomp reads its spin when torch loads, and the child imports torch before rnnviz: so the spin
-    # `python -m rnnviz.train` gets from rnnviz/threads.py is set here, in the child's environment.
+    # `python -m rnnviz.train` gets from rnnviz/device.py is set here, in the child's environment.
     env = {name: value for name, value in os.environ.items() if name != "OMP_WAIT_POLICY"}
     env["GOMP_SPINCOUNT"] = DEFAULT_SPIN if loop == "bare, spin-wait" else SHORT_SPIN
     if loop == "keras":

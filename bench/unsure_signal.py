@@ -1,4 +1,4 @@
-"""How well the unsure signal (rnnviz/confidence.py) separates digits from drawings that are not one digit.
+"""How well the unsure signal (rnnviz/reading.py) separates digits from drawings that are not one digit.
 
     python -m bench.unsure_signal [models/*.pt] [--non-digits 200]
 
@@ -18,12 +18,13 @@ import numpy as np
 import torch
 
 from bench.report import save
-from rnnviz import load_model, nondigits, pendigits, preprocess_canvas
-from rnnviz.data import load_mnist
+from rnnviz import load_model, preprocess_canvas
+from rnnviz.data import nondigits, pendigits
+from rnnviz.data.mnist import load_mnist
+from rnnviz.data.pen_training import render_variants, train_path
 from rnnviz.evaluate import HEIGHTS, STROKE_WIDTHS, pen_digit_images
 from rnnviz.neighbours import CALIBRATION, cached_index, final_states
-from rnnviz.pen_training import render_variants, train_path
-from rnnviz.registry import SHIPPED, shipped_path
+from rnnviz.serving.store import SHIPPED, shipped_path
 
 
 def drawings(strokes_list, rng) -> torch.Tensor:

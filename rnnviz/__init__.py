@@ -1,9 +1,10 @@
 """rnnviz: watch a recurrent network read a handwritten digit, one row at a time.
 
-The compute core: it never imports streamlit (the page lives in ui/ and app.py).
+The compute core lives at this level; data/, figures/ and serving/ are its sub-packages. None of it
+imports streamlit (the page lives in ui/ and app.py).
 """
 
-from . import threads  # noqa: F401  first: it sets how OpenMP threads wait before torch loads
+from . import device  # noqa: F401  first: it sets how OpenMP threads wait before torch loads
 from .checkpoint import CheckpointError, load_model, save_checkpoint
 from .model import CELL_TYPES, RowReader
 from .preprocess import CanvasError, EmptyCanvasError, preprocess_canvas

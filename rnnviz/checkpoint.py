@@ -22,7 +22,7 @@ from .model import CELL_TYPES, RowReader
 FORMAT = "rnnviz-checkpoint-1"
 MAX_BYTES = 50 * 1024 * 1024  # a hidden-1024 LSTM is about 17 MB; anything far larger is foreign
 MAX_HIDDEN = 1024  # the largest model MAX_BYTES holds comfortably
-MAX_ENTRIES = 64  # zip entries: the pickle, a few metadata files and one per tensor (an LSTM has 5)
+MAX_ENTRIES = 64  # zip entries: the pickle, a few metadata files and one per tensor (every cell type has 6)
 MAX_PICKLE_BYTES = 1024 * 1024  # the pickle holds the dict's structure, history and settings: a few KB
 MAX_NODES = 20_000  # values (lists, dicts, numbers, strings) outside the weights, counted per visit
 MAX_DEPTH = 8  # nesting of those values (history is a list of dicts: depth 3)

@@ -4,16 +4,15 @@ real pen drawings replayed on a canvas.
     python -m rnnviz.evaluate models/*.pt --pen-digits ../shared/pen-digits/dev.jsonl [--device cuda]
 """
 
-import argparse
 import itertools
 
 import numpy as np
 import pandas as pd
 import torch
 
-from . import pendigits
+from . import cli
 from .config import NUM_CLASSES
-from .device import add_device_flag, device_from_args
+from .data import pendigits
 from .preprocess import preprocess_canvas
 
 # The drawing conditions the shipped models are held to (on the app's canvas).
@@ -30,6 +29,7 @@ def predict(model, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor
 
 
 def accuracy(model, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """The share of images (N, 28, 28) the model reads as their labels (N,); leaves its mode as it was."""
     was_training = model.training
     result = (predict(model, images) == labels.cpu()).float().mean().item()
     model.train(was_training)
@@ -79,17 +79,12 @@ def european_accuracy(models: dict, records, seed: int = 0) -> dict:
 
 def main(argv=None):
     from .checkpoint import load_model
-    from .data import load_mnist
+    from .data.mnist import load_mnist
 
-    parser = argparse.ArgumentParser(description="Evaluate rnnviz checkpoints.")
-    parser.add_argument("checkpoints", nargs="+")
-    parser.add_argument("--data", help="MNIST folder (default: $RNNVIZ_DATA or ~/.cache/rnnviz)")
-    parser.add_argument("--pen-digits", help="a .jsonl of pen digits to replay as canvas drawings")
-    add_device_flag(parser)
-    args = parser.parse_args(argv)
-    device = device_from_args(parser, args.device)
-
-    models = {path: load_model(path).to(device) for path in args.checkpoints}
+    made = cli.parser("Evaluate rnnviz checkpoints: MNIST test accuracy, and real pen digits replayed on the canvas.")
+    made.add_argument("--pen-digits", help="a .jsonl of pen digits to replay as canvas drawings")
+    args = cli.parse(made, argv)
+    models = {path: load_model(path).to(args.device) for path in args.checkpoints}
     test_x, test_y = load_mnist("test", args.data)
     records = pendigits.load(args.pen_digits) if args.pen_digits else None
     pen = pen_digit_accuracy(models, records) if records else None

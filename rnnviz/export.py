@@ -11,9 +11,9 @@ from .recurrence import Trace
 
 
 def _trace_quantities(trace: Trace) -> dict[str, np.ndarray]:
-    """name -> (steps, units) array: hidden, cell (LSTM), each gate, and prob (units = digit classes)."""
-    cell = {"cell": trace.cell} if trace.cell is not None else {}
-    return {"hidden": trace.hidden, **cell, **trace.gates, "prob": trace.probs}
+    """name -> (steps, units) array: hidden, cell_state (LSTM), each gate, and prob (units = digit classes)."""
+    cell_state = {"cell_state": trace.cell_state} if trace.cell_state is not None else {}
+    return {"hidden": trace.hidden, **cell_state, **trace.gates, "prob": trace.probs}
 
 
 def trace_to_csv(trace: Trace) -> str:

@@ -2,7 +2,7 @@
 
     row_saliency, row_occlusion        which rows the decision used
     top_half_share                     how much of such a curve lies in the top half of the image
-    hidden_gradient_norms              how far back in time the loss still reaches (vanishing gradients),
+    state_gradient_norms               how far back in time the loss still reaches (vanishing gradients),
                                        at h_t, or at the LSTM's cell state c_t
     own_prediction_gradients, own_cell_gradients   the same for a drawing, which has no true label
     gradient_reach                     ||dL/dh_1|| / ||dL/dh_28||
@@ -12,6 +12,8 @@
 
 Per-image results are tensors (N, steps); steps are 0-based here (step t reads image row t).
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -75,7 +77,7 @@ def _state_before(states: dict, step: int, index: torch.Tensor):
     if step == 0:
         return None
     hidden = states["hidden"][index, step - 1][None]  # (1, n, hidden)
-    return (hidden, states["cell"][index, step - 1][None]) if "cell" in states else hidden
+    return (hidden, states["cell_state"][index, step - 1][None]) if "cell_state" in states else hidden
 
 
 def top_half_share(curve: np.ndarray) -> float:
@@ -87,14 +89,14 @@ def top_half_share(curve: np.ndarray) -> float:
 
 
 @torch.enable_grad()  # works inside a caller's no_grad() too
-def hidden_gradient_norms(model: RowReader, images: torch.Tensor, labels: torch.Tensor,
+def state_gradient_norms(model: RowReader, images: torch.Tensor, labels: torch.Tensor,
                           state: str = "hidden") -> torch.Tensor:
     """||d loss / d h_t|| for every step t, loss = cross-entropy of the final prediction: (N, 28).
 
     The gradient is the total one, through every later step. It is taken at the per-step tensors that
     unroll() stacks into states["hidden"] (one autograd edge each), not at the stacked copy, whose
     gradient would only see the read-out. (For the LSTM, c_t is held fixed: the path h_t -> h_(t+1).)
-    state="cell": ||d loss / d c_t|| of the LSTM instead, h_t free: the long-range path through its memory.
+    state="cell_state": ||d loss / d c_t|| of the LSTM instead, h_t free: the long-range path through its c.
     """
     states = unroll(model, images.detach().requires_grad_(True))  # input grad on: a graph even for frozen weights
     stacked = states[state]  # (N, steps, hidden)
@@ -105,15 +107,35 @@ def hidden_gradient_norms(model: RowReader, images: torch.Tensor, labels: torch.
 
 
 def own_prediction_gradients(model: RowReader, images: torch.Tensor, state: str = "hidden") -> torch.Tensor:
-    """hidden_gradient_norms with each image's predicted digit as its label (a drawing has no true one): (N, 28)."""
+    """state_gradient_norms with each image's predicted digit as its label (a drawing has no true one): (N, 28)."""
     with torch.no_grad():
         predicted = model(images).argmax(1)
-    return hidden_gradient_norms(model, images, predicted, state)
+    return state_gradient_norms(model, images, predicted, state)
 
 
 def own_cell_gradients(model: RowReader, images: torch.Tensor) -> torch.Tensor:
     """||d loss / d c_t|| of an LSTM, with each image's predicted digit as its label: (N, 28)."""
-    return own_prediction_gradients(model, images, "cell")
+    return own_prediction_gradients(model, images, "cell_state")
+
+
+@dataclass(frozen=True)
+class GradientCurve:
+    """How much of the loss's gradient reaches one model's state at each step: one line of Insight's
+    gradient-flow figure."""
+
+    model: str  # a cell type ("lstm"), or a model's name
+    values: np.ndarray  # (steps,) ||d loss / d state_t||
+    state: str = "hidden"  # "hidden": at h_t; "cell_state": at the LSTM's c_t
+
+
+def drawing_gradient_curves(models: dict[str, RowReader], image) -> list[GradientCurve]:
+    """For one drawing (28, 28), with each model's own prediction as the label: every model's curve at h_t,
+    and each LSTM's at c_t too (its long-range path runs through c)."""
+    curves = [GradientCurve(name, values) for name, values in per_model(own_prediction_gradients, models,
+                                                                         image).items()]
+    lstms = {name: model for name, model in models.items() if model.cell_type == "lstm"}
+    return curves + [GradientCurve(name, values, "cell_state")
+                     for name, values in per_model(own_cell_gradients, lstms, image).items()]
 
 
 def gradient_reach(gradient_norms) -> float:

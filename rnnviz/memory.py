@@ -4,35 +4,35 @@
 
 For every step t, a ridge regression (closed form) maps everything the cell carries to the next step
 (h_t; for the LSTM h_t and c_t) to the rows read so far, rows 1..t. The decoders are fitted on the
-frozen states of the first TRAIN_IMAGES MNIST training images and evaluated on the 10,000 test digits:
-r2[t, k] is the R² of row k decoded at step t (pooled over the row's pixels and the digits, against
-the row's mean image), and the memory curve pools the same sums over the rows read t - k steps ago.
+frozen states of the first FIT_IMAGES MNIST training images and evaluated on the 10,000 test digits:
+the memory curve is the R² of a row decoded `lag` steps after it was read (pooled over the rows,
+their pixels and the digits, against each row's mean image).
 
-Decoders and curves are kept beside the checkpoint like its statistics (stats.kept_paths), so a
+Decoders and curves are kept beside the checkpoint like its statistics (rnnviz.files.KeptFile), so a
 shipped model's memory works with no MNIST on disk.
 """
 
-import argparse
 import io
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import cli
 from .checkpoint import load_model
 from .config import COLS, ROWS
-from .files import atomic_write
+from .files import KeptFile, atomic_write
 from .intervention import Intervention
 from .model import RowReader
 from .recurrence import Trace, unroll
-from .stats import kept_paths
 
-TRAIN_IMAGES = 20_000  # MNIST training images the decoders are fitted on (of 60,000: enough for 201 inputs)
+FIT_IMAGES = 20_000  # MNIST training images the decoders are fitted on (of 60,000: enough for 201 inputs)
 RIDGE = 10.0  # the ridge penalty on the state weights (the bias is not penalised)
 BATCH_SIZE = 2_000
 VERSION = 1  # bump when MemoryDecoders changes: old files are then ignored
-SUFFIX = f"mnist{TRAIN_IMAGES // 1000}k.v{VERSION}.memory.npz"
+FIT_KEY = f"mnist{FIT_IMAGES // 1000}k"  # what the kept decoders were fitted on
 
 
 @dataclass
@@ -43,12 +43,6 @@ class MemoryDecoders:
     weights: list[np.ndarray]  # per step t (0-based): (features + 1, (t + 1) * 28) from [state_t, 1] to rows 1..t+1
     error: np.ndarray  # (steps, steps) [t, k]: test-set squared error of row k decoded after step t; NaN for k > t
     variance: np.ndarray  # (steps,) test-set sum of squares of row k about its mean
-
-    @property
-    def r2(self) -> np.ndarray:
-        """(steps, steps) [t, k]: R² of row k decoded after step t (NaN for k > t and for always-blank rows)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.variance > 1e-6, 1 - self.error / self.variance, np.nan)
 
     @property
     def lag_r2(self) -> np.ndarray:
@@ -64,16 +58,16 @@ class MemoryDecoders:
     def reconstruct(self, trace: Trace) -> np.ndarray:
         """(steps, 28, 28): at step t (0-based) the rows 1..t+1 decoded from the trace's state, in [0, 1];
         the rows not read yet are NaN."""
-        features = carried(trace.hidden, trace.cell)  # (steps, features + 1)
+        features = carried(trace.hidden, trace.cell_state)  # (steps, features + 1)
         out = np.full((trace.steps, ROWS, COLS), np.nan, dtype=np.float32)
         for step, weights in enumerate(self.weights):
             out[step, : step + 1] = np.clip(features[step] @ weights, 0, 1).reshape(step + 1, COLS)
         return out
 
 
-def carried(hidden, cell=None):
+def carried(hidden, cell_state=None):
     """What the cell carries to the next step, with a 1 for the bias: (..., steps, hidden [+ hidden] + 1)."""
-    parts = [hidden] if cell is None else [hidden, cell]
+    parts = [hidden] if cell_state is None else [hidden, cell_state]
     ones = np.ones_like(hidden[..., :1]) if isinstance(hidden, np.ndarray) else torch.ones_like(hidden[..., :1])
     return np.concatenate([*parts, ones], -1) if isinstance(hidden, np.ndarray) else torch.cat([*parts, ones], -1)
 
@@ -84,7 +78,7 @@ def _states(model: RowReader, images: torch.Tensor, intervention: Intervention |
     batches = []
     for start in range(0, len(images), BATCH_SIZE):
         states = unroll(model, images[start : start + BATCH_SIZE], intervention)
-        batches.append(carried(states["hidden"], states.get("cell")))
+        batches.append(carried(states["hidden"], states.get("cell_state")))
     return torch.cat(batches)
 
 
@@ -117,55 +111,48 @@ def decoding_error(model: RowReader, weights: list[np.ndarray], images: torch.Te
 
 
 def compute_memory(model: RowReader, train_images: torch.Tensor, test_images: torch.Tensor) -> MemoryDecoders:
-    """Fit on the first TRAIN_IMAGES training images, evaluate on the test images."""
-    weights = fit_decoders(model, train_images[:TRAIN_IMAGES])
+    """Fit on the first FIT_IMAGES training images, evaluate on the test images."""
+    weights = fit_decoders(model, train_images[:FIT_IMAGES])
     return MemoryDecoders(model.cell_type, weights, *decoding_error(model, weights, test_images))
-
-
-def memory_paths(checkpoint_path) -> list[Path]:
-    return kept_paths(checkpoint_path, SUFFIX)
 
 
 def cached_memory(checkpoint_path) -> MemoryDecoders | None:
     """The checkpoint's decoders if they are on disk (no MNIST needed), else None."""
-    found = [path for path in memory_paths(checkpoint_path) if path.exists()]
-    return load_memory(found[0]) if found else None
+    return MEMORY.cached(checkpoint_path, FIT_KEY)
 
 
 def checkpoint_memory(checkpoint_path, train_images: torch.Tensor, test_images: torch.Tensor) -> MemoryDecoders:
     """compute_memory for a checkpoint file: read from disk when kept there, else computed and kept."""
-    found = cached_memory(checkpoint_path)
-    if found is not None:
-        return found
-    model = load_model(io.BytesIO(Path(checkpoint_path).read_bytes()))
-    memory = compute_memory(model, train_images, test_images)
-    save_memory(memory, memory_paths(checkpoint_path)[0])
-    return memory
+
+    def make() -> MemoryDecoders:
+        model = load_model(io.BytesIO(Path(checkpoint_path).read_bytes()))
+        return compute_memory(model, train_images, test_images)
+
+    return MEMORY.get(checkpoint_path, FIT_KEY, make)
 
 
 def save_memory(memory: MemoryDecoders, path: Path) -> None:
-    """Weights as float16 (a shipped LSTM's decoders take 4.6 MB so), atomically."""
+    """Weights as float16 (a shipped LSTM's decoders take 3.8 MB so), atomically."""
     arrays = {f"weights/{step:02d}": w.astype(np.float16) for step, w in enumerate(memory.weights)}
     atomic_write(path, lambda file: np.savez_compressed(file, cell_type=memory.cell_type, error=memory.error,
                                                               variance=memory.variance, **arrays))
 
 
 def load_memory(path: Path) -> MemoryDecoders:
+    """MemoryDecoders as save_memory wrote them (weights back to float32)."""
     with np.load(path, allow_pickle=False) as saved:
         names = sorted(name for name in saved.files if name.startswith("weights/"))
         return MemoryDecoders(str(saved["cell_type"]), [saved[name].astype(np.float32) for name in names],
                               saved["error"], saved["variance"])
 
 
+MEMORY = KeptFile("memory", VERSION, load_memory, save_memory)
+
+
 def main(argv=None):
-    import time
+    from .data.mnist import load_mnist
 
-    from .data import load_mnist
-
-    parser = argparse.ArgumentParser(description="Fit and keep the memory decoders of checkpoints (needs MNIST).")
-    parser.add_argument("checkpoints", nargs="+", help="checkpoint files (.pt)")
-    parser.add_argument("--data", help="MNIST folder (default: $RNNVIZ_DATA or the cache folder)")
-    args = parser.parse_args(argv)
+    args = cli.parse(cli.parser("Fit and keep the memory decoders of checkpoints (needs MNIST).", device=False), argv)
     torch.set_num_threads(1)
     train_images, _ = load_mnist("train", args.data)
     test_images, _ = load_mnist("test", args.data)

@@ -5,11 +5,10 @@ training set's 7s that look like it.
     python -m rnnviz.neighbours models/*.pt      # writes the shipped models' index (they ship with it)
 
 The index holds the final states of PER_CLASS training digits of each class (the first ones in
-MNIST's order) and their images, so it needs no MNIST on disk once made. It is kept per checkpoint,
-named by the checkpoint's hash, beside it or in the cache folder, like rnnviz/stats.py's files.
+MNIST's order) and their images, so it needs no MNIST on disk once made. It is kept beside the
+checkpoint like its statistics (rnnviz.files.KeptFile).
 """
 
-import argparse
 import io
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -17,15 +16,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import cli
 from .checkpoint import load_model
 from .config import NUM_CLASSES
-from .files import atomic_write
+from .files import KeptFile, atomic_write
 from .model import RowReader
-from .stats import data_key, stats_paths
+from .stats import data_key
 
 PER_CLASS = 300  # training digits indexed per class
 NEAREST = 8  # neighbours shown per class
-KIND, VERSION = "neighbours", 1  # the index's file name (rnnviz.stats.stats_paths); bump VERSION when it changes
+VERSION = 1  # bump when NeighbourIndex changes: old files are then ignored
 MNIST_TRAIN_KEY = "e637b632"  # data_key() of the indexed MNIST training digits (tests check it)
 CALIBRATION = 5000  # the first MNIST test digits set the unsure thresholds (the other 5,000 check them)
 FALSE_ALARMS = 0.02  # share of those clean digits each threshold calls unsure
@@ -39,7 +39,7 @@ class NeighbourIndex:
     labels: np.ndarray  # (N,)
     train_index: np.ndarray  # (N,) positions in the MNIST training set
     images: np.ndarray  # (N, 28, 28) uint8
-    # The unsure signal's thresholds for this model (rnnviz/confidence.py), set on held-out MNIST test digits.
+    # The unsure signal's thresholds for this model (rnnviz/reading.py), set on held-out MNIST test digits.
     probability_floor: float = 0.0  # a top probability below this is unsure
     distance_ceiling: float = np.inf  # a final state farther than this from its class's nearest digits is unsure
 
@@ -116,31 +116,24 @@ def compute_index(model: RowReader, train_images: torch.Tensor, train_labels: to
     return index
 
 
-def index_paths(checkpoint_path) -> list[Path]:
-    """Where a checkpoint's index is kept (the first is where it is written)."""
-    return stats_paths(checkpoint_path, MNIST_TRAIN_KEY, KIND, VERSION)
-
-
 def cached_index(checkpoint_path) -> NeighbourIndex | None:
     """The checkpoint's index if it is on disk (no MNIST needed), else None."""
-    found = [path for path in index_paths(checkpoint_path) if path.exists()]
-    return load_index(found[0]) if found else None
+    return INDEX.cached(checkpoint_path, MNIST_TRAIN_KEY)
 
 
 def neighbour_index(checkpoint_path, train_images: torch.Tensor, train_labels: torch.Tensor,
                     test_images: torch.Tensor) -> NeighbourIndex:
     """The checkpoint's index: read from disk when kept there, else computed (a few seconds) and kept.
     The MNIST training set (N, 28, 28), (N,) gives its digits, the test images its thresholds."""
-    found = cached_index(checkpoint_path)
-    if found is not None:
-        return found
-    chosen = indexed_digits(train_labels)
-    if data_key(train_images[chosen], train_labels[chosen]) != MNIST_TRAIN_KEY:
-        raise ValueError("these are not the MNIST training digits the index is made of")
-    model = load_model(io.BytesIO(Path(checkpoint_path).read_bytes()))
-    index = compute_index(model, train_images, train_labels, test_images[:CALIBRATION])
-    save_index(index, index_paths(checkpoint_path)[0])
-    return index
+
+    def make() -> NeighbourIndex:
+        chosen = indexed_digits(train_labels)
+        if data_key(train_images[chosen], train_labels[chosen]) != MNIST_TRAIN_KEY:
+            raise ValueError("these are not the MNIST training digits the index is made of")
+        model = load_model(io.BytesIO(Path(checkpoint_path).read_bytes()))
+        return compute_index(model, train_images, train_labels, test_images[:CALIBRATION])
+
+    return INDEX.get(checkpoint_path, MNIST_TRAIN_KEY, make)
 
 
 def save_index(index: NeighbourIndex, path: Path) -> None:
@@ -151,6 +144,7 @@ def save_index(index: NeighbourIndex, path: Path) -> None:
 
 
 def load_index(path: Path) -> NeighbourIndex:
+    """A NeighbourIndex as save_index wrote it (states back to float32)."""
     with np.load(path, allow_pickle=False) as saved:
         values = {name: saved[name] for name in saved.files}
     values["states"] = values["states"].astype(np.float32)
@@ -159,19 +153,19 @@ def load_index(path: Path) -> NeighbourIndex:
     return NeighbourIndex(**values)
 
 
-def main(argv=None):
-    from .data import load_mnist
+INDEX = KeptFile("neighbours", VERSION, load_index, save_index)
 
-    parser = argparse.ArgumentParser(description="Make and keep the nearest-training-digit index of checkpoints.")
-    parser.add_argument("checkpoints", nargs="+", help="checkpoint files (.pt)")
-    parser.add_argument("--data", help="MNIST folder (default: $RNNVIZ_DATA or the cache folder)")
-    args = parser.parse_args(argv)
+
+def main(argv=None):
+    from .data.mnist import load_mnist
+
+    args = cli.parse(cli.parser("Make and keep the nearest-training-digit index of checkpoints.", device=False), argv)
     images, labels = load_mnist("train", args.data)
     test_images, _ = load_mnist("test", args.data)
     for path in args.checkpoints:
         index = neighbour_index(path, images, labels, test_images)
         print(f"{path}: {len(index.labels)} training digits indexed, unsure below p {index.probability_floor:.3f} "
-              f"or beyond distance {index.distance_ceiling:.2f} -> {index_paths(path)[0]}")
+              f"or beyond distance {index.distance_ceiling:.2f}")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ class Settings:
     start_from: str = _setting("", "a checkpoint to fine-tune (same cell type and hidden size); empty = random "
                                    "weights")
     pen_share: float = _setting(0.0, "share of the training images that are real pen digits replayed as canvas "
-                                     "drawings (rnnviz/pen_training.py); 0 = MNIST only")
+                                     "drawings (rnnviz/data/pen_training.py); 0 = MNIST only")
     pen_digits: str = _setting("", "the .jsonl of pen digits to train on (empty = the workspace's "
                                    "shared/pen-digits/train.jsonl); never the dev set")
     pen_max_brush: float = _setting(float(MAX_BRUSH), f"pen digits are replayed with a brush {MIN_BRUSH} px to this "
@@ -49,40 +49,29 @@ def help_of(name: str) -> str:
     return next(f.metadata["help"] for f in fields(Settings) if f.name == name)
 
 
-# The second stage of the shipped models: a few epochs on MNIST with 30% real pen digits, at a lower rate.
-FINE_TUNE = Settings(hidden=100, epochs=5, lr=3e-4, pen_share=0.3, pen_max_brush=32.0)  # brushes as then
-
-
 @dataclass(frozen=True)
 class Recipe:
+    """Named settings, and what they are for (shown by --help and in the Train tab)."""
+
     settings: Settings
     description: str
 
 
 RECIPES = {
-    "lstm-mnist": Recipe(Settings(cell_type="lstm", hidden=100, epochs=30),
-                         "MNIST only: 30 epochs with augmentation (about 4 min on 2 idle cores); the LSTM "
-                         "shipped before issue 11, and the first stage of lstm-pen"),
     "lstm": Recipe(Settings(cell_type="lstm", hidden=100, epochs=50, pen_share=0.3),
-                   "the shipped models/lstm.pt: lstm-mnist's settings with real pen digits mixed in from the start "
-                   "(brushes across the canvas slider's range), and 50 epochs"),
-    "lstm-pen": Recipe(replace(FINE_TUNE, cell_type="lstm", start_from="lstm-mnist.pt"),
-                       "tried, shipped before: lstm-mnist.pt fine-tuned with real pen digits (models/README.md)"),
-    "gru-mnist": Recipe(Settings(cell_type="gru", hidden=100, epochs=30),
-                        "MNIST only: 30 epochs with augmentation; the GRU shipped before issue 11"),
+                   "the shipped models/lstm.pt: MNIST with real pen digits mixed in from the start (brushes across "
+                   "the canvas slider's range), 50 epochs"),
     "gru": Recipe(Settings(cell_type="gru", hidden=100, epochs=50, pen_share=0.3),
-                  "the shipped models/gru.pt: gru-mnist's settings with real pen digits mixed in from the start "
-                  "(brushes across the canvas slider's range), and 50 epochs"),
-    "gru-pen": Recipe(replace(FINE_TUNE, cell_type="gru", start_from="gru-mnist.pt"),
-                      "tried, not shipped: gru-mnist.pt fine-tuned with real pen digits; it read pen digits no "
-                      "better (models/README.md)"),
-    "rnn-mnist": Recipe(Settings(cell_type="rnn", hidden=100, epochs=30, lr=1e-3, augment=0.5),
-                        "MNIST only: a lower learning rate and milder augmentation keep it stable (the RNN "
-                        "shipped before issue 11)"),
+                  "the shipped models/gru.pt: as the LSTM's"),
     "rnn": Recipe(Settings(cell_type="rnn", hidden=100, epochs=50, lr=1e-3, augment=0.5, pen_share=0.3,
                            pen_max_brush=32.0),
-                  "the shipped models/rnn.pt: rnn-mnist's settings with real pen digits mixed in from the start "
-                  "(brushes up to 32 px: up to 40 px it read worse), and 50 epochs"),
+                  "the shipped models/rnn.pt: a lower learning rate and milder augmentation keep it stable; brushes "
+                  "up to 32 px (up to 40 px it read worse)"),
+    "lstm-mnist": Recipe(Settings(cell_type="lstm", hidden=100, epochs=30),
+                         "MNIST only (no pen digits needed): 30 epochs with augmentation, about 4 min on 2 idle cores"),
+    "gru-mnist": Recipe(Settings(cell_type="gru", hidden=100, epochs=30), "MNIST only, as lstm-mnist"),
+    "rnn-mnist": Recipe(Settings(cell_type="rnn", hidden=100, epochs=30, lr=1e-3, augment=0.5),
+                        "MNIST only, with the RNN's lower learning rate and milder augmentation"),
     "tutorial": Recipe(Settings(cell_type="lstm", hidden=100, epochs=6, batch_size=50, lr=1e-3, augment=0),
                        "the TensorFlow tutorial's network and budget, with a correct loss (98.7% test)"),
     "minute": Recipe(Settings(cell_type="lstm", hidden=100, epochs=4, lr=5e-3, augment=0.5),
@@ -90,13 +79,7 @@ RECIPES = {
                      "about a minute on one idle core"),
 }
 APP_RECIPE = "minute"  # the Train tab's default
-CLI_RECIPE = "lstm-mnist"  # python -m rnnviz.train's default: a model from scratch, with no checkpoint to start from
-
-
-def from_scratch() -> list[str]:
-    """The recipes that need no checkpoint to start from (those the app's Train tab offers: a
-    fine-tuning stage needs its first stage's file, which a visitor does not have)."""
-    return [name for name, recipe in RECIPES.items() if not recipe.settings.start_from]
+CLI_RECIPE = "lstm-mnist"  # python -m rnnviz.train's default: it needs MNIST and nothing else
 
 
 def recipe_settings(name: str, **changes) -> Settings:

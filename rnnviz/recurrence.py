@@ -31,7 +31,7 @@ def unroll(model: RowReader, images: torch.Tensor, intervention: Intervention | 
     """Run the model step by step and keep everything.
 
     images (N, 28, 28) in [0, 1]. Returns tensors of shape (N, steps, hidden) for "hidden",
-    "cell" (LSTM only) and each gate name, plus "logits" (N, steps, 10): the read-out applied to
+    "cell_state" (LSTM only) and each gate name, plus "logits" (N, steps, 10): the read-out applied to
     every h_t. Differentiable, so gradients with respect to the input or any h_t can be taken.
     intervention: a what-if applied inside every step (gates and states are kept as they were used).
     """
@@ -45,7 +45,7 @@ def unroll(model: RowReader, images: torch.Tensor, intervention: Intervention | 
     x_proj = x @ rnn.weight_ih_l0.T + rnn.bias_ih_l0  # (N, steps, gates * hidden)
     hidden = x.new_zeros(n, model.hidden_size)  # h_0
     cell_state = x.new_zeros(n, model.hidden_size)  # c_0 (LSTM)
-    states = {name: [] for name in ("hidden", "cell", *GATE_NAMES[model.cell_type])}  # per step, (N, hidden) each
+    states = {name: [] for name in ("hidden", "cell_state", *GATE_NAMES[model.cell_type])}  # per step, (N, hidden) each
     for step in range(steps):
         h_proj = hidden @ w_hh.T + b_hh  # (N, gates * hidden)
         if model.cell_type == "lstm":
@@ -59,7 +59,7 @@ def unroll(model: RowReader, images: torch.Tensor, intervention: Intervention | 
                 cell_state = change.state(cell_state)
             hidden = output_gate * cell_state.tanh()
             gates = (input_gate, forget_gate, candidate, output_gate)
-            states["cell"].append(cell_state)
+            states["cell_state"].append(cell_state)
         elif model.cell_type == "gru":
             xr, xz, xn = x_proj[:, step].chunk(3, dim=1)
             hr, hz, hn = h_proj.chunk(3, dim=1)
@@ -89,7 +89,7 @@ class Trace:
     cell_type: str
     image: np.ndarray  # (28, 28) the input as read (blanked rows blank), row t is read at step t
     hidden: np.ndarray  # (steps, hidden)
-    cell: np.ndarray | None  # (steps, hidden), LSTM cell state; None for GRU/RNN
+    cell_state: np.ndarray | None  # (steps, hidden), the LSTM's c; None for GRU/RNN
     gates: dict[str, np.ndarray]  # name -> (steps, hidden)
     probs: np.ndarray  # (steps, 10) softmax of the read-out of h_t
 
@@ -120,7 +120,7 @@ def trace(model: RowReader, image, intervention: Intervention | None = None) -> 
         cell_type=model.cell_type,
         image=(intervention.images(images[None])[0] if intervention else images).numpy(),  # as read
         hidden=out["hidden"],
-        cell=out.get("cell"),
+        cell_state=out.get("cell_state"),
         gates={name: out[name] for name in GATE_NAMES[model.cell_type]},
         probs=torch.softmax(torch.from_numpy(out["logits"]), dim=-1).numpy(),
     )

@@ -1,18 +1,16 @@
 """Test-set statistics of a checkpoint: every measure over the 10,000 MNIST test digits, computed
-once and kept in a file beside the checkpoint (or in the cache folder when that is not writable).
+once and kept in a file beside the checkpoint (rnnviz.files.KeptFile).
 
     python -m rnnviz.stats models/*.pt      # writes the shipped models' statistics (they ship with them)
     python -m rnnviz.stats my.pt --device cuda
 
-A file is named by the sha256 of the checkpoint's bytes and of the test set, so a retrained
+The file is named by the sha256 of the checkpoint's bytes and of the test set, so a retrained
 checkpoint or other images get their own. The statistics keep the images of the test digits their
 views show, so that the app's Insight and Evaluate tabs work on shipped models with no MNIST on disk.
 """
 
-import argparse
 import hashlib
 import io
-import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -20,13 +18,20 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import cli
 from .checkpoint import load_model
-from .config import NUM_CLASSES, cache_dir
-from .device import add_device_flag, device_from_args
+from .config import NUM_CLASSES
 from .evaluate import confusion_matrix, misclassified, predict
-from .files import atomic_write
-from .intervention import MEMORY_GATE
-from .measures import gate_saturation, hidden_gradient_norms, row_occlusion, row_saliency, unit_averages
+from .files import KeptFile, atomic_write
+from .intervention import KEEP_GATE
+from .measures import (
+    GradientCurve,
+    gate_saturation,
+    row_occlusion,
+    row_saliency,
+    state_gradient_norms,
+    unit_averages,
+)
 from .model import RowReader
 from .recurrence import unroll
 
@@ -71,6 +76,13 @@ class TestSetStats:
     def saturation(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return gate_saturation(self.units)
 
+    def gradient_curves(self, model: str) -> list[GradientCurve]:
+        """The test-set means of ||d loss / d h_t||, and of ||d loss / d c_t|| for an LSTM, named `model`."""
+        curves = [GradientCurve(model, self.gradient_norms)]
+        if len(self.cell_gradient_norms):
+            curves.append(GradientCurve(model, self.cell_gradient_norms, "cell_state"))
+        return curves
+
     def digit(self, index: int) -> np.ndarray | None:
         """Test digit `index` as a (28, 28) float32 image in [0, 1], if these statistics keep it."""
         found = np.searchsorted(self.digit_index, index)
@@ -93,9 +105,9 @@ def compute_test_set_stats(model: RowReader, images: torch.Tensor, labels: torch
         y = labels[start : start + batch_size].to(model.device)
         per_image["saliency"].append(row_saliency(model, x).cpu())
         per_image["occlusion"].append(row_occlusion(model, x).cpu())
-        per_image["gradient_norms"].append(hidden_gradient_norms(model, x, y).cpu())
+        per_image["gradient_norms"].append(state_gradient_norms(model, x, y).cpu())
         if model.cell_type == "lstm":  # its long-range path runs through c
-            per_image["cell_gradient_norms"].append(hidden_gradient_norms(model, x, y, "cell").cpu())
+            per_image["cell_gradient_norms"].append(state_gradient_norms(model, x, y, "cell_state").cpu())
         per_image["predictions"].append(predict(model, x))
         with torch.no_grad():
             states = {name: value.cpu() for name, value in unroll(model, x).items()}
@@ -129,19 +141,19 @@ def unit_table(stats: TestSetStats) -> pd.DataFrame:
     """One row per hidden unit: the digit it prefers and how selectively, how memory-like it is, how active.
 
     selectivity = (mean h of the preferred digit - mean over the other digits) / std of h (all digits, steps).
-    memory = mean forget gate (LSTM) or update gate (GRU): near 1 keeps the old state; NaN for the RNN.
+    keep_gate = mean forget gate (LSTM) or update gate (GRU): near 1 keeps the old state; NaN for the RNN.
     """
     by_class = stats.class_means.mean(1)  # (10, hidden) time-averaged
     preferred = by_class.argmax(0)  # (hidden,)
     best = by_class.max(0)
     others = (by_class.sum(0) - best) / (NUM_CLASSES - 1)
     std = np.sqrt(np.maximum(stats.units["mean_square"] - stats.units["mean"] ** 2, 0)) + 1e-8
-    gate = MEMORY_GATE.get(stats.cell_type)
+    gate = KEEP_GATE.get(stats.cell_type)
     return pd.DataFrame({
         "unit": np.arange(len(preferred)),
         "preferred_digit": preferred,
         "selectivity": (best - others) / std,
-        "memory": stats.units[gate] if gate else np.full(len(preferred), np.nan),
+        "keep_gate": stats.units[gate] if gate else np.full(len(preferred), np.nan),
         "mean_abs": stats.units["mean_abs"],
     })
 
@@ -153,41 +165,21 @@ def data_key(images: torch.Tensor, labels: torch.Tensor) -> str:
     return digest.hexdigest()[:8]
 
 
-def kept_paths(checkpoint_path, suffix: str, kind: str = "stats") -> list[Path]:
-    """Where a file computed from a checkpoint is kept: "<checkpoint>.<sha256 of its bytes>-<suffix>" beside
-    it, or in the cache folder's `kind`/. The first is where it is written when that folder is writable."""
-    checkpoint_path = Path(checkpoint_path)
-    model_key = hashlib.sha256(checkpoint_path.read_bytes()).hexdigest()[:16]
-    name = f"{checkpoint_path.name}.{model_key}-{suffix}"
-    beside, cached = checkpoint_path.parent / name, cache_dir() / kind / name
-    return [beside, cached] if os.access(checkpoint_path.parent, os.W_OK) else [cached, beside]
-
-
-def stats_paths(checkpoint_path, data: str = MNIST_TEST_KEY, kind: str = "stats",
-                version: int = VERSION) -> list[Path]:
-    """Where the statistics of a checkpoint on the digits `data` (a data_key) are kept (kept_paths).
-    `kind` and `version` name other files kept per checkpoint the same way (e.g. rnnviz/neighbours.py's)."""
-    return kept_paths(checkpoint_path, f"{data}.v{version}.{kind}.npz", kind)
-
-
 def cached_stats(checkpoint_path) -> TestSetStats | None:
     """The checkpoint's MNIST test-set statistics if they are on disk (no MNIST needed), else None."""
-    found = [path for path in stats_paths(checkpoint_path) if path.exists()]
-    return load_stats(found[0]) if found else None
+    return STATS.cached(checkpoint_path, MNIST_TEST_KEY)
 
 
 def test_set_stats(checkpoint_path, images: torch.Tensor, labels: torch.Tensor, progress=None,
                    device="cpu") -> TestSetStats:
     """compute_test_set_stats for a checkpoint file, read from disk when kept there, else computed (on
     `device`) and kept."""
-    paths = stats_paths(checkpoint_path, data_key(images, labels))
-    found = [path for path in paths if path.exists()]
-    if found:
-        return load_stats(found[0])
-    model = load_model(io.BytesIO(Path(checkpoint_path).read_bytes())).to(device)
-    stats = compute_test_set_stats(model, images, labels, progress=progress)
-    save_stats(stats, paths[0])
-    return stats
+
+    def make() -> TestSetStats:
+        model = load_model(io.BytesIO(Path(checkpoint_path).read_bytes())).to(device)
+        return compute_test_set_stats(model, images, labels, progress=progress)
+
+    return STATS.get(checkpoint_path, data_key(images, labels), make)
 
 
 def save_stats(stats: TestSetStats, path: Path) -> None:
@@ -203,6 +195,7 @@ def save_stats(stats: TestSetStats, path: Path) -> None:
 
 
 def load_stats(path: Path) -> TestSetStats:
+    """A TestSetStats as save_stats wrote it."""
     values = {}
     with np.load(path, allow_pickle=False) as saved:
         for name in saved.files:
@@ -215,18 +208,16 @@ def load_stats(path: Path) -> TestSetStats:
     return TestSetStats(**values)
 
 
-def main(argv=None):
-    from .data import load_mnist
+STATS = KeptFile("stats", VERSION, load_stats, save_stats)
 
-    parser = argparse.ArgumentParser(description="Compute and keep the MNIST test-set statistics of checkpoints.")
-    parser.add_argument("checkpoints", nargs="+", help="checkpoint files (.pt)")
-    parser.add_argument("--data", help="MNIST folder (default: $RNNVIZ_DATA or the cache folder)")
-    add_device_flag(parser)
-    args = parser.parse_args(argv)
-    device = device_from_args(parser, args.device)
+
+def main(argv=None):
+    from .data.mnist import load_mnist
+
+    args = cli.parse(cli.parser("Compute and keep the MNIST test-set statistics of checkpoints."), argv)
     images, labels = load_mnist("test", args.data)
     for path in args.checkpoints:
-        stats = test_set_stats(path, images, labels, device=device)
+        stats = test_set_stats(path, images, labels, device=args.device)
         print(f"{path}: {stats.cell_type}, test accuracy {stats.accuracy:.4f}")
 
 

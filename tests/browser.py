@@ -21,8 +21,10 @@ from urllib.parse import urljoin
 import numpy as np
 from PIL import Image
 
-from rnnviz import load_model, pendigits, preprocess_canvas, registry, trace
+from rnnviz import load_model, preprocess_canvas, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
+from rnnviz.data import pendigits
+from rnnviz.serving import store
 from ui.state import SEEN_CAPTION, SEEN_ZOOM, Key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -279,7 +281,7 @@ def wait_until_quiet(page, messages: int = 1, quiet_ms: float = 1000, timeout_ms
 def readable_digits(records: list[dict], count: int) -> list[tuple[int, dict]]:
     """The first `count` pen digits (index, record) that the shipped LSTM reads right offline, drawn
     as pen_strokes(record, seed=index) places them: the page must then show the same answer."""
-    model = load_model(registry.shipped_path("lstm"))
+    model = load_model(store.shipped_path("lstm"))
     chosen = []
     for index, record in enumerate(records):
         canvas = pendigits.render(pen_strokes(record, index), DEFAULT_BRUSH)

@@ -1,12 +1,15 @@
-"""Shared fixtures and helpers: real MNIST and real pen digits from the workspace's shared/ folder.
+"""Shared fixtures and helpers: real digits, from the shipped files (which hold 3,000 MNIST training
+digits and some test digits, so most tests run in a clone with nothing beside it) or from the
+workspace's shared/ folder (all of MNIST, and real pen digits).
 
-Markers (pytest.ini): `mnist` (given automatically to tests that use MNIST), `browser` (Chromium),
-`slow` (more than a few seconds). The fast loop: pytest -m "not browser and not slow".
+Markers (pytest.ini): `mnist` (given automatically to tests that use all of MNIST), `browser`
+(Chromium), `slow` (more than a few seconds). The fast loop: pytest -m "not browser and not slow".
 Without shared/ data, tests that need it skip with the reason, except under CI=true, where they fail:
 CI cannot pass by skipping.
 """
 
 import base64
+import gzip
 import hashlib
 import io
 import os
@@ -23,13 +26,18 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from rnnviz import RowReader, load_model, pendigits, preprocess_canvas, registry, save_checkpoint
-from rnnviz.data import has_mnist, load_mnist
+from rnnviz import RowReader, load_model, preprocess_canvas, save_checkpoint, trace
+from rnnviz.data import gallery, pendigits
+from rnnviz.data.mnist import FILES, has_mnist, load_mnist
+from rnnviz.neighbours import cached_index
+from rnnviz.serving import store
+from rnnviz.serving.jobs import LIVE, JobState, JobStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PEN_DIGITS = SHARED / "pen-digits" / "dev.jsonl"
-MNIST_FIXTURES = {"mnist_test", "mnist_train", "digits", "shipped_stats"}  # a test using one of these needs MNIST
+STAND_IN_TRAIN = 2400  # of the shipped digits, the stand-in MNIST's training set (the other 600 are its test set)
+MNIST_FIXTURES = {"mnist_test", "mnist_train", "shipped_stats"}  # a test using one of these needs all of MNIST
 os.environ.setdefault("RNNVIZ_DATA", str(SHARED / "mnist"))
 os.environ.setdefault("RNNVIZ_CACHE", tempfile.mkdtemp(prefix="rnnviz-test-cache-"))  # never the user's ~/.cache
 torch.set_num_threads(1)  # small recurrent nets gain little from 2 threads, and lose a lot when a core is busy
@@ -65,10 +73,54 @@ def mnist_train():
 
 
 @pytest.fixture(scope="session")
-def digits(mnist_test):
-    """300 real test digits and labels."""
-    images, labels = mnist_test
+def shipped_digits():
+    """3,000 real MNIST training digits (300 of each class, in MNIST's order) and their labels, as the
+    shipped LSTM's neighbour index keeps them: no MNIST on disk needed."""
+    index = cached_index(store.shipped_path("lstm"))
+    return torch.from_numpy(index.images).float() / 255, torch.from_numpy(index.labels).long()
+
+
+@pytest.fixture(scope="session")
+def digits(shipped_digits):
+    """300 of the shipped real digits and their labels, every class among them."""
+    images, labels = shipped_digits
     return images[:300], labels[:300]
+
+
+def write_idx(folder: Path, images: torch.Tensor, labels: torch.Tensor, split: str) -> None:
+    """MNIST's IDX files of a split ("train" or "t10k") for images (N, 28, 28) in [0, 1] and labels (N,),
+    both gzipped (as MNIST ships them) and unpacked (as torchvision keeps them)."""
+    pixels = (images * 255).round().to(torch.uint8).numpy()
+    digits = labels.to(torch.uint8).numpy()
+    files = {f"{split}-images-idx3-ubyte": struct.pack(">IIII", 2051, *pixels.shape) + pixels.tobytes(),
+             f"{split}-labels-idx1-ubyte": struct.pack(">II", 2049, len(digits)) + digits.tobytes()}
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+        (folder / f"{name}.gz").write_bytes(gzip.compress(content))
+
+
+@pytest.fixture(scope="session")
+def stand_in_mnist(tmp_path_factory, shipped_digits) -> Path:
+    """A small MNIST of real digits made from the shipped files, in torchvision's layout: the first
+    STAND_IN_TRAIN of the 3,000 indexed training digits as its training set; the rest, and the gallery's
+    MNIST test digits, as its test set. For tests that train or load MNIST without needing all of it."""
+    folder = tmp_path_factory.mktemp("stand-in-mnist")
+    raw = folder / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    images, labels = shipped_digits
+    write_idx(raw, images[:STAND_IN_TRAIN], labels[:STAND_IN_TRAIN], "train")
+    shown = gallery.load()
+    write_idx(raw, torch.cat([images[STAND_IN_TRAIN:], torch.from_numpy(shown.images)]),
+              torch.cat([labels[STAND_IN_TRAIN:], torch.from_numpy(shown.labels).long()]), "t10k")
+    assert {path.name for path in raw.glob("*.gz")} == set(FILES)
+    return folder
+
+
+@pytest.fixture
+def offline_mnist(stand_in_mnist, monkeypatch) -> Path:
+    """RNNVIZ_DATA set to the stand-in MNIST for this test."""
+    monkeypatch.setenv("RNNVIZ_DATA", str(stand_in_mnist))
+    return stand_in_mnist
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +139,15 @@ def drawn(strokes, rng: np.random.Generator, brush: float = 18, height: float = 
 @pytest.fixture(scope="session")
 def shipped_models():
     """The shipped checkpoints, by cell type."""
-    return {cell_type: load_model(registry.shipped_path(cell_type)) for cell_type in registry.SHIPPED}
+    return {cell_type: load_model(store.shipped_path(cell_type)) for cell_type in store.SHIPPED}
+
+
+@pytest.fixture(scope="session")
+def shipped_traces(shipped_models, digits):
+    """One trace per shipped model of a real digit (a 7), by cell type."""
+    images, labels = digits
+    seven = images[labels == 7][0].numpy()
+    return {cell_type: trace(model, seven) for cell_type, model in shipped_models.items()}
 
 
 @pytest.fixture
@@ -116,16 +176,31 @@ class RunsCode:
         return (exec, ("import os, pathlib; pathlib.Path(os.environ['PWNED']).write_text('ran')",))
 
 
-def wait_for(queue, session: str, seconds: float = 120, until=("done", "stopped", "failed", "interrupted",
-                                                                   "cancelled")) -> dict:
-    """Wait until the session's newest training job reaches one of the states `until`; its status."""
+def wait_for(queue, session: str, seconds: float = 120, until=tuple(set(JobState) - set(LIVE))) -> JobStatus:
+    """Wait until the session's newest training job reaches one of the states `until` (by default: it
+    has ended); its status."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         status = queue.latest(session)
-        if status and status["state"] in until:
+        if status and status.state in until:
             return status
         time.sleep(0.2)
     raise AssertionError(f"the training job did not reach {until} in {seconds} s: {status}")
+
+
+def wait_until(condition, seconds: float = 120):
+    """Wait until condition() returns something true; that."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def leftovers(folder: Path) -> list[str]:
+    """The temp files of atomic writes left anywhere under `folder`."""
+    return [path.name for path in folder.rglob("*") if path.name.endswith(".tmp")]
 
 
 def checkpoint_payload(model: RowReader, tmp_path) -> dict:

@@ -5,7 +5,6 @@ import csv
 import io
 import json
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,24 +13,15 @@ import torch
 from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
 
-from rnnviz import (
-    CELL_TYPES,
-    gallery,
-    measures,
-    neighbours,
-    nondigits,
-    pendigits,
-    preprocess_canvas,
-    registry,
-    save_checkpoint,
-    stats,
-    trace,
-)
+from rnnviz import CELL_TYPES, measures, neighbours, preprocess_canvas, save_checkpoint, stats, trace
 from rnnviz.config import DEFAULT_BRUSH
+from rnnviz.data import gallery, nondigits, pendigits
 from rnnviz.intervention import Intervention
-from tests.conftest import ROOT, app_test, canvas_state, random_model, wait_for
+from rnnviz.serving import store
+from rnnviz.serving.jobs import JobState
+from tests.conftest import ROOT, app_test, canvas_state, random_model, wait_for, wait_until
 from ui import cache
-from ui.compare_tab import MEMORY_GATE_CHOICES
+from ui.compare_tab import KEEP_GATE_CHOICES
 from ui.state import SEEN_CAPTION, UNSURE, Chart, InsightView, Key, Source, Tab, wrong_digit_key
 from ui.widgets import NO_DIGIT
 
@@ -99,7 +89,7 @@ def test_prediction_is_the_selected_models_own(app, drawings, shipped_models):
     image = preprocess_canvas(rgba)
     at = app(drawing=rgba).run()
     for cell_type in ("gru", "rnn", "lstm"):
-        at.selectbox(key=Key.MODEL).set_value(str(registry.shipped_path(cell_type))).run()
+        at.selectbox(key=Key.MODEL).set_value(str(store.shipped_path(cell_type))).run()
         assert metric(at, "Prediction") == str(trace(shipped_models[cell_type], image).prediction), cell_type
         panels = [d for d in chart_spec(at, Chart.STEP_FIGURE)["data"] if d["type"] == "heatmap"]
         assert len(panels) == 1 + {"lstm": 6, "gru": 4, "rnn": 1}[cell_type]  # the input image + gates/states
@@ -147,17 +137,17 @@ def compare_view_data(at) -> dict | None:
 def test_compare_two_models_chosen_and_a_what_if(app, drawings, shipped_models):
     label, rgba = drawings[3]
     image = preprocess_canvas(rgba)
-    chosen = [str(registry.shipped_path("lstm")), str(registry.shipped_path("gru"))]
+    chosen = [str(store.shipped_path("lstm")), str(store.shipped_path("gru"))]
     at = app(drawing=rgba, tab=Tab.COMPARE, **{Key.COMPARED: chosen}).run()
     assert not at.exception
     data = compare_view_data(at)
     assert [m["name"] for m in data["models"]] == ["LSTM", "GRU"]
-    assert all(m["memory"] for m in data["models"])  # shipped decoders: the reconstructions are there
+    assert all(m["reconstruction"] for m in data["models"])  # shipped decoders: the reconstructions are there
     assert data["models"][0]["prediction"] == trace(shipped_models["lstm"], image).prediction
 
-    forget = next(choice for choice, value in MEMORY_GATE_CHOICES.items() if value == 0.0)
-    at.radio(key=Key.MEMORY_GATE).set_value(forget).run()
-    clamped = trace(shipped_models["lstm"], image, Intervention(memory_gate=0.0))
+    forget = next(choice for choice, value in KEEP_GATE_CHOICES.items() if value == 0.0)
+    at.radio(key=Key.KEEP_GATE).set_value(forget).run()
+    clamped = trace(shipped_models["lstm"], image, Intervention(keep_gate=0.0))
     data = compare_view_data(at)
     assert data["models"][0]["prediction"] == clamped.prediction
     assert data["models"][0]["was"] == (None if clamped.prediction == trace(shipped_models["lstm"], image).prediction
@@ -168,17 +158,17 @@ def test_compare_two_models_chosen_and_a_what_if(app, drawings, shipped_models):
 def test_compare_with_a_checkpoint_gone_missing(app, drawings, user_models, tmp_path, monkeypatch):
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))  # a new model's memory read-out needs MNIST
     mine = save_checkpoint(random_model("gru", hidden=8), user_models / "mine.pt", test_accuracy=0.1)
-    chosen = [str(registry.shipped_path("rnn")), str(mine)]
+    chosen = [str(store.shipped_path("rnn")), str(mine)]
     at = app(drawing=drawings[0][1], tab=Tab.COMPARE, **{Key.COMPARED: chosen}).run()
     assert not at.exception
     assert [m["name"] for m in compare_view_data(at)["models"]] == ["RNN", "mine (GRU)"]
-    assert compare_view_data(at)["models"][1]["memory"] is None
+    assert compare_view_data(at)["models"][1]["reconstruction"] is None
     assert any("needs MNIST" in c.value for c in at.caption)
     mine.unlink()
     at.run()
     assert not at.exception
     assert any("No longer available" in w.value and "mine.pt" in w.value for w in at.warning)
-    assert at.multiselect(key=Key.COMPARED).value == [str(registry.shipped_path("rnn"))]
+    assert at.multiselect(key=Key.COMPARED).value == [str(store.shipped_path("rnn"))]
     assert "at least two" in at.info[0].value and compare_view_data(at) is None
 
 
@@ -262,7 +252,7 @@ def test_checkpoint_path_box(app, tmp_path, monkeypatch):
     at.run()
     for path in (tmp_path / "broken.pt", tmp_path / "missing.pt", "/etc/passwd"):
         at.text_input(key=Key.CHECKPOINT_PATH).input(str(path)).run()
-        assert at.error[0].value == f"Could not add this checkpoint. {registry.PATH_REFUSED}"
+        assert at.error[0].value == f"Could not add this checkpoint. {store.PATH_REFUSED}"
     at.text_input(key=Key.CHECKPOINT_PATH).input(str(tmp_path / "mine.pt")).run()
     assert "Added mine-gru" in at.success[0].value and "mine-gru" in at.selectbox(key=Key.MODEL).value
     assert str(tmp_path) not in " ".join(element.value for element in at.sidebar.caption)
@@ -273,23 +263,21 @@ def test_train_in_the_app_and_stop_early(app, user_models, mnist_test):
     at = app(tab=Tab.TRAIN).run()
     at.selectbox(key=Key.TRAIN_CELL).set_value("rnn")
     at.select_slider(key=Key.TRAIN_HIDDEN).set_value(16)
-    at.select_slider(key=Key.TRAIN_IMAGES).set_value(0)  # all 55,000: far more than it will get through
+    at.select_slider(key=Key.TRAIN_IMAGES).set_value(0)  # all of MNIST: far more than it will get through
     at.button(key=Key.START_TRAINING).click().run()
     session, queue = at.session_state[Key.SESSION], cache.training_queue()
-    status = wait_for(queue, session, until=("running",))
-    while not (queue.latest(session) or {}).get("progress"):  # a worker process is training
-        time.sleep(0.2)
+    wait_until(lambda: queue.latest(session).progress)  # a worker process is training
     at.run()
     at.button(key=Key.STOP_TRAINING).click().run()
     status = wait_for(queue, session)
-    assert status["state"] == "stopped" and status["summary"]["stopped_early"]
-    out = Path(status["out"])
-    assert out.parent == registry.session_dir(session) and out.exists()
+    assert status.state == JobState.STOPPED and status.summary.stopped_early
+    out = Path(status.out)
+    assert out.parent == store.session_dir(session) and out.exists()
     at.run()
     assert not at.exception
     assert any("stopped early" in s.value for s in at.success)
-    assert str(out) in [str(e.path) for e in registry.list_checkpoints(session)]
-    assert str(out) not in [str(e.path) for e in registry.list_checkpoints(registry.new_session_id())]
+    assert str(out) in [str(e.path) for e in store.list_checkpoints(session)]
+    assert str(out) not in [str(e.path) for e in store.list_checkpoints(store.new_session_id())]
 
 
 # ---- Insight and Evaluate: on the drawing and on the MNIST test set ----
@@ -298,7 +286,7 @@ def test_train_in_the_app_and_stop_early(app, user_models, mnist_test):
 def shipped_stats(mnist_test):
     """The shipped models' test-set statistics (shipped beside models/*.pt)."""
     images, labels = mnist_test
-    return {cell_type: stats.test_set_stats(registry.shipped_path(cell_type), images, labels)
+    return {cell_type: stats.test_set_stats(store.shipped_path(cell_type), images, labels)
             for cell_type in CELL_TYPES}
 
 
@@ -347,12 +335,12 @@ def test_insight_gradient_flow_labels_the_drawing_with_each_models_prediction(ap
     for cell_type, model in shipped_models.items():
         with torch.no_grad():
             predicted = model(image).argmax(1)
-        expected = measures.hidden_gradient_norms(model, image, predicted)[0]
+        expected = measures.state_gradient_norms(model, image, predicted)[0]
         np.testing.assert_allclose(drawing[cell_type.upper(), "x"], expected, rtol=1e-5)
         np.testing.assert_allclose(test_set[cell_type.upper(), "x"], shipped_stats[cell_type].gradient_norms, rtol=1e-6)
     with torch.no_grad():
         predicted = shipped_models["lstm"](image).argmax(1)
-    expected = measures.hidden_gradient_norms(shipped_models["lstm"], image, predicted, state="cell")[0]
+    expected = measures.state_gradient_norms(shipped_models["lstm"], image, predicted, state="cell_state")[0]
     np.testing.assert_allclose(drawing["LSTM c", "x"], expected, rtol=1e-5)  # the LSTM's dL/dc_t beside its dL/dh_t
     np.testing.assert_allclose(test_set["LSTM c", "x"], shipped_stats["lstm"].cell_gradient_norms, rtol=1e-6)
     assert ("GRU c", "x") not in test_set  # only the LSTM has a cell state
@@ -379,7 +367,7 @@ def test_insight_units_and_gates_of_the_selected_lstm(app, drawings, shipped_sta
 
     table = at.dataframe(key=Key.UNIT_TABLE).value
     assert len(table) == 100 and table.selectivity.is_monotonic_decreasing
-    at.radio(key=Key.UNIT_SORT).set_value("memory").run()
+    at.radio(key=Key.UNIT_SORT).set_value("keep_gate").run()
     table = at.dataframe(key=Key.UNIT_TABLE).value
     assert table.unit.iloc[0] == lstm.units["forget"].argmax()  # the unit whose forget gate is most open
 
@@ -441,7 +429,7 @@ def test_downloads_hold_the_trace_and_the_chart(app, drawings, shipped_models, d
     digit_trace = trace(shipped_models["lstm"], preprocess_canvas(rgba))
     at = app(drawing=rgba).run()
     rows = list(csv.DictReader(io.StringIO(downloads(at, Key.TRACE_CSV))))
-    quantities = {"hidden": digit_trace.hidden, "cell": digit_trace.cell, **digit_trace.gates,
+    quantities = {"hidden": digit_trace.hidden, "cell_state": digit_trace.cell_state, **digit_trace.gates,
                   "prob": digit_trace.probs}
     assert len(rows) == sum(values.size for values in quantities.values())
     for name, values in quantities.items():
@@ -467,8 +455,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
     all there; only a new checkpoint's statistics need MNIST, and the page offers to download it."""
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))
     for cell_type in CELL_TYPES:
-        stats_file = stats.stats_paths(registry.shipped_path(cell_type))
-        assert any(path.exists() for path in stats_file), f"no statistics shipped for {cell_type}"
+        assert stats.cached_stats(store.shipped_path(cell_type)), f"no statistics shipped for {cell_type}"
     expected_charts = {
         (Tab.INSPECT, None): {Chart.STEP_FIGURE}, (Tab.COMPARE, None): {Chart.MEMORY_CURVES},
         (Tab.INSIGHT, InsightView.ROWS): {Chart.ROWS_DRAWING, Chart.ROWS_TEST_SET},
@@ -487,7 +474,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
         assert not at.info, (tab, view, [info.value for info in at.info])  # no box in place of a chart
         for key in charts:
             assert chart_spec(at, key), (tab, view, key)
-    lstm = stats.cached_stats(registry.shipped_path("lstm"))
+    lstm = stats.cached_stats(store.shipped_path("lstm"))
     assert metric(at, "Test accuracy") == f"{lstm.accuracy:.2%}"
     at.session_state[Key.TAB] = Tab.TRAIN
     at.run()
@@ -499,13 +486,13 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
     assert at.radio(key=Key.SOURCE).value == Source.TEST_SET
     assert metric(at, "Prediction") == str(lstm.predictions[misread])
 
-    kept = set().union(*(stats.cached_stats(registry.shipped_path(cell)).digit_index for cell in registry.SHIPPED))
+    kept = set().union(*(stats.cached_stats(store.shipped_path(cell)).digit_index for cell in store.SHIPPED))
     at.number_input(key=Key.TEST_DIGIT).set_value(next(i for i in range(100) if i not in kept)).run()
     assert at.button(key=Key.DOWNLOAD_MNIST)  # a digit no statistics keep: MNIST is offered
-    save_checkpoint(shipped_models["gru"], registry.user_dir() / "mine.pt")
+    save_checkpoint(shipped_models["gru"], store.store_dir() / "mine.pt")
     at.session_state[Key.TAB] = Tab.EVALUATE
     at.session_state[Key.SOURCE] = Source.GALLERY
-    at.run().selectbox(key=Key.MODEL).set_value(str(registry.user_dir() / "mine.pt")).run()
+    at.run().selectbox(key=Key.MODEL).set_value(str(store.store_dir() / "mine.pt")).run()
     assert not at.exception and at.button(key=Key.DOWNLOAD_MNIST)  # a new checkpoint's statistics need MNIST
     assert any("MNIST" in info.value for info in at.info)
 

@@ -12,11 +12,14 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from scipy.ndimage import gaussian_filter
 
-from rnnviz import confidence, load_model, nondigits, pendigits, plots, preprocess_canvas, registry, trace
+from rnnviz import load_model, preprocess_canvas, reading, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
+from rnnviz.data import nondigits, pendigits
+from rnnviz.figures import charts
 from rnnviz.intervention import Intervention
 from rnnviz.neighbours import cached_index
 from rnnviz.recipes import APP_RECIPE, RECIPES, Settings
+from rnnviz.serving import store
 from rnnviz.train import train
 from tests.browser import (
     CANVAS,
@@ -41,7 +44,7 @@ from tests.browser import (
     wait_until_quiet,
     websocket_frames,
 )
-from ui.compare_tab import MEMORY_GATE_CHOICES
+from ui.compare_tab import KEEP_GATE_CHOICES
 from ui.state import SEEN_CAPTION, UNSURE, Key, Tab
 
 pytestmark = pytest.mark.browser
@@ -219,16 +222,16 @@ def test_a_stroke_begun_right_after_clear_is_kept_whole(page, delay_ms, tmp_path
 
 
 def index_of_lstm():
-    return cached_index(registry.shipped_path("lstm"))
+    return cached_index(store.shipped_path("lstm"))
 
 
 def first_drawing(candidates, wanted) -> dict:
     """The first candidate (a record) whose drawing, as pen_strokes places it, the shipped LSTM judges
     as `wanted(trace, verdict)` offline: the page must then say the same."""
-    model, index = load_model(registry.shipped_path("lstm")), index_of_lstm()
+    model, index = load_model(store.shipped_path("lstm")), index_of_lstm()
     for seed, record in enumerate(candidates):
         digit_trace = trace(model, preprocess_canvas(pendigits.render(pen_strokes(record, seed), DEFAULT_BRUSH)))
-        if wanted(digit_trace, confidence.judge(digit_trace.hidden[-1], digit_trace.probs[-1], index)):
+        if wanted(digit_trace, reading.judge(digit_trace.hidden[-1], digit_trace.probs[-1], index)):
             return {"record": record, "seed": seed, "prediction": digit_trace.prediction}
     raise AssertionError("no candidate drawing is judged as wanted")
 
@@ -308,11 +311,11 @@ def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen
         assert pixels[:9].std() > 5 and np.all(pixels[9:] == 60), panel["model"]
 
     hidden_before = page.evaluate(PANEL_CANVAS, ["LSTM", 2])
-    forget = next(choice for choice, value in MEMORY_GATE_CHOICES.items() if value == 0.0)
+    forget = next(choice for choice, value in KEEP_GATE_CHOICES.items() if value == 0.0)
     page.get_by_text(forget).click()
     page.wait_for_function(f"() => ({COMPARE_PANELS})().some(p => p.final.includes('was'))", timeout=30_000)
     image = preprocess_canvas(pendigits.render(pen_strokes(record, COMPARED_DIGIT), DEFAULT_BRUSH))
-    clamped = trace(tiny, image, Intervention(memory_gate=0.0)).prediction  # the tiny LSTM is clamped too
+    clamped = trace(tiny, image, Intervention(keep_gate=0.0)).prediction  # the tiny LSTM is clamped too
     shown = {p["model"]: p for p in compare_panels(page)}
     assert shown["LSTM"]["final"] == f"final 1 (was {record['label']})"
     assert shown["tiny-lstm (LSTM)"]["final"].startswith(f"final {clamped}")
@@ -380,7 +383,7 @@ LOSS_TRACES = f"""() => {{
   for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')) {{
     // _fullData: plotly's own copy, with numpy arrays (sent as typed-array specs) decoded and defaults filled in
     const traces = (chart._fullData || []).map(t => ({{name: t.name, points: t.y.length, opacity: t.opacity}}));
-    if (traces.some(t => t.name === '{plots.SMOOTHED_LOSS}')) return traces;
+    if (traces.some(t => t.name === '{charts.SMOOTHED_LOSS}')) return traces;
   }}
   return null;
 }}"""
@@ -402,6 +405,6 @@ def test_the_train_tab_trains_its_default_lstm_well(browser, tmp_path, monkeypat
     assert RECIPES[APP_RECIPE].settings.cell_type == "lstm"
     assert accuracy >= 97.0
     by_name = {trace["name"]: trace for trace in traces}
-    raw, smoothed = by_name[plots.RAW_LOSS], by_name[plots.SMOOTHED_LOSS]
+    raw, smoothed = by_name[charts.RAW_LOSS], by_name[charts.SMOOTHED_LOSS]
     assert smoothed["points"] == raw["points"] > 100  # a point every few batches over all epochs
     assert raw["opacity"] < 1 == smoothed["opacity"]  # the raw losses faint behind the average

@@ -12,8 +12,9 @@ import zipfile
 import pytest
 import torch
 
-from rnnviz import CheckpointError, RowReader, load_model, registry, save_checkpoint
+from rnnviz import CheckpointError, RowReader, load_model, save_checkpoint
 from rnnviz.checkpoint import MAX_BYTES
+from rnnviz.serving import store
 from tests.conftest import (
     ROOT,
     RunsCode,
@@ -114,7 +115,7 @@ def test_malformed_checkpoints_are_refused(tmp_path, case, spoil):
 def test_oversized_upload_is_refused_before_reading(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))
     with pytest.raises(CheckpointError, match="too large"):
-        registry.add_checkpoint(bytes(MAX_BYTES + 1), "big.pt")
+        store.add_checkpoint(bytes(MAX_BYTES + 1), "big.pt")
     assert not list(tmp_path.iterdir())
 
 
@@ -141,7 +142,7 @@ def test_killed_while_saving_leaves_no_broken_checkpoint(tmp_path, monkeypatch):
     assert run.returncode == -signal.SIGKILL
     assert digest(out) == before and load_model(out).cell_type == "gru"
     monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path))  # the half-written file is not a checkpoint the app lists
-    assert [e.path for e in registry.list_checkpoints() if not e.shipped] == [out]
+    assert [e.path for e in store.list_checkpoints() if not e.shipped] == [out]
 
 
 def test_bomb_is_what_it_claims(tmp_path):

@@ -20,7 +20,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torchvision.datasets import MNIST
 
-from rnnviz.data import FILES, DatasetMissing, download_mnist, has_mnist, load_mnist
+from rnnviz.data.mnist import FILES, DatasetMissing, download_mnist, has_mnist, load_mnist
 from tests.conftest import ROOT, SHARED, data_missing
 from ui.state import Key, Tab
 

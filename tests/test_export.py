@@ -11,19 +11,12 @@ from rnnviz import export, trace
 from tests.conftest import random_model
 
 
-@pytest.fixture(scope="module")
-def digits(mnist_test):
-    """300 real test digits and labels."""
-    images, labels = mnist_test
-    return images[:300], labels[:300]
-
-
 @pytest.mark.parametrize("cell_type", ["gru", "lstm"])
 def test_trace_export_round_trips(cell_type, digits):
     digit_trace = trace(random_model(cell_type), digits[0][0])
     quantities = {"hidden": digit_trace.hidden, "prob": digit_trace.probs, **digit_trace.gates}
-    if digit_trace.cell is not None:
-        quantities["cell"] = digit_trace.cell
+    if digit_trace.cell_state is not None:
+        quantities["cell_state"] = digit_trace.cell_state
     rebuilt = {name: np.full_like(values, np.nan) for name, values in quantities.items()}
     for row in csv.DictReader(io.StringIO(export.trace_to_csv(digit_trace))):
         rebuilt[row["quantity"]][int(row["step"]) - 1, int(row["unit"])] = float(row["value"])
@@ -32,7 +25,7 @@ def test_trace_export_round_trips(cell_type, digits):
 
     loaded = json.loads(export.trace_to_json(digit_trace))
     assert loaded["cell_type"] == cell_type and loaded["prediction"] == digit_trace.prediction
-    assert (loaded["cell"] is None) == (cell_type != "lstm")
+    assert (loaded["cell_state"] is None) == (cell_type != "lstm")
     for name in ("image", "hidden", "probs"):
         np.testing.assert_array_equal(np.array(loaded[name], dtype=np.float32), getattr(digit_trace, name),
                                       err_msg=name)

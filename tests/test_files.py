@@ -1,16 +1,17 @@
-"""atomic_write: readers see the old file or the whole new one, never half of one, and no temp files."""
+"""Files: atomic_write (readers see the old file or the whole new one, never half of one, and no temp
+files), and the files kept beside a checkpoint (made once, named by what they were made from)."""
 
 import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from rnnviz.files import atomic_write
+from rnnviz import files
+from rnnviz.files import KeptFile, atomic_write
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 OLD, NEW = b"old content\n" * 1000, b"new content\n" * 2000
 
 
@@ -59,11 +60,12 @@ def test_an_interrupt_while_writing_keeps_the_old_file(old_file):
 
 
 DIE_WHILE_WRITING = """
-import importlib.util, os, signal, sys
-# rnnviz/files.py on its own: importing the package would import torch, which takes seconds
-spec = importlib.util.spec_from_file_location("files", "rnnviz/files.py")
-files = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(files)
+import os, signal, sys, types
+# rnnviz/files.py without the package's __init__, which would import torch (seconds)
+package = types.ModuleType("rnnviz")
+package.__path__ = ["rnnviz"]
+sys.modules["rnnviz"] = package
+from rnnviz import files
 
 def write_half_then_die(file):
     file.write(b"new" * 100_000)
@@ -93,3 +95,38 @@ def test_replacing_a_private_file_gives_an_ordinary_one(old_file):
     os.chmod(old_file, 0o600)
     atomic_write(old_file, lambda file: file.write(NEW))
     assert old_file.stat().st_mode & 0o777 == 0o644
+
+
+def counted(made: list):
+    """A KeptFile of text, and a function that makes its content, noting each time it is made."""
+    kept = KeptFile("notes", 1, lambda path: path.read_text(), lambda text, path: path.write_text(text))
+    return kept, lambda: made.append(1) or "made"
+
+
+def test_a_kept_file_is_made_once_and_named_by_the_checkpoints_bytes(tmp_path):
+    checkpoint = tmp_path / "model.pt"
+    checkpoint.write_bytes(b"weights")
+    made = []
+    kept, make = counted(made)
+    assert kept.cached(checkpoint, "abc") is None
+    assert kept.get(checkpoint, "abc", make) == "made" == kept.get(checkpoint, "abc", make) and made == [1]
+    [path] = tmp_path.glob("model.pt.*-abc.v1.notes.npz")
+    assert path == kept.paths(checkpoint, "abc")[0]
+    kept.get(checkpoint, "other data", make)
+    checkpoint.write_bytes(b"retrained")
+    kept.get(checkpoint, "abc", make)
+    assert len(made) == 3 and len(list(tmp_path.glob("*.notes.npz"))) == 3  # other data, other weights: other files
+    newer = KeptFile("notes", 2, kept.load, kept.save)
+    assert newer.cached(checkpoint, "abc") is None  # a new version reads no old file
+
+
+def test_a_kept_file_goes_to_the_cache_folder_when_the_checkpoints_is_read_only(tmp_path, monkeypatch):
+    checkpoint = tmp_path / "models" / "model.pt"
+    checkpoint.parent.mkdir()
+    checkpoint.write_bytes(b"weights")
+    monkeypatch.setattr(files.os, "access", lambda path, mode: False)
+    monkeypatch.setenv("RNNVIZ_CACHE", str(tmp_path / "cache"))
+    kept, make = counted([])
+    kept.get(checkpoint, "abc", make)
+    assert len(list((tmp_path / "cache" / "notes").glob("model.pt.*.notes.npz"))) == 1
+    assert list(checkpoint.parent.iterdir()) == [checkpoint]

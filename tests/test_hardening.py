@@ -13,17 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays, scalar_dtypes
 
-from rnnviz import (
-    CanvasError,
-    EmptyCanvasError,
-    RowReader,
-    load_model,
-    pendigits,
-    preprocess_canvas,
-    registry,
-)
+from rnnviz import CanvasError, EmptyCanvasError, RowReader, load_model, preprocess_canvas
 from rnnviz.checkpoint import MAX_BYTES
+from rnnviz.data import pendigits
 from rnnviz.preprocess import MAX_SIDE
+from rnnviz.serving import store
+from rnnviz.serving.jobs import JobState
 from tests.conftest import ROOT, app_test, checkpoint_payload, digest, nan_weights, wait_for
 from ui import cache
 from ui.state import Key, Source, Tab
@@ -131,7 +126,7 @@ def shipped(tmp_path, monkeypatch):
     """A copy of models/ that the app takes for its shipped folder, and also for the user's folder."""
     folder = tmp_path / "shipped"
     shutil.copytree(ROOT / "models", folder)
-    monkeypatch.setattr(registry, "SHIPPED_DIR", folder)
+    monkeypatch.setattr(store, "SHIPPED_DIR", folder)
     monkeypatch.setenv("RNNVIZ_MODELS", str(folder))  # the worst case: the user's models beside the shipped ones
     monkeypatch.setenv("RNNVIZ_PATH_BOX", "on")
     monkeypatch.setenv("RNNVIZ_PATH_DIRS", str(folder))
@@ -211,5 +206,5 @@ def test_corrupt_dataset_fails_training_with_a_message(shipped, tmp_path, monkey
     at.button(key=Key.START_TRAINING).click().run()
     status = wait_for(cache.training_queue(), at.session_state[Key.SESSION])
     at.run()
-    assert status["state"] == "failed" and not at.exception
+    assert status.state == JobState.FAILED and not at.exception
     assert "Training failed" in at.error[0].value

@@ -14,7 +14,7 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def reference(model, image: np.ndarray, memory_gate=None, silenced=(), blank_rows=None) -> np.ndarray:
+def reference(model, image: np.ndarray, keep_gate=None, silenced=(), blank_rows=None) -> np.ndarray:
     """The textbook recurrence in float64 numpy, written out from the module docstring with the clamp,
     independent of rnnviz.recurrence: h_t (steps, hidden)."""
     weights = {name: value.detach().double().numpy() for name, value in model.rnn.named_parameters()}
@@ -31,13 +31,13 @@ def reference(model, image: np.ndarray, memory_gate=None, silenced=(), blank_row
         b = weights["weight_hh_l0"] @ h + weights["bias_hh_l0"]
         if model.cell_type == "lstm":
             i, f, g, o = np.split(a + b, 4)
-            f = sigmoid(f) if memory_gate is None else np.full(hidden_size, memory_gate)
+            f = sigmoid(f) if keep_gate is None else np.full(hidden_size, keep_gate)
             c = (f * c + sigmoid(i) * np.tanh(g)) * keep
             h = sigmoid(o) * np.tanh(c) * keep
         elif model.cell_type == "gru":
             (ar, az, an), (br, bz, bn) = np.split(a, 3), np.split(b, 3)
             r = sigmoid(ar + br)
-            z = sigmoid(az + bz) if memory_gate is None else np.full(hidden_size, memory_gate)
+            z = sigmoid(az + bz) if keep_gate is None else np.full(hidden_size, keep_gate)
             n = np.tanh(an + r * bn)
             h = ((1 - z) * n + z * h) * keep
         else:
@@ -61,15 +61,15 @@ def test_no_intervention_changes_nothing(cell_type, digits):
 
 @pytest.mark.parametrize("cell_type", CELL_TYPES)
 @pytest.mark.parametrize("change", [
-    {"memory_gate": 0.0}, {"memory_gate": 1.0}, {"memory_gate": 0.5}, {"silenced": (0, 3, 7)},
-    {"blank_rows": (5, 12)}, {"memory_gate": 1.0, "silenced": (2,), "blank_rows": (20, 28)},
+    {"keep_gate": 0.0}, {"keep_gate": 1.0}, {"keep_gate": 0.5}, {"silenced": (0, 3, 7)},
+    {"blank_rows": (5, 12)}, {"keep_gate": 1.0, "silenced": (2,), "blank_rows": (20, 28)},
 ])
 def test_interventions_follow_the_formulas(cell_type, change, digits):
     model = random_model(cell_type, hidden=11, seed=3)
     image = digits[0][4].numpy()
     traced = trace(model, image, Intervention(**change))
     np.testing.assert_allclose(traced.hidden, reference(model, image, **change), atol=1e-5)
-    if cell_type == "rnn" and set(change) == {"memory_gate"}:  # no memory gate: nothing to clamp
+    if cell_type == "rnn" and set(change) == {"keep_gate"}:  # no gate that keeps the state: nothing to clamp
         np.testing.assert_array_equal(traced.hidden, trace(model, image).hidden)
 
 
@@ -78,20 +78,20 @@ def test_lstm_forget_gate_clamped(digits):
     model = random_model("lstm", hidden=13, seed=4)
     image = digits[0][9]
     for value in (0.0, 1.0):
-        traced = trace(model, image, Intervention(memory_gate=value))
+        traced = trace(model, image, Intervention(keep_gate=value))
         written = traced.gates["input"] * traced.gates["candidate"]  # (steps, hidden)
         expected = written if value == 0 else np.cumsum(written, axis=0)
-        np.testing.assert_allclose(traced.cell, expected, atol=1e-5)
+        np.testing.assert_allclose(traced.cell_state, expected, atol=1e-5)
         assert np.all(traced.gates["forget"] == value)
-        np.testing.assert_allclose(traced.hidden, traced.gates["output"] * np.tanh(traced.cell), atol=1e-6)
+        np.testing.assert_allclose(traced.hidden, traced.gates["output"] * np.tanh(traced.cell_state), atol=1e-6)
 
 
 def test_gru_update_gate_clamped(digits):
     """z = 1: h never leaves h_0 = 0; z = 0: h_t is the candidate n_t."""
     model = random_model("gru", hidden=13, seed=5)
     image = digits[0][9]
-    assert np.all(trace(model, image, Intervention(memory_gate=1.0)).hidden == 0)
-    traced = trace(model, image, Intervention(memory_gate=0.0))
+    assert np.all(trace(model, image, Intervention(keep_gate=1.0)).hidden == 0)
+    traced = trace(model, image, Intervention(keep_gate=0.0))
     np.testing.assert_allclose(traced.hidden, traced.gates["candidate"], atol=1e-6)
 
 
@@ -99,7 +99,7 @@ def test_silenced_units_hold_nothing_and_blanked_rows_are_not_seen(digits):
     model = random_model("lstm", hidden=13, seed=6)
     image = digits[0][2].numpy()
     traced = trace(model, image, Intervention(silenced=(1, 5)))
-    assert np.all(traced.hidden[:, [1, 5]] == 0) and np.all(traced.cell[:, [1, 5]] == 0)
+    assert np.all(traced.hidden[:, [1, 5]] == 0) and np.all(traced.cell_state[:, [1, 5]] == 0)
     blanked = trace(model, image, Intervention(blank_rows=(10, 14)))
     plain = trace(model, image)
     np.testing.assert_array_equal(blanked.hidden[:9], plain.hidden[:9])  # the steps before the band: as they were
@@ -109,9 +109,9 @@ def test_silenced_units_hold_nothing_and_blanked_rows_are_not_seen(digits):
 
 def test_bad_interventions_are_refused():
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        Intervention(memory_gate=1.5)
+        Intervention(keep_gate=1.5)
     with pytest.raises(ValueError, match="first, last"):
         Intervention(blank_rows=(10, 3))
     assert not Intervention().active and Intervention().describe() == ""
-    assert Intervention(memory_gate=0.0, silenced=(3,), blank_rows=(1, 14)).describe() == (
+    assert Intervention(keep_gate=0.0, silenced=(3,), blank_rows=(1, 14)).describe() == (
         "forget gate (LSTM) and update gate (GRU) clamped to 0; unit 3 silenced; rows 1-14 blanked")

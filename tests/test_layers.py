@@ -1,15 +1,89 @@
-"""The layers stay apart: the compute core never imports streamlit, and every session-state key and
-every label that links tabs is spelled once, in ui/state.py (the rest of the page and the tests name
-them from there)."""
+"""The layers stay apart, as the README's layout table says: the compute core (rnnviz/ and rnnviz/data/)
+imports neither figures nor serving, figures import no serving, nothing in rnnviz/ imports streamlit;
+the folder stays small enough to see, and its functions short enough to read. Every session-state key
+and every label that links tabs is spelled once, in ui/state.py (the rest of the page and the tests
+name them from there)."""
 
 import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
 from ui.state import Chart, InsightView, Key, Source, Tab
+
+PACKAGE = ROOT / "rnnviz"
+MAX_TOP_LEVEL_MODULES = 20  # rnnviz/*.py, __init__.py included
+MAX_FUNCTION_LINES = 60  # in rnnviz/, ui/ and app.py, docstring and all
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported(path: Path) -> set[str]:
+    """The modules `path` imports (relative imports resolved), at any depth: inside functions too."""
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(module)
+            found |= {f"{module}.{alias.name}" for alias in node.names}  # `from . import store` names a module
+    return found
+
+
+def layer(module: str) -> str:
+    """core (rnnviz's top level and data/), figures, serving, or outside."""
+    parts = module.split(".")
+    if parts[0] != "rnnviz":
+        return "outside"
+    return {"figures": "figures", "serving": "serving"}.get(parts[1] if len(parts) > 1 else "", "core")
+
+
+MAY_NOT_IMPORT = {"core": {"figures", "serving"}, "figures": {"serving"}, "serving": {"figures"}}
+
+
+def test_each_layer_imports_only_what_is_below_it():
+    crossings = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        own = layer(module_name(path))
+        for name in imported(path):
+            if name.split(".")[0] == "streamlit":
+                crossings.append(f"{path.relative_to(ROOT)} imports {name}")
+            elif layer(name) in MAY_NOT_IMPORT[own]:
+                crossings.append(f"{path.relative_to(ROOT)} ({own}) imports {name} ({layer(name)})")
+    assert not crossings, "\n".join(crossings)
+
+
+def test_the_layer_check_sees_relative_imports_inside_functions():
+    module = PACKAGE / "data" / "gallery.py"
+    assert "rnnviz.checkpoint" in imported(module)  # imported inside main()
+    assert layer("rnnviz.data.gallery") == "core" and layer("rnnviz.serving.store") == "serving"
+
+
+def test_the_package_shows_its_architecture_in_few_modules():
+    top_level = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert len(top_level) <= MAX_TOP_LEVEL_MODULES, top_level
+    assert {path.name for path in PACKAGE.iterdir() if path.is_dir() and (path / "__init__.py").exists()} == {
+        "data", "figures", "serving"}
+
+
+def test_no_function_is_too_long_to_read():
+    files = [*PACKAGE.rglob("*.py"), *(ROOT / "ui").glob("*.py"), ROOT / "app.py"]
+    long = [f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path in files for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+    assert not long, "\n".join(long)
 
 IMPORT_EVERYTHING = """
 import importlib, pkgutil, sys
@@ -28,7 +102,7 @@ def test_the_compute_core_never_imports_streamlit():
                          timeout=120)
     assert run.returncode == 0, run.stderr
     count, streamlit_modules = run.stdout.split(maxsplit=1)
-    assert int(count) >= len(list((ROOT / "rnnviz").glob("[!_]*.py")))  # every module was imported
+    assert int(count) >= len([path for path in PACKAGE.rglob("*.py") if path.name != "__init__.py"])  # every one
     assert streamlit_modules.strip() == "[]"
 
 

@@ -36,17 +36,17 @@ def test_row_saliency_is_the_directional_derivative_along_the_row_gradient(cell_
 
 def loss_from_step(model, images, labels, states, step, hidden):
     """Per-image loss as a function of h_step alone: the fused torch module resumes from (h_step, c_step)."""
-    state = (hidden[None], states["cell"][:, step][None]) if "cell" in states else hidden[None]
+    state = (hidden[None], states["cell_state"][:, step][None]) if "cell_state" in states else hidden[None]
     if step + 1 < images.shape[1]:
         hidden = model.rnn(model.normalize(images[:, step + 1 :]), state)[0][:, -1]
     return F.cross_entropy(model.readout(hidden), labels, reduction="none")
 
 
 @pytest.mark.parametrize("cell_type", CELL_TYPES)
-def test_hidden_gradient_norms_equal_finite_differences_through_later_steps(cell_type, digits):
+def test_state_gradient_norms_equal_finite_differences_through_later_steps(cell_type, digits):
     images, labels = digits[0][:4].double(), digits[1][:4]
     model = random_model(cell_type, double=True)  # large weights: gradients still measurable at step 0
-    norms = measures.hidden_gradient_norms(model, images, labels)  # (4, 28)
+    norms = measures.state_gradient_norms(model, images, labels)  # (4, 28)
     assert norms.shape == (4, 28)
     with torch.no_grad():
         states = unroll(model, images)
@@ -66,7 +66,7 @@ def test_cell_gradient_norms_equal_finite_differences(digits):
     """||dL/dc_t|| of the LSTM: c_t reaches the loss through h_t = o_t tanh(c_t) and through c_(t+1)."""
     images, labels = digits[0][:4].double(), digits[1][:4]
     model = random_model("lstm", double=True)
-    norms = measures.hidden_gradient_norms(model, images, labels, state="cell")  # (4, 28)
+    norms = measures.state_gradient_norms(model, images, labels, state="cell_state")  # (4, 28)
     with torch.no_grad():
         states = unroll(model, images)
 
@@ -79,12 +79,12 @@ def test_cell_gradient_norms_equal_finite_differences(digits):
 
     eps = 1e-4
     for step in (0, 13, 27):
-        cell = states["cell"][:, step].clone().requires_grad_(True)
+        cell = states["cell_state"][:, step].clone().requires_grad_(True)
         (grad,) = torch.autograd.grad(loss_from_cell(step, cell).sum(), cell)
         direction = grad / grad.norm(dim=1, keepdim=True)
         with torch.no_grad():
-            plus = loss_from_cell(step, states["cell"][:, step] + eps * direction)
-            minus = loss_from_cell(step, states["cell"][:, step] - eps * direction)
+            plus = loss_from_cell(step, states["cell_state"][:, step] + eps * direction)
+            minus = loss_from_cell(step, states["cell_state"][:, step] - eps * direction)
         torch.testing.assert_close(norms[:, step], (plus - minus) / (2 * eps), rtol=1e-4, atol=0)
     own = measures.own_cell_gradients(model, images)
     assert own.shape == (4, 28) and (own > 0).all()
@@ -144,10 +144,10 @@ def test_own_prediction_gradients_label_each_digit_with_its_prediction(shipped_m
     model = shipped_models["lstm"]
     with torch.no_grad():
         predicted = model(images).argmax(1)
-    expected = measures.hidden_gradient_norms(model, images, predicted)
+    expected = measures.state_gradient_norms(model, images, predicted)
     torch.testing.assert_close(measures.own_prediction_gradients(model, images), expected)
     wrong_label = (predicted + 1) % 10
-    assert not torch.allclose(measures.hidden_gradient_norms(model, images, wrong_label), expected)
+    assert not torch.allclose(measures.state_gradient_norms(model, images, wrong_label), expected)
 
 
 def test_top_half_share_and_gradient_reach():

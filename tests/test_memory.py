@@ -3,8 +3,9 @@
 import numpy as np
 import torch
 
-from rnnviz import memory, registry, save_checkpoint, trace
+from rnnviz import memory, save_checkpoint, trace
 from rnnviz.intervention import Intervention
+from rnnviz.serving import store
 from tests.conftest import random_model
 
 
@@ -29,7 +30,7 @@ def test_memory_of_a_model_on_real_digits(digits, tmp_path):
     model = random_model("gru", hidden=32, seed=2, scale=1.0)
     weights = memory.fit_decoders(model, images[:250])
     found = memory.MemoryDecoders("gru", weights, *memory.decoding_error(model, weights, images[250:]))
-    assert found.r2.shape == (28, 28) and np.isnan(found.r2[3, 4])  # row 5 is not read at step 4
+    assert np.isnan(found.error[3, 4]) and not np.isnan(found.error[4, 4])  # row 5 is first read at step 5
     curve = found.lag_r2
     assert curve.shape == (28,) and curve[0] > 0.2
     recon = found.reconstruct(trace(model, images[260]))
@@ -44,8 +45,8 @@ def test_memory_of_a_model_on_real_digits(digits, tmp_path):
 def test_shipped_models_ship_their_memory():
     """No MNIST needed: the shipped decoders are on disk, and the curves show what the README reports."""
     curves = {}
-    for cell_type in registry.SHIPPED:
-        found = memory.cached_memory(registry.shipped_path(cell_type))
+    for cell_type in store.SHIPPED:
+        found = memory.cached_memory(store.shipped_path(cell_type))
         assert found is not None, f"no memory decoders shipped for {cell_type}"
         assert found.cell_type == cell_type and len(found.weights) == 28
         curves[cell_type] = found.lag_r2
@@ -56,10 +57,10 @@ def test_shipped_models_ship_their_memory():
 
 def test_clamping_the_forget_gate_changes_what_the_lstm_remembers(shipped_models, digits):
     model = shipped_models["lstm"]
-    decoders = memory.cached_memory(registry.shipped_path("lstm"))
+    decoders = memory.cached_memory(store.shipped_path("lstm"))
     image = digits[0][0]
     plain = decoders.reconstruct(trace(model, image))
-    forgetful = decoders.reconstruct(trace(model, image, Intervention(memory_gate=0.0)))
+    forgetful = decoders.reconstruct(trace(model, image, Intervention(keep_gate=0.0)))
     truth = image.numpy()
     error = {name: np.nanmean((recon[27, :14] - truth[:14]) ** 2) for name, recon in
              (("plain", plain), ("forgetful", forgetful))}
@@ -72,6 +73,6 @@ def test_memory_is_kept_beside_a_checkpoint(digits, tmp_path):
     assert memory.cached_memory(path) is None
     images = digits[0]
     first = memory.checkpoint_memory(path, images[:100], images[100:200])
-    assert memory.memory_paths(path)[0].exists()
+    assert memory.MEMORY.paths(path, memory.FIT_KEY)[0].exists()
     np.testing.assert_allclose(memory.cached_memory(path).lag_r2, first.lag_r2)
 

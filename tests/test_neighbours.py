@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz import neighbours, registry, save_checkpoint, stats, trace
+from rnnviz import neighbours, save_checkpoint, stats, trace
 from rnnviz.neighbours import MNIST_TRAIN_KEY, NEAREST, PER_CLASS, alike, cached_index, final_states
+from rnnviz.serving import store
 from tests.conftest import random_model
 
 
@@ -16,10 +17,10 @@ def test_the_index_key_is_the_training_digits(mnist_train):
     assert stats.data_key(images[chosen], labels[chosen]) == MNIST_TRAIN_KEY
 
 
-@pytest.mark.parametrize("cell_type", registry.SHIPPED)
+@pytest.mark.parametrize("cell_type", store.SHIPPED)
 def test_shipped_models_ship_their_index_in_their_own_state_space(cell_type, shipped_models, tmp_path, monkeypatch):
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))  # works with no MNIST anywhere
-    index = cached_index(registry.shipped_path(cell_type))
+    index = cached_index(store.shipped_path(cell_type))
     assert index is not None, f"no index beside {cell_type}.pt: run python -m rnnviz.neighbours models/*.pt"
     images = torch.from_numpy(index.images[:200]).float() / 255
     own = {name: final_states(model, images).numpy() for name, model in shipped_models.items()}
@@ -31,7 +32,7 @@ def test_shipped_models_ship_their_index_in_their_own_state_space(cell_type, shi
 
 def test_a_training_digit_finds_itself_first_and_the_runner_up_second(shipped_models):
     model = shipped_models["gru"]
-    index = cached_index(registry.shipped_path("gru"))
+    index = cached_index(store.shipped_path("gru"))
     position = int(np.flatnonzero(index.labels == 7)[3])
     digit_trace = trace(model, index.images[position].astype(np.float32) / 255)
     found = alike(index, digit_trace.hidden[-1], digit_trace.probs[-1])

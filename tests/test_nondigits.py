@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rnnviz import nondigits
+from rnnviz.data import nondigits
 
 
 @pytest.mark.parametrize("kind", nondigits.KINDS)

@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from rnnviz import pen_training
-from rnnviz.recipes import RECIPES, Settings
+from rnnviz.data import pen_training
+from rnnviz.recipes import Settings
 
 
 @pytest.fixture
@@ -36,11 +36,3 @@ def test_mixing_in_gives_the_share_and_renders_only_once(pen_file, monkeypatch):
     again, _ = pen_training.mix_in(*mnist, settings)
     assert torch.equal(again, images)
     assert pen_training.mix_in(*mnist, Settings())[0] is mnist[0]  # share 0: MNIST only
-
-
-def test_the_shipped_recipes_say_where_they_start():
-    for cell_type in ("lstm", "gru", "rnn"):  # from random weights, pen digits mixed in from the start
-        assert RECIPES[cell_type].settings.start_from == "" and RECIPES[cell_type].settings.pen_share > 0
-        assert RECIPES[f"{cell_type}-mnist"].settings.pen_share == 0
-    for cell_type in ("lstm", "gru"):  # the two stages tried before
-        assert RECIPES[f"{cell_type}-pen"].settings.start_from == f"{cell_type}-mnist.pt"

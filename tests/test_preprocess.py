@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from rnnviz import CanvasError, EmptyCanvasError, pendigits, preprocess_canvas
+from rnnviz import CanvasError, EmptyCanvasError, preprocess_canvas
+from rnnviz.data import pendigits
 
 
 def ink_box(image: np.ndarray) -> tuple[int, int]:

@@ -7,8 +7,10 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import rnnviz.train as cli
-from rnnviz import CELL_TYPES, registry
-from rnnviz.recipes import APP_RECIPE, CLI_RECIPE, RECIPES, Settings, from_scratch, help_of, recipe_settings
+from rnnviz import CELL_TYPES
+from rnnviz.recipes import APP_RECIPE, CLI_RECIPE, RECIPES, Settings, help_of, recipe_settings
+from rnnviz.serving import store
+from rnnviz.serving.jobs import JobState
 from tests.conftest import ROOT, wait_for
 from ui import cache
 from ui.state import Key, Tab
@@ -63,7 +65,7 @@ def flag(name: str) -> str:
 def trained_with(cell_type: str) -> dict:
     """The settings a shipped checkpoint stores (older checkpoints call cell_type "cell", and predate the
     settings added since, whose defaults are what they were trained with: e.g. no pen digits)."""
-    stored = dict(torch.load(registry.shipped_path(cell_type), weights_only=True)["settings"])
+    stored = dict(torch.load(store.shipped_path(cell_type), weights_only=True)["settings"])
     if "cell" in stored:
         stored["cell_type"] = stored.pop("cell")
     return {**asdict(Settings()), **stored}
@@ -124,7 +126,7 @@ def test_some_flags_change_only_those_settings(trained):
     assert settings.augment == 0.5  # the rest is the recipe's, not the defaults
 
 
-@pytest.mark.parametrize("cell_type", registry.SHIPPED)
+@pytest.mark.parametrize("cell_type", store.SHIPPED)
 def test_the_shipped_recipes_reproduce_the_shipped_checkpoints(trained, cell_type):
     """`--recipe lstm` (gru, rnn) trains with exactly the settings models/lstm.pt says it was trained with;
     settings added since a checkpoint was trained are at their defaults (what was done then)."""
@@ -171,9 +173,9 @@ def test_the_train_tab_offers_the_cli_recipes_and_fills_the_form_from_each(train
     at = train_tab
     assert not at.exception
     recipe = at.selectbox(key=Key.RECIPE)
-    assert recipe.options == from_scratch() and recipe.value == APP_RECIPE
+    assert recipe.options == list(RECIPES) and recipe.value == APP_RECIPE
     assert form_values(at) == {name: getattr(RECIPES[APP_RECIPE].settings, name) for name in FORM.values()}
-    for name in [*(n for n in from_scratch() if n != APP_RECIPE), APP_RECIPE]:
+    for name in [*(n for n in RECIPES if n != APP_RECIPE), APP_RECIPE]:
         at.selectbox(key=Key.RECIPE).select(name).run()
         assert not at.exception
         assert form_values(at) == {setting: getattr(RECIPES[name].settings, setting) for setting in FORM.values()}
@@ -185,14 +187,8 @@ def test_the_form_explains_each_setting_with_the_cli_help(train_tab):
         assert form_widget(train_tab, key).help == help_of(name)
 
 
-def test_tutorial_fills_the_form_with_its_settings(train_tab):
-    at = train_tab.selectbox(key=Key.RECIPE).select("tutorial").run()
-    assert form_values(at) == {"cell_type": "lstm", "hidden": 100, "epochs": 6, "limit": 0, "lr": 1e-3,
-                               "batch_size": 50}
-
-
 @pytest.mark.slow
-def test_start_training_trains_the_recipe_with_the_form_changes(train_tab, user_models, mnist_test):
+def test_start_training_trains_the_recipe_with_the_form_changes(train_tab, user_models, offline_mnist):
     at = train_tab.selectbox(key=Key.RECIPE).select("tutorial").run()
     at.selectbox(key=Key.TRAIN_CELL).select("gru")
     at.select_slider(key=Key.TRAIN_HIDDEN).set_value(32)
@@ -201,11 +197,9 @@ def test_start_training_trains_the_recipe_with_the_form_changes(train_tab, user_
     at.button(key=Key.START_TRAINING).click().run()
     assert not at.exception
     session, queue = at.session_state[Key.SESSION], cache.training_queue()
-    status = queue.latest(session)
-    queue.stop(session, status["id"])
+    queue.stop(session, queue.latest(session).id)
     status = wait_for(queue, session)
-    settings = Settings(**status["settings"])
-    assert settings == recipe_settings("tutorial", **form_values(at))
-    assert settings == recipe_settings("tutorial", cell_type="gru", hidden=32, epochs=1, limit=2000)
-    assert settings.augment == 0  # the recipe's, which the form does not show (the default is 1.0)
-    assert status["state"] in ("stopped", "cancelled"), status
+    assert status.settings == recipe_settings("tutorial", **form_values(at))
+    assert status.settings == recipe_settings("tutorial", cell_type="gru", hidden=32, epochs=1, limit=2000)
+    assert status.settings.augment != Settings().augment  # the recipe's, which the form does not show
+    assert status.state in (JobState.STOPPED, JobState.CANCELLED), status

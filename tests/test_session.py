@@ -1,6 +1,6 @@
 """Who the visitor is: a reload (the same address) keeps their models; a new address starts afresh."""
 
-from rnnviz import registry
+from rnnviz.serving import store
 from tests.conftest import ROOT, app_test
 from ui.state import Key, Param
 
@@ -15,8 +15,8 @@ def listed(at) -> str:
 def test_a_reload_keeps_the_visitors_models_and_a_new_address_does_not(user_models):
     first = app_test().run()
     session = first.session_state[Key.SESSION]
-    assert registry.is_session_id(session) and first.query_params[Param.VISITOR] == session
-    mine, _ = registry.add_checkpoint(GRU, "mine.pt", session)
+    assert store.is_session_id(session) and first.query_params[Param.VISITOR] == session
+    mine, _ = store.add_checkpoint(GRU, "mine.pt", session)
     reload = app_test()
     reload.query_params[Param.VISITOR] = session  # the same address, a new browser session
     reload.run()

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz import CELL_TYPES, measures, registry, save_checkpoint, stats
+from rnnviz import CELL_TYPES, measures, save_checkpoint, stats
 from rnnviz.recurrence import unroll
+from rnnviz.serving import store
 from tests.conftest import random_model
 
 
@@ -17,11 +18,11 @@ def test_test_set_stats_do_not_depend_on_the_batching(cell_type, digits):
     close = dict(rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(found.saliency, measures.row_saliency(model, images).mean(0), **close)
     np.testing.assert_allclose(found.occlusion, measures.row_occlusion(model, images).mean(0), **close)
-    np.testing.assert_allclose(found.gradient_norms, measures.hidden_gradient_norms(model, images, labels).mean(0),
+    np.testing.assert_allclose(found.gradient_norms, measures.state_gradient_norms(model, images, labels).mean(0),
                                **close)
     if cell_type == "lstm":
         np.testing.assert_allclose(found.cell_gradient_norms,
-                                   measures.hidden_gradient_norms(model, images, labels, "cell").mean(0), **close)
+                                   measures.state_gradient_norms(model, images, labels, "cell_state").mean(0), **close)
     else:  # no cell state
         assert found.cell_gradient_norms.shape == (0,)
     with torch.no_grad():
@@ -47,9 +48,9 @@ def test_test_set_stats_do_not_depend_on_the_batching(cell_type, digits):
     assert list(table["unit"]) == list(range(12))
     assert np.isfinite(table["selectivity"]).all() and (table["selectivity"] >= 0).all()
     if cell_type == "rnn":
-        assert table["memory"].isna().all()
+        assert table["keep_gate"].isna().all()
     else:
-        assert table["memory"].between(0, 1).all()
+        assert table["keep_gate"].between(0, 1).all()
 
 
 def test_stats_cache_round_trip_and_key(tmp_path, digits, monkeypatch):
@@ -78,24 +79,11 @@ def test_stats_cache_round_trip_and_key(tmp_path, digits, monkeypatch):
     assert [p.name for p in tmp_path.glob("*.stats.npz")] == [cache_file.name]
 
 
-def test_stats_cache_falls_back_to_user_cache_when_folder_is_read_only(tmp_path, digits, monkeypatch):
-    checkpoint = save_checkpoint(random_model("rnn", hidden=8), tmp_path / "models" / "rnn.pt")
-    monkeypatch.setattr(stats.os, "access", lambda path, mode: False)
-    monkeypatch.setenv("RNNVIZ_CACHE", str(tmp_path / "cache"))
-    stats.test_set_stats(checkpoint, digits[0][:20], digits[1][:20])
-    assert len(list((tmp_path / "cache" / "stats").glob("rnn.pt.*.stats.npz"))) == 1
-    assert not list((tmp_path / "models").glob("*.npz"))
-
-
-def test_the_mnist_test_key_is_the_test_sets(mnist_test):
-    assert stats.data_key(*mnist_test) == stats.MNIST_TEST_KEY
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("cell_type", CELL_TYPES)
 def test_shipped_statistics_ship_and_match_a_fresh_computation(cell_type, shipped_models, mnist_test, tmp_path,
                                                              monkeypatch):
-    shipped = registry.shipped_path(cell_type)
+    shipped = store.shipped_path(cell_type)
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))  # read with no MNIST anywhere
     kept = stats.cached_stats(shipped)
     assert kept is not None, f"{shipped.name}'s statistics are not in models/: run python -m rnnviz.stats"

@@ -1,149 +1,154 @@
-"""What is loaded once per server process and shared by every session (st.cache_resource)."""
+"""What the page keeps once per server process and shares between every session: one cache, least
+recently used dropped first, bounded by the bytes of what it holds, for everything loaded or
+computed (models, their labels, kept statistics and indexes, the gallery, MNIST). A class's
+hundreds of small models fit; a few huge ones cannot crowd out memory."""
 
+import dataclasses
+import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import streamlit as st
 import torch
 
-from rnnviz import CELL_TYPES, RowReader, gallery, load_model, memory, neighbours, registry, stats
-from rnnviz.data import data_dir, has_mnist, load_mnist
-from rnnviz.training_job import TrainingQueue
+from rnnviz import CELL_TYPES, RowReader, load_model, memory, neighbours, stats
+from rnnviz.config import data_dir
+from rnnviz.data import gallery
+from rnnviz.data.mnist import has_mnist, load_mnist
+from rnnviz.serving import store
+from rnnviz.serving.queue import TrainingQueue
+
+CACHE_MB = 1024  # everything together (a hidden-100 LSTM is 0.2 MB; MNIST's training images 188 MB)
 
 
-class Loaded(NamedTuple):
-    """A checkpoint the page can use: where it is, and the model read from it."""
+def size_of(value) -> int:
+    """Bytes a value holds: tensors, arrays, models (weights and their `info`), dataclasses and containers."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, torch.nn.Module):
+        return size_of(list(value.state_dict().values())) + size_of(getattr(value, "info", None))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return size_of([getattr(value, field.name) for field in dataclasses.fields(value)])
+    if isinstance(value, dict):
+        return size_of(list(value.keys())) + size_of(list(value.values()))
+    if isinstance(value, (list, tuple)):
+        return sys.getsizeof(value) + sum(size_of(item) for item in value)
+    return sys.getsizeof(value)
 
-    entry: registry.Entry
-    model: RowReader
+
+class ByteCache:
+    """Values by key, the least recently used dropped first once they hold more than `limit` bytes."""
+
+    def __init__(self, limit: int):
+        self.limit, self.used = limit, 0
+        self.values: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, make: Callable[[], object]):
+        """The value kept under `key`, else make() (outside the lock: other sessions' values stay at
+        hand meanwhile), kept unless it is None."""
+        with self.lock:
+            if key in self.values:
+                self.values.move_to_end(key)
+                return self.values[key][0]
+        value = make()
+        if value is None:
+            return None
+        size = size_of(value)
+        with self.lock:
+            if key not in self.values:
+                self.values[key], self.used = (value, size), self.used + size
+            while self.used > self.limit and len(self.values) > 1:
+                _, (_, dropped) = self.values.popitem(last=False)
+                self.used -= dropped
+            return self.values[key][0] if key in self.values else value
 
 
 @st.cache_resource
-def _training_queue(store: str) -> TrainingQueue:
+def _cache() -> ByteCache:
+    return ByteCache(CACHE_MB * 2**20)
+
+
+@st.cache_resource
+def _training_queue(store_path: str) -> TrainingQueue:
     return TrainingQueue()
 
 
 def training_queue() -> TrainingQueue:
     """This server's training queue (one per model store)."""
-    return _training_queue(str(registry.user_dir()))
+    return _training_queue(str(store.store_dir()))
 
 
-MODEL_CACHE_MB = 512  # models kept in memory, least recently used dropped first (a hidden-100 LSTM is 0.2 MB)
+class Loaded(NamedTuple):
+    """A checkpoint the page can use: where it is, and the model read from it."""
+
+    entry: store.Entry
+    model: RowReader
 
 
-class _Models:
-    """Loaded models by (path, modified), bounded by their weights' bytes rather than their number:
-    a class's hundreds of small models fit, a few huge ones cannot crowd out memory."""
-
-    def __init__(self, limit_bytes: int):
-        self.limit, self.used = limit_bytes, 0
-        self.models: OrderedDict[tuple[str, float], tuple[RowReader, int]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, path: str, modified: float) -> RowReader:
-        key = (path, modified)
-        with self.lock:
-            if key in self.models:
-                self.models.move_to_end(key)
-                return self.models[key][0]
-        model = load_model(path)  # outside the lock: other sessions' models stay available meanwhile
-        size = sum(weights.numel() * weights.element_size() for weights in model.state_dict().values())
-        with self.lock:
-            if key not in self.models:
-                self.models[key], self.used = (model, size), self.used + size
-            while self.used > self.limit and len(self.models) > 1:
-                _, (_, dropped) = self.models.popitem(last=False)
-                self.used -= dropped
-            return self.models[key][0] if key in self.models else model
+def _of(entry: store.Entry, kind: str) -> tuple:
+    """The cache key of something read from a checkpoint: a changed file is read again."""
+    return kind, str(entry.path), entry.path.stat().st_mtime
 
 
-@st.cache_resource
-def _models() -> _Models:
-    return _Models(MODEL_CACHE_MB * 2**20)
-
-
-@st.cache_resource(max_entries=4096)
-def _label(path: str, modified: float, shipped: bool) -> str:
-    """A checkpoint's picker label, kept once made (so listing many models loads none of them again)."""
-    return registry.describe(_models().get(path, modified), registry.Entry(Path(path), shipped))
-
-
-def label(entry: registry.Entry) -> str:
+def picker_label(entry: store.Entry) -> str:
     """The picker label of a checkpoint (raises CheckpointError or OSError when it cannot be read)."""
-    return _label(str(entry.path), entry.path.stat().st_mtime, entry.shipped)
+    return _cache().get(_of(entry, "label"), lambda: store.describe(load_entry(entry).model, entry))
 
 
-def load_entry(entry: registry.Entry) -> Loaded:
+def load_entry(entry: store.Entry) -> Loaded:
     """The model of a checkpoint entry (raises CheckpointError or OSError when it cannot be read)."""
-    return Loaded(entry, _models().get(str(entry.path), entry.path.stat().st_mtime))
+    return Loaded(entry, _cache().get(_of(entry, "model"), lambda: load_model(entry.path)))
 
 
 def shipped_models() -> dict[str, Loaded]:
     """cell type -> the shipped model of that type, for those whose checkpoint exists."""
-    paths = {cell_type: registry.shipped_path(cell_type) for cell_type in CELL_TYPES}
-    return {cell_type: load_entry(registry.Entry(path, shipped=True)) for cell_type, path in paths.items()
+    paths = {cell_type: store.shipped_path(cell_type) for cell_type in CELL_TYPES}
+    return {cell_type: load_entry(store.Entry(path, shipped=True)) for cell_type, path in paths.items()
             if path.exists()}
 
 
-@st.cache_resource
 def load_gallery() -> gallery.Gallery:
-    return gallery.load()
-
-
-@st.cache_resource
-def _mnist_test(folder: str) -> tuple[torch.Tensor, torch.Tensor]:
-    return load_mnist("test", folder, download=False)
+    return _cache().get(("gallery",), gallery.load)
 
 
 def mnist_test() -> tuple[torch.Tensor, torch.Tensor] | None:
-    """The MNIST test images (N, 28, 28) and labels (N,), read once per server; None when not on disk."""
-    return _mnist_test(str(data_dir())) if has_mnist() else None
+    """The MNIST test images (N, 28, 28) and labels (N,), read once; None when not on disk."""
+    if not has_mnist():
+        return None
+    return _cache().get(("mnist", "test", str(data_dir())), lambda: load_mnist("test", download=False))
 
 
-@st.cache_resource
-def _mnist_train(folder: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _mnist_train() -> tuple[torch.Tensor, torch.Tensor]:
     """Called only when has_mnist(): "download" then only unpacks the .gz files torchvision needs unpacked."""
-    return load_mnist("train", folder)
+    return _cache().get(("mnist", "train", str(data_dir())), lambda: load_mnist("train"))
 
 
-@st.cache_resource(max_entries=32)
-def _neighbour_index(path: str, modified: float, has_train_set: bool) -> neighbours.NeighbourIndex | None:
-    """A checkpoint's nearest-digit index, read once per server (made from MNIST the first time)."""
-    found = neighbours.cached_index(path)
-    if found is None and has_train_set:
-        found = neighbours.neighbour_index(path, *_mnist_train(str(data_dir())), mnist_test()[0])
-    return found
+def _kept_or_made(entry: store.Entry, kind: str, read: Callable[[Path], object], make: Callable[[], object]):
+    """read(checkpoint path): a file kept beside the checkpoint (shipped models ship theirs), else make()
+    from MNIST the first time; None when neither can be had."""
+
+    def found():
+        kept = read(entry.path)
+        return kept if kept is not None or mnist_test() is None else make()
+
+    return _cache().get(_of(entry, kind), found)
 
 
-def neighbour_index(entry: registry.Entry) -> neighbours.NeighbourIndex | None:
+def neighbour_index(entry: store.Entry) -> neighbours.NeighbourIndex | None:
     """The checkpoint's index of MNIST training digits by final state (shipped models ship theirs);
     None when it is not kept and MNIST is not on disk to make it."""
-    return _neighbour_index(str(entry.path), entry.path.stat().st_mtime, has_mnist())
+    return _kept_or_made(entry, "neighbours", neighbours.cached_index,
+                         lambda: neighbours.neighbour_index(entry.path, *_mnist_train(), mnist_test()[0]))
 
 
-@st.cache_resource
-def _remembered() -> dict:
-    """What was read or computed per checkpoint so far, by (kind, checkpoint, modified); for all sessions."""
-    return {}
-
-
-def _kept_or_made(kind: str, entry: registry.Entry, read, make):
-    """read(checkpoint path) from disk (shipped models ship theirs), else make() from MNIST the first time;
-    remembered for every session. None when neither can be had."""
-    key, remembered = (kind, str(entry.path), entry.path.stat().st_mtime), _remembered()
-    if key not in remembered:
-        found = read(entry.path)
-        if found is None and mnist_test() is not None:
-            found = make()
-        if found is None:
-            return None
-        remembered[key] = found
-    return remembered[key]
-
-
-def test_set_stats(entry: registry.Entry) -> stats.TestSetStats | None:
+def test_set_stats(entry: store.Entry) -> stats.TestSetStats | None:
     """The MNIST test-set statistics of a checkpoint: kept on disk, or computed from MNIST the first
     time (10-30 s, with a progress bar). None when neither can be had."""
 
@@ -154,10 +159,21 @@ def test_set_stats(entry: registry.Entry) -> stats.TestSetStats | None:
         bar.empty()
         return made
 
-    return _kept_or_made("stats", entry, stats.cached_stats, make)
+    return _kept_or_made(entry, "stats", stats.cached_stats, make)
 
 
-def test_digit(index: int, entries: list[registry.Entry]) -> tuple[torch.Tensor, int] | None:
+def memory_decoders(entry: store.Entry) -> memory.MemoryDecoders | None:
+    """A checkpoint's memory decoders: kept on disk, or fitted from MNIST the first time (10-30 s here,
+    with a spinner). None when neither can be had."""
+
+    def make():
+        with st.spinner(f"Fitting what {entry.name} remembers on 20,000 MNIST digits (only the first time)…"):
+            return memory.checkpoint_memory(entry.path, _mnist_train()[0][: memory.FIT_IMAGES], mnist_test()[0])
+
+    return _kept_or_made(entry, "memory", memory.cached_memory, make)
+
+
+def test_digit(index: int, entries: list[store.Entry]) -> tuple[torch.Tensor, int] | None:
     """MNIST test digit `index` as ((28, 28) image, label): from MNIST, or else from the statistics of
     `entries` that keep its image (a misread digit opened from Evaluate needs no MNIST). None otherwise."""
     if (test_set := mnist_test()) is not None:
@@ -168,15 +184,3 @@ def test_digit(index: int, entries: list[registry.Entry]) -> tuple[torch.Tensor,
         if kept is not None and (image := kept.digit(index)) is not None:
             return torch.from_numpy(image), int(kept.labels[index])
     return None
-
-
-def memory_decoders(entry: registry.Entry) -> memory.MemoryDecoders | None:
-    """A checkpoint's memory decoders: kept on disk, or fitted from MNIST the first time (10-30 s here,
-    with a spinner). None when neither can be had."""
-
-    def make():
-        with st.spinner(f"Fitting what {entry.name} remembers on 20,000 MNIST digits (only the first time)…"):
-            train_images = _mnist_train(str(data_dir()))[0][: memory.TRAIN_IMAGES]
-            return memory.checkpoint_memory(entry.path, train_images, mnist_test()[0])
-
-    return _kept_or_made("memory", entry, memory.cached_memory, make)

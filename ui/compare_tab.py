@@ -3,9 +3,13 @@ what each still remembers, and "what if" changes to the recurrence applied to al
 
 import streamlit as st
 
-from rnnviz import CELL_TYPES, compare, insight_plots, measures, plots, registry, trace
+from rnnviz import CELL_TYPES
+from rnnviz.compare import Racer, race
 from rnnviz.config import ROWS
+from rnnviz.figures.charts import compare_figure
+from rnnviz.figures.insight import memory_curve_figure
 from rnnviz.intervention import Intervention
+from rnnviz.serving import store
 
 from . import cache
 from .cache import Loaded
@@ -13,8 +17,8 @@ from .compare_view import compare_view
 from .state import Chart, Key
 from .widgets import NO_DIGIT, chart
 
-MEMORY_GATE_CHOICES = {"as trained": None, "clamped to 0: forget at every row": 0.0,
-                       "clamped to 1: keep everything": 1.0}
+KEEP_GATE_CHOICES = {"as trained": None, "clamped to 0: forget at every row": 0.0,
+                     "clamped to 1: keep everything": 1.0}
 HOW_TO_READ = (
     "One panel per model, all at the same row: drag the **slider** or press **▶ Play** (it runs in your browser). "
     "In each panel: the digit with the row being read boxed; **what it still remembers**, the rows read so far "
@@ -25,39 +29,39 @@ HOW_TO_READ = (
 )
 
 
-def label(loaded: Loaded) -> str:
-    """A short name: the cell type for a shipped model, else the checkpoint's name."""
+def short_name(loaded: Loaded) -> str:
+    """A panel's name: the cell type for a shipped model, else the checkpoint's name."""
     cell_type = loaded.model.cell_type.upper()
     return cell_type if loaded.entry.shipped else f"{loaded.entry.name} ({cell_type})"
 
 
 def _chosen_models(models: dict[str, Loaded]) -> list[str]:
     """The multiselect of models to compare (2 to 4): by default the shipped RNN, GRU and LSTM."""
-    shipped = {cell_type: str(registry.shipped_path(cell_type)) for cell_type in CELL_TYPES}
+    shipped = {cell_type: str(store.shipped_path(cell_type)) for cell_type in CELL_TYPES}
     for cell_type, path in shipped.items():
         if path not in models:
-            st.warning(f"The shipped {cell_type.upper()} ({registry.shipped_path(cell_type).name}) is missing.")
+            st.warning(f"The shipped {cell_type.upper()} ({store.shipped_path(cell_type).name}) is missing.")
     kept = st.session_state.get(Key.COMPARED)
     if kept is not None and (gone := [path for path in kept if path not in models]):
         st.warning("No longer available (checkpoint missing): " + ", ".join(gone))
         st.session_state[Key.COMPARED] = [path for path in kept if path in models]
     return st.multiselect("Models to compare (2 to 4): shipped, trained in the Train tab, or added in the sidebar",
                           list(models), default=[path for path in shipped.values() if path in models],
-                          max_selections=4, key=Key.COMPARED, format_func=lambda path: label(models[path]))
+                          max_selections=4, key=Key.COMPARED, format_func=lambda path: short_name(models[path]))
 
 
 def _what_if(hidden_sizes: list[int]) -> Intervention:
     """The controls of the what-if, applied to every compared model at once."""
     with st.expander("What if… (change the recurrence while it reads)", expanded=True):
         gate_column, units_column, rows_column = st.columns(3)
-        gate = gate_column.radio("Forget gate (LSTM) and update gate (GRU)", list(MEMORY_GATE_CHOICES),
-                                 key=Key.MEMORY_GATE, help="Clamp the gate that decides how much of the old "
+        gate = gate_column.radio("Forget gate (LSTM) and update gate (GRU)", list(KEEP_GATE_CHOICES),
+                                 key=Key.KEEP_GATE, help="Clamp the gate that decides how much of the old "
                                  "state each unit keeps, at every row. The plain RNN has no such gate.")
         silenced = units_column.multiselect("Silence units (state set to 0 after every row)",
                                             list(range(max(hidden_sizes))), key=Key.SILENCED)
         blank = rows_column.toggle("Blank a band of rows", key=Key.BLANK)
         rows = rows_column.slider("Rows blanked", 1, ROWS, (1, ROWS // 2), key=Key.BLANK_ROWS, disabled=not blank)
-    return Intervention(memory_gate=MEMORY_GATE_CHOICES[gate], silenced=tuple(silenced),
+    return Intervention(keep_gate=KEEP_GATE_CHOICES[gate], silenced=tuple(silenced),
                         blank_rows=rows if blank else None)
 
 
@@ -67,36 +71,22 @@ def compare_tab(image, models: dict[str, Loaded]) -> None:
     if len(chosen) < 2:
         st.info("Pick at least two models to compare.")
         return
-    memories = {label(loaded): cache.memory_decoders(loaded.entry) for loaded in chosen}
+    racers = [Racer(short_name(loaded), loaded.model, cache.memory_decoders(loaded.entry)) for loaded in chosen]
     if image is None:
         st.info(NO_DIGIT)
     else:
-        _race(image, chosen, memories)
-    curves = {name: found.lag_r2 for name, found in memories.items() if found is not None}
+        st.markdown("The same digit through every model, row by row. Which one makes up its mind first, and "
+                    "which still remembers the top of the digit at the end?")
+        raced = race(racers, image, _what_if([loaded.model.hidden_size for loaded in chosen]))
+        compare_view(raced.view, key=Key.COMPARE_VIEW)
+        st.caption(HOW_TO_READ)
+        if st.toggle("All steps at once, as a chart (with PNG download)", key=Key.COMPARE_CHART):
+            chart(compare_figure(raced.traces), key=Chart.COMPARE)  # 0.2 s to build: only when asked for
+    curves = {racer.name: racer.decoders.lag_r2 for racer in racers if racer.decoders is not None}
     if curves:
-        chart(insight_plots.memory_curve_figure(curves), key=Chart.MEMORY_CURVES)
+        chart(memory_curve_figure(curves), key=Chart.MEMORY_CURVES)
         st.caption("How well the rows a model has read can be read back from its state, by how long ago it read "
                    "them (R² pooled over the 10,000 MNIST test digits; 1 = perfect, 0 = no better than the "
                    "average digit). Rows read long ago are the top rows, which carry less ink.")
-    if missing := [name for name, found in memories.items() if found is None]:
+    if missing := [racer.name for racer in racers if racer.decoders is None]:
         st.caption(f"No memory read-out for {', '.join(missing)}: fitting one needs MNIST (see Evaluate).")
-
-
-def _race(image, chosen: list[Loaded], memories: dict) -> None:
-    """The animated side-by-side view of the chosen models reading `image`, under the what-if."""
-    st.markdown("The same digit through every model, row by row. Which one makes up its mind first, and which "
-                "still remembers the top of the digit at the end?")
-    intervention = _what_if([loaded.model.hidden_size for loaded in chosen])
-    traces = {label(loaded): trace(loaded.model, image, intervention) for loaded in chosen}
-    baselines = {label(loaded): trace(loaded.model, image) for loaded in chosen} if intervention.active else {}
-    scale = compare.cell_scale(list(traces.values()))
-    panels = []
-    for loaded, (name, digit_trace) in zip(chosen, traces.items(), strict=True):
-        decoders = memories[name]
-        panels.append(compare.model_view(
-            name, digit_trace, measures.unit_order(loaded.model, digit_trace, "contribution"), scale,
-            None if decoders is None else decoders.reconstruct(digit_trace), baselines.get(name)))
-    compare_view(compare.view_data(panels, scale, intervention.describe()), key=Key.COMPARE_VIEW)
-    st.caption(HOW_TO_READ)
-    if st.toggle("All steps at once, as a chart (with PNG download)", key=Key.COMPARE_CHART):
-        chart(plots.compare_figure(traces), key=Chart.COMPARE)  # 0.2 s to build: only when asked for

@@ -1,26 +1,12 @@
 // Compare's animated view: every model's panel at one step, one slider and one Play for all of them.
-// The data (rnnviz/compare.py) arrives once per server run; stepping is drawn here, on canvases, with no
-// message to the server. Bytes 0..255 map straight to colours through lookup tables.
+// The data (rnnviz/compare.py) arrives once per server run, with its colours (rnnviz/figures/palette.py);
+// stepping is drawn here, on canvases, with no message to the server. Bytes 0..255 map straight to
+// colours through the palette's lookup tables (256 RGB colours each).
 
-const STOPS = {
-  state: [[5, 48, 97], [67, 147, 195], [247, 247, 247], [214, 96, 77], [103, 0, 31]],  // RdBu_r: -1 blue, +1 red
-  gate: [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]],  // Viridis: 0 .. 1
-  ink: [[14, 17, 23], [255, 255, 255]],  // paper to ink
-};
-const LUT = Object.fromEntries(Object.entries(STOPS).map(([name, stops]) => [name, lookup(stops)]));
 const VEIL = 'rgba(255, 255, 255, 0.82)';
-const HIGHLIGHT = '#ff7f0e';
 const STEP_MS = 180;  // Play: one row per STEP_MS
 const views = new WeakMap();  // parentElement -> the view's state, kept across server runs
-
-function lookup(stops) {  // 256 RGB colours interpolated between the stops
-  const table = new Uint8ClampedArray(256 * 3);
-  for (let i = 0; i < 256; i++) {
-    const x = (i / 255) * (stops.length - 1), k = Math.min(Math.floor(x), stops.length - 2), f = x - k;
-    for (let c = 0; c < 3; c++) table[i * 3 + c] = stops[k][c] + f * (stops[k + 1][c] - stops[k][c]);
-  }
-  return table;
-}
+let LUT, HIGHLIGHT;  // the palette's lookup tables and highlight colour, set by each new data
 
 function bytes(base64) {
   const text = atob(base64), out = new Uint8Array(text.length);
@@ -88,7 +74,7 @@ function panel(model, data, parent) {
   if (model.was !== null) final.classList.add('changed');
 
   const top = element('div', 'top', box);
-  const image = offscreen(cols, steps, bytes(model.image), LUT.ink);
+  const image = offscreen(cols, steps, bytes(model.image), LUT.image);
   const input = figure(top, 'rows read', side, side, 'The digit; the row being read is boxed, rows not read yet are veiled');
   input.imageSmoothingEnabled = false;
   const drawInput = step => {
@@ -99,13 +85,13 @@ function panel(model, data, parent) {
     input.strokeRect(1, (step - 1) * 4, side - 2, 4);
   };
   let drawMemory = () => {};
-  if (model.memory !== null) {
-    const memory = bytes(model.memory);
+  if (model.reconstruction !== null) {
+    const memory = bytes(model.reconstruction);
     const recall = figure(top, 'what it still remembers', cols, steps,
                           'Rows 1..t decoded from what the cell carries after row t (h, and c for the LSTM)');
     const frame = recall.createImageData(cols, steps);
     drawMemory = step => {
-      paint(frame, memory, (step - 1) * steps * cols, LUT.ink);
+      paint(frame, memory, (step - 1) * steps * cols, LUT.image);
       for (let i = step * cols * 4; i < frame.data.length; i += 4) {  // rows not read: a neutral grey
         frame.data[i] = frame.data[i + 1] = frame.data[i + 2] = 60;
       }
@@ -123,10 +109,10 @@ function panel(model, data, parent) {
 
   const states = element('div', 'states', box);
   const drawHidden = heatmap(states, 'h', bytes(model.hidden), units, steps, LUT.state,
-                             `Hidden state h, one line per unit (top = most telling), colour -${data.hidden_scale}..+${data.hidden_scale}`);
+                             `Hidden state h, one line per unit (top = most telling), colour -${data.hidden_range}..+${data.hidden_range}`);
   const drawCell = model.cell_state === null ? () => {} :
     heatmap(states, 'c', bytes(model.cell_state), units, steps, LUT.state,
-            `Cell state c (the LSTM's memory), colour -${data.cell_scale}..+${data.cell_scale} for every LSTM`);
+            `Cell state c (the LSTM's memory), colour -${data.cell_range}..+${data.cell_range} for every LSTM`);
 
   const gates = element('div', 'gates', box);
   const grid = Math.ceil(Math.sqrt(units));
@@ -207,6 +193,8 @@ export default function (component) {
   if (data && data !== view.data) {  // a new server run: new models, digit or what-if; keep the step
     view.stop();
     view.data = data;
+    LUT = Object.fromEntries(['state', 'gate', 'image'].map(name => [name, bytes(data.palette[name])]));
+    HIGHLIGHT = data.palette.highlight;
     build(root, data, view);
   }
   return () => view.stop();

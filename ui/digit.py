@@ -3,9 +3,10 @@
 import numpy as np
 import streamlit as st
 
-from rnnviz import plots, registry
 from rnnviz.config import CANVAS_SIDE, COLS
-from rnnviz.data import TEST_SIZE
+from rnnviz.data.mnist import TEST_SIZE
+from rnnviz.figures.images import enlarged
+from rnnviz.serving import store
 
 from . import cache
 from .canvas import drawn_digit
@@ -19,11 +20,11 @@ def gallery_digit() -> np.ndarray:
     """A real MNIST test digit from the bundled gallery."""
     examples = cache.load_gallery()
     i = st.selectbox("Example", range(len(examples)), format_func=examples.caption, key=Key.EXAMPLE)
-    st.image(plots.enlarged(examples.images[i], ZOOM), width=CANVAS_SIDE, clamp=True)
+    st.image(enlarged(examples.images[i], ZOOM), width=CANVAS_SIDE, clamp=True)
     return examples.images[i]
 
 
-def test_set_digit(entries: list[registry.Entry]) -> np.ndarray | None:
+def test_set_digit(entries: list[store.Entry]) -> np.ndarray | None:
     """Any of the 10,000 MNIST test digits, by number (Evaluate opens misread ones here)."""
     index = st.number_input("MNIST test digit #", 0, TEST_SIZE - 1, key=Key.TEST_DIGIT)
     found = cache.test_digit(int(index), entries)
@@ -31,11 +32,11 @@ def test_set_digit(entries: list[registry.Entry]) -> np.ndarray | None:
         offer_mnist_download("This test digit")
         return None
     image, label = found
-    st.image(plots.enlarged(image.numpy(), ZOOM), width=CANVAS_SIDE, clamp=True, caption=f"labelled {label}")
+    st.image(enlarged(image.numpy(), ZOOM), width=CANVAS_SIDE, clamp=True, caption=f"labelled {label}")
     return image.numpy()
 
 
-def digit_input(entries: list[registry.Entry]) -> np.ndarray | None:
+def digit_input(entries: list[store.Entry]) -> np.ndarray | None:
     """The chosen digit, (28, 28) in [0, 1], or None while there is none. entries: checkpoints whose
     statistics may keep a test digit's image when MNIST is not on disk."""
     sources = {Source.DRAW: drawn_digit, Source.GALLERY: gallery_digit,

@@ -4,7 +4,9 @@ import math
 
 import streamlit as st
 
-from rnnviz import insight_plots, plots, registry
+from rnnviz.figures.images import enlarged
+from rnnviz.figures.insight import confusion_figure
+from rnnviz.serving import store
 
 from .state import Chart, Key, Source, Tab, wrong_digit_key
 from .widgets import chart, selected_stats
@@ -21,11 +23,11 @@ def evaluate_tab(selected) -> None:
     summary_column, confusion_column = st.columns([1, 2])
     summary_column.metric("Test accuracy", f"{test_set.accuracy:.2%}", help="On the 10,000 MNIST test digits")
     total, right = len(test_set.labels), len(test_set.labels) - len(test_set.misclassified)
-    summary_column.markdown(f"**{registry.describe(selected.model, selected.entry)}** reads {right:,} of the "
+    summary_column.markdown(f"**{store.describe(selected.model, selected.entry)}** reads {right:,} of the "
                             f"{total:,} MNIST test digits correctly. The matrix counts every answer: the diagonal "
                             "is right, everything else a mistake.")
     with confusion_column:
-        chart(insight_plots.confusion_figure(test_set.confusion), key=Chart.CONFUSION)
+        chart(confusion_figure(test_set.confusion), key=Chart.CONFUSION)
     misread_gallery(test_set)
 
 
@@ -55,6 +57,6 @@ def misread_gallery(test_set) -> None:
     for start in range(0, len(shown), WRONG_COLUMNS):
         row = shown.iloc[start : start + WRONG_COLUMNS]
         for column, digit in zip(st.columns(WRONG_COLUMNS), row.itertuples(), strict=False):  # the last row: fewer
-            column.image(plots.enlarged(test_set.digit(digit.image), DIGIT_ZOOM), clamp=True)
+            column.image(enlarged(test_set.digit(digit.image), DIGIT_ZOOM), clamp=True)
             column.button(f"{digit.true} read as {digit.predicted}", key=wrong_digit_key(digit.image),
                           on_click=_open_in_inspect, args=(digit.image,), help=f"MNIST test #{digit.image}")

@@ -9,14 +9,17 @@ import math
 import numpy as np
 import streamlit as st
 
-from rnnviz import insight_plots, measures, plots, stats
+from rnnviz import measures, stats
 from rnnviz.config import TOP_HALF
+from rnnviz.figures import insight
+from rnnviz.figures.images import enlarged
 
 from . import cache
 from .state import Chart, InsightView, Key, Tab
 from .widgets import chart, offer_mnist_download, selected_stats
 
-SORTS = {"selectivity": "selectivity", "memory": "memory (mean forget/update gate)", "mean_abs": "activity (mean |h|)"}
+SORTS = {"selectivity": "selectivity", "keep_gate": "keeps its state (mean forget/update gate)",
+         "mean_abs": "activity (mean |h|)"}
 TOP_DIGIT_ZOOM = 3
 
 ROWS_INTRO = (
@@ -60,14 +63,14 @@ def rows_view(image, shipped: dict) -> None:
     if image is None:
         st.info("Draw a digit (or pick one) to see these curves for it.")
     else:
-        chart(insight_plots.row_importance_figure(
+        chart(insight.row_importance_figure(
             measures.per_model(measures.row_saliency, models, image),
             measures.per_model(measures.row_occlusion, models, image),
             title="Which rows does each model use for this digit?"), key=Chart.ROWS_DRAWING)
     if test_set := _shipped_stats(shipped):
         saliency = {cell_type: s.saliency for cell_type, s in test_set.items()}
         occlusion = {cell_type: s.occlusion for cell_type, s in test_set.items()}
-        chart(insight_plots.row_importance_figure(saliency, occlusion), key=Chart.ROWS_TEST_SET)
+        chart(insight.row_importance_figure(saliency, occlusion), key=Chart.ROWS_TEST_SET)
         st.caption(f"A plain RNN has no gates to protect what it read early; an LSTM or GRU can keep it. Share "
                    f"of the saliency in the top half (rows 1-{TOP_HALF}): {_shares(saliency)}; of the occlusion "
                    f"effect: {_shares(occlusion)}.")
@@ -81,24 +84,20 @@ def gradient_view(image, shipped: dict) -> None:
         if image is None:
             st.info("Draw a digit (or pick one) to see the gradient for it.")
         else:
-            norms = measures.per_model(measures.own_prediction_gradients, models, image)
-            if "lstm" in models:  # its long-range path runs through c: the fairer measure of its memory
-                norms |= {"lstm c": measures.per_model(measures.own_cell_gradients, {"lstm": models["lstm"]},
-                                                       image)["lstm"]}
-            chart(insight_plots.gradient_flow_figure(norms, title="Gradient flow back through time (this digit)"),
+            chart(insight.gradient_flow_figure(measures.drawing_gradient_curves(models, image),
+                                               title="Gradient flow back through time (this digit)"),
                   key=Chart.GRADIENTS_DRAWING)
             st.caption("A drawing has no true label: the loss here takes each model's own prediction as the label. "
                        "Dotted: ‖∂ loss / ∂ c_t‖, the LSTM's cell state, the path its memory runs along (∂ h_t "
                        "holds c_t fixed).")
     with test_column:
         if test_set := _shipped_stats(shipped):
-            norms = {cell_type: s.gradient_norms for cell_type, s in test_set.items()}
-            norms |= {f"{cell_type} c": s.cell_gradient_norms for cell_type, s in test_set.items()
-                      if len(s.cell_gradient_norms)}
-            chart(insight_plots.gradient_flow_figure(norms), key=Chart.GRADIENTS_TEST_SET)
+            curves = [curve for cell_type, s in test_set.items() for curve in s.gradient_curves(cell_type)]
+            chart(insight.gradient_flow_figure(curves), key=Chart.GRADIENTS_TEST_SET)
             st.caption("How much of the gradient at step 28 reaches step 1: "
-                       + ", ".join(f"{cell_type.upper()} {measures.gradient_reach(n):.2g}×"
-                                   for cell_type, n in norms.items()) + ". Dotted: the LSTM's ‖∂ loss / ∂ c_t‖.")
+                       + ", ".join(f"{curve.model.upper()}{' c' if curve.state == 'cell_state' else ''} "
+                                   f"{measures.gradient_reach(curve.values):.2g}×" for curve in curves)
+                       + ". Dotted: the LSTM's ‖∂ loss / ∂ c_t‖.")
 
 
 def units_view(selected, has_digit: bool) -> None:
@@ -110,7 +109,7 @@ def units_view(selected, has_digit: bool) -> None:
     st.markdown(UNITS_INTRO)
     if test_set.saturation:
         st.markdown(SATURATION_INTRO)
-        chart(insight_plots.saturation_figure(test_set.saturation), key=Key.SATURATION,
+        chart(insight.saturation_figure(test_set.saturation), key=Key.SATURATION,
               on_select=_pick_unit_from_chart, selection_mode="points")
     else:
         st.caption("The plain RNN has no gates; pick the LSTM or GRU under Model (sidebar) to see how its gates "
@@ -134,16 +133,16 @@ def _follow_unit(unit: int) -> None:
 def unit_view(test_set: stats.TestSetStats, row, has_digit: bool) -> None:
     """One unit: its mean activation per digit and step, the test digits that excite it most."""
     unit = int(row.unit)
-    memory = f", memory {row.memory:.2f}" if not math.isnan(row.memory) else ""
-    st.markdown(f"**Unit {unit}** prefers **{int(row.preferred_digit)}s** (selectivity {row.selectivity:.2f}{memory}, "
+    keeps = f", keeps its state {row.keep_gate:.2f}" if not math.isnan(row.keep_gate) else ""
+    st.markdown(f"**Unit {unit}** prefers **{int(row.preferred_digit)}s** (selectivity {row.selectivity:.2f}{keeps}, "
                 f"activity {row.mean_abs:.2f}).")
     heatmap_column, digits_column = st.columns([1.5, 1])
     with heatmap_column:
-        chart(insight_plots.class_means_figure(test_set.class_means, unit), key=Chart.CLASS_MEANS)
+        chart(insight.class_means_figure(test_set.class_means, unit), key=Chart.CLASS_MEANS)
     with digits_column:
         st.markdown("The test digits that excite it most (highest h at any step):")
         top = test_set.top_digits[unit]
-        st.image([plots.enlarged(test_set.digit(i), TOP_DIGIT_ZOOM) for i in top],
+        st.image([enlarged(test_set.digit(i), TOP_DIGIT_ZOOM) for i in top],
                  caption=[f"{test_set.labels[i]} (#{i})" for i in top], clamp=True)
         st.button(f"Follow unit {unit} in Inspect", key=Key.FOLLOW_UNIT, on_click=_follow_unit, args=(unit,),
                   disabled=not has_digit, help="Step through the current digit with this unit highlighted"
@@ -152,7 +151,7 @@ def unit_view(test_set: stats.TestSetStats, row, has_digit: bool) -> None:
 
 def unit_table(table) -> None:
     """All units, sortable; choosing a row opens that unit above."""
-    shown = [name for name in table if not table[name].isna().all()]  # the RNN has no memory gate
+    shown = [name for name in table if not table[name].isna().all()]  # the RNN has no gate that keeps its state
     sorts = {key: label for key, label in SORTS.items() if key in shown}
     by = st.radio("Sort units by", list(sorts), format_func=sorts.get, horizontal=True, key=Key.UNIT_SORT)
     ordered = table.sort_values(by, ascending=False).reset_index(drop=True)
@@ -160,12 +159,12 @@ def unit_table(table) -> None:
                  on_select=lambda: _pick_unit_from_table(ordered), column_config={
                      "preferred_digit": st.column_config.NumberColumn("preferred digit"),
                      "selectivity": st.column_config.NumberColumn(format="%.2f"),
-                     "memory": st.column_config.NumberColumn(SORTS["memory"], format="%.2f"),
+                     "keep_gate": st.column_config.NumberColumn(SORTS["keep_gate"], format="%.2f"),
                      "mean_abs": st.column_config.NumberColumn(SORTS["mean_abs"], format="%.2f"),
                  })
     st.caption("Selectivity: how much more the unit fires for its preferred digit than for the others (in "
-               "standard deviations). Memory: the mean forget (LSTM) or update (GRU) gate, near 1 = keeps its "
-               "state. Click a column header to sort, a row to open the unit.")
+               "standard deviations). Keeps its state: the mean forget (LSTM) or update (GRU) gate, near 1 = "
+               "keeps its state. Click a column header to sort, a row to open the unit.")
 
 
 def _pick_unit_from_table(ordered) -> None:

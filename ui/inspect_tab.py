@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from rnnviz import measures, neighbours, plots
+from rnnviz import measures, neighbours
+from rnnviz.figures.images import strip
+from rnnviz.figures.steps import step_figure
 
 from . import cache
 from .state import Chart, Key
@@ -42,16 +44,17 @@ def alike_digits(entry, trace) -> None:
     for candidate in neighbours.alike(index, trace.hidden[-1], trace.probs[-1]):
         st.markdown(f"**{candidate.digit}** ({candidate.probability:.0%}): its nearest training "
                     f"{candidate.digit}s")
-        st.image(plots.strip(candidate.images, NEIGHBOUR_ZOOM), clamp=True, output_format="PNG",
+        st.image(strip(candidate.images, NEIGHBOUR_ZOOM), clamp=True, output_format="PNG",
                  caption="Distance, left to right: " + ", ".join(f"{distance:.1f}" for distance in candidate.distances))
 
 
-def inspect_tab(model, trace, entry=None, narrow: bool = False) -> None:
-    """model: the selected RowReader; trace: its Trace of the current digit, or None; entry: the
-    model's checkpoint (registry.Entry), for the training digits alike; narrow: a phone's width."""
+def inspect_tab(selected, trace, narrow: bool = False) -> None:
+    """selected: the picked ui.cache.Loaded (or None); trace: its Trace of the current digit, or None;
+    narrow: a phone's width."""
     if trace is None:
         st.info(NO_DIGIT)
         return
+    model = selected.model
     st.markdown(EXPLAIN[model.cell_type])
     left, right = st.columns(2)
     by = left.radio("Order units by", list(measures.ORDERINGS), format_func=measures.ORDERINGS.get,
@@ -59,8 +62,7 @@ def inspect_tab(model, trace, entry=None, narrow: bool = False) -> None:
                     "x final h")
     order = measures.unit_order(model, trace, by)  # (hidden,)
     unit = right.selectbox("Unit to follow", [int(u) for u in order], key=Key.UNIT, format_func=lambda u: f"unit {u}")
-    chart(plots.step_figure(trace, order, unit, narrow), key=Chart.STEP_FIGURE)
+    chart(step_figure(trace, order, unit, narrow), key=Chart.STEP_FIGURE)
     st.caption(HOW_TO_READ)
     trace_downloads(trace)
-    if entry is not None:
-        alike_digits(entry, trace)
+    alike_digits(selected.entry, trace)

@@ -3,20 +3,22 @@ when the operator allows it)."""
 
 import streamlit as st
 
-from rnnviz import CheckpointError, registry, serving
+from rnnviz import CheckpointError
+from rnnviz.serving import store
+from rnnviz.serving.settings import settings as operator_settings
 
-from .cache import Loaded, label, load_entry
+from .cache import Loaded, load_entry, picker_label
 from .session import session_id
 from .state import Key
 
-UPLOAD_LIMIT_MB = 50  # the page's limit; .streamlit/config.toml sets the server's
+UPLOAD_LIMIT_MB = 50  # the page's limit; .streamlit/config.toml's server.maxUploadSize is the server's
 
 
 def loaded_models() -> tuple[dict[str, Loaded], list[str]]:
     """Every checkpoint this visitor can use, loaded, by path (shipped ones first, then the class's and
     theirs), and a message for each one that could not be read."""
     models, problems = {}, []
-    for entry in registry.list_checkpoints(session_id()):
+    for entry in store.list_checkpoints(session_id()):
         try:
             models[str(entry.path)] = load_entry(entry)
         except (CheckpointError, OSError) as error:
@@ -28,10 +30,10 @@ def model_picker() -> Loaded | None:
     """The model to inspect: shipped ones first, then the class's and this visitor's. None if none loads.
     Only the selected model is loaded; the others need only their (kept) labels."""
     labels, problems = {}, []
-    entries = {str(entry.path): entry for entry in registry.list_checkpoints(session_id())}
+    entries = {str(entry.path): entry for entry in store.list_checkpoints(session_id())}
     for path, entry in entries.items():
         try:
-            labels[path] = label(entry)
+            labels[path] = picker_label(entry)
         except (CheckpointError, OSError) as error:
             problems.append(str(error))
     if not labels:
@@ -59,7 +61,7 @@ def _add(add) -> None:
     except CheckpointError as error:
         st.session_state[Key.ADDED] = (False, f"Could not add this checkpoint. {error}")
         return
-    message = f"Added {saved.name}; it is now selected under Model. {registry.pruned_message(pruned)}"
+    message = f"Added {saved.name}; it is now selected under Model. {store.pruned_message(pruned)}"
     st.session_state[Key.ADDED] = (True, message.strip())
     st.session_state[Key.MODEL] = str(saved)
 
@@ -67,19 +69,19 @@ def _add(add) -> None:
 def _add_upload() -> None:
     upload = st.session_state[Key.UPLOAD]
     if upload is not None:
-        _add(lambda: registry.add_checkpoint(upload.getvalue(), upload.name, session_id()))
+        _add(lambda: store.add_checkpoint(upload.getvalue(), upload.name, session_id()))
 
 
 def _add_from_disk() -> None:
     path = st.session_state[Key.CHECKPOINT_PATH].strip()
     if path:
-        _add(lambda: registry.add_checkpoint_file(path, session_id()))
+        _add(lambda: store.add_checkpoint_file(path, session_id()))
 
 
 def add_checkpoint_form() -> None:
     """Upload a checkpoint (or name one on the server, if allowed); it is checked, then copied to the
     visitor's own folder."""
-    limits = serving.settings()
+    limits = operator_settings()
     with st.sidebar.expander("Add a checkpoint", expanded=Key.ADDED in st.session_state):
         st.file_uploader("Upload a .pt file", type=["pt"], key=Key.UPLOAD, on_change=_add_upload,
                          max_upload_size=UPLOAD_LIMIT_MB)

@@ -66,7 +66,7 @@ class Key(StrEnum):
     # the page
     TAB = "tab"  # tabs: the open Tab
     PAGE_HEAD = "page-head"  # container: the title and its caption (compact on a phone, ui/page.css)
-    SESSION = "session"  # value: this visitor's id (rnnviz.registry: their own model folder)
+    SESSION = "session"  # value: this visitor's id (rnnviz.serving.store: their own model folder)
     VIEWPORT = "viewport"  # component: whether the window is narrow (a phone)
     # sidebar: which model
     MODEL = "model"  # selectbox: path of the selected checkpoint
@@ -86,7 +86,7 @@ class Key(StrEnum):
     UNIT = "unit"  # selectbox: the unit whose values are drawn as lines
     # Compare
     COMPARED = "compared"  # multiselect: paths of the models compared
-    MEMORY_GATE = "memory-gate"  # segmented control: the forget (LSTM) / update (GRU) gate as trained, or clamped
+    KEEP_GATE = "keep-gate"  # radio: the forget (LSTM) / update (GRU) gate as trained, or clamped
     SILENCED = "silenced"  # multiselect: units silenced in every compared model
     BLANK = "blank"  # toggle: blank a band of rows
     BLANK_ROWS = "blank-rows"  # range slider: (first, last) rows blanked

@@ -1,6 +1,6 @@
 """Train: a new model, trained by a worker process from a named recipe (the CLI's), with live progress.
 
-Jobs queue on the server (rnnviz.training_job). Watching costs the server little: once a second the
+Jobs queue on the server (rnnviz.serving.queue). Watching costs the server little: once a second the
 page reads the job's small status file and updates one progress bar; the curves are drawn only when
 an epoch ends (a full run of the page) or the job ends.
 """
@@ -9,10 +9,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from rnnviz import CELL_TYPES, plots, registry, training_job
-from rnnviz.data import has_mnist
-from rnnviz.recipes import APP_RECIPE, RECIPES, from_scratch, help_of, recipe_settings
-from rnnviz.train import Progress
+from rnnviz import CELL_TYPES
+from rnnviz.data.mnist import TRAIN_SIZE, has_mnist
+from rnnviz.figures.charts import training_figure
+from rnnviz.recipes import APP_RECIPE, RECIPES, Settings, help_of, recipe_settings
+from rnnviz.serving import store
+from rnnviz.serving.jobs import SAVED, JobState, JobStatus, read_curve
+from rnnviz.serving.queue import QueueFull, TrainingQueue
 
 from .cache import training_queue
 from .session import session_id
@@ -44,7 +47,7 @@ def train_tab() -> None:
     if Key.RECIPE not in st.session_state:
         st.session_state[Key.RECIPE] = APP_RECIPE
         _load_recipe()
-    recipe = st.selectbox("Recipe", from_scratch(), key=Key.RECIPE, on_change=_load_recipe,
+    recipe = st.selectbox("Recipe", list(RECIPES), key=Key.RECIPE, on_change=_load_recipe,
                           help="The same named recipes as `python -m rnnviz.train --recipe NAME`")
     st.caption(f"**{recipe}**: {RECIPES[recipe].description}.")
     session, queue = session_id(), training_queue()
@@ -55,16 +58,15 @@ def train_tab() -> None:
         left.select_slider("Hidden units", HIDDEN_SIZES, key=Key.TRAIN_HIDDEN, help=help_of("hidden"))
         middle.number_input("Epochs", 1, MAX_EPOCHS, key=Key.TRAIN_EPOCHS, help=help_of("epochs"))
         middle.select_slider("Training images", IMAGE_COUNTS, key=Key.TRAIN_IMAGES, help=help_of("limit"),
-                             format_func=lambda n: f"{n:,}" if n else "all 55,000")
+                             format_func=lambda n: f"{n:,}" if n else f"all {TRAIN_SIZE - Settings().val_size:,}")
         right.select_slider("Learning rate", LEARNING_RATES, key=Key.TRAIN_LR, help=help_of("lr"))
         right.select_slider("Batch size", BATCH_SIZES, key=Key.TRAIN_BATCH, help=help_of("batch_size"))
-        live = bool(status and status["state"] in training_job.LIVE)
-        start = st.form_submit_button("Start training", disabled=live, key=Key.START_TRAINING)
+        start = st.form_submit_button("Start training", disabled=bool(status and status.live), key=Key.START_TRAINING)
     if start:
         settings = recipe_settings(recipe, **{name: st.session_state[key] for name, key in FORM_SETTINGS.items()})
         try:
             queue.submit(settings, session)
-        except (training_job.QueueFull, ValueError) as error:
+        except (QueueFull, ValueError) as error:
             st.error(str(error))
         status = queue.latest(session)
     if status:
@@ -75,54 +77,55 @@ def _waiting(seconds: float) -> str:
     return "within a minute" if seconds < 60 else f"in about {seconds / 60:.0f} min"
 
 
-def training_progress(session: str, status: dict) -> None:
+def training_progress(session: str, status: JobStatus) -> None:
     """The job's curves as of its last epoch end, and a once-a-second line of progress while it is live."""
     queue = training_queue()
-    curve = training_job.read_curve(session, status["id"])
+    curve = read_curve(session, status.id)
     if curve:
-        chart(plots.training_figure([Progress(**point) for point in curve]), key=Chart.TRAINING)
-    shown = (status["id"], status["state"], status["epochs_done"])
+        chart(training_figure(curve), key=Chart.TRAINING)
+    shown = (status.id, status.state, status.epochs_done)
 
-    @st.fragment(run_every=1.0 if status["state"] in training_job.LIVE else None)
+    @st.fragment(run_every=1.0 if status.live else None)
     def progress():
         now = queue.latest(session) or status
-        if (now["id"], now["state"], now["epochs_done"]) != shown:  # an epoch or the job ended: the whole page
-            if now["state"] in (training_job.DONE, training_job.STOPPED):
-                st.session_state[Key.SELECT_NEXT] = now["out"]  # the picker selects it
+        if (now.id, now.state, now.epochs_done) != shown:  # an epoch or the job ended: the whole page
+            if now.state in SAVED:
+                st.session_state[Key.SELECT_NEXT] = now.out  # the picker selects it
             st.rerun()
         job_progress(queue, session, now)
 
     progress()
 
 
-def job_progress(queue, session: str, status: dict) -> None:
+def job_progress(queue: TrainingQueue, session: str, status: JobStatus) -> None:
     """One job's state in a line or two, and what can be done about it."""
-    state, latest, epochs = status["state"], status.get("progress"), status["settings"]["epochs"]
-    if state == training_job.QUEUED:
-        st.progress(0.0, text=f"Waiting for a free trainer: number {status.get('position', '?')} in the queue, "
-                              f"starting {_waiting(status.get('starts_in', 0))}.")
-    elif state == training_job.RUNNING and latest:
-        note = " measuring test accuracy…" if latest["step"] == latest["total_steps"] else ""
-        st.progress(latest["step"] / latest["total_steps"],
-                    text=f"epoch {latest['epoch']}/{epochs}, batch {latest['step']}/{latest['total_steps']}: "
-                         f"loss {latest['loss']:.3f}, train accuracy {latest['train_accuracy']:.1%}{note}")
-    elif state == training_job.RUNNING:
+    latest, epochs = status.progress, status.settings.epochs
+    if status.state == JobState.QUEUED:
+        place = queue.place(status)
+        st.progress(0.0, text=f"Waiting for a free trainer: number {place.position if place else '?'} in the "
+                              f"queue, starting {_waiting(place.starts_in if place else 0)}.")
+    elif status.state == JobState.RUNNING and latest:
+        note = " measuring test accuracy…" if latest.step == latest.total_steps else ""
+        st.progress(latest.step / latest.total_steps,
+                    text=f"epoch {latest.epoch}/{epochs}, batch {latest.step}/{latest.total_steps}: "
+                         f"loss {latest.loss:.3f}, train accuracy {latest.train_accuracy:.1%}{note}")
+    elif status.state == JobState.RUNNING:
         st.info("Starting: loading MNIST…")
-    if state in training_job.LIVE:
-        st.button("Stop early" if state == training_job.RUNNING else "Leave the queue", key=Key.STOP_TRAINING,
-                  on_click=queue.stop, args=(session, status["id"]), help="A started model is still saved")
-    elif state == training_job.FAILED:
-        st.error(f"Training failed. {status.get('error', '')}")
-    elif state == training_job.INTERRUPTED:
-        st.warning(f"Training was interrupted after {status['epochs_done']} of {epochs} epochs (the server "
+    if status.live:
+        st.button("Stop early" if status.state == JobState.RUNNING else "Leave the queue", key=Key.STOP_TRAINING,
+                  on_click=queue.stop, args=(session, status.id), help="A started model is still saved")
+    elif status.state == JobState.FAILED:
+        st.error(f"Training failed. {status.error}")
+    elif status.state == JobState.INTERRUPTED:
+        st.warning(f"Training was interrupted after {status.epochs_done} of {epochs} epochs (the server "
                    "restarted or its trainer stopped). Resume continues from the last finished epoch.")
         left, right = st.columns(2)
-        left.button("Resume", key=Key.RESUME_TRAINING, on_click=queue.resume, args=(session, status["id"]))
-        right.button("Discard", key=Key.STOP_TRAINING, on_click=queue.stop, args=(session, status["id"]))
-    elif state == training_job.CANCELLED:
+        left.button("Resume", key=Key.RESUME_TRAINING, on_click=queue.resume, args=(session, status.id))
+        right.button("Discard", key=Key.STOP_TRAINING, on_click=queue.stop, args=(session, status.id))
+    elif status.state == JobState.CANCELLED:
         st.info("Training cancelled.")
     else:
-        early = " (stopped early)" if state == training_job.STOPPED else ""
-        name = registry.Entry(Path(status["out"]), shipped=False).name
-        st.success(f"Saved {name}{early}: test accuracy {status['summary']['test_accuracy']:.1%}. It is now "
-                   f"among your models in the picker. {registry.pruned_message(status.get('pruned', []))}".strip())
+        early = " (stopped early)" if status.state == JobState.STOPPED else ""
+        name = store.Entry(Path(status.out), shipped=False).name
+        st.success(f"Saved {name}{early}: test accuracy {status.summary.test_accuracy:.1%}. It is now "
+                   f"among your models in the picker. {store.pruned_message(status.pruned)}".strip())

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from rnnviz import export, plots
-from rnnviz.data import DOWNLOAD_BYTES, DatasetMissing, data_dir, download_mnist
+from rnnviz import export
+from rnnviz.config import data_dir
+from rnnviz.data.mnist import DOWNLOAD_BYTES, DatasetMissing, download_mnist
+from rnnviz.figures.charts import to_png
 
 from . import cache
 from .state import Key
@@ -14,7 +16,7 @@ NO_DIGIT = "Draw a digit above (or pick one from the gallery) to see inside."
 def chart(figure, key: str, **selection):
     """A plotly chart with a PNG download under it (the PNG is made only when the button is clicked)."""
     event = st.plotly_chart(figure, key=key, width="stretch", **selection)
-    st.download_button("PNG", lambda: plots.to_png(figure), file_name=f"{key}.png", mime="image/png",
+    st.download_button("PNG", lambda: to_png(figure), file_name=f"{key}.png", mime="image/png",
                        key=f"{key}-png", on_click="ignore", icon=":material/download:", type="tertiary",
                        help="Download this chart as an image")
     return event

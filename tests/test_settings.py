@@ -2,7 +2,7 @@
 
 import pytest
 
-from rnnviz import serving
+from rnnviz.serving.settings import settings
 
 
 @pytest.mark.parametrize("setting, address, enabled", [
@@ -15,14 +15,22 @@ def test_the_path_box_is_on_by_default_only_on_loopback(monkeypatch, setting, ad
         monkeypatch.delenv("RNNVIZ_PATH_BOX", raising=False)
     else:
         monkeypatch.setenv("RNNVIZ_PATH_BOX", setting)
-    assert serving.settings().path_box_enabled(address) is enabled
+    assert settings().path_box_enabled(address) is enabled
 
 
 def test_numbers_are_read_and_bad_ones_fall_back(monkeypatch):
     monkeypatch.setenv("RNNVIZ_WORKERS", "3")
     monkeypatch.setenv("RNNVIZ_MAX_MODELS", "many")
     monkeypatch.setenv("RNNVIZ_MAX_MB", "0")
-    settings = serving.settings()
-    assert settings.workers == 3 and settings.max_models == 10 and settings.max_megabytes == 1
+    read = settings()
+    assert read.workers == 3 and read.max_models == 10 and read.max_megabytes == 1
     monkeypatch.delenv("RNNVIZ_WORKERS")
-    assert serving.settings().workers >= 1
+    assert settings().workers >= 1
+
+
+def test_the_store_is_the_operators_folder_or_the_cache_folders(monkeypatch, tmp_path):
+    monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path / "store"))
+    assert settings().store == tmp_path / "store"
+    monkeypatch.delenv("RNNVIZ_MODELS")
+    monkeypatch.setenv("RNNVIZ_CACHE", str(tmp_path / "cache"))
+    assert settings().store == tmp_path / "cache" / "models"

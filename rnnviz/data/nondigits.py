@@ -1,7 +1,7 @@
 """Drawings that are not one digit, as pen strokes (the pen digits' format: screen coordinates, y
 down, the longer side spanning 0..1), to replay with `pendigits.place` and `pendigits.render`:
 scribbles, two digits side by side, letters, and specks and dashes. What the unsure signal is
-checked against (rnnviz/confidence.py).
+checked against (rnnviz/reading.py).
 """
 
 import numpy as np

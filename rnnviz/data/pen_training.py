@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from . import pendigits
-from .config import MIN_BRUSH, cache_dir
-from .files import atomic_write
-from .preprocess import EmptyCanvasError, preprocess_canvas
+from ..config import MIN_BRUSH, cache_dir
+from ..files import atomic_write
+from ..preprocess import EmptyCanvasError, preprocess_canvas
 
 MAX_HEIGHT = 0.95  # fraction of the canvas
 SLANT = 0.25  # largest shear of the strokes (x += SLANT * y), either way

@@ -1,7 +1,7 @@
-"""When to say "not sure": the drawing is not clearly one digit.
+"""What the page says about one digit: how the network read it, and whether to trust its answer.
 
-Two signals, each with a threshold per model set on held-out MNIST test digits (rnnviz/neighbours.py,
-`compute_index`), so that each calls 2% of those clean digits unsure:
+"Not sure" comes from two signals, each with a threshold per model set on held-out MNIST test digits
+(rnnviz/neighbours.py, `compute_index`), so that each calls 2% of those clean digits unsure:
 - the answer's probability is low (the network hesitates between digits);
 - the final hidden state is far from those of the training digits of the answer's class (the
   drawing is unlike anything it was trained on: a scribble, two digits, a letter). The read-out
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .model import RowReader
 from .neighbours import NeighbourIndex
+from .recurrence import Trace, trace
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,15 @@ class Verdict:
     probability: float  # the answer's probability
     distance: float  # mean distance from the final state to the 8 nearest training digits of the answer's class
     reason: str  # for the page; "" when sure
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One digit read by one model: every step inside it, and the verdict on its answer (None when the
+    model has no neighbour index to judge by)."""
+
+    trace: Trace
+    verdict: Verdict | None
 
 
 def judge(final_state: np.ndarray, probs: np.ndarray, index: NeighbourIndex) -> Verdict:
@@ -40,7 +51,8 @@ def judge(final_state: np.ndarray, probs: np.ndarray, index: NeighbourIndex) -> 
     return Verdict(not reasons, probability, distance, " and ".join(reasons))
 
 
-def unsure_mask(states: np.ndarray, probs: np.ndarray, index: NeighbourIndex) -> np.ndarray:
-    """judge() over many drawings at once: states (N, hidden), probs (N, 10) -> (N,) True where unsure."""
-    answers = probs.argmax(1)
-    return (index.distance(states, answers) > index.distance_ceiling) | (probs.max(1) < index.probability_floor)
+def read_digit(model: RowReader, image, index: NeighbourIndex | None) -> Reading:
+    """Trace a (28, 28) image in [0, 1] through `model` and judge the answer by `index` (if any)."""
+    digit_trace = trace(model, image)
+    verdict = None if index is None else judge(digit_trace.hidden[-1], digit_trace.probs[-1], index)
+    return Reading(digit_trace, verdict)

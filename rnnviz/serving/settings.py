@@ -1,4 +1,4 @@
-"""The operator's settings for serving a class, all in one place: environment variables read here.
+"""The operator's settings for serving a class, all read here from environment variables:
 
     RNNVIZ_MODELS      the model store (default: the cache folder's models/); replicas share it
     RNNVIZ_WORKERS     trainings at once on this machine (default: cores - 1, at least 1); the rest queue
@@ -11,6 +11,9 @@
     RNNVIZ_PATH_BOX    on | off | auto (default): the "path on the server" box; auto = on only when the
                        server listens on loopback (a single user on their own machine)
     RNNVIZ_PATH_DIRS   folders the path box may read from (os.pathsep-separated; default: the home folder)
+
+Where MNIST is read from and caches are kept (RNNVIZ_DATA, RNNVIZ_CACHE) is not a serving setting:
+the command-line tools use them too (rnnviz/config.py).
 """
 
 import os
@@ -18,11 +21,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import cache_dir
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
 class Serving:
+    store: Path
     workers: int
     slots_dir: Path
     queue_limit: int
@@ -38,6 +44,7 @@ class Serving:
 
 
 def _number(name: str, default, kind=int):
+    """A positive number from the environment variable `name`, or `default` when unset or not a number."""
     try:
         return max(kind(os.environ[name]), kind(1))
     except (KeyError, ValueError):
@@ -49,6 +56,7 @@ def settings() -> Serving:
     dirs = os.environ.get("RNNVIZ_PATH_DIRS") or str(Path.home())
     path_box = os.environ.get("RNNVIZ_PATH_BOX", "auto").strip().lower()
     return Serving(
+        store=Path(os.environ.get("RNNVIZ_MODELS") or cache_dir() / "models").expanduser(),
         workers=_number("RNNVIZ_WORKERS", max((os.cpu_count() or 2) - 1, 1)),
         slots_dir=Path(os.environ.get("RNNVIZ_SLOTS")
                        or Path(tempfile.gettempdir()) / f"rnnviz-training-slots-{os.getuid()}"),

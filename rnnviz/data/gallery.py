@@ -1,18 +1,19 @@
 """A small gallery of real MNIST test digits that ships with the app (works offline).
 
-    python -m rnnviz.gallery            # writes models/gallery.npz
+    python -m rnnviz.data.gallery       # writes models/gallery.npz
 
 Holds a few digits of each class, picked at random (seeded), plus some that the shipped LSTM
 gets wrong: those are the interesting ones to step through.
 """
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-PATH = Path(__file__).resolve().parents[1] / "models" / "gallery.npz"
+from ..config import MODELS_DIR
+
+PATH = MODELS_DIR / "gallery.npz"
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Gallery:
 
 
 def load(path=PATH) -> Gallery:
+    """The gallery file as a Gallery (images back to [0, 1])."""
     with np.load(path) as data:
         return Gallery(
             images=data["images"].astype(np.float32) / 255.0,
@@ -50,18 +52,19 @@ def pick(labels: np.ndarray, predictions: np.ndarray, per_class: int, wrong: int
 
 
 def main(argv=None):
-    from .checkpoint import load_model
-    from .data import load_mnist
-    from .evaluate import predict
-    from .registry import shipped_path
+    from .. import cli
+    from ..checkpoint import load_model
+    from ..evaluate import predict
+    from .mnist import load_mnist
 
-    parser = argparse.ArgumentParser(description="Write the app's gallery of MNIST test digits.")
-    parser.add_argument("--per-class", type=int, default=4)
-    parser.add_argument("--wrong", type=int, default=8, help="how many digits the LSTM gets wrong")
-    parser.add_argument("--out", type=Path, default=PATH)
-    args = parser.parse_args(argv)
-    images, labels = load_mnist("test")
-    predictions = predict(load_model(shipped_path("lstm")), images).numpy()
+    made = cli.parser("Write the app's gallery of MNIST test digits.", checkpoints=False, device=False)
+    made.add_argument("--per-class", type=int, default=4, help="correctly read digits of each class")
+    made.add_argument("--wrong", type=int, default=8, help="how many digits the shipped LSTM gets wrong")
+    made.add_argument("--out", type=Path, default=PATH, help="the gallery file to write")
+    made.add_argument("--model", type=Path, default=MODELS_DIR / "lstm.pt", help="the model whose misreadings it shows")
+    args = cli.parse(made, argv)
+    images, labels = load_mnist("test", args.data)
+    predictions = predict(load_model(args.model), images).numpy()
     index = pick(labels.numpy(), predictions, args.per_class, args.wrong)
     np.savez_compressed(
         args.out,

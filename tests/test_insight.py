@@ -3,7 +3,10 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnviz import CELL_TYPES, insight_plots, stats
+from rnnviz import CELL_TYPES, stats
+from rnnviz.figures import insight
+from rnnviz.figures.palette import MODEL_COLORS
+from rnnviz.measures import GradientCurve
 from tests.conftest import random_model
 
 
@@ -11,15 +14,15 @@ def test_figures(digits):
     images, labels = digits[0][:60], digits[1][:60]
     found = {cell_type: stats.compute_test_set_stats(random_model(cell_type, hidden=6), images, labels)
              for cell_type in CELL_TYPES}
-    rows = insight_plots.row_importance_figure({c: s.saliency for c, s in found.items()},
+    rows = insight.row_importance_figure({c: s.saliency for c, s in found.items()},
                                                {c: s.occlusion for c, s in found.items()})
-    flow = insight_plots.gradient_flow_figure({c: s.gradient_norms for c, s in found.items()})
-    saturation = insight_plots.saturation_figure(found["lstm"].saturation)
-    heatmap = insight_plots.class_means_figure(found["gru"].class_means, unit=2)
-    confusion = insight_plots.confusion_figure(found["rnn"].confusion)
+    flow = insight.gradient_flow_figure([curve for c, s in found.items() for curve in s.gradient_curves(c)])
+    saturation = insight.saturation_figure(found["lstm"].saturation)
+    heatmap = insight.class_means_figure(found["gru"].class_means, unit=2)
+    confusion = insight.confusion_figure(found["rnn"].confusion)
     for figure in (rows, flow, saturation, heatmap, confusion):
         assert isinstance(figure, go.Figure) and figure.layout.title.text
-    assert len(rows.data) == 6 and len(flow.data) == 3
+    assert len(rows.data) == 6 and len(flow.data) == 4  # h of each, and the LSTM's c
     assert flow.layout.yaxis.type == "log"
     points = [scatter for scatter in saturation.data if scatter.customdata is not None]
     assert len(points) == 3 and all(list(p.customdata) == list(range(6)) for p in points)
@@ -29,10 +32,11 @@ def test_figures(digits):
 
 def test_memory_curves_and_the_cell_gradient_line():
     curves = {"RNN": np.linspace(0.9, 0.1, 28), "mine (LSTM)": np.linspace(0.9, 0.5, 28)}
-    figure = insight_plots.memory_curve_figure(curves)
+    figure = insight.memory_curve_figure(curves)
     assert [d.name for d in figure.data] == ["RNN", "mine (LSTM)"]
-    assert list(figure.data[0].x) == list(range(28)) and figure.data[0].line.color == insight_plots.MODEL_COLORS["rnn"]
-    flow = insight_plots.gradient_flow_figure({"lstm": np.ones(28), "lstm c": np.full(28, 2.0)})
+    assert list(figure.data[0].x) == list(range(28)) and figure.data[0].line.color == MODEL_COLORS["rnn"]
+    flow = insight.gradient_flow_figure([GradientCurve("lstm", np.ones(28)),
+                                         GradientCurve("lstm", np.full(28, 2.0), "cell_state")])
     assert [(d.name, d.line.dash, d.line.color) for d in flow.data] == [
-        ("LSTM", None, insight_plots.MODEL_COLORS["lstm"]), ("LSTM c", "dot", insight_plots.MODEL_COLORS["lstm"])]
+        ("LSTM", None, MODEL_COLORS["lstm"]), ("LSTM c", "dot", MODEL_COLORS["lstm"])]
     assert "c_t" in flow.layout.yaxis.title.text

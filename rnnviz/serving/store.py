@@ -1,8 +1,8 @@
 """Where checkpoints live: the shipped models (read-only) and a model store for trained or added ones.
 
-The store is $RNNVIZ_MODELS, or the cache folder's models/; server replicas may share it (every
-write is atomic). Each visitor has a folder of their own in it, named by a random session id:
-a visitor sees the shipped models, the class's (checkpoints the operator puts at the store's top
+The store is $RNNVIZ_MODELS, or the cache folder's models/ (rnnviz/serving/settings.py); server
+replicas may share it (every write is atomic). Each visitor has a folder of their own in it, named by
+a random session id: a visitor sees the shipped models, the class's (checkpoints the operator puts at the store's top
 level) and their own; everyone's only when the operator turns the class gallery on. A visitor keeps
 at most RNNVIZ_MAX_MODELS models and RNNVIZ_MAX_MB megabytes: adding more removes their oldest.
 """
@@ -14,20 +14,25 @@ import secrets
 import stat
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import serving
-from .checkpoint import MAX_BYTES, CheckpointError, load_model
-from .config import cache_dir
-from .files import atomic_write
+from ..checkpoint import MAX_BYTES, CheckpointError, load_model
+from ..config import MODELS_DIR
+from ..files import atomic_write
+from .settings import settings
 
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "models"
+SHIPPED_DIR = MODELS_DIR
 SHIPPED = ("lstm", "gru", "rnn")  # shipped checkpoints, in picker order: models/<cell type>.pt
 SESSIONS = "sessions"  # the store's folder of visitors' folders
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 PATH_REFUSED = "No usable rnnviz checkpoint at that path in the folders this server allows."  # every refusal
-_handed_out: set[Path] = set()  # checkpoint names given out (a training job writes its file only at the end)
+# Checkpoint names given out, newest last: a job writes its file only at its end, so a second job must
+# not get the same name meanwhile. A name carries the second it was made in, so only this second's can
+# collide: the last HANDED_OUT_KEPT are far more than jobs start in a second.
+HANDED_OUT_KEPT = 1024
+_handed_out: deque[Path] = deque(maxlen=HANDED_OUT_KEPT)
 _handing_out = threading.Lock()
 
 
@@ -43,16 +48,18 @@ class Entry:
         return self.path.stem
 
 
-def user_dir() -> Path:
-    """The model store (its top level holds the class's models)."""
-    return Path(os.environ.get("RNNVIZ_MODELS") or cache_dir() / "models").expanduser()
+def store_dir() -> Path:
+    """The model store (its top level holds the class's models; sessions/ the visitors' own)."""
+    return settings().store
 
 
 def new_session_id() -> str:
+    """A fresh visitor id: 128 random bits, as 32 hex digits."""
     return secrets.token_hex(16)
 
 
 def is_session_id(text) -> bool:
+    """Whether `text` is a visitor id as new_session_id makes them (and nothing else: no path can pass)."""
     return isinstance(text, str) and SESSION_ID.fullmatch(text) is not None
 
 
@@ -60,10 +67,11 @@ def session_dir(session: str) -> Path:
     """A visitor's own folder in the store. Raises ValueError for anything but a session id."""
     if not is_session_id(session):
         raise ValueError("not a session id")
-    return user_dir() / SESSIONS / session
+    return store_dir() / SESSIONS / session
 
 
 def shipped_path(cell_type: str) -> Path:
+    """The shipped checkpoint of a cell type: models/<cell type>.pt."""
     return SHIPPED_DIR / f"{cell_type}.pt"
 
 
@@ -82,9 +90,9 @@ def list_checkpoints(session: str | None = None) -> list[Entry]:
     """The shipped checkpoints that exist, then the class's and the session's own (newest first);
     every session's when the class gallery is on."""
     shipped = [Entry(shipped_path(cell_type), True) for cell_type in SHIPPED if shipped_path(cell_type).exists()]
-    folders = [user_dir()]
-    if serving.settings().shared_gallery:
-        folders += sorted((user_dir() / SESSIONS).glob("*"))
+    folders = [store_dir()]
+    if settings().shared_gallery:
+        folders += sorted((store_dir() / SESSIONS).glob("*"))
     elif session:
         folders.append(session_dir(session))
     return shipped + [Entry(path, False) for path in _newest_first(folders)]
@@ -94,21 +102,21 @@ def new_checkpoint_path(stem: str, session: str | None = None) -> Path:
     """A file name in the session's folder (or the store's top level) that no other checkpoint has,
     e.g. gru-h64-20250101-120000.pt. Names handed out are remembered: two jobs started in the same
     second get different files."""
-    folder = session_dir(session) if session else user_dir()
+    folder = session_dir(session) if session else store_dir()
     base = f"{stem[:40]}-{time.strftime('%Y%m%d-%H%M%S')}"  # at most 160 bytes + date: fits any file system
     with _handing_out:
         path, n = folder / f"{base}.pt", 1
         while path.exists() or path in _handed_out:
             n += 1
             path = folder / f"{base}-{n}.pt"
-        _handed_out.add(path)
+        _handed_out.append(path)
     return path
 
 
 def prune(session: str, keep: Path | None = None) -> list[str]:
     """Remove the session's oldest models until it holds at most the operator's count and size
     (never `keep`, the one just added). Returns the names removed."""
-    limits, removed = serving.settings(), []
+    limits, removed = settings(), []
     models = _newest_first([session_dir(session)])
     sizes = {}
     for path in models:
@@ -132,7 +140,7 @@ def pruned_message(removed: list[str]) -> str:
     """What to tell a visitor whose oldest models were removed ('' if none)."""
     if not removed:
         return ""
-    limits = serving.settings()
+    limits = settings()
     return (f"To stay within {limits.max_models} models and {limits.max_megabytes:.0f} MB per visitor, your "
             f"oldest {'model was' if len(removed) == 1 else f'{len(removed)} models were'} removed: "
             f"{', '.join(removed)}.")
@@ -186,7 +194,7 @@ def add_checkpoint_file(path: str, session: str | None = None,
                         allowed: tuple[Path, ...] | None = None) -> tuple[Path, list[str]]:
     """add_checkpoint for a file on the server, under the operator's allowed folders. Every refusal,
     a bad checkpoint included, is the one PATH_REFUSED message."""
-    data = read_allowed_file(path, serving.settings().path_dirs if allowed is None else allowed)
+    data = read_allowed_file(path, settings().path_dirs if allowed is None else allowed)
     try:
         return add_checkpoint(data, Path(path).name, session)
     except CheckpointError as error:

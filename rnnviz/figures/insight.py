@@ -1,17 +1,14 @@
-"""Plotly figures for rnnviz.measures and rnnviz.stats results: pure functions from numpy arrays to figures.
-
-Steps are shown 1-based (step t reads image row t, 1 = top), as in rnnviz.plots.
+"""Insight's and Evaluate's charts, of rnnviz.measures and rnnviz.stats results: pure functions from
+numpy arrays to figures. Steps are shown 1-based (step t reads image row t, 1 = top).
 """
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .config import ROWS
-from .plots import STATE_SCALE
-
-MODEL_COLORS = {"rnn": "#d62728", "gru": "#2ca02c", "lstm": "#1f77b4"}  # one colour per cell type, every figure
-COUNT_SCALE = "Blues"
+from ..config import ROWS
+from ..measures import GradientCurve
+from .palette import COUNT_SCALE, MODEL_COLORS, STATE_SCALE
 
 
 def _steps(values: np.ndarray) -> np.ndarray:
@@ -42,25 +39,23 @@ def row_importance_figure(saliency: dict[str, np.ndarray], occlusion: dict[str, 
     return fig
 
 
-def gradient_flow_figure(gradient_norms: dict[str, np.ndarray],
+def gradient_flow_figure(curves: list[GradientCurve],
                          title: str = "Gradient flow back through time (test-set means)") -> go.Figure:
     """‖∂ loss / ∂ h_t‖ on a log scale, read from t = 28 back to t = 1 as the gradient travels:
-    a falling line is a vanishing gradient.
-
-    gradient_norms: model name -> (steps,) values, e.g. test-set means or one drawing's; a name with a
-    state after it ("lstm c": ‖∂ loss / ∂ c_t‖) is drawn dotted in its model's colour.
-    """
+    a falling line is a vanishing gradient. Curves at an LSTM's c_t are drawn dotted in its colour."""
     fig = go.Figure()
-    for name, values in gradient_norms.items():
-        model, _, state = name.partition(" ")
+    for curve in curves:
+        at_cell = curve.state == "cell_state"
+        name = f"{curve.model.upper()} c" if at_cell else curve.model.upper()
         fig.add_trace(go.Scatter(
-            x=_steps(values), y=values, mode="lines+markers", name=f"{model.upper()} {state}".strip(),
-            line=dict(color=MODEL_COLORS.get(model), dash="dot" if state else None), marker=dict(size=4),
-            hovertemplate=f"{name.upper()}, t = %{{x}}: %{{y:.2e}}<extra></extra>",
+            x=_steps(curve.values), y=curve.values, mode="lines+markers", name=name,
+            line=dict(color=MODEL_COLORS.get(curve.model), dash="dot" if at_cell else None), marker=dict(size=4),
+            hovertemplate=f"{name}, t = %{{x}}: %{{y:.2e}}<extra></extra>",
         ))
     fig.update_xaxes(title="time step t (backpropagation runs right to left from t = 28)", range=[ROWS + 0.5, 0.5])
-    fig.update_yaxes(title="‖∂ loss / ∂ h_t‖ (dotted: ∂ c_t)" if any(" " in name for name in gradient_norms)
-                     else "‖∂ loss / ∂ h_t‖", type="log", exponentformat="power")
+    dotted = any(curve.state == "cell_state" for curve in curves)
+    fig.update_yaxes(title="‖∂ loss / ∂ h_t‖ (dotted: ∂ c_t)" if dotted else "‖∂ loss / ∂ h_t‖", type="log",
+                     exponentformat="power")
     fig.update_layout(title=title)
     return fig
 

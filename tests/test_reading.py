@@ -1,25 +1,25 @@
-"""The unsure signal: it fires on drawings that are not one digit and stays quiet on clean digits."""
+"""Reading a digit: the trace and the verdict. The unsure signal fires on drawings that are not one digit
+and stays quiet on clean digits."""
 
 import numpy as np
 import pytest
 import torch
 
-from rnnviz import nondigits, registry, trace
-from rnnviz.confidence import judge, unsure_mask
-from rnnviz.neighbours import CALIBRATION, FALSE_ALARMS, cached_index, final_states
-from tests.conftest import drawn
+from rnnviz import trace
+from rnnviz.data import nondigits
+from rnnviz.neighbours import CALIBRATION, FALSE_ALARMS, cached_index
+from rnnviz.reading import judge, read_digit
+from rnnviz.serving import store
+from tests.conftest import drawn, random_model
 
 # Measured by `python -m bench.unsure_signal` on 200 drawings of each kind (models/README.md): the
 # gated models call 76-85% of scribbles and two-digit drawings unsure, the RNN 45-48%. Floors well below, for 40.
 FIRES_AT_LEAST = {"lstm": 0.45, "gru": 0.45, "rnn": 0.25}
-GATED = ("lstm", "gru")
 
 
 def unsure_rate(model, index, images: torch.Tensor) -> float:
-    states = final_states(model, images)
-    with torch.no_grad():
-        probs = model.readout(states).softmax(1).numpy()
-    return float(unsure_mask(states.numpy(), probs, index).mean())
+    """The share of images whose reading the page would call unsure."""
+    return float(np.mean([not read_digit(model, image, index).verdict.sure for image in images]))
 
 
 @pytest.fixture(scope="module")
@@ -31,24 +31,25 @@ def not_digits(pen_records):
             for kind in ("scribble", "two digits")}
 
 
-@pytest.mark.parametrize("cell_type", registry.SHIPPED)
+@pytest.mark.parametrize("cell_type", store.SHIPPED)
 def test_it_fires_on_scribbles_and_two_digits(cell_type, shipped_models, not_digits):
-    index = cached_index(registry.shipped_path(cell_type))
+    index = cached_index(store.shipped_path(cell_type))
     for kind, images in not_digits.items():
         rate = unsure_rate(shipped_models[cell_type], index, images)
         assert rate >= FIRES_AT_LEAST[cell_type], f"{cell_type} calls only {rate:.0%} of {kind} drawings unsure"
 
 
-@pytest.mark.parametrize("cell_type", registry.SHIPPED)
+@pytest.mark.slow
+@pytest.mark.parametrize("cell_type", store.SHIPPED)
 def test_it_stays_quiet_on_clean_test_digits(cell_type, shipped_models, mnist_test):
     """The thresholds were set on test digits 0-4,999 to call each 2% unsure; on the other 5,000, together."""
-    index = cached_index(registry.shipped_path(cell_type))
+    index = cached_index(store.shipped_path(cell_type))
     rate = unsure_rate(shipped_models[cell_type], index, mnist_test[0][CALIBRATION:])
     assert FALSE_ALARMS / 2 <= rate <= 2.5 * FALSE_ALARMS, f"{cell_type}: {rate:.1%} of clean digits unsure"
 
 
 def test_the_verdict_says_why(shipped_models, pen_records, not_digits):
-    index = cached_index(registry.shipped_path("lstm"))
+    index = cached_index(store.shipped_path("lstm"))
     clear = trace(shipped_models["lstm"], drawn(pen_records[0]["strokes"], np.random.default_rng(0)))
     verdict = judge(clear.hidden[-1], clear.probs[-1], index)
     assert clear.prediction == pen_records[0]["label"] and verdict.sure and verdict.reason == ""
@@ -58,3 +59,13 @@ def test_the_verdict_says_why(shipped_models, pen_records, not_digits):
     assert far and all(not v.sure and "looks unlike the training" in v.reason for v in far)
     hesitant = [v for v in verdicts if v.probability < index.probability_floor]
     assert all("hesitates between" in v.reason for v in hesitant)
+
+
+def test_a_reading_is_the_trace_and_its_verdict(shipped_models, digits):
+    index = cached_index(store.shipped_path("gru"))
+    image = digits[0][5].numpy()
+    reading = read_digit(shipped_models["gru"], image, index)
+    own = trace(shipped_models["gru"], image)
+    np.testing.assert_array_equal(reading.trace.hidden, own.hidden)
+    assert reading.verdict == judge(own.hidden[-1], own.probs[-1], index)
+    assert read_digit(random_model("gru", hidden=4), image, None).verdict is None  # no index: no verdict

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .config import CANVAS_SIDE
+from ..config import CANVAS_SIDE
 
 
 def load(path) -> list[dict]:
@@ -81,4 +81,4 @@ def european_style(record: dict) -> dict | None:
 
 def default_path() -> Path:
     """Where the development set lives in this project's workspace."""
-    return Path(__file__).resolve().parents[2] / "shared" / "pen-digits" / "dev.jsonl"
+    return Path(__file__).resolve().parents[3] / "shared" / "pen-digits" / "dev.jsonl"

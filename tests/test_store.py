@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from rnnviz import CheckpointError, RowReader, load_model, registry, save_checkpoint
+from rnnviz import CheckpointError, RowReader, load_model, save_checkpoint
+from rnnviz.serving import store
 from tests.conftest import ROOT, bounded
 
 GRU = (ROOT / "models" / "gru.pt").read_bytes()
@@ -18,46 +19,46 @@ def names(entries) -> list[str]:
 
 
 def test_each_visitor_sees_the_shipped_the_class_and_their_own(user_models, monkeypatch):
-    anna, ben = registry.new_session_id(), registry.new_session_id()
-    anna_model, _ = registry.add_checkpoint(GRU, "anna.pt", anna)
-    ben_model, _ = registry.add_checkpoint(GRU, "ben.pt", ben)
+    anna, ben = store.new_session_id(), store.new_session_id()
+    anna_model, _ = store.add_checkpoint(GRU, "anna.pt", anna)
+    ben_model, _ = store.add_checkpoint(GRU, "ben.pt", ben)
     save_checkpoint(load_model(anna_model), user_models / "class.pt")  # the operator's, at the top level
-    assert [e.name for e in registry.list_checkpoints(anna) if e.shipped] == list(registry.SHIPPED)
-    assert names(registry.list_checkpoints(anna)) == ["class", anna_model.stem]
-    assert names(registry.list_checkpoints(ben)) == ["class", ben_model.stem]
-    assert names(registry.list_checkpoints()) == ["class"]
+    assert [e.name for e in store.list_checkpoints(anna) if e.shipped] == list(store.SHIPPED)
+    assert names(store.list_checkpoints(anna)) == ["class", anna_model.stem]
+    assert names(store.list_checkpoints(ben)) == ["class", ben_model.stem]
+    assert names(store.list_checkpoints()) == ["class"]
     monkeypatch.setenv("RNNVIZ_GALLERY", "1")
-    assert sorted(names(registry.list_checkpoints(anna))) == sorted(["class", anna_model.stem, ben_model.stem])
+    assert sorted(names(store.list_checkpoints(anna))) == sorted(["class", anna_model.stem, ben_model.stem])
 
 
 @pytest.mark.parametrize("forged", ["../../etc", "", "A" * 32, "0" * 31, None])
 def test_only_session_ids_name_a_folder(forged):
     with pytest.raises(ValueError):
-        registry.session_dir(forged)
-    assert not registry.is_session_id(forged)
+        store.session_dir(forged)
+    assert not store.is_session_id(forged)
 
 
 def test_the_oldest_are_pruned_past_the_count(user_models, monkeypatch):
     monkeypatch.setenv("RNNVIZ_MAX_MODELS", "3")
-    session, added = registry.new_session_id(), []
+    session, added = store.new_session_id(), []
     for n in range(5):
-        path, pruned = registry.add_checkpoint(GRU, f"m{n}.pt", session)
+        path, pruned = store.add_checkpoint(GRU, f"m{n}.pt", session)
         os.utime(path, (time.time() + n, time.time() + n))  # distinct ages, whatever the clock's resolution
         added.append((path, pruned))
     assert [pruned for _, pruned in added] == [[], [], [], [added[0][0].stem], [added[1][0].stem]]
-    assert names(registry.list_checkpoints(session)) == [path.stem for path, _ in reversed(added[2:])]
-    message = registry.pruned_message(added[3][1])
+    assert names(store.list_checkpoints(session)) == [path.stem for path, _ in reversed(added[2:])]
+    message = store.pruned_message(added[3][1])
     assert "3 models" in message and added[0][0].stem in message and "oldest" in message
 
 
 def test_the_oldest_are_pruned_past_the_size(user_models, monkeypatch, tmp_path):
     monkeypatch.setenv("RNNVIZ_MAX_MB", "1")
     big = save_checkpoint(RowReader("lstm", 150), tmp_path / "big.pt").read_bytes()  # about 0.45 MB
-    session = registry.new_session_id()
-    first, _ = registry.add_checkpoint(big, "a.pt", session)
+    session = store.new_session_id()
+    first, _ = store.add_checkpoint(big, "a.pt", session)
     os.utime(first, (time.time() - 10, time.time() - 10))
-    second, _ = registry.add_checkpoint(big, "b.pt", session)
-    third, pruned = registry.add_checkpoint(big, "c.pt", session)
+    second, _ = store.add_checkpoint(big, "b.pt", session)
+    third, pruned = store.add_checkpoint(big, "c.pt", session)
     assert pruned == [first.stem] and not first.exists() and second.exists() and third.exists()
 
 
@@ -85,16 +86,16 @@ def test_the_path_box_refuses_every_trap_alike(server_files, user_models, trap):
 
     def add():
         with pytest.raises(CheckpointError) as refused:
-            registry.add_checkpoint_file(path, registry.new_session_id(), allowed=(server_files, ))
+            store.add_checkpoint_file(path, store.new_session_id(), allowed=(server_files, ))
         refusals.append(str(refused.value))
 
     seconds, megabytes = bounded(add)
-    assert refusals == [registry.PATH_REFUSED]  # the same words whatever the reason: nothing to map the disk by
+    assert refusals == [store.PATH_REFUSED]  # the same words whatever the reason: nothing to map the disk by
     assert seconds < 1 and megabytes < 100, (seconds, megabytes)
     assert not list(user_models.rglob("*.pt"))
 
 
 def test_the_path_box_adds_a_checkpoint_in_its_folders(server_files, user_models):
-    session = registry.new_session_id()
-    added, _ = registry.add_checkpoint_file(str(server_files / "good.pt"), session, allowed=(server_files, ))
-    assert added.parent == registry.session_dir(session) and load_model(added).cell_type == "rnn"
+    session = store.new_session_id()
+    added, _ = store.add_checkpoint_file(str(server_files / "good.pt"), session, allowed=(server_files, ))
+    assert added.parent == store.session_dir(session) and load_model(added).cell_type == "rnn"

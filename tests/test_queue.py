@@ -1,0 +1,94 @@
+"""The training queue: a limit of trainings at once, first come first served, one job per visitor, a
+full queue refused, stop and leave the queue, and the jobs of a killed server shown as interrupted and
+resumed from their last epoch end, with nothing half-written left behind."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rnnviz import load_model
+from rnnviz.recipes import Settings
+from rnnviz.serving import store
+from rnnviz.serving.jobs import JobState
+from rnnviz.serving.queue import QueueFull, TrainingQueue
+from tests.conftest import ROOT, leftovers, wait_for, wait_until
+
+TINY = Settings(cell_type="rnn", hidden=8, epochs=1, limit=500, val_size=200)
+LONG = Settings(cell_type="lstm", hidden=128, epochs=6, val_size=400)  # a second or two an epoch
+
+
+@pytest.fixture
+def slots(user_models, tmp_path, monkeypatch):
+    """An empty model store, and training slots of this test's own (not the machine's)."""
+    monkeypatch.setenv("RNNVIZ_SLOTS", str(tmp_path / "slots"))
+    return user_models
+
+
+@pytest.mark.slow
+def test_limit_order_queue_full_and_stop(slots, offline_mnist):
+    queue = TrainingQueue(workers=1, queue_limit=2)
+    first, second, third, fourth = (store.new_session_id() for _ in range(4))
+    try:
+        queue.submit(LONG, first)
+        wait_until(lambda: queue.latest(first).state == JobState.RUNNING)
+        queue.submit(TINY, second)
+        queue.submit(TINY, third)
+        places = [queue.place(queue.latest(session)) for session in (second, third)]
+        assert [place.position for place in places] == [1, 2] and 0 < places[0].starts_in < places[1].starts_in
+        with pytest.raises(QueueFull):
+            queue.submit(TINY, fourth)
+        with pytest.raises(ValueError, match="already"):
+            queue.submit(TINY, first)  # one job per visitor
+        queue.stop(second, queue.latest(second).id)  # leaves the queue: the third moves up
+        assert queue.latest(second).state == JobState.CANCELLED and queue.place(queue.latest(third)).position == 1
+        wait_until(lambda: queue.latest(first).progress)
+        queue.stop(first, queue.latest(first).id)  # running: stops and saves what it learned
+        stopped = wait_for(queue, first)
+        assert stopped.state == JobState.STOPPED and load_model(stopped.out).info["stopped_early"]
+        done = wait_for(queue, third)
+        assert done.state == JobState.DONE and done.started >= stopped.submitted
+        assert done.started > Path(stopped.out).stat().st_mtime - 1  # only after the first had ended
+        assert queue.latest(second).state == JobState.CANCELLED and not queue.latest(fourth)
+    finally:
+        queue.close()
+    assert not leftovers(slots)
+
+
+SERVER = f"""
+import sys, time
+from rnnviz.recipes import Settings
+from rnnviz.serving.queue import TrainingQueue
+queue, session = TrainingQueue(workers=1), sys.argv[1]
+queue.submit(Settings(**{LONG.__dict__!r}), session)
+while queue.latest(session).epochs_done < 1:
+    time.sleep(0.05)
+print("an epoch is saved", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+def test_jobs_of_a_killed_server_show_as_interrupted_and_resume(slots, offline_mnist):
+    session = store.new_session_id()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, session], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    try:
+        assert server.stdout.readline().strip() == "an epoch is saved"
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)  # the server and its worker, as a crash or a restart would
+        server.wait()
+        server.stdout.close()
+    queue = TrainingQueue(workers=1)  # the restarted server
+    try:
+        status = queue.latest(session)
+        assert status.state == JobState.INTERRUPTED and status.epochs_done >= 1 and not leftovers(slots)
+        queue.resume(session, status.id)
+        done = wait_for(queue, session, until=(JobState.DONE, JobState.FAILED))
+    finally:
+        queue.close()
+    assert done.state == JobState.DONE, done.error
+    assert len(load_model(done.out).info["history"]) == LONG.epochs
