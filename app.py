@@ -16,11 +16,11 @@ from ui.digit import digit_input
 from ui.evaluate_tab import evaluate_tab
 from ui.insight_tab import insight_tab
 from ui.inspect_tab import inspect_tab
+from ui.page import compact_on_phones
 from ui.prediction import prediction_summary
 from ui.sidebar import add_checkpoint_form, loaded_models, model_picker
 from ui.state import Key, Tab
 from ui.train_tab import train_tab
-from ui.viewport import compact_on_phones, is_narrow
 
 INTRO = (
     "**How it works.** The network gets the image one row of 28 pixels at a time, top to bottom. After each "
@@ -35,7 +35,6 @@ torch.set_num_threads(1)  # two cores: one for training, one for everyone's page
 
 def main() -> None:
     st.set_page_config(page_title="rnnviz: how a recurrent network reads", page_icon="✍️", layout="wide")
-    narrow = is_narrow()  # a phone: Inspect's figure in one column
     compact_on_phones()
     with st.container(key=Key.PAGE_HEAD):
         st.title("✍️ Watch a network read your handwriting")
@@ -59,7 +58,7 @@ def main() -> None:
             prediction_summary(reading)
 
     tabs = {
-        Tab.INSPECT: lambda: inspect_tab(selected, reading.trace if reading else None, narrow),
+        Tab.INSPECT: lambda: inspect_tab(selected, reading.trace if reading else None),
         Tab.COMPARE: lambda: compare_tab(image, loaded_models()[0]),
         Tab.INSIGHT: lambda: insight_tab(image, shipped, selected),
         Tab.EVALUATE: lambda: evaluate_tab(selected),

@@ -31,12 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-CANVAS = '[data-testid="stBidiComponentIsolated"] canvas.upper-canvas'
-RESET = '[data-testid="stBidiComponentIsolated"] button[title="Reset canvas & history"]'  # the canvas toolbar's bin
-STEP_FIGURE = '[data-testid="stPlotlyChart"]:has(.updatemenu-button) .js-plotly-plot'
-# JS: the step figure's "Step t of 28" (its slider's current value), or undefined.
-SHOWN_STEP_TEXT = (f"Array.from(document.querySelectorAll('{STEP_FIGURE} .slider-container text'))"
-                   ".map(text => text.textContent).find(text => text.startsWith('Step '))")
+CANVAS = f'.st-key-{Key.CANVAS} [data-testid="stBidiComponentIsolated"] canvas.upper-canvas'
+RESET = f'.st-key-{Key.CANVAS} [data-testid="stBidiComponentIsolated"] button[title="Reset canvas & history"]'  # bin
 
 RECORDER = """
 const rnnviz = window.rnnviz = {mouseups: [], sent: [], received: [], predictions: [], shown: []};
@@ -292,12 +288,14 @@ def readable_digits(records: list[dict], count: int) -> list[tuple[int, dict]]:
     return chosen
 
 
-# Compare's animated view lives in an open shadow root (Playwright's locators pierce it).
+# The views drawn in the browser live in open shadow roots (Playwright's locators pierce them); each has a
+# root element `.view` holding the step it shows in data-step, a `button.play` and an `input.step` slider.
+INSPECT_VIEW = f".st-key-{Key.INSPECT_VIEW}"
 COMPARE_VIEW = f".st-key-{Key.COMPARE_VIEW}"
 # JS: every panel of Compare's view as {model, step, reads, final}, or [] before it is drawn.
 COMPARE_PANELS = f"""() => {{
   const host = document.querySelector('{COMPARE_VIEW} [data-testid="stBidiComponentIsolated"]');
-  const root = host && (host.shadowRoot || host).querySelector('.race');
+  const root = host && (host.shadowRoot || host).querySelector('.view');
   return root ? [...root.querySelectorAll('.panel')].map(p => ({{
     model: p.dataset.model, step: Number(p.dataset.step), reads: p.querySelector('.reads').textContent,
     final: p.querySelector('.final').textContent}})) : [];
@@ -313,3 +311,24 @@ PANEL_CANVAS = f"""([model, index]) => {{
 
 def compare_panels(page) -> list[dict]:
     return page.evaluate(COMPARE_PANELS)
+
+
+def shown_step(view) -> int:
+    """The step a view (the locator of its `.view`) shows."""
+    return int(view.get_attribute("data-step"))
+
+
+def canvas_pixels(canvas) -> np.ndarray:
+    """The pixels of a canvas (a locator) as drawn: (height, width, 4) RGBA bytes."""
+    height, width, data = canvas.evaluate("c => [c.height, c.width, Array.from(c.getContext('2d')"
+                                          ".getImageData(0, 0, c.width, c.height).data)]")
+    return np.array(data, dtype=np.uint8).reshape(height, width, 4)
+
+
+def download(page, key: str, folder: Path) -> Path:
+    """Click the download button `key` and keep the file in `folder`; its path."""
+    with page.expect_download() as started:
+        page.locator(f".st-key-{key} button").first.click()  # (its help is a second button)
+    path = folder / started.value.suggested_filename
+    started.value.save_as(path)
+    return path

@@ -13,9 +13,10 @@ import torch
 from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
 
-from rnnviz import CELL_TYPES, measures, neighbours, preprocess_canvas, save_checkpoint, stats, trace
+from rnnviz import CELL_TYPES, measures, neighbours, preprocess_canvas, save_checkpoint, stats, trace, views
 from rnnviz.config import DEFAULT_BRUSH
 from rnnviz.data import gallery, nondigits, pendigits
+from rnnviz.figures.palette import browser_palette
 from rnnviz.intervention import Intervention
 from rnnviz.serving import store
 from rnnviz.serving.jobs import JobState
@@ -91,30 +92,28 @@ def test_prediction_is_the_selected_models_own(app, drawings, shipped_models):
     for cell_type in ("gru", "rnn", "lstm"):
         at.selectbox(key=Key.MODEL).set_value(str(store.shipped_path(cell_type))).run()
         assert metric(at, "Prediction") == str(trace(shipped_models[cell_type], image).prediction), cell_type
-        panels = [d for d in chart_spec(at, Chart.STEP_FIGURE)["data"] if d["type"] == "heatmap"]
-        assert len(panels) == 1 + {"lstm": 6, "gru": 4, "rnn": 1}[cell_type]  # the input image + gates/states
+        assert view_data(at, "inspect")["cell"] == cell_type
 
 
-def test_stepping_is_client_side_frames(app, drawings):
+@pytest.mark.parametrize("cell_type", CELL_TYPES)
+def test_inspect_sends_the_selected_models_trace_once_and_nothing_without_a_digit(app, drawings, shipped_models,
+                                                                                  cell_type):
+    chosen = {Key.MODEL: str(store.shipped_path(cell_type))}
+    at = app(**chosen).run()
+    assert not at.exception and NO_DIGIT in [info.value for info in at.info] and view_data(at, "inspect") is None
     _, rgba = drawings[7]
-    at = app(drawing=rgba).run()
-    spec = chart_spec(at, Chart.STEP_FIGURE)
-    assert [f["name"] for f in spec["frames"]] == [str(s) for s in range(1, 29)]
-    slider = spec["layout"]["sliders"][0]
-    assert len(slider["steps"]) == 28 and slider["active"] == 27
-    assert all(s["method"] == "animate" for s in slider["steps"])
-    assert slider["currentvalue"]["prefix"] == "Step " and slider["steps"][13]["label"] == "14"  # "Step 14 of 28"
-    row_box = spec["frames"][13]["layout"]["shapes"][0]
-    assert (row_box["y0"], row_box["y1"]) == (13.5, 14.5)  # frame 14 moves the highlight to row 14
-
-    unit = at.selectbox(key=Key.UNIT)
-    chosen = unit.options[5]  # e.g. "unit 42"
-    unit.set_value(int(chosen.split()[1])).run()
-    spec = chart_spec(at, Chart.STEP_FIGURE)
-    assert spec["layout"]["title"]["subtitle"]["text"].startswith(chosen.capitalize() + " at step 28:")
-
+    at = app(drawing=rgba, **chosen).run()
+    assert not at.exception
+    model, own = shipped_models[cell_type], trace(shipped_models[cell_type], preprocess_canvas(rgba))
+    order = measures.unit_order(model, own, "contribution")
+    sent = view_data(at, "inspect")
+    assert sent.pop("palette") == browser_palette()
+    assert sent == views.inspect(cell_type, own, order, int(order[0]))  # the trace, in the units' order
     at.radio(key=Key.ORDER).set_value("index").run()
     assert at.selectbox(key=Key.UNIT).options[:3] == ["unit 0", "unit 1", "unit 2"]
+    at.selectbox(key=Key.UNIT).set_value(42).run()
+    sent = view_data(at, "inspect")
+    assert sent["order"] == list(range(100)) and sent["unit"] == 42
 
 
 def test_compare_shows_all_three_models(app, drawings, shipped_models):
@@ -128,10 +127,15 @@ def test_compare_shows_all_three_models(app, drawings, shipped_models):
     assert sum(d["type"] == "heatmap" for d in spec["data"]) == 3
 
 
-def compare_view_data(at) -> dict | None:
-    """The data the Compare tab sent to its animated view, or None if it is not on the page."""
-    found = [e.proto for e in at.get("bidi_component") if e.proto.component_name == "rnnviz.compare_view"]
+def view_data(at, view: str) -> dict | None:
+    """The data the page sent to one of its browser views ("inspect", "compare", "probabilities"), or None
+    if the view is not on the page."""
+    found = [e.proto for e in at.get("bidi_component") if e.proto.component_name == f"rnnviz.{view}_view"]
     return json.loads(found[0].json) if found else None
+
+
+def compare_view_data(at) -> dict | None:
+    return view_data(at, "compare")
 
 
 def test_compare_two_models_chosen_and_a_what_if(app, drawings, shipped_models):
@@ -373,7 +377,7 @@ def test_insight_units_and_gates_of_the_selected_lstm(app, drawings, shipped_sta
 
     at.button(key=Key.FOLLOW_UNIT).click().run()  # follow unit 7 in Inspect
     assert at.selectbox(key=Key.UNIT).value == 7
-    assert chart_spec(at, Chart.STEP_FIGURE)["layout"]["title"]["subtitle"]["text"].startswith("Unit 7 at step 28:")
+    assert view_data(at, "inspect")["unit"] == 7
 
 
 def test_evaluate_shows_accuracy_and_the_confusion_of_all_test_digits(app, shipped_models):
@@ -395,7 +399,7 @@ def test_a_misread_test_digit_opens_in_inspect(app, shipped_stats, mnist_test):
     assert not at.exception
     assert at.radio(key=Key.SOURCE).value == Source.TEST_SET and at.number_input(key=Key.TEST_DIGIT).value == last.image
     assert metric(at, "Prediction") == str(last.predicted) != str(last.true)
-    assert chart_spec(at, Chart.STEP_FIGURE)  # the Inspect tab is open
+    assert view_data(at, "inspect")  # the Inspect tab is open
 
     at.session_state[Key.TAB] = Tab.EVALUATE
     at.run().selectbox(key=Key.WRONG_TRUE).set_value(int(last.true)).run()
@@ -424,7 +428,7 @@ def downloads(monkeypatch):
 
 
 @pytest.mark.slow
-def test_downloads_hold_the_trace_and_the_chart(app, drawings, shipped_models, downloads):
+def test_downloads_hold_the_trace_its_replay_and_the_charts(app, drawings, shipped_models, downloads):
     _, rgba = drawings[6]
     digit_trace = trace(shipped_models["lstm"], preprocess_canvas(rgba))
     at = app(drawing=rgba).run()
@@ -444,7 +448,13 @@ def test_downloads_hold_the_trace_and_the_chart(app, drawings, shipped_models, d
     np.testing.assert_array_equal(np.array(saved["gates"]["forget"], dtype=np.float32), digit_trace.gates["forget"])
     np.testing.assert_array_equal(np.array(saved["image"], dtype=np.float32), digit_trace.image)
 
-    png = Image.open(io.BytesIO(downloads(at, f"{Chart.STEP_FIGURE}-png"))).convert("RGB")
+    replay = downloads(at, Key.INSPECT_REPLAY)
+    assert replay.startswith("<!doctype html>") and "mountInspect({data: " in replay and "<script src" not in replay
+    assert json.dumps(view_data(at, "inspect")["panels"][0]["values"]) in replay  # this digit's trace, inlined
+
+    at.session_state[Key.TAB] = Tab.COMPARE
+    at.run()
+    png = Image.open(io.BytesIO(downloads(at, f"{Chart.MEMORY_CURVES}-png"))).convert("RGB")
     red, green, blue = np.asarray(png).transpose(2, 0, 1)
     assert png.width >= 1000
     assert not ((red == 0) & (green == 0) & (1 <= blue) & (blue <= 0x11)).any()  # Streamlit's placeholder colours
@@ -457,7 +467,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
     for cell_type in CELL_TYPES:
         assert stats.cached_stats(store.shipped_path(cell_type)), f"no statistics shipped for {cell_type}"
     expected_charts = {
-        (Tab.INSPECT, None): {Chart.STEP_FIGURE}, (Tab.COMPARE, None): {Chart.MEMORY_CURVES},
+        (Tab.INSPECT, None): set(), (Tab.COMPARE, None): {Chart.MEMORY_CURVES},
         (Tab.INSIGHT, InsightView.ROWS): {Chart.ROWS_DRAWING, Chart.ROWS_TEST_SET},
         (Tab.INSIGHT, InsightView.GRADIENTS): {Chart.GRADIENTS_DRAWING, Chart.GRADIENTS_TEST_SET},
         (Tab.INSIGHT, InsightView.UNITS): {Key.SATURATION, Chart.CLASS_MEANS}, (Tab.EVALUATE, None): {Chart.CONFUSION},

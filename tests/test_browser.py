@@ -4,6 +4,8 @@ Needs Playwright and Debian's Chromium (see README); without them these tests fa
 Select or leave them out with the `browser` marker.
 """
 
+import base64
+import json
 import re
 from itertools import pairwise
 
@@ -15,7 +17,7 @@ from scipy.ndimage import gaussian_filter
 from rnnviz import load_model, preprocess_canvas, reading, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
 from rnnviz.data import nondigits, pendigits
-from rnnviz.figures import charts
+from rnnviz.figures import charts, palette
 from rnnviz.intervention import Intervention
 from rnnviz.neighbours import cached_index
 from rnnviz.recipes import APP_RECIPE, RECIPES, Settings
@@ -25,13 +27,14 @@ from tests.browser import (
     CANVAS,
     COMPARE_PANELS,
     COMPARE_VIEW,
+    INSPECT_VIEW,
     PANEL_CANVAS,
     RECORDER,
-    SHOWN_STEP_TEXT,
-    STEP_FIGURE,
+    canvas_pixels,
     chromium,
     clear_canvas,
     compare_panels,
+    download,
     draw_stroke,
     draw_strokes,
     metric,
@@ -39,6 +42,7 @@ from tests.browser import (
     open_tab,
     pen_strokes,
     seen_image,
+    shown_step,
     streamlit_server,
     touch_stroke,
     wait_until_quiet,
@@ -52,9 +56,8 @@ pytestmark = pytest.mark.browser
 # Indices into dev.jsonl: five labels, one- and two-stroke digits (the shipped LSTM reads them right).
 DIGITS = (1, 5, 11, 16, 28)
 
-# JS: where the row highlight (the step figure's first shape) is on the page; undefined while it is drawn.
-ROW_TOP = f"document.querySelector('{STEP_FIGURE} .layer-above .shapelayer path')?.getBoundingClientRect().top"
-SHOWN_STEP = f"() => ({{title: {SHOWN_STEP_TEXT}, row_top: {ROW_TOP}}})"
+VEIL = 0.82  # the white veil's opacity over the steps not read yet (ui/views/draw.js)
+ZOOM = 6, 2  # px of a heatmap cell in Inspect's view: a step's width, a unit's height
 
 
 @pytest.fixture(scope="module")
@@ -87,35 +90,77 @@ def test_drawn_digits_are_read(page, pen_records):
         assert metric(page, "Prediction") == str(label)
 
 
-def test_stepping_happens_in_the_page(page, pen_records):
-    draw(page, pen_records[DIGITS[0]], DIGITS[0])
-    wait_until_quiet(page)  # the step figure comes after the prediction
-    figure = page.locator(STEP_FIGURE)
-    page.wait_for_function(f"() => {ROW_TOP} !== undefined && {SHOWN_STEP_TEXT} !== undefined")
-    last = page.evaluate(SHOWN_STEP)
-    assert last["title"] == "Step 28 of 28"
+def replay_data(html: str) -> dict:
+    """The view's data a replay file holds."""
+    return json.loads(html.split("({data: ", 1)[1].rsplit(", parentElement: document.body});", 1)[0])
+
+
+def heatmap_colours(panel: dict, data: dict) -> np.ndarray:
+    """The colours Inspect's view must paint a panel's heatmap with: (units in order, steps, 3)."""
+    lo, hi = data["ranges"][panel["range"]]
+    values = halves(panel["values"]).reshape(data["steps"], data["units"])[:, data["order"]].T  # (units, steps)
+    scale = palette.GATE_SCALE if panel["range"] == "gate" else palette.STATE_SCALE
+    return palette.lookup_table(scale)[np.clip(np.rint((values - lo) * (255 / (hi - lo))), 0, 255).astype(int)]
+
+
+def assert_heatmap_shows(pixels: np.ndarray, expected: np.ndarray, step: int) -> None:
+    """The steps read so far are the values' colours; the steps after them are veiled in white."""
+    cells = pixels[1::ZOOM[1], 2::ZOOM[0], :3].astype(int)  # one pixel inside each cell, clear of the step's line
+    np.testing.assert_allclose(cells[:, :step], expected[:, :step], atol=2)
+    veiled = np.rint(expected[:, step:] * (1 - VEIL) + 255 * VEIL)
+    np.testing.assert_allclose(cells[:, step:], veiled, atol=3)
+
+
+def halves(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype="<f2").astype(np.float64)
+
+
+def test_inspect_plays_in_the_page_and_draws_the_trace(page, pen_records, tmp_path):
+    record = pen_records[DIGITS[0]]
+    draw(page, record, DIGITS[0])
+    wait_until_quiet(page)  # the view comes after the prediction
+    view = page.locator(f"{INSPECT_VIEW} .view")
+    view.locator("canvas").first.wait_for()
+    assert shown_step(view) == 28
+    data = replay_data(download(page, Key.INSPECT_REPLAY, tmp_path).read_text())  # what the page was sent
     frames = websocket_frames(page)
 
-    figure.locator(".updatemenu-button", has_text="Play").click()
-    wait_for_title(page, "^Step ([4-9]|1[0-9]) of 28")
-    figure.locator(".updatemenu-button", has_text="Pause").click()
-    playing = page.evaluate(SHOWN_STEP)
-    assert playing["row_top"] < last["row_top"]  # the highlight went back up to an early row
-
-    rail = figure.locator(".slider-rail-touch-rect").bounding_box()
-    tick = figure.locator(".slider-tick-rect").first.bounding_box()
-    x, y = tick["x"] + tick["width"] / 2, rail["y"] + rail["height"] / 2  # the slider at step 1
-    on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y).getAttribute('class')", [x, y])
-    assert on_top == "slider-rail-touch-rect", f"step 1 of the slider is covered by {on_top}"
-    page.mouse.click(x, y)
-    wait_for_title(page, "^Step 1 of 28")  # the slider's readout changes first, then the frame moves the shapes
-    page.wait_for_function(f"top => {ROW_TOP} < top", arg=playing["row_top"], timeout=5_000)
+    slider = view.locator("input.step")
+    slider.focus()
+    page.keyboard.press("Home")
+    assert shown_step(view) == 1
+    view.locator("button.play").click()
+    page.wait_for_function("view => Number(view.dataset.step) >= 6", arg=view.element_handle(), timeout=10_000)
+    view.locator("button.play").click()  # pause
+    step = shown_step(view)
+    assert 6 <= step < 28 and f"after row {step}." in view.locator(".update").inner_text()
+    heatmaps = view.locator(".panel figure canvas")
+    assert heatmaps.count() == len(data["panels"]) == 6
+    for number, panel in enumerate(data["panels"]):
+        assert_heatmap_shows(canvas_pixels(heatmaps.nth(number)), heatmap_colours(panel, data), step)
+    digit = canvas_pixels(view.locator("figure canvas").first)[..., :3].astype(int)  # 6 px a pixel of the digit
+    assert digit[step * 6 + 2:].max() < 120 and (digit[(step - 1) * 6, 2:-2, 0] > 200).all()  # darkened; the box
     assert websocket_frames(page) == frames  # all of it without a word to or from the server
 
-
-def wait_for_title(page, pattern: str) -> None:
-    """Wait for the step figure's "Step t of 28" to match the regular expression."""
-    page.wait_for_function(f"() => /{pattern}/.test({SHOWN_STEP_TEXT})", timeout=15_000)
+    # Hovering a heatmap writes out that unit's update at that step, with the trace's numbers.
+    hidden = heatmaps.nth(5)
+    hidden.scroll_into_view_if_needed()
+    box = hidden.bounding_box()
+    row, at = 3, 10  # the 4th unit from the top, step 10
+    page.mouse.move(box["x"] + (at - 0.5) / 28 * box["width"], box["y"] + (row + 0.5) / 100 * box["height"])
+    tip = view.locator(".tip")
+    tip.wait_for()
+    unit = data["order"][row]
+    text = tip.inner_text().replace("−", "-")
+    assert text.startswith(f"unit {unit}, step {at}: h = ")
+    values = {panel["quantity"]: halves(panel["values"]).reshape(28, 100)[:, unit] for panel in data["panels"]}
+    f, c, i, g, o, h = (values[name] for name in ("forget", "cell_state", "input", "candidate", "output", "hidden"))
+    numbers = [float(n) for n in re.findall(r"-?\d+\.\d\d", text.split("\n", 1)[1])]
+    assert numbers == pytest.approx([f[at - 1], c[at - 2], i[at - 1], g[at - 1], c[at - 1], o[at - 1], c[at - 1],
+                                     h[at - 1]], abs=0.0051)  # c = f·c + i·g = c, h = o·tanh(c) = h, 2 decimals
+    image = seen_image(page)  # and against an offline trace of what the network read (8-bit, so loosely)
+    offline = trace(load_model(store.shipped_path("lstm")), image)
+    assert abs(offline.hidden[at - 1, unit] - h[at - 1]) < 0.02 and offline.prediction == data["prediction"]
 
 
 def test_compare_shows_all_three_models(page, pen_records):
@@ -128,6 +173,51 @@ def test_compare_shows_all_three_models(page, pen_records):
     assert all(final[-1] in "0123456789" for final in shown.values()), shown
     assert shown["LSTM"] == f"final {metric(page, 'Prediction')}" == f"final {pen_records[index]['label']}"
     open_tab(page, Tab.INSPECT)
+
+
+def test_both_replays_play_offline_from_disk(page, browser, pen_records, tmp_path):
+    """The replays downloaded from the page open from disk with the network off, play, and draw what the
+    page drew: Inspect's heatmaps, and Compare's race with the what-if as it was set."""
+    draw(page, pen_records[DIGITS[3]], DIGITS[3])
+    wait_until_quiet(page)
+    inspect_file = download(page, Key.INSPECT_REPLAY, tmp_path)
+    open_tab(page, Tab.COMPARE)
+    page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=30_000)
+    page.get_by_text(next(choice for choice, value in KEEP_GATE_CHOICES.items() if value == 0.0)).click()
+    page.wait_for_function(f"() => ({COMPARE_PANELS})().some(p => p.final.includes('was'))", timeout=30_000)
+    compare_file = download(page, Key.COMPARE_REPLAY, tmp_path)
+    shown = compare_panels(page)
+    page.get_by_text(next(choice for choice, value in KEEP_GATE_CHOICES.items() if value is None)).click()
+    open_tab(page, Tab.INSPECT)
+
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.set_offline(True)
+    fetched = []
+    context.on("request", lambda request: fetched.append(request.url))
+    offline = context.new_page()
+    for path in (inspect_file, compare_file):
+        offline.goto(path.as_uri())
+        view = offline.locator(".view")
+        view.locator("canvas").first.wait_for()
+        view.locator("input.step").focus()
+        offline.keyboard.press("Home")
+        view.locator("button.play").click()
+        offline.wait_for_function("view => view.dataset.step === '28'", arg=view.element_handle(), timeout=15_000)
+        offline.screenshot(path=tmp_path / f"{path.stem}-offline.png")
+    data = replay_data(inspect_file.read_text())
+    offline.goto(inspect_file.as_uri())
+    heatmaps = offline.locator(".view .panel figure canvas")
+    heatmaps.first.wait_for()
+    for number, panel in enumerate(data["panels"]):
+        assert_heatmap_shows(canvas_pixels(heatmaps.nth(number)), heatmap_colours(panel, data), 28)
+    offline.goto(compare_file.as_uri())
+    offline.locator(".view .panel").first.wait_for()
+    replayed = [{"model": panel.get_attribute("data-model"), "final": panel.locator("header .final").inner_text()}
+                for panel in offline.locator(".view .panel").all()]
+    assert replayed == [{"model": p["model"], "final": p["final"]} for p in shown]  # the what-if as it was set
+    assert "clamped to 0" in offline.locator(".view .note").inner_text()
+    assert all(url.startswith("file://") for url in fetched), fetched  # nothing but the file itself
+    context.close()
 
 
 def test_every_tab_opens_without_an_error(page, pen_records):
@@ -327,7 +417,7 @@ def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen
 @pytest.mark.parametrize("width, height", [(390, 844), (768, 1024)])
 def test_phone_draws_by_touch_and_plays_both_views(width, height, browser, pen_records, tmp_path):
     """A phone and a tablet: draw with a finger on the first screen and see the prediction there too, play
-    Inspect's step figure (in one column: its slider wide, its toolbar clear of the title) and Compare's
+    Inspect's view (its panels reflowed to the screen: one column on a phone, its slider wide) and Compare's
     view; the page fits the screen."""
     record = pen_records[COMPARED_DIGIT]
     with streamlit_server() as url:
@@ -345,25 +435,25 @@ def test_phone_draws_by_touch_and_plays_both_views(width, height, browser, pen_r
             page.wait_for_timeout(500)
         page.wait_for_function("() => window.rnnviz.metric('Prediction')?.fresh", timeout=30_000)
         assert metric(page, "Prediction") == str(record["label"])
-        page.wait_for_function(QUIET, timeout=30_000)  # the step figure comes after the prediction
+        page.wait_for_function(QUIET, timeout=30_000)  # the step view comes after the prediction
         said = page.locator('[data-testid="stMetric"]', has_text="Prediction").bounding_box()
         assert page.evaluate("() => window.scrollY") == 0 and said["y"] + said["height"] <= height, said
         page.screenshot(path=str(tmp_path / f"drawn-{width}.png"))
 
-        figure = page.locator(STEP_FIGURE)
-        figure.scroll_into_view_if_needed()
-        figure.locator(".updatemenu-button", has_text="Play").tap()
-        page.wait_for_function(f"() => /^Step ([4-9]|1[0-9]) of 28/.test({SHOWN_STEP_TEXT})", timeout=15_000)
+        view = page.locator(f"{INSPECT_VIEW} .view")
+        view.scroll_into_view_if_needed()
+        view.locator("input.step").focus()
+        page.keyboard.press("Home")
+        view.locator("button.play").tap()
+        page.wait_for_function("view => Number(view.dataset.step) >= 4", arg=view.element_handle(), timeout=15_000)
         page.screenshot(path=str(tmp_path / f"inspect-{width}.png"))
         widest = page.evaluate("() => document.documentElement.scrollWidth")
         assert widest <= width, f"the page is {widest} px wide on a {width} px screen"
-        rail = figure.locator(".slider-rail-touch-rect").bounding_box()
-        assert rail["width"] > 0.4 * width, rail  # a slider, not a dot
-        title, toolbar = figure.locator(".gtitle").bounding_box(), figure.locator(".modebar").bounding_box()
-        assert title["x"] + title["width"] <= toolbar["x"] or title["y"] + title["height"] <= toolbar["y"]
-        tops = page.evaluate(f"() => [...document.querySelectorAll('{STEP_FIGURE} .nsewdrag')]"
-                             ".map(r => Math.round(r.getBoundingClientRect().top))")
-        assert len(tops) == 10 and len(set(tops)) == len(tops), tops  # one column: every panel on a row of its own
+        assert view.locator("input.step").bounding_box()["width"] > 0.4 * width  # a slider, not a dot
+        boxes = [view.locator(".grid > *").nth(i).bounding_box() for i in range(view.locator(".grid > *").count())]
+        assert len(boxes) == 10 and all(0 <= box["x"] and box["x"] + box["width"] <= width for box in boxes), boxes
+        columns = len({round(box["x"]) for box in boxes})
+        assert columns == (1 if width < 600 else 2), boxes  # a phone: one panel a row; a tablet: two
 
         page.get_by_role("tab", name=Tab.COMPARE, exact=True).tap()
         page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=60_000)

@@ -1,4 +1,4 @@
-"""The small charts: class probabilities, models side by side, and training curves smoothed across epochs."""
+"""The static charts: models side by side over every step, and training curves smoothed across epochs."""
 
 import numpy as np
 
@@ -39,9 +39,3 @@ def test_exponential_moving_average():
     np.testing.assert_allclose(charts.exponential_moving_average(values, smoothing), expected)
     np.testing.assert_allclose(charts.exponential_moving_average([3.0] * 5), 3.0)  # debiased: no pull towards 0
     assert charts.exponential_moving_average([1.0, 5.0], smoothing=0.0).tolist() == [1.0, 5.0]
-
-
-def test_probability_bars(shipped_traces):
-    probs = shipped_traces["lstm"].probs[-1]
-    fig = charts.probability_bars(probs, "at the end")
-    np.testing.assert_allclose(fig.data[0].y, probs)

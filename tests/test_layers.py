@@ -198,7 +198,7 @@ at.session_state.get("source")
 if "session" in st.session_state: pass
 st.session_state.update({"unit": 3, Key.TAB: Tab.INSPECT})
 at.button("start-training").click()
-chart_spec(at, "step-figure")
+chart_spec(at, "compare-figure")
 open_tab(page, "Compare")
 assert {"Inspect", "Train"} <= set(names)
 if source == "Test set": pass
@@ -221,7 +221,7 @@ def test_the_scan_finds_keys_and_labels_spelled_out_and_nothing_else():
     hits = spelled_out(SPELLED_OUT)
     assert {line for line, _, _ in hits} == set(range(2, 14)) - {3}
     assert {value for _, value, _ in hits} == {Key.CANVAS, Key.MODEL, Key.TAB, Key.SOURCE, Key.SESSION, Key.UNIT,
-                                               Key.START_TRAINING, Chart.STEP_FIGURE, Tab.COMPARE, Tab.INSPECT,
+                                               Key.START_TRAINING, Chart.COMPARE, Tab.COMPARE, Tab.INSPECT,
                                                Tab.TRAIN, Source.TEST_SET}
     assert spelled_out(NAMED_FROM_STATE) == []
     assert spelled_out('at.button("start-training")', in_tests=False) == []  # st.button's first argument is a label

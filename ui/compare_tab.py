@@ -4,18 +4,18 @@ what each still remembers, and "what if" changes to the recurrence applied to al
 import streamlit as st
 
 from rnnviz import CELL_TYPES
-from rnnviz.compare import Racer, race
 from rnnviz.config import ROWS
 from rnnviz.figures.charts import compare_figure
 from rnnviz.figures.insight import memory_curve_figure
 from rnnviz.intervention import Intervention
 from rnnviz.serving import store
+from rnnviz.views import Racer, race
 
 from . import cache
 from .cache import Loaded
-from .compare_view import compare_view
 from .state import Chart, Key
-from .widgets import NO_DIGIT, chart
+from .views import replay_html, show
+from .widgets import NO_DIGIT, chart, replay_button
 
 KEEP_GATE_CHOICES = {"as trained": None, "clamped to 0: forget at every row": 0.0,
                      "clamped to 1: keep everything": 1.0}
@@ -78,8 +78,10 @@ def compare_tab(image, models: dict[str, Loaded]) -> None:
         st.markdown("The same digit through every model, row by row. Which one makes up its mind first, and "
                     "which still remembers the top of the digit at the end?")
         raced = race(racers, image, _what_if([loaded.model.hidden_size for loaded in chosen]))
-        compare_view(raced.view, key=Key.COMPARE_VIEW)
+        show("compare", raced.view, key=Key.COMPARE_VIEW)
         st.caption(HOW_TO_READ)
+        replay_button(st, lambda: replay_html("compare", raced.view, "rnnviz: " + ", ".join(raced.traces) + " race"),
+                      "rnnviz-compare-replay.html", Key.COMPARE_REPLAY)
         if st.toggle("All steps at once, as a chart (with PNG download)", key=Key.COMPARE_CHART):
             chart(compare_figure(raced.traces), key=Chart.COMPARE)  # 0.2 s to build: only when asked for
     curves = {racer.name: racer.decoders.lag_r2 for racer in racers if racer.decoders is not None}

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from rnnviz import measures, neighbours
+from rnnviz import measures, neighbours, views
 from rnnviz.figures.images import strip
-from rnnviz.figures.steps import step_figure
 
 from . import cache
-from .state import Chart, Key
-from .widgets import NO_DIGIT, chart, offer_mnist_download, trace_downloads
+from .state import Key
+from .views import replay_html, show
+from .widgets import NO_DIGIT, offer_mnist_download, trace_downloads
 
 NEIGHBOUR_ZOOM = 3  # a 28 px training digit shown 84 px wide
 
@@ -24,9 +24,9 @@ EXPLAIN = {
 HOW_TO_READ = (
     "Each heatmap has one line per unit (sorted, top = most telling) and one column per step. "
     "Gates run from 0 (closed, dark) to 1 (open, yellow); states from -1 (blue) through 0 (white) to +1 (red). "
-    "Steps not read yet are veiled. Drag the **Step** slider or press **▶ Play**. Hover the chosen unit's line "
-    "to see its update at that step written out with its numbers. The prediction is the read-out of **h** "
-    "after the last row."
+    "Steps not read yet are veiled. Drag the slider or press **▶ Play**: it runs in your browser. Hover (or tap) "
+    "a heatmap to see that unit's update at that step written out with its numbers. The prediction is the "
+    "read-out of **h** after the last row."
 )
 
 
@@ -48,9 +48,8 @@ def alike_digits(entry, trace) -> None:
                  caption="Distance, left to right: " + ", ".join(f"{distance:.1f}" for distance in candidate.distances))
 
 
-def inspect_tab(selected, trace, narrow: bool = False) -> None:
-    """selected: the picked ui.cache.Loaded (or None); trace: its Trace of the current digit, or None;
-    narrow: a phone's width."""
+def inspect_tab(selected, trace) -> None:
+    """selected: the picked ui.cache.Loaded (or None); trace: its Trace of the current digit, or None."""
     if trace is None:
         st.info(NO_DIGIT)
         return
@@ -62,7 +61,8 @@ def inspect_tab(selected, trace, narrow: bool = False) -> None:
                     "x final h")
     order = measures.unit_order(model, trace, by)  # (hidden,)
     unit = right.selectbox("Unit to follow", [int(u) for u in order], key=Key.UNIT, format_func=lambda u: f"unit {u}")
-    chart(step_figure(trace, order, unit, narrow), key=Chart.STEP_FIGURE)
+    view = views.inspect(selected.entry.name, trace, order, unit)
+    show("inspect", view, key=Key.INSPECT_VIEW)
     st.caption(HOW_TO_READ)
-    trace_downloads(trace)
+    trace_downloads(trace, lambda: replay_html("inspect", view, f"rnnviz: {model.cell_type.upper()} reading a digit"))
     alike_digits(selected.entry, trace)

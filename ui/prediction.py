@@ -3,12 +3,11 @@ read, and its class probabilities."""
 
 import streamlit as st
 
-from rnnviz.figures.charts import probability_bars
 from rnnviz.figures.images import enlarged
 from rnnviz.reading import Reading
 
-from .state import SEEN_CAPTION, SEEN_ZOOM, UNSURE, Chart
-from .widgets import chart
+from .state import SEEN_CAPTION, SEEN_ZOOM, UNSURE, Key
+from .views import show
 
 
 def prediction_summary(reading: Reading) -> None:
@@ -23,5 +22,5 @@ def prediction_summary(reading: Reading) -> None:
     if verdict is not None and not verdict.sure:
         st.warning(f"**{UNSURE}:** {verdict.reason}. Draw one digit, large and clear, and it will read it "
                    f"better. **Inspect** shows the training digits it finds alike.", icon=":material/help:")
-    chart(probability_bars(digit_trace.probs[-1], "Class probabilities after all 28 rows"),
-          key=Chart.FINAL_PROBABILITIES)
+    show("probabilities", {"probs": [round(float(p), 4) for p in digit_trace.probs[-1]],
+                           "title": "Class probabilities after all 28 rows"}, key=Key.FINAL_PROBABILITIES)

@@ -37,8 +37,6 @@ class InsightView(StrEnum):
 class Chart(StrEnum):
     """Chart keys: the chart's element (its PNG download is keyed "<chart>-png")."""
 
-    FINAL_PROBABILITIES = "final-probabilities"
-    STEP_FIGURE = "step-figure"
     COMPARE = "compare-figure"
     MEMORY_CURVES = "memory-curves"
     ROWS_DRAWING = "rows-drawing"
@@ -67,7 +65,7 @@ class Key(StrEnum):
     TAB = "tab"  # tabs: the open Tab
     PAGE_HEAD = "page-head"  # container: the title and its caption (compact on a phone, ui/page.css)
     SESSION = "session"  # value: this visitor's id (rnnviz.serving.store: their own model folder)
-    VIEWPORT = "viewport"  # component: whether the window is narrow (a phone)
+    FINAL_PROBABILITIES = "final-probabilities"  # view: the class probabilities beside the prediction
     # sidebar: which model
     MODEL = "model"  # selectbox: path of the selected checkpoint
     SELECT_NEXT = "select-next"  # value: a checkpoint to select in the next run (a training just saved it)
@@ -84,13 +82,16 @@ class Key(StrEnum):
     # Inspect
     ORDER = "order"  # radio: how the heatmaps' units are ordered
     UNIT = "unit"  # selectbox: the unit whose values are drawn as lines
+    INSPECT_VIEW = "inspect-view"  # view: the step view, drawn in the browser
+    INSPECT_REPLAY = "inspect-replay"  # download: the step view as one HTML file
     # Compare
     COMPARED = "compared"  # multiselect: paths of the models compared
     KEEP_GATE = "keep-gate"  # radio: the forget (LSTM) / update (GRU) gate as trained, or clamped
     SILENCED = "silenced"  # multiselect: units silenced in every compared model
     BLANK = "blank"  # toggle: blank a band of rows
     BLANK_ROWS = "blank-rows"  # range slider: (first, last) rows blanked
-    COMPARE_VIEW = "compare-view"  # the animated view (a component)
+    COMPARE_VIEW = "compare-view"  # view: the race, drawn in the browser
+    COMPARE_REPLAY = "compare-replay"  # download: the race as one HTML file
     COMPARE_CHART = "compare-chart"  # toggle: also show Compare's static chart of all steps
     # Insight
     INSIGHT_VIEW = "insight-view"  # tabs: the open InsightView

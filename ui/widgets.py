@@ -22,10 +22,12 @@ def chart(figure, key: str, **selection):
     return event
 
 
-def trace_downloads(trace) -> None:
-    """Download buttons for the current trace (made when clicked)."""
+def trace_downloads(trace, replay) -> None:
+    """Download buttons for the current trace, and for its replay (replay() makes the HTML); each file is
+    made when its button is clicked."""
     name = f"rnnviz-{trace.cell_type}-trace"
-    csv_column, json_column, _ = st.columns([1, 1, 3])
+    replay_column, csv_column, json_column, _ = st.columns([1.4, 1, 1, 1.6])
+    replay_button(replay_column, replay, f"rnnviz-{trace.cell_type}-replay.html", Key.INSPECT_REPLAY)
     csv_column.download_button("Trace as CSV", lambda: export.trace_to_csv(trace), file_name=f"{name}.csv",
                                mime="text/csv", key=Key.TRACE_CSV, on_click="ignore", icon=":material/download:",
                                help="One line per step, quantity (hidden, gates, prob…), unit and value")
@@ -60,3 +62,10 @@ def selected_stats(selected, needed_for: str):
     if found is None:
         offer_mnist_download(f"{needed_for} {selected.entry.name}")
     return found
+
+
+def replay_button(where, replay, file_name: str, key: str) -> None:
+    """A download of the view as one HTML file that plays offline (made when clicked)."""
+    where.download_button("This replay (HTML)", replay, file_name=file_name, mime="text/html", key=key,
+                          on_click="ignore", icon=":material/download:",
+                          help="One file that plays this view in any browser, offline: for a slide or a course page")

@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from ..config import COLS, ROWS
 
 
-
 def _bicubic_from_4(pixels: int) -> torch.Tensor:
     """Bicubic upsampling from 4 to `pixels` along one axis as a (pixels, 4) matrix: M @ x @ M.T equals
     F.interpolate(x, mode="bicubic") to 1e-6, and is 8x faster on small batches."""

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import pendigits
 from ..config import MIN_BRUSH, cache_dir
 from ..files import atomic_write
 from ..preprocess import EmptyCanvasError, preprocess_canvas
+from . import pendigits
 
 MAX_HEIGHT = 0.95  # fraction of the canvas
 SLANT = 0.25  # largest shear of the strokes (x += SLANT * y), either way

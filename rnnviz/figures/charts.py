@@ -1,4 +1,4 @@
-"""Small charts: the class probabilities, models side by side, training curves; and a figure as a PNG."""
+"""Static charts: models side by side over every step, training curves; and a figure as a PNG."""
 
 import numpy as np
 import plotly.graph_objects as go
@@ -11,16 +11,6 @@ from .palette import CLASS_COLORS, STATE_SCALE, class_line
 PNG_WIDTH = 1200  # px, charts exported as PNG
 LOSS_SMOOTHING = 0.9  # training loss: weight of the past in its moving average (per reported batch)
 RAW_LOSS, SMOOTHED_LOSS = "loss per batch", "loss, moving average"  # the training figure's loss traces
-
-
-def probability_bars(probs: np.ndarray, title: str) -> go.Figure:
-    """Bar chart of the 10 class probabilities (10,)."""
-    fig = go.Figure(go.Bar(x=np.arange(10), y=probs, marker_color=CLASS_COLORS,
-                           hovertemplate="digit %{x}: %{y:.1%}<extra></extra>"))
-    fig.update_layout(title=title, height=260, margin=dict(t=50, b=40, l=50, r=10),
-                      xaxis=dict(title="digit", tickmode="linear"),
-                      yaxis=dict(title="probability", range=[0, 1.02], tickformat=".0%"))
-    return fig
 
 
 def compare_figure(traces: dict[str, Trace]) -> go.Figure:

@@ -29,7 +29,7 @@ def lookup_table(scale) -> np.ndarray:
 
 def browser_palette() -> dict:
     """What a browser view paints with: lookup tables (base64 of 256 RGB bytes each) for states,
-    gates and pixels, and the highlight colour."""
+    gates and pixels, the highlight colour, and one colour per digit."""
     tables = {"state": STATE_SCALE, "gate": GATE_SCALE, "image": IMAGE_SCALE}
     return {**{name: base64.b64encode(lookup_table(scale).tobytes()).decode() for name, scale in tables.items()},
-            "highlight": HIGHLIGHT}
+            "highlight": HIGHLIGHT, "classes": list(CLASS_COLORS)}

@@ -1,13 +1,17 @@
-"""Compare: several models reading one digit, under one what-if, as the data the browser view draws
-(ui/compare_view.js). It is sent once per change; the browser then draws any step by itself.
+"""What the browser views draw: one model reading one digit (Inspect), and several racing on one digit
+under one what-if (Compare), as compact JSON-ready dicts. Each is sent once per change; the browser
+then draws any step by itself (ui/views/).
 
-Arrays in [lo, hi] travel as base64 bytes, 0..255 over the range (a tenth of the JSON numbers' size):
-the browser maps a byte straight to a colour. All models share one range per quantity: states
-(h, c) on [-range, range], with one range for every h and one for every c; gates, images and
-reconstructions on [0, 1].
+Pictures (the digit, the rows a model still remembers, and Compare's states and gates) travel as
+base64 bytes, 0..255 over a range: the browser maps a byte straight to a colour. Inspect's values
+travel as base64 float16, since the page writes them out as numbers (3 significant digits). Models
+share one range per quantity: states (h, c) on [-range, range], with one range for every h and one
+for every c; gates, images and reconstructions on [0, 1].
 """
 
 import base64
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,10 +43,41 @@ class Race:
     traces: dict[str, Trace]
 
 
+# Inspect's panels of each cell type: (quantity, symbol, title, colour range); a quantity is a gate's
+# name, "cell_state" or "hidden"; a range is "gate" (0..1), "state" (-1..1) or "cell_state" (per digit).
+PANELS = {
+    "lstm": (
+        ("input", "i", "Input gate i: how much of g to write", "gate"),
+        ("forget", "f", "Forget gate f: how much memory to keep", "gate"),
+        ("candidate", "g", "Candidate g: what could be written", "state"),
+        ("output", "o", "Output gate o: how much memory to show", "gate"),
+        ("cell_state", "c", "Cell state c: the memory", "cell_state"),
+        ("hidden", "h", "Hidden state h: what the read-out sees", "state"),
+    ),
+    "gru": (
+        ("reset", "r", "Reset gate r: how much old state the candidate uses", "gate"),
+        ("update", "z", "Update gate z: how much old state to keep", "gate"),
+        ("candidate", "n", "Candidate n: the proposed new state", "state"),
+        ("hidden", "h", "Hidden state h: what the read-out sees", "state"),
+    ),
+    "rnn": (("hidden", "h", "Hidden state h: what the read-out sees", "state"),),
+}
+
+
 def to_bytes(values: np.ndarray, lo: float, hi: float) -> str:
     """values mapped from [lo, hi] to 0..255 (clipped), flattened row-major, base64."""
     scaled = np.clip((np.asarray(values, dtype=np.float64) - lo) / (hi - lo), 0, 1) * 255
     return base64.b64encode(np.rint(scaled).astype(np.uint8).tobytes()).decode()
+
+
+def to_halves(values: np.ndarray) -> str:
+    """values as little-endian float16, flattened row-major, base64."""
+    return base64.b64encode(np.asarray(values, dtype="<f2").tobytes()).decode()
+
+
+def quantity(trace: Trace, name: str) -> np.ndarray:
+    """(steps, hidden) values of one of a trace's quantities: "hidden", "cell_state" or a gate."""
+    return {"hidden": trace.hidden, "cell_state": trace.cell_state}.get(name, trace.gates.get(name))
 
 
 def cell_state_range(cell_states: list) -> float:
@@ -76,9 +111,31 @@ def model_view(name: str, trace: Trace, order: np.ndarray, cell_range: float, re
 
 
 def view_data(models: list[dict], cell_range: float, note: str = "") -> dict:
-    """Everything the browser draws: the models' panels (model_view), the shared range of c, a note."""
-    return {"steps": ROWS, "cols": COLS, "cell_range": round(cell_range, 3), "hidden_range": HIDDEN_RANGE,
-            "models": models, "note": note}
+    """Everything Compare's view draws: the models' panels (model_view), the shared range of c, a note."""
+    return fingerprinted({"view": "compare", "steps": ROWS, "cols": COLS, "cell_range": round(cell_range, 3),
+                          "hidden_range": HIDDEN_RANGE, "models": models, "note": note})
+
+
+def fingerprinted(view: dict) -> dict:
+    """The view with "id", a digest of everything in it: the browser redraws only when it changes."""
+    digest = hashlib.sha1(json.dumps(view, sort_keys=True).encode()).hexdigest()[:16]
+    return {**view, "id": digest}
+
+
+def inspect(name: str, trace: Trace, order: np.ndarray, unit: int) -> dict:
+    """Everything Inspect's view draws of one model reading one digit: its name; the digit; the class
+    probabilities after every step; each panel's values (steps, hidden) as float16, with the units in
+    `order` (top first) and the range of c; and the unit whose lines are drawn."""
+    panels = [{"quantity": what, "symbol": symbol, "title": title, "range": kind,
+               "values": to_halves(quantity(trace, what))}  # steps x units, in the units' own order
+              for what, symbol, title, kind in PANELS[trace.cell_type]]
+    cell_range = round(cell_state_range([trace.cell_state]), 3)
+    return fingerprinted({
+        "view": "inspect", "name": name, "cell": trace.cell_type, "steps": trace.steps, "cols": COLS,
+        "units": int(trace.hidden.shape[1]), "image": to_bytes(trace.image, 0, 1), "probs": to_halves(trace.probs),
+        "prediction": trace.prediction, "order": [int(u) for u in order], "unit": int(unit), "panels": panels,
+        "ranges": {"gate": [0, 1], "state": [-HIDDEN_RANGE, HIDDEN_RANGE], "cell_state": [-cell_range, cell_range]},
+    })
 
 
 def race(racers: list[Racer], image, intervention: Intervention | None = None) -> Race:

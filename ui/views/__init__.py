@@ -1,0 +1,67 @@
+"""The views drawn in the browser: Inspect's step view, Compare's race and the class probabilities.
+
+Each is a Streamlit component (Components v2: inline HTML, CSS and JavaScript, no build step) that gets
+its data once per server run and then draws every step itself, on canvases, with no message to the
+server. One drawing library (draw.js: colour tables, heatmaps, line charts, bars, the stepper) comes
+first in each view's code. The same code and a view's data make a replay: one HTML file that plays
+offline in any browser.
+"""
+
+import html
+import json
+import re
+from pathlib import Path
+
+import streamlit as st
+
+from rnnviz.figures.palette import browser_palette
+
+HERE = Path(__file__).parent
+VIEWS = ("inspect", "compare", "probabilities")
+
+
+def _shortened(code: str) -> str:
+    """Code without its comments (CSS's /* */, JavaScript's whole-line //) and indentation: it travels
+    with every run of the page."""
+    lines = (line.strip() for line in re.sub(r"/\*.*?\*/", "", code, flags=re.DOTALL).splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
+
+
+def _code(view: str) -> tuple[str, str]:
+    """A view's CSS (the shared rules, then its own) and JavaScript (the library, then its own)."""
+    css = (HERE / "views.css").read_text() + (HERE / f"{view}.css").read_text()
+    return _shortened(css), _shortened((HERE / "draw.js").read_text() + "\n" + (HERE / f"{view}.js").read_text())
+
+
+def _component(view: str):
+    css, js = _code(view)
+    return st.components.v2.component(f"rnnviz.{view}_view", html='<div class="view"></div>', css=css, js=js)
+
+
+_COMPONENTS = {view: _component(view) for view in VIEWS}
+
+
+def show(view: str, data: dict, key: str) -> None:
+    """Mount a view with its data (sent once per run; the browser draws every step), and the palette
+    for the views that paint with it."""
+    palette = {} if view == "probabilities" else {"palette": browser_palette()}
+    _COMPONENTS[view](data={**data, **palette}, key=key)
+
+
+def replay_html(view: str, data: dict, title: str) -> str:
+    """One self-contained HTML file: the view's code with this data inlined. It plays offline, in any
+    browser, with no server."""
+    css, js = _code(view)
+    payload = json.dumps({**data, "palette": browser_palette()}).replace("</", "<\\/")  # no "</script>" inside
+    mount = js.split("export default function ")[1].split("(")[0]  # the view's mounting function
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>body {{ margin: 16px; }} h1 {{ font: 600 18px sans-serif; }} {css}</style></head>
+<body><h1>{html.escape(title)}</h1><div class="view"></div>
+<p style="font: 12px sans-serif; color: #666">Drawn by rnnviz: ▶ Play or drag the slider; it runs with no server.</p>
+<script type="module">
+{js}
+{mount}({{data: {payload}, parentElement: document.body}});
+</script></body></html>
+"""
