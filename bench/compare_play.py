@@ -5,7 +5,7 @@ what-if or a change of the model set shows.
 
 Serves app.py on loopback and drives Debian's Chromium (tests/browser.py): draws a pen digit, opens
 Compare, presses the view's Play and reads the main thread's busy time (DevTools TaskDuration) over
-the 27 steps, as bench.browser_latency does for Inspect's figure. Then clamps the forget gate, and
+the 27 steps (bench.slow_device does the same for Inspect's view, on a slowed CPU too). Then clamps the forget gate, and
 adds a model, timing from the click to the view drawn with the new data.
 Targets: < 50 ms main-thread time per Play step with three models, no websocket traffic during Play;
 a what-if or a new model set shown < 1 s after the click.
@@ -14,7 +14,6 @@ a what-if or a new model set shown < 1 s after the click.
 import argparse
 import time
 
-from bench.browser_latency import WATCH_LONG_FRAMES
 from bench.report import save, stats, target
 from rnnviz.data import pendigits
 from tests.browser import (
@@ -33,6 +32,11 @@ from ui.compare_tab import KEEP_GATE_CHOICES
 from ui.state import Tab
 
 QUIET = "() => performance.now() - window.rnnviz.received.at(-1) > 1500"
+WATCH_LONG_FRAMES = """() => {
+  window.longFrames = [];
+  new PerformanceObserver(list => window.longFrames.push(...list.getEntries().map(e => e.duration)))
+    .observe({type: 'long-animation-frame'});
+}"""
 # JS: watch the view's panels; record when their text next changes (a new run's data drawn).
 WATCH_VIEW = f"""() => {{
   window.viewChanged = null;
