@@ -21,6 +21,7 @@ from ui.prediction import prediction_summary
 from ui.sidebar import add_checkpoint_form, loaded_models, model_picker
 from ui.state import Key, Tab
 from ui.train_tab import train_tab
+from ui.widgets import guarded
 
 INTRO = (
     "**How it works.** The network gets the image one row of 28 pixels at a time, top to bottom. After each "
@@ -41,7 +42,7 @@ def main() -> None:
         st.caption("The network reads a 28 x 28 image one row of 28 pixels per step, top to bottom, and only "
                    "then names the digit. Draw one and see what happens inside, step by step.")
     selected = model_picker()  # a ui.cache.Loaded, or None
-    add_checkpoint_form()
+    guarded(add_checkpoint_form)
     shipped = cache.shipped_models()
 
     digit_column, result_column = st.columns([1, 1.3])
@@ -52,10 +53,7 @@ def main() -> None:
     if selected is not None and image is not None:
         reading = read_digit(selected.model, image, cache.neighbour_index(selected.entry))
     with result_column:
-        if reading is None:
-            st.markdown(INTRO)
-        else:
-            prediction_summary(reading)
+        guarded(lambda: prediction_summary(reading) if reading else st.markdown(INTRO))
 
     tabs = {
         Tab.INSPECT: lambda: inspect_tab(selected, reading.trace if reading else None),
@@ -67,7 +65,7 @@ def main() -> None:
     for tab, show in zip(st.tabs(list(tabs), key=Key.TAB, on_change="rerun"), tabs.values(), strict=True):
         if tab.open:
             with tab:
-                show()
+                guarded(show)
 
 
 main()

@@ -7,12 +7,17 @@ brush on a small digit is far bolder than any pen in MNIST), so the strokes are 
 wide as MNIST's typical stroke.
 """
 
+import base64
+import binascii
+import io
+import struct
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from .config import COLS, ROWS
+from .config import CANVAS_SIDE, COLS, ROWS
 
 BOX = 20  # the digit's longer side after scaling, px (as in MNIST)
 CENTRE = 14.0  # where MNIST puts the centre of mass (row, col), pixel-index coordinates
@@ -21,6 +26,9 @@ WORK_BOX = 80  # resolution at which strokes are thinned and redrawn (4x the 20 
 MAX_SIDE = 8192  # refuse larger canvases rather than exhaust memory
 INK_LEVEL = 0.25  # a pixel brighter than this is ink
 MIN_EXTENT = 3  # a drawing smaller than this (px, longer side) is a speck, not a digit
+PNG_URL = "data:image/png;base64,"  # how the canvas sends its drawing
+MAX_DRAWING_SIDE = 1200  # px: the canvas's side at any device pixel ratio up to 4 (1,120 px), with room
+MAX_DRAWING_URL = 8 * 1024 * 1024  # characters: far more than a PNG of strokes of that size takes
 
 
 class CanvasError(ValueError):
@@ -29,6 +37,38 @@ class CanvasError(ValueError):
 
 class EmptyCanvasError(CanvasError):
     """The canvas has no ink (or only a speck) to read."""
+
+
+def drawing_url(state):
+    """The drawing in the canvas component's state ({"drawing": {"data": url, ...}, ...}): its PNG data URL,
+    None before the first stroke; a malformed state as it is, for decode_drawing to refuse."""
+    drawing = state.get("drawing") if isinstance(state, dict) else None
+    return drawing.get("data") if isinstance(drawing, dict) else state
+
+
+def decode_drawing(url) -> np.ndarray:
+    """The canvas's drawing, a PNG data URL, as (H, W, 4) uint8 RGBA. Its width and height are read from
+    the PNG's header first: anything far larger than the canvas can send is refused before it is decoded.
+    Raises CanvasError for anything that is not such a drawing."""
+    if not isinstance(url, str) or not url.startswith(PNG_URL):
+        raise CanvasError("it is not a PNG image")
+    if len(url) > MAX_DRAWING_URL:
+        raise CanvasError("it is far larger than the canvas sends")
+    try:
+        png = base64.b64decode(url[len(PNG_URL):], validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise CanvasError("its image data is damaged") from error
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise CanvasError("it is not a PNG image")
+    width, height = struct.unpack(">II", png[16:24])
+    if not (0 < width <= MAX_DRAWING_SIDE and 0 < height <= MAX_DRAWING_SIDE):
+        raise CanvasError(f"it is {width} x {height} px: a {CANVAS_SIDE} px canvas sends at most {MAX_DRAWING_SIDE} "
+                          "px a side")
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            return np.asarray(image.convert("RGBA"))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise CanvasError("its image data is damaged") from error
 
 
 def ink_from_canvas(rgba) -> np.ndarray:

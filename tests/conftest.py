@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import RowReader, load_model, preprocess_canvas, save_checkpoint, trace
@@ -40,6 +41,11 @@ STAND_IN_TRAIN = 2400  # of the shipped digits, the stand-in MNIST's training se
 MNIST_FIXTURES = {"mnist_test", "mnist_train", "shipped_stats"}  # a test using one of these needs all of MNIST
 os.environ.setdefault("RNNVIZ_DATA", str(SHARED / "mnist"))
 os.environ.setdefault("RNNVIZ_CACHE", tempfile.mkdtemp(prefix="rnnviz-test-cache-"))  # never the user's ~/.cache
+# The page's guard hides an error from visitors (.streamlit/config.toml); the tests want to see it: in
+# AppTest (this process) and in the servers the browser tests start (streamlit run reads this variable).
+os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
+streamlit_config.get_option("client.showErrorDetails")  # the project's config is read first, then this wins
+streamlit_config.set_option("client.showErrorDetails", "full")
 torch.set_num_threads(1)  # small recurrent nets gain little from 2 threads, and lose a lot when a core is busy
 
 

@@ -167,7 +167,7 @@ def test_compare_with_a_checkpoint_gone_missing(app, drawings, user_models, tmp_
     assert not at.exception
     assert [m["name"] for m in compare_view_data(at)["models"]] == ["RNN", "mine (GRU)"]
     assert compare_view_data(at)["models"][1]["reconstruction"] is None
-    assert any("needs MNIST" in c.value for c in at.caption)
+    assert any("needs the MNIST digits" in i.value and "mine" in i.value for i in at.info)
     mine.unlink()
     at.run()
     assert not at.exception

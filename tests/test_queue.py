@@ -32,17 +32,18 @@ def slots(user_models, tmp_path, monkeypatch):
 def test_limit_order_queue_full_and_stop(slots, offline_mnist):
     queue = TrainingQueue(workers=1, queue_limit=2)
     first, second, third, fourth = (store.new_session_id() for _ in range(4))
+    address = {session: f"10.0.0.{n}" for n, session in enumerate((first, second, third, fourth))}  # four visitors
     try:
-        queue.submit(LONG, first)
+        queue.submit(LONG, first, address[first])
         wait_until(lambda: queue.latest(first).state == JobState.RUNNING)
-        queue.submit(TINY, second)
-        queue.submit(TINY, third)
+        queue.submit(TINY, second, address[second])
+        queue.submit(TINY, third, address[third])
         places = [queue.place(queue.latest(session)) for session in (second, third)]
         assert [place.position for place in places] == [1, 2] and 0 < places[0].starts_in < places[1].starts_in
         with pytest.raises(QueueFull):
-            queue.submit(TINY, fourth)
+            queue.submit(TINY, fourth, address[fourth])
         with pytest.raises(ValueError, match="already"):
-            queue.submit(TINY, first)  # one job per visitor
+            queue.submit(TINY, first, address[first])  # one job per visitor
         queue.stop(second, queue.latest(second).id)  # leaves the queue: the third moves up
         assert queue.latest(second).state == JobState.CANCELLED and queue.place(queue.latest(third)).position == 1
         wait_until(lambda: queue.latest(first).progress)

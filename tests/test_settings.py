@@ -22,8 +22,9 @@ def test_numbers_are_read_and_bad_ones_fall_back(monkeypatch):
     monkeypatch.setenv("RNNVIZ_WORKERS", "3")
     monkeypatch.setenv("RNNVIZ_MAX_MODELS", "many")
     monkeypatch.setenv("RNNVIZ_MAX_MB", "0")
+    monkeypatch.setenv("RNNVIZ_JOB_MINUTES", "0.5")
     read = settings()
-    assert read.workers == 3 and read.max_models == 10 and read.max_megabytes == 1
+    assert read.workers == 3 and read.max_models == 10 and read.max_megabytes == 50 and read.job_minutes == 0.5
     monkeypatch.delenv("RNNVIZ_WORKERS")
     assert settings().workers >= 1
 

@@ -40,7 +40,8 @@ def test_a_failing_job_ends_with_its_reason(user_models, tmp_path, offline_mnist
     write_status(status)
     work(session, status.id, os.getppid())
     failed = read_status(session, status.id)
-    assert failed.state == JobState.FAILED and "missing.pt" in failed.error and not Path(failed.out).exists()
+    assert failed.state == JobState.FAILED and not Path(failed.out).exists()
+    assert "FileNotFoundError (reference " in failed.error and str(tmp_path) not in failed.error  # no server folder
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from rnnviz.config import data_dir
 from rnnviz.data import gallery
 from rnnviz.data.mnist import has_mnist, load_mnist
 from rnnviz.serving import store
+from rnnviz.serving.jobs import JobStatus
 from rnnviz.serving.queue import TrainingQueue
 
 CACHE_MB = 1024  # everything together (a hidden-100 LSTM is 0.2 MB; MNIST's training images 188 MB)
@@ -125,52 +126,32 @@ def mnist_test() -> tuple[torch.Tensor, torch.Tensor] | None:
     return _cache().get(("mnist", "test", str(data_dir())), lambda: load_mnist("test", download=False))
 
 
-def _mnist_train() -> tuple[torch.Tensor, torch.Tensor]:
-    """Called only when has_mnist(): "download" then only unpacks the .gz files torchvision needs unpacked."""
-    return _cache().get(("mnist", "train", str(data_dir())), lambda: load_mnist("train"))
-
-
-def _kept_or_made(entry: store.Entry, kind: str, read: Callable[[Path], object], make: Callable[[], object]):
-    """read(checkpoint path): a file kept beside the checkpoint (shipped models ship theirs), else make()
-    from MNIST the first time; None when neither can be had."""
-
-    def found():
-        kept = read(entry.path)
-        return kept if kept is not None or mnist_test() is None else make()
-
-    return _cache().get(_of(entry, kind), found)
+def _kept(entry: store.Entry, kind: str, read: Callable[[Path], object]):
+    """read(checkpoint path): a file kept beside the checkpoint (the shipped models ship theirs; a worker
+    makes a new checkpoint's, see measuring), or None while there is none."""
+    return _cache().get(_of(entry, kind), lambda: read(entry.path))
 
 
 def neighbour_index(entry: store.Entry) -> neighbours.NeighbourIndex | None:
-    """The checkpoint's index of MNIST training digits by final state (shipped models ship theirs);
-    None when it is not kept and MNIST is not on disk to make it."""
-    return _kept_or_made(entry, "neighbours", neighbours.cached_index,
-                         lambda: neighbours.neighbour_index(entry.path, *_mnist_train(), mnist_test()[0]))
+    """The checkpoint's index of MNIST training digits by final state, or None while it has none."""
+    return _kept(entry, "neighbours", neighbours.cached_index)
 
 
 def test_set_stats(entry: store.Entry) -> stats.TestSetStats | None:
-    """The MNIST test-set statistics of a checkpoint: kept on disk, or computed from MNIST the first
-    time (10-30 s, with a progress bar). None when neither can be had."""
-
-    def make():
-        bar = st.progress(0.0)
-        made = stats.test_set_stats(entry.path, *mnist_test(), progress=lambda done: bar.progress(
-            done, text=f"Reading the 10,000 test digits with {entry.name} (only the first time): {done:.0%}"))
-        bar.empty()
-        return made
-
-    return _kept_or_made(entry, "stats", stats.cached_stats, make)
+    """The checkpoint's MNIST test-set statistics, or None while it has none."""
+    return _kept(entry, "stats", stats.cached_stats)
 
 
 def memory_decoders(entry: store.Entry) -> memory.MemoryDecoders | None:
-    """A checkpoint's memory decoders: kept on disk, or fitted from MNIST the first time (10-30 s here,
-    with a spinner). None when neither can be had."""
+    """The checkpoint's memory decoders, or None while it has none."""
+    return _kept(entry, "memory", memory.cached_memory)
 
-    def make():
-        with st.spinner(f"Fitting what {entry.name} remembers on 20,000 MNIST digits (only the first time)…"):
-            return memory.checkpoint_memory(entry.path, _mnist_train()[0][: memory.FIT_IMAGES], mnist_test()[0])
 
-    return _kept_or_made(entry, "memory", memory.cached_memory, make)
+def measuring(entry: store.Entry, session: str) -> JobStatus | None:
+    """The job that measures a checkpoint which lacks its kept files, in a worker: started now if need be
+    (MNIST must be on disk for it), under way, or ended (failed, or done and its files there to read).
+    None when there is no MNIST to measure it with."""
+    return training_queue().measure(entry.path, session) if has_mnist() else None
 
 
 def test_digit(index: int, entries: list[store.Entry]) -> tuple[torch.Tensor, int] | None:

@@ -19,6 +19,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from rnnviz import CanvasError, EmptyCanvasError, preprocess_canvas
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH, MAX_BRUSH, MIN_BRUSH
+from rnnviz.preprocess import decode_drawing, drawing_url
 
 from .state import Key
 
@@ -65,24 +66,21 @@ def drawn_digit():
     brush = st.slider("Brush width", MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH, key=Key.BRUSH)
     with st.container(gap=None):  # the toolbar mover has no height: no gap for it either
         # initial_drawing stays the same: a new one would reset the canvas a rerun later (see above).
-        drawing = st_canvas(
-            stroke_width=brush, stroke_color="#ffffff", background_color="#000000", width=CANVAS_SIDE,
-            height=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True, key=Key.CANVAS,
-        )
+        try:
+            st_canvas(stroke_width=brush, stroke_color="#ffffff", background_color="#000000", width=CANVAS_SIDE,
+                      height=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True, key=Key.CANVAS)
+        except (AttributeError, KeyError, TypeError, ValueError):  # a state no canvas sends (the canvas is up)
+            pass  # drawing_url finds it malformed, and the page says so
         toolbar_above(data={"canvas": Key.CANVAS, "css": TOOLBAR_CSS}, width="content", height="content")
-    try:
-        pixels = drawing.image_data  # decodes the PNG the browser sent (on every access)
-    except (OSError, ValueError) as error:  # not a PNG: only a broken or forged client sends that
-        st.error(f"This drawing cannot be read: {error}.")
-        return None
-    if pixels is None:
+    url = drawing_url(st.session_state.get(Key.CANVAS))  # only decode_drawing decodes it
+    if url is None:
         st.info("Draw a digit (0-9) on the black square: white ink, one digit, as large as you like. "
                 "Undo and clear (the bin) are above it.")
         return None
     try:
-        return preprocess_canvas(pixels)
+        return preprocess_canvas(decode_drawing(url))
     except EmptyCanvasError as error:  # also right after the toolbar's reset: it sends the empty canvas
         st.info(f"{str(error).capitalize()}.")
-    except CanvasError as error:
-        st.error(f"This drawing cannot be read: {error}.")
+    except CanvasError as error:  # only a broken or forged client sends that: the canvas stays usable
+        st.error(f"This drawing cannot be read: {error}. Draw again, or clear the canvas.")
     return None

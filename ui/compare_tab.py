@@ -1,6 +1,8 @@
 """Compare: the same digit through 2 to 4 models side by side, stepped together in the browser, with
 what each still remembers, and "what if" changes to the recurrence applied to all of them at once."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from rnnviz import CELL_TYPES
@@ -15,7 +17,7 @@ from . import cache
 from .cache import Loaded
 from .state import Chart, Key
 from .views import replay_html, show
-from .widgets import NO_DIGIT, chart, replay_button
+from .widgets import NO_DIGIT, chart, not_measured_yet, replay_button
 
 KEEP_GATE_CHOICES = {"as trained": None, "clamped to 0: forget at every row": 0.0,
                      "clamped to 1: keep everything": 1.0}
@@ -43,7 +45,7 @@ def _chosen_models(models: dict[str, Loaded]) -> list[str]:
             st.warning(f"The shipped {cell_type.upper()} ({store.shipped_path(cell_type).name}) is missing.")
     kept = st.session_state.get(Key.COMPARED)
     if kept is not None and (gone := [path for path in kept if path not in models]):
-        st.warning("No longer available (checkpoint missing): " + ", ".join(gone))
+        st.warning("No longer available (checkpoint missing): " + ", ".join(Path(path).name for path in gone))
         st.session_state[Key.COMPARED] = [path for path in kept if path in models]
     return st.multiselect("Models to compare (2 to 4): shipped, trained in the Train tab, or added in the sidebar",
                           list(models), default=[path for path in shipped.values() if path in models],
@@ -90,5 +92,6 @@ def compare_tab(image, models: dict[str, Loaded]) -> None:
         st.caption("How well the rows a model has read can be read back from its state, by how long ago it read "
                    "them (R² pooled over the 10,000 MNIST test digits; 1 = perfect, 0 = no better than the "
                    "average digit). Rows read long ago are the top rows, which carry less ink.")
-    if missing := [racer.name for racer in racers if racer.decoders is None]:
-        st.caption(f"No memory read-out for {', '.join(missing)}: fitting one needs MNIST (see Evaluate).")
+    unmeasured = [loaded for loaded, racer in zip(chosen, racers, strict=True) if racer.decoders is None]
+    if unmeasured:  # one at a time: the workers measure them in turn
+        not_measured_yet(unmeasured[0].entry, "What it still remembers needs the memory read-out of")

@@ -16,7 +16,7 @@ from rnnviz.figures.images import enlarged
 
 from . import cache
 from .state import Chart, InsightView, Key, Tab
-from .widgets import chart, offer_mnist_download, selected_stats
+from .widgets import chart, not_measured_yet, selected_stats
 
 SORTS = {"selectivity": "selectivity", "keep_gate": "keeps its state (mean forget/update gate)",
          "mean_abs": "activity (mean |h|)"}
@@ -44,10 +44,12 @@ SATURATION_INTRO = (
 
 
 def _shipped_stats(shipped: dict) -> dict[str, stats.TestSetStats] | None:
-    """cell type -> test-set statistics of each shipped model; None (offering MNIST) if one is missing."""
+    """cell type -> test-set statistics of each shipped model (they ship with them); None, saying why, if
+    one has lost them."""
     found = {cell_type: cache.test_set_stats(loaded.entry) for cell_type, loaded in shipped.items()}
-    if None in found.values():
-        offer_mnist_download("The test-set view")
+    missing = [shipped[cell_type].entry for cell_type, kept in found.items() if kept is None]
+    if missing:
+        not_measured_yet(missing[0], "The test-set view needs the statistics of")
         return None
     return found
 

@@ -8,7 +8,7 @@ from rnnviz.figures.images import strip
 from . import cache
 from .state import Key
 from .views import replay_html, show
-from .widgets import NO_DIGIT, offer_mnist_download, trace_downloads
+from .widgets import NO_DIGIT, not_measured_yet, trace_downloads
 
 NEIGHBOUR_ZOOM = 3  # a 28 px training digit shown 84 px wide
 
@@ -35,7 +35,7 @@ def alike_digits(entry, trace) -> None:
     st.subheader("Which training digits it finds alike")
     index = cache.neighbour_index(entry)
     if index is None:
-        offer_mnist_download(f"Finding the training digits alike for {entry.name}")
+        not_measured_yet(entry, "Finding the training digits alike for")
         return
     st.caption(f"The network decides from its state after the last row. These are the MNIST training digits "
                f"(of {len(index.labels):,} indexed) whose last state is nearest to this drawing's, for its answer "

@@ -8,17 +8,30 @@ the address is the key to those models (share it, and you share them).
 import streamlit as st
 
 from rnnviz.serving import store
+from rnnviz.serving.settings import settings
 
 from .state import Key, Param
 
 
 def session_id() -> str:
-    """This visitor's id, made on their first visit and put in the page's address."""
+    """This visitor's id, made on their first visit and put in the page's address; each visit is noted
+    (their models are kept a while after the last)."""
     if Key.SESSION not in st.session_state:
         from_address = st.query_params.get(Param.VISITOR)
         st.session_state[Key.SESSION] = (from_address if store.is_session_id(from_address)
                                          else store.new_session_id())
+        store.visited(st.session_state[Key.SESSION])
     session = st.session_state[Key.SESSION]
     if st.query_params.get(Param.VISITOR) != session:
         st.query_params[Param.VISITOR] = session
     return session
+
+
+def client_address() -> str:
+    """The visitor's network address: the connection's, or, when that is a balancer the operator trusts
+    (RNNVIZ_PROXIES), the address that balancer saw, which it appended to X-Forwarded-For last."""
+    address = st.context.ip_address or ""
+    if address in settings().proxies:
+        hops = [hop.strip() for hop in (st.context.headers.get("X-Forwarded-For") or "").split(",") if hop.strip()]
+        address = hops[-1] if hops else address
+    return address

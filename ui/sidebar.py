@@ -10,8 +10,14 @@ from rnnviz.serving.settings import settings as operator_settings
 from .cache import Loaded, load_entry, picker_label
 from .session import session_id
 from .state import Key
+from .widgets import LOG
 
 UPLOAD_LIMIT_MB = 50  # the page's limit; .streamlit/config.toml's server.maxUploadSize is the server's
+
+
+def problem(entry: store.Entry, error: Exception) -> str:
+    """Why a checkpoint could not be used, in one line that names no server folder."""
+    return str(error) if isinstance(error, CheckpointError) else f"{entry.path.name}: it cannot be read"
 
 
 def loaded_models() -> tuple[dict[str, Loaded], list[str]]:
@@ -22,7 +28,7 @@ def loaded_models() -> tuple[dict[str, Loaded], list[str]]:
         try:
             models[str(entry.path)] = load_entry(entry)
         except (CheckpointError, OSError) as error:
-            problems.append(str(error))
+            problems.append(problem(entry, error))
     return models, problems
 
 
@@ -35,7 +41,7 @@ def model_picker() -> Loaded | None:
         try:
             labels[path] = picker_label(entry)
         except (CheckpointError, OSError) as error:
-            problems.append(str(error))
+            problems.append(problem(entry, error))
     if not labels:
         st.sidebar.error("No model found. Put checkpoints in models/ (see README) or add one below.")
         return None
@@ -44,12 +50,12 @@ def model_picker() -> Loaded | None:
     if st.session_state.get(Key.MODEL) not in labels:  # e.g. pruned, or another visitor's
         st.session_state.pop(Key.MODEL, None)
     path = st.sidebar.selectbox("Model", list(labels), key=Key.MODEL, format_func=labels.get)
-    for problem in problems:
-        st.sidebar.caption(f"Skipped {problem}")
+    for skipped in problems:
+        st.sidebar.caption(f"Skipped {skipped}")
     try:
         return load_entry(entries[path])
     except (CheckpointError, OSError) as error:  # removed or replaced since it was listed
-        st.sidebar.caption(f"Skipped {error}")
+        st.sidebar.caption(f"Skipped {problem(entries[path], error)}")
         return None
 
 
@@ -60,6 +66,10 @@ def _add(add) -> None:
         saved, pruned = add()
     except CheckpointError as error:
         st.session_state[Key.ADDED] = (False, f"Could not add this checkpoint. {error}")
+        return
+    except OSError as error:  # the store itself (a full disk): the log says what
+        LOG.warning("could not store an added checkpoint: %s", error)
+        st.session_state[Key.ADDED] = (False, "Could not add this checkpoint: the server could not store it.")
         return
     message = f"Added {saved.name}; it is now selected under Model. {store.pruned_message(pruned)}"
     st.session_state[Key.ADDED] = (True, message.strip())
@@ -91,6 +101,7 @@ def add_checkpoint_form() -> None:
         if Key.ADDED in st.session_state:
             ok, message = st.session_state[Key.ADDED]
             (st.success if ok else st.error)(message)
-        st.caption(f"Your trained and added models stay with this page's address (bookmark it to come back); "
-                   f"up to {limits.max_models} models or {limits.max_megabytes:.0f} MB, then the oldest go."
-                   + (" Everyone in the class sees them." if limits.shared_gallery else ""))
+        st.caption(f"Your trained and added models stay with this page's address (bookmark it to come back), "
+                   f"for {limits.keep_days:.0f} days after your last visit; up to {limits.max_models} models or "
+                   f"{limits.max_megabytes:.0f} MB, then the oldest go. Models of up to {limits.max_hidden} hidden "
+                   "units." + (" Everyone in the class sees them." if limits.shared_gallery else ""))

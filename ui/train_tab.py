@@ -14,11 +14,13 @@ from rnnviz.data.mnist import TRAIN_SIZE, has_mnist
 from rnnviz.figures.charts import training_figure
 from rnnviz.recipes import APP_RECIPE, RECIPES, Settings, help_of, recipe_settings
 from rnnviz.serving import store
-from rnnviz.serving.jobs import SAVED, JobState, JobStatus, read_curve
+from rnnviz.serving.admission import Refused
+from rnnviz.serving.jobs import SAVED, JobState, JobStatus, estimated_seconds, read_curve
 from rnnviz.serving.queue import QueueFull, TrainingQueue
+from rnnviz.serving.settings import settings as operator_settings
 
 from .cache import training_queue
-from .session import session_id
+from .session import client_address, session_id
 from .state import Chart, Key
 from .widgets import chart, offer_mnist_download
 
@@ -28,6 +30,7 @@ IMAGE_COUNTS = (2000, 5000, 10000, 20000, 0)  # 0 = all
 LEARNING_RATES = (3e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2)
 BATCH_SIZES = (32, 50, 64, 128, 256)
 MAX_EPOCHS = max(recipe.settings.epochs for recipe in RECIPES.values())
+STOPPED_BECAUSE = {"asked": " (stopped early)", "time": " (stopped at the server's time limit)"}
 FORM_SETTINGS = {  # the settings the form shows -> their widget's key; the recipe gives the others
     "cell_type": Key.TRAIN_CELL, "hidden": Key.TRAIN_HIDDEN, "epochs": Key.TRAIN_EPOCHS,
     "limit": Key.TRAIN_IMAGES, "lr": Key.TRAIN_LR, "batch_size": Key.TRAIN_BATCH,
@@ -38,6 +41,27 @@ def _load_recipe() -> None:
     """Fill the form with the chosen recipe's settings."""
     settings = RECIPES[st.session_state[Key.RECIPE]].settings
     st.session_state.update({key: getattr(settings, name) for name, key in FORM_SETTINGS.items()})
+
+
+def _form(start_disabled: bool) -> bool:
+    """The settings the recipe leaves to the visitor; whether they pressed Start."""
+    limits = operator_settings()
+    with st.form("train-settings"):
+        left, middle, right = st.columns(3)
+        left.selectbox("Cell", CELL_TYPES, format_func=str.upper, key=Key.TRAIN_CELL, help=help_of("cell_type"))
+        left.select_slider("Hidden units", [n for n in HIDDEN_SIZES if n <= limits.max_hidden], key=Key.TRAIN_HIDDEN,
+                           help=help_of("hidden"))
+        middle.number_input("Epochs", 1, MAX_EPOCHS, key=Key.TRAIN_EPOCHS, help=help_of("epochs"))
+        middle.select_slider("Training images", IMAGE_COUNTS, key=Key.TRAIN_IMAGES, help=help_of("limit"),
+                             format_func=lambda n: f"{n:,}" if n else f"all {TRAIN_SIZE - Settings().val_size:,}")
+        right.select_slider("Learning rate", LEARNING_RATES, key=Key.TRAIN_LR, help=help_of("lr"))
+        right.select_slider("Batch size", BATCH_SIZES, key=Key.TRAIN_BATCH, help=help_of("batch_size"))
+        return st.form_submit_button("Start training", disabled=start_disabled, key=Key.START_TRAINING)
+
+
+def _chosen(recipe: str) -> Settings:
+    """The recipe with the form's settings."""
+    return recipe_settings(recipe, **{name: st.session_state[key] for name, key in FORM_SETTINGS.items()})
 
 
 def train_tab() -> None:
@@ -52,21 +76,15 @@ def train_tab() -> None:
     st.caption(f"**{recipe}**: {RECIPES[recipe].description}.")
     session, queue = session_id(), training_queue()
     status = queue.latest(session)
-    with st.form("train-settings"):
-        left, middle, right = st.columns(3)
-        left.selectbox("Cell", CELL_TYPES, format_func=str.upper, key=Key.TRAIN_CELL, help=help_of("cell_type"))
-        left.select_slider("Hidden units", HIDDEN_SIZES, key=Key.TRAIN_HIDDEN, help=help_of("hidden"))
-        middle.number_input("Epochs", 1, MAX_EPOCHS, key=Key.TRAIN_EPOCHS, help=help_of("epochs"))
-        middle.select_slider("Training images", IMAGE_COUNTS, key=Key.TRAIN_IMAGES, help=help_of("limit"),
-                             format_func=lambda n: f"{n:,}" if n else f"all {TRAIN_SIZE - Settings().val_size:,}")
-        right.select_slider("Learning rate", LEARNING_RATES, key=Key.TRAIN_LR, help=help_of("lr"))
-        right.select_slider("Batch size", BATCH_SIZES, key=Key.TRAIN_BATCH, help=help_of("batch_size"))
-        start = st.form_submit_button("Start training", disabled=bool(status and status.live), key=Key.START_TRAINING)
+    start = _form(start_disabled=bool(status and status.live))
+    minutes = estimated_seconds(_chosen(recipe), queue.rate) / 60
+    st.caption(f"These settings train for about {minutes:.0f} min here. Each visitor may have one training at a "
+               f"time, of at most {operator_settings().job_minutes:.0f} min: a longer one is refused when you start "
+               "it, and one that runs over stops there, keeping what it learned.")
     if start:
-        settings = recipe_settings(recipe, **{name: st.session_state[key] for name, key in FORM_SETTINGS.items()})
         try:
-            queue.submit(settings, session)
-        except (QueueFull, ValueError) as error:
+            queue.submit(_chosen(recipe), session, client_address())
+        except (QueueFull, Refused) as error:
             st.error(str(error))
         status = queue.latest(session)
     if status:
@@ -125,7 +143,7 @@ def job_progress(queue: TrainingQueue, session: str, status: JobStatus) -> None:
     elif status.state == JobState.CANCELLED:
         st.info("Training cancelled.")
     else:
-        early = " (stopped early)" if status.state == JobState.STOPPED else ""
+        early = STOPPED_BECAUSE.get(status.stop_reason, "")
         name = store.Entry(Path(status.out), shipped=False).name
         st.success(f"Saved {name}{early}: test accuracy {status.summary.test_accuracy:.1%}. It is now "
                    f"among your models in the picker. {store.pruned_message(status.pruned)}".strip())

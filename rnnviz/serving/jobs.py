@@ -1,5 +1,6 @@
-"""A training job as every process sees it: its files in the visitor's folder of the model store, and
-its status, typed (JobStatus), written and read only through this module.
+"""A job as every process sees it (a training, or the measuring of a new checkpoint on MNIST's test set):
+its files in the visitor's folder of the model store, and its status, typed (JobStatus), written and
+read only through this module.
 
     jobs/<id>.json        its status: settings, state, live progress (written by one process at a time,
                           atomically: by the queue until a worker takes it, then by the worker)
@@ -16,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from ..config import COLS
 from ..data.mnist import TRAIN_SIZE
 from ..data.pen_training import pen_count
 from ..files import atomic_write
@@ -23,7 +25,13 @@ from ..recipes import Settings
 from ..train import Progress
 from . import store
 
-DEFAULT_RATE = 2_000  # images per second a worker trains at, until one has finished here
+TRAIN, MEASURE = "train", "measure"  # the kinds of job
+DEFAULT_RATE = 4_000  # images/s a worker trains an LSTM of 100 units at (one thread: 6,166 on an idle core)
+# What a training step costs per image, in multiply-adds of the recurrence (CELL_WORK x hidden x (hidden + 28))
+# plus a fixed part; fitted to bench.train_throughput at one thread (an RNN of 100 units trains 2.3x as fast
+# as an LSTM of 100, a GRU 0.9x). The GRU's reset gate, applied before its matrix product, costs it extra.
+CELL_WORK = {"rnn": 1.0, "gru": 4.5, "lstm": 4.0}
+STEP_OVERHEAD = 20_000
 
 
 class JobState(StrEnum):
@@ -67,7 +75,12 @@ class JobStatus:
     started: float | None = None
     summary: JobSummary | None = None  # once saved
     pruned: list[str] = field(default_factory=list)  # the visitor's oldest models removed to make room
-    error: str = ""  # why it failed
+    error: str = ""  # why it failed, in one line that names no server folder
+    kind: str = TRAIN  # or MEASURE: a new checkpoint's test-set statistics, memory decoders and neighbours
+    checkpoint: str = ""  # the checkpoint a MEASURE job measures
+    address: str = ""  # a digest of the client address that started it (never the address itself)
+    stop_reason: str = ""  # why a STOPPED job stopped: "asked" or "time" (it reached the time budget)
+    done: float = 0.0  # a MEASURE job's share of its work done
 
     @property
     def live(self) -> bool:
@@ -112,12 +125,12 @@ def read_status(session: str, job_id: str) -> JobStatus | None:
         return None
 
 
-def newest_job(session: str) -> JobStatus | None:
-    """The session's newest job's status (job ids sort by the time they were made)."""
+def newest_job(session: str, kind: str = TRAIN) -> JobStatus | None:
+    """The session's newest job of a kind (job ids sort by the time they were made)."""
     folder = jobs_dir(session)
-    ids = sorted(p.name.removesuffix(".json") for p in folder.glob("*.json")
-                 if not p.name.endswith(".curve.json")) if folder.is_dir() else []
-    return read_status(session, ids[-1]) if ids else None
+    ids = sorted((p.name.removesuffix(".json") for p in folder.glob("*.json")
+                  if not p.name.endswith(".curve.json")), reverse=True) if folder.is_dir() else []
+    return next((status for job_id in ids if (status := read_status(session, job_id)) and status.kind == kind), None)
 
 
 def write_curve(status: JobStatus, curve: list[Progress]) -> None:
@@ -133,10 +146,25 @@ def read_curve(session: str, job_id: str) -> list[Progress]:
 
 
 def remove_leftovers(status: JobStatus) -> None:
-    """Temp files a killed writer left for this job (its checkpoint's and its own files')."""
-    out, folder = Path(status.out), jobs_dir(status.session)
-    for path in [*out.parent.glob(f".{out.name}.*.tmp"), *folder.glob(f".{status.id}.*.tmp")]:
+    """Temp files a killed writer left for this job: its own files', and those of the checkpoint it
+    writes (a training) or of the files it keeps beside the checkpoint it measures."""
+    written = Path(status.checkpoint if status.kind == MEASURE else status.out)
+    folder = jobs_dir(status.session)
+    for path in [*written.parent.glob(f".{written.name}*.tmp"), *folder.glob(f".{status.id}.*.tmp")]:
         path.unlink(missing_ok=True)
+
+
+def relative_cost(settings: Settings) -> float:
+    """How much longer an image takes to train than with an LSTM of 100 units (see CELL_WORK)."""
+    def work(cell_type: str, hidden: int) -> float:
+        return STEP_OVERHEAD + CELL_WORK[cell_type] * hidden * (hidden + COLS)
+
+    return work(settings.cell_type, settings.hidden) / work("lstm", 100)
+
+
+def estimated_seconds(settings: Settings, rate: float) -> float:
+    """Seconds a training takes on a worker that trains an LSTM of 100 units at `rate` images/s."""
+    return images_per_job(settings) * relative_cost(settings) / rate
 
 
 def images_per_job(settings: Settings) -> int:

@@ -1,11 +1,12 @@
-"""The training queue, one per server process: the web process only hands jobs to worker processes
-(rnnviz/serving/worker.py) and reads their progress from the job files (rnnviz/serving/jobs.py).
+"""The job queue, one per server process: the web process only hands jobs (trainings, and the measuring
+of new checkpoints) to worker processes (rnnviz/serving/worker.py) and reads their progress from the
+job files (rnnviz/serving/jobs.py); the heavy work never runs in the page's process.
 
 A TrainingQueue runs at most RNNVIZ_WORKERS jobs at once on this machine (slots are file locks,
-shared by every server process on it) and queues the rest, first come first served. A worker saves
-the model at every epoch end, so a killed worker or server loses at most an epoch: the job then shows
-as interrupted and can be resumed. Checkpoints are written atomically; a killed worker's temp files
-are removed when its end is noticed.
+shared by every server process on it) and queues the rest, first come first served. Who may start a
+training is rnnviz/serving/admission.py's to say. A worker saves the model at every epoch end, so a
+killed worker or server loses at most an epoch: the job then shows as interrupted and can be resumed.
+Checkpoints are written atomically; a killed worker's temp files are removed when its end is noticed.
 """
 
 import fcntl
@@ -20,16 +21,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..recipes import Settings
-from . import store
+from . import admission, store
 from .jobs import (
     DEFAULT_RATE,
+    MEASURE,
+    TRAIN,
     JobState,
     JobStatus,
+    estimated_seconds,
     estimated_starts,
     images_per_job,
     job_files,
     newest_job,
     read_status,
+    relative_cost,
     remove_leftovers,
     write_status,
 )
@@ -37,6 +42,7 @@ from .settings import settings as operator_settings
 
 ROOT = Path(__file__).resolve().parents[2]  # where a worker runs `python -m rnnviz.serving.worker`
 DISPATCH_EVERY = 0.25  # s between looks for ended workers and free slots
+SWEEP_EVERY = 3600  # s between sweeps of the store (rnnviz.serving.store.sweep)
 
 
 class QueueFull(RuntimeError):
@@ -83,7 +89,8 @@ class TrainingQueue:
         fcntl.flock(self._alive, fcntl.LOCK_EX)
         self._queued: deque[tuple[str, str]] = deque()  # (session, job id), first come first served
         self._running: dict[tuple[str, str], tuple[subprocess.Popen, object]] = {}  # -> worker, its slot lock
-        self._rate = DEFAULT_RATE
+        self.rate = DEFAULT_RATE  # images/s of an LSTM of 100 units, learnt from the trainings that finish
+        self._measured: dict[str, JobStatus] = {}  # checkpoint -> its measuring job, once ended
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._dispatcher = threading.Thread(target=self._dispatch, name="training-queue", daemon=True)
@@ -91,29 +98,56 @@ class TrainingQueue:
 
     # -- what the page calls --
 
-    def submit(self, settings: Settings, session: str) -> str:
-        """Queue a job for `session`; returns its id. Raises QueueFull, or ValueError if the session
-        has a job queued or running already."""
-        if (latest := self.latest(session)) and latest.live:
-            raise ValueError("You have a training queued or running already.")
-        with self._lock:
+    def submit(self, settings: Settings, session: str, address: str = "") -> str:
+        """Queue a training for `session`, from the client `address`; returns its id. Raises QueueFull, or
+        admission.Refused (one per visitor, a cap per address, a time budget: its message says which)."""
+        self.latest(session)  # notices a job whose server has gone
+        with admission.admitting(), self._lock:
+            admission.check(settings, session, address, self.rate)
             if len(self._queued) >= self.queue_limit:
                 raise QueueFull(f"{len(self._queued)} trainings are waiting already; please try again later.")
-            job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
             out = store.new_checkpoint_path(f"{settings.cell_type}-h{settings.hidden}", session)
-            write_status(JobStatus(id=job_id, session=session, out=str(out), settings=settings, state=JobState.QUEUED,
-                                   server=self.token, submitted=time.time()))
-            self._queued.append((session, job_id))
-        return job_id
+            status = self._queue(JobStatus(id="", session=session, out=str(out), settings=settings,
+                                           state=JobState.QUEUED, server=self.token, submitted=time.time(),
+                                           address=admission.address_key(address)))
+            admission.register(status)
+        return status.id
+
+    def measure(self, checkpoint: Path, session: str) -> JobStatus:
+        """The job measuring a new checkpoint on MNIST's test set (its statistics, memory decoders and
+        neighbour index, kept beside it): the one under way, the one that ended (unless the checkpoint has
+        changed since), or a new one."""
+        with self._lock:
+            for key in [*self._queued, *self._running]:
+                status = read_status(*key)
+                if status and status.kind == MEASURE and status.checkpoint == str(checkpoint):
+                    return status
+            ended = self._measured.get(str(checkpoint))
+            if ended and checkpoint.exists() and checkpoint.stat().st_mtime < ended.submitted:
+                return ended
+            return self._queue(JobStatus(id="", session=session, out="", settings=Settings(), state=JobState.QUEUED,
+                                         server=self.token, submitted=time.time(), kind=MEASURE,
+                                         checkpoint=str(checkpoint)))
+
+    def _queue(self, status: JobStatus) -> JobStatus:
+        """Give the job an id, write its status and queue it (under self._lock)."""
+        status.id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        write_status(status)
+        self._queued.append((status.session, status.id))
+        return status
 
     def resume(self, session: str, job_id: str) -> None:
-        """Queue an interrupted job again; it continues from its last epoch end."""
-        with self._lock:
+        """Queue an interrupted job again; it continues from its last epoch end (unless the visitor has
+        started another training meanwhile)."""
+        with admission.admitting(), self._lock:
             status = read_status(session, job_id)
             if status is None or status.state != JobState.INTERRUPTED:
                 return
+            if any(job.session == session for job in admission.live_trainings()):
+                return
             status.state, status.server, status.submitted = JobState.QUEUED, self.token, time.time()
             write_status(status)
+            admission.register(status)
             self._queued.append((session, job_id))
 
     def stop(self, session: str, job_id: str) -> None:
@@ -132,9 +166,9 @@ class TrainingQueue:
             elif status.state == JobState.RUNNING:
                 job_files(session, job_id)["stop"].touch()
 
-    def latest(self, session: str) -> JobStatus | None:
-        """The session's newest job (interrupted if the server that ran it is gone)."""
-        status = newest_job(session)
+    def latest(self, session: str, kind: str = TRAIN) -> JobStatus | None:
+        """The session's newest job of a kind (interrupted if the server that ran it is gone)."""
+        status = newest_job(session, kind)
         if status is not None and status.live and status.server != self.token and not _owner_alive(status.server):
             status.state = JobState.INTERRUPTED  # its server stopped (a restart): resumable from its last epoch end
             remove_leftovers(status)
@@ -151,11 +185,16 @@ class TrainingQueue:
             return None
         left = []
         for job in filter(None, running):
-            done = job.progress.step / job.progress.total_steps if job.progress else 0.0
-            left.append(images_per_job(job.settings) * (1 - done) / self._rate)
+            done = job.progress.step / job.progress.total_steps if job.progress else job.done
+            left.append(self.seconds(job) * (1 - done))
         ahead = [read_status(*waiting) for waiting in queued[: queued.index(key) + 1]]
-        seconds = [images_per_job(job.settings) / self._rate for job in filter(None, ahead)]
+        seconds = [self.seconds(job) for job in filter(None, ahead)]
         return Place(len(ahead), estimated_starts(left, seconds, self.workers)[-1])
+
+    def seconds(self, job: JobStatus) -> float:
+        """How long a job takes here, as far as this queue knows (a measuring takes about a training's
+        minute)."""
+        return estimated_seconds(job.settings, self.rate) if job.kind != MEASURE else 60.0
 
     def close(self) -> None:
         """Stop dispatching (running workers finish their job)."""
@@ -177,7 +216,13 @@ class TrainingQueue:
         return None
 
     def _dispatch(self) -> None:
+        swept = 0.0
         while not self._closed.wait(DISPATCH_EVERY):
+            if time.monotonic() - swept > SWEEP_EVERY:
+                swept = time.monotonic()
+                with self._lock:
+                    busy = {key[0] for key in [*self._queued, *self._running]}
+                store.sweep(busy | {job.session for job in admission.live_trainings()})
             self._reap()
             with self._lock:
                 while self._queued:
@@ -193,7 +238,7 @@ class TrainingQueue:
         write_status(status)
         process = subprocess.Popen(  # a fresh interpreter: never fork a threaded web server
             ["nice", "-n", "19", sys.executable, "-m", "rnnviz.serving.worker", *key, str(os.getpid())],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)  # its errors: the server's log
         self._running[key] = (process, slot)
 
     def _reap(self) -> None:
@@ -209,7 +254,10 @@ class TrainingQueue:
                 if status.state == JobState.RUNNING:  # killed (or crashed) before it could say how it ended
                     status.state = JobState.INTERRUPTED
                     write_status(status)
-                elif status.state == JobState.DONE and status.epochs_done == status.settings.epochs:
-                    self._rate = images_per_job(status.settings) / max(status.summary.train_seconds, 1)
+                if status.kind == MEASURE and status.state in (JobState.DONE, JobState.FAILED):
+                    self._measured[status.checkpoint] = status  # not measured again (an interrupted one is)
+                elif status.kind != MEASURE and status.state == JobState.DONE:  # trained all its epochs
+                    work = images_per_job(status.settings) * relative_cost(status.settings)
+                    self.rate = work / max(status.summary.train_seconds, 1)
                 remove_leftovers(status)
 

@@ -11,6 +11,15 @@
     RNNVIZ_PATH_BOX    on | off | auto (default): the "path on the server" box; auto = on only when the
                        server listens on loopback (a single user on their own machine)
     RNNVIZ_PATH_DIRS   folders the path box may read from (os.pathsep-separated; default: the home folder)
+    RNNVIZ_JOB_MINUTES the longest training a visitor may start (default 15): a longer estimate is refused,
+                       and a training that runs over stops there, keeping what it learned
+    RNNVIZ_PER_ADDRESS trainings queued or running at once from one client address (default 3), however many
+                       visitor ids it uses; raise it when a class reaches the server through one address (NAT)
+    RNNVIZ_PROXIES     addresses of the balancers whose X-Forwarded-For is believed (comma-separated;
+                       default: loopback, where deploy/serve.sh runs nginx)
+    RNNVIZ_MAX_HIDDEN  the largest model (hidden units) a visitor may add or train (default 256)
+    RNNVIZ_STORE_MB    the whole store's size (default 2048): past it, the visitors' folders unvisited longest go
+    RNNVIZ_KEEP_DAYS   days a visitor's folder is kept after their last visit (default 30)
 
 Where MNIST is read from and caches are kept (RNNVIZ_DATA, RNNVIZ_CACHE) is not a serving setting:
 the command-line tools use them too (rnnviz/config.py).
@@ -37,6 +46,12 @@ class Serving:
     shared_gallery: bool
     path_box: str
     path_dirs: tuple[Path, ...]
+    job_minutes: float
+    per_address: int
+    proxies: tuple[str, ...]
+    max_hidden: int
+    store_megabytes: float
+    keep_days: float
 
     def path_box_enabled(self, address: str | None) -> bool:
         """Whether the path box is on for a server listening on `address` (None or "": every interface)."""
@@ -44,11 +59,13 @@ class Serving:
 
 
 def _number(name: str, default, kind=int):
-    """A positive number from the environment variable `name`, or `default` when unset or not a number."""
+    """A positive number from the environment variable `name`, or `default` when unset, not a number or not
+    above zero."""
     try:
-        return max(kind(os.environ[name]), kind(1))
+        value = kind(os.environ[name])
     except (KeyError, ValueError):
         return default
+    return value if value > 0 else default
 
 
 def settings() -> Serving:
@@ -66,4 +83,10 @@ def settings() -> Serving:
         shared_gallery=os.environ.get("RNNVIZ_GALLERY", "0").strip().lower() in ("1", "true", "on", "yes"),
         path_box=path_box if path_box in ("on", "off", "auto") else "off",
         path_dirs=tuple(Path(d).expanduser() for d in dirs.split(os.pathsep) if d.strip()),
+        job_minutes=_number("RNNVIZ_JOB_MINUTES", 15.0, float),
+        per_address=_number("RNNVIZ_PER_ADDRESS", 3),
+        proxies=tuple(a.strip() for a in os.environ.get("RNNVIZ_PROXIES", ",".join(LOOPBACK)).split(",") if a.strip()),
+        max_hidden=_number("RNNVIZ_MAX_HIDDEN", 256),
+        store_megabytes=_number("RNNVIZ_STORE_MB", 2048.0, float),
+        keep_days=_number("RNNVIZ_KEEP_DAYS", 30.0, float),
     )

@@ -11,6 +11,7 @@ import io
 import os
 import re
 import secrets
+import shutil
 import stat
 import threading
 import time
@@ -113,17 +114,22 @@ def new_checkpoint_path(stem: str, session: str | None = None) -> Path:
     return path
 
 
-def prune(session: str, keep: Path | None = None) -> list[str]:
-    """Remove the session's oldest models until it holds at most the operator's count and size
-    (never `keep`, the one just added). Returns the names removed."""
-    limits, removed = settings(), []
-    models = _newest_first([session_dir(session)])
-    sizes = {}
-    for path in models:
+def _footprint(checkpoint: Path) -> int:
+    """Bytes a checkpoint takes with the files kept beside it (its statistics, decoders, index)."""
+    total = 0
+    for path in checkpoint.parent.glob(f"{checkpoint.name}*"):
         try:
-            sizes[path] = path.stat().st_size
-        except OSError:
+            total += path.stat().st_size
+        except OSError:  # removed meanwhile
             continue
+    return total
+
+
+def prune(session: str, keep: Path | None = None) -> list[str]:
+    """Remove the session's oldest models until it holds at most the operator's count and size, the files
+    kept beside them included (never `keep`, the one just added). Returns the names removed."""
+    limits, removed = settings(), []
+    sizes = {path: _footprint(path) for path in _newest_first([session_dir(session)])}
     while len(sizes) > limits.max_models or sum(sizes.values()) > limits.max_megabytes * 2**20:
         oldest = next((path for path in reversed(list(sizes)) if path != keep), None)
         if oldest is None:
@@ -157,6 +163,9 @@ def add_checkpoint(data: bytes, name: str, session: str | None = None) -> tuple[
     file = io.BytesIO(data)
     file.name = name
     model = load_model(file)
+    if model.hidden_size > settings().max_hidden:
+        raise CheckpointError(f"{name}: a model of {model.hidden_size} hidden units; this server takes models of up to "
+                              f"{settings().max_hidden}")
     saved = atomic_write(new_checkpoint_path(f"{Path(name).stem}-{model.cell_type}", session),
                          lambda out: out.write(data))
     return saved, prune(session, keep=saved) if session else []
@@ -199,6 +208,40 @@ def add_checkpoint_file(path: str, session: str | None = None,
         return add_checkpoint(data, Path(path).name, session)
     except CheckpointError as error:
         raise CheckpointError(PATH_REFUSED) from error
+
+
+VISITED = ".visited"  # in a visitor's folder: its time is their last visit
+
+
+def visited(session: str) -> None:
+    """Note a visit (their folder is kept RNNVIZ_KEEP_DAYS after the last one); nothing for a visitor with
+    no folder yet."""
+    folder = session_dir(session)
+    if folder.is_dir():
+        (folder / VISITED).touch()
+
+
+def sweep(busy: set[str], now: float | None = None) -> list[str]:
+    """Keep the store within the operator's bounds: remove the visitors' folders unvisited for longer
+    than RNNVIZ_KEEP_DAYS, then, while the store is over RNNVIZ_STORE_MB, the folders unvisited longest;
+    never those of the `busy` visitors (a job of theirs is under way). Returns the ids removed."""
+    limits, now = settings(), time.time() if now is None else now
+    folders = []
+    for folder in (store_dir() / SESSIONS).glob("*"):
+        if is_session_id(folder.name) and folder.name not in busy:
+            last = max((p.stat().st_mtime for p in (folder, folder / VISITED) if p.exists()), default=0.0)
+            folders.append((last, folder))
+    removed = [folder for last, folder in folders if now - last > limits.keep_days * 86_400]
+    total = sum(f.stat().st_size for f in store_dir().rglob("*") if f.is_file())
+    for _, folder in sorted(folders):
+        if folder in removed:
+            total -= sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        elif total > limits.store_megabytes * 2**20:
+            total -= sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+            removed.append(folder)
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [folder.name for folder in removed]
 
 
 def describe(model, entry: Entry) -> str:

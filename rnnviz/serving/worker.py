@@ -1,4 +1,5 @@
-"""The process that runs one training job; everything it reports goes to the job's files.
+"""The process that runs one job (a training, or the measuring of a new checkpoint); everything it reports
+goes to the job's files, and its errors to the server's log.
 
     python -m rnnviz.serving.worker SESSION JOB_ID SERVER_PID     (the queue starts it)
 
@@ -9,17 +10,32 @@ full state at every epoch end, so a killed one loses at most an epoch.
 """
 
 import os
+import secrets
 import sys
 import time
+import traceback
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
+from .. import memory, neighbours, stats
+from ..data.mnist import DatasetMissing, load_mnist
 from ..files import atomic_write
 from ..train import Progress, train
 from . import store
-from .jobs import JobState, JobStatus, JobSummary, job_files, read_curve, read_status, write_curve, write_status
+from .jobs import (
+    MEASURE,
+    JobState,
+    JobStatus,
+    JobSummary,
+    job_files,
+    read_curve,
+    read_status,
+    write_curve,
+    write_status,
+)
+from .settings import settings as operator_settings
 
 REPORT_EVERY = 5  # keep one curve point every this many batches (plus every epoch end)
 WRITE_EVERY = 1.0  # s between status writes while training (the page polls once a second)
@@ -49,23 +65,35 @@ class Reporter:
         write_status(self.status)
 
 
-def work(session: str, job_id: str, parent: int) -> None:
-    """Run one job to its end: saved, stopped early (saved), or failed (with a one-line reason)."""
-    torch.set_num_threads(1)
-    status = read_status(session, job_id)
-    files = job_files(session, job_id)
-    reporter = Reporter(status, read_curve(session, job_id))
+def failure(error: Exception) -> str:
+    """A failed job's reason, in one line that names no server folder; the details go to the server's log
+    (a worker's standard error) under a reference."""
+    if isinstance(error, DatasetMissing):
+        return "MNIST is not in the server's data folder."
+    reference = secrets.token_hex(4)
+    print(f"rnnviz worker, error {reference}:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+    return f"{type(error).__name__} (reference {reference}: the server's log has the details)."
+
+
+def run_training(status: JobStatus, parent: int) -> None:
+    """Train the job's settings, reporting to its files; stops when asked, when the server is gone
+    (resumable from its last epoch end) or when the operator's time budget is spent (saved)."""
+    files = job_files(status.session, status.id)
+    reporter = Reporter(status, read_curve(status.session, status.id))
+    deadline = time.monotonic() + operator_settings().job_minutes * 60
 
     def should_stop() -> bool:
         if os.getppid() != parent:  # the server is gone: stop here, resumable from the last epoch end
             os._exit(1)
-        return files["stop"].exists()
+        if time.monotonic() > deadline:
+            status.stop_reason = "time"
+        elif files["stop"].exists():
+            status.stop_reason = "asked"
+        return bool(status.stop_reason)
 
-    status.pid = os.getpid()  # from now on only this process writes the status file, until it ends
-    write_status(status)
     resume = None
     if files["resume"].exists():
-        resume = torch.load(files["resume"], weights_only=True)
+        resume = torch.load(files["resume"], weights_only=True)  # written by a worker: not a visitor's file
         reporter.curve[:] = [Progress(**point) for point in resume.pop("curve")]
     try:
         _, summary = train(status.settings, out=status.out, on_progress=reporter.progress, should_stop=should_stop,
@@ -73,14 +101,44 @@ def work(session: str, job_id: str, parent: int) -> None:
         status.state = JobState.STOPPED if summary["stopped_early"] else JobState.DONE
         status.summary = JobSummary(**{key: summary[key] for key in ("test_accuracy", "val_accuracy",
                                                                         "train_seconds", "stopped_early")})
-        status.pruned = store.prune(session, keep=Path(status.out))
+        status.pruned = store.prune(status.session, keep=Path(status.out))
     except Exception as error:  # shown in the page instead of a traceback; the job is over either way
-        status.state = JobState.FAILED
-        status.error = str(error) if isinstance(error, FileNotFoundError) else f"{type(error).__name__}: {error}"[:300]
+        status.state, status.error = JobState.FAILED, failure(error)
     write_curve(status, reporter.curve)
-    write_status(status)
     files["resume"].unlink(missing_ok=True)
     files["stop"].unlink(missing_ok=True)
+
+
+def run_measuring(status: JobStatus) -> None:
+    """Measure a new checkpoint on MNIST: its test-set statistics, memory decoders and neighbour index,
+    each kept beside it; the share done is reported as it goes."""
+    def report(share: float) -> None:
+        status.done = round(share, 3)
+        write_status(status)
+
+    try:
+        test_images, test_labels = load_mnist("test")
+        stats.test_set_stats(status.checkpoint, test_images, test_labels, progress=lambda done: report(0.6 * done))
+        train_images, train_labels = load_mnist("train")
+        memory.checkpoint_memory(status.checkpoint, train_images[: memory.FIT_IMAGES], test_images)
+        report(0.85)
+        neighbours.neighbour_index(status.checkpoint, train_images, train_labels, test_images)
+        status.state, status.done = JobState.DONE, 1.0
+    except Exception as error:  # a checkpoint that cannot be read, or no MNIST: said in the page
+        status.state, status.error = JobState.FAILED, failure(error)
+
+
+def work(session: str, job_id: str, parent: int) -> None:
+    """Run one job to its end: saved, stopped early (saved), measured, or failed (with a one-line reason)."""
+    torch.set_num_threads(1)
+    status = read_status(session, job_id)
+    status.pid = os.getpid()  # from now on only this process writes the status file, until it ends
+    write_status(status)
+    if status.kind == MEASURE:
+        run_measuring(status)
+    else:
+        run_training(status, parent)
+    write_status(status)
 
 
 if __name__ == "__main__":
