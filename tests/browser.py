@@ -15,6 +15,7 @@ import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -115,23 +116,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Served:
+    """A Streamlit server started by `serve`: its URL, process id and log file."""
+    url: str
+    pid: int
+    log: Path
+
+
 @contextmanager
-def streamlit_server(timeout: float = 90, models: Path | None = None):
-    """Serve app.py on a free loopback port; yields its URL. User models go to `models`, or a fresh temp folder."""
+def serve(script: Path | str = "app.py", cwd: Path = ROOT, models: Path | None = None, timeout: float = 90):
+    """`streamlit run script` from `cwd` on a free loopback port; yields the Served server. User models go to
+    `models`, or a fresh temp folder."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="rnnviz-serve-") as tmp, open(Path(tmp) / "server.log", "w+") as log:
         env = {**os.environ, "RNNVIZ_MODELS": str(models or Path(tmp) / "models")}
         env.setdefault("RNNVIZ_DATA", str(ROOT.parent / "shared" / "mnist"))
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(url, server, log, timeout)
-            yield url
+            yield Served(url, server.pid, Path(log.name))
         finally:
             server.terminate()
             try:
@@ -139,6 +149,13 @@ def streamlit_server(timeout: float = 90, models: Path | None = None):
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+@contextmanager
+def streamlit_server(timeout: float = 90, models: Path | None = None):
+    """Serve this checkout's app.py on a free loopback port; yields its URL."""
+    with serve(models=models, timeout=timeout) as served:
+        yield served.url
 
 
 def _wait_healthy(url: str, server: subprocess.Popen, log, timeout: float) -> None:
@@ -195,15 +212,17 @@ def pen_strokes(record: dict, seed: int, height: float = 0.7) -> list[np.ndarray
     return pendigits.place(record["strokes"], height, DEFAULT_BRUSH, np.random.default_rng(seed), CANVAS_SIDE)
 
 
-def draw_stroke(page, stroke) -> None:
-    """One stroke (points in canvas pixel coordinates) with the mouse: move, press, drag, release."""
+def draw_stroke(page, stroke, release: bool = True) -> None:
+    """One stroke (points in canvas pixel coordinates) with the mouse: move, press, drag, release (or, with
+    release=False, still held: the caller lets go)."""
     box = page.locator(CANVAS).bounding_box()
     (x, y), *rest = stroke
     page.mouse.move(box["x"] + x, box["y"] + y)
     page.mouse.down()
     for x, y in rest:
         page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
-    page.mouse.up()
+    if release:
+        page.mouse.up()
 
 
 def touch_stroke(page, stroke) -> None:

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from scipy.ndimage import gaussian_filter
 
-from rnnviz import load_model, preprocess_canvas, reading, trace
+from rnnviz import load_model, measures, preprocess_canvas, reading, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
 from rnnviz.data import nondigits, pendigits
 from rnnviz.figures import charts, palette
@@ -161,6 +161,33 @@ def test_inspect_plays_in_the_page_and_draws_the_trace(page, pen_records, tmp_pa
     image = seen_image(page)  # and against an offline trace of what the network read (8-bit, so loosely)
     offline = trace(load_model(store.shipped_path("lstm")), image)
     assert abs(offline.hidden[at - 1, unit] - h[at - 1]) < 0.02 and offline.prediction == data["prediction"]
+
+
+def test_another_unit_order_repaints_the_same_canvases_at_the_same_step(page, tmp_path):
+    """Ordering the units another way sends new data of the same shape: the view repaints its canvases
+    in place (none is made again), with the new order, at the step it was at."""
+    view = page.locator(f"{INSPECT_VIEW} .view")
+    heatmaps = view.locator(".panel figure canvas")
+    heatmaps.first.wait_for()
+    view.locator("input.step").focus()
+    page.keyboard.press("Home")
+    for _ in range(11):
+        page.keyboard.press("ArrowRight")
+    assert shown_step(view) == 12
+    before = replay_data(download(page, Key.INSPECT_REPLAY, tmp_path).read_text())
+    page.evaluate("view => view.querySelectorAll('canvas').forEach(canvas => { canvas.dataset.kept = 'yes'; })",
+                  view.element_handle())
+    page.get_by_text(measures.ORDERINGS["index"], exact=True).click()
+    wait_until_quiet(page)
+    data = replay_data(download(page, Key.INSPECT_REPLAY, tmp_path).read_text())
+    assert data["order"] == sorted(data["order"]) != before["order"]
+    assert page.evaluate("view => [...view.querySelectorAll('canvas')].every(c => c.dataset.kept === 'yes')",
+                         view.element_handle())
+    assert shown_step(view) == 12
+    for number, panel in enumerate(data["panels"]):
+        assert_heatmap_shows(canvas_pixels(heatmaps.nth(number)), heatmap_colours(panel, data), 12)
+    page.get_by_text(measures.ORDERINGS["contribution"], exact=True).click()
+    wait_until_quiet(page)
 
 
 def test_compare_shows_all_three_models(page, pen_records):
@@ -384,7 +411,7 @@ def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen
     lstm = next(p for p in panels if p["model"] == "LSTM")
     assert lstm["final"] == f"final {record['label']}"
 
-    page.wait_for_function(QUIET, timeout=30_000)
+    page.wait_for_function(QUIET, timeout=90_000)
     frames = websocket_frames(page)  # the shared slider: every panel moves to row 9, in the page
     slider = page.locator(f"{COMPARE_VIEW} input.step")
     slider.focus()
@@ -403,7 +430,7 @@ def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen
     hidden_before = page.evaluate(PANEL_CANVAS, ["LSTM", 2])
     forget = next(choice for choice, value in KEEP_GATE_CHOICES.items() if value == 0.0)
     page.get_by_text(forget).click()
-    page.wait_for_function(f"() => ({COMPARE_PANELS})().some(p => p.final.includes('was'))", timeout=30_000)
+    page.wait_for_function(f"() => ({COMPARE_PANELS})().some(p => p.final.includes('was'))", timeout=90_000)
     image = preprocess_canvas(pendigits.render(pen_strokes(record, COMPARED_DIGIT), DEFAULT_BRUSH))
     clamped = trace(tiny, image, Intervention(keep_gate=0.0)).prediction  # the tiny LSTM is clamped too
     shown = {p["model"]: p for p in compare_panels(page)}

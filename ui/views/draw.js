@@ -45,11 +45,12 @@ function paint(imageData, values, offset, table) {  // imageData's pixels from v
   return imageData;
 }
 
-function offscreen(width, height, values, table) {  // a canvas holding values as an image, drawn once
+function offscreen(width, height, values, table) {  // a canvas holding values as an image; set(values) repaints it
   const canvas = document.createElement('canvas');
   canvas.width = width; canvas.height = height;
-  const context = canvas.getContext('2d');
-  context.putImageData(paint(context.createImageData(width, height), values, 0, table), 0, 0);
+  const context = canvas.getContext('2d'), frame = context.createImageData(width, height);
+  canvas.set = next => context.putImageData(paint(frame, next, 0, table), 0, 0);
+  canvas.set(values);
   return canvas;
 }
 
@@ -71,7 +72,7 @@ function figure(parent, caption, width, height, title) {  // a captioned canvas;
 }
 
 function heatmap(parent, caption, colours, units, steps, table, title, zoom = 4) {
-  // units x steps colour indices (row-major), drawn once; draw(step) veils the steps not read yet
+  // units x steps colour indices (row-major); draw(step) veils the steps not read yet; set(colours) repaints
   const image = offscreen(steps, units, colours, table);
   const context = figure(parent, caption, steps * zoom, units * 2, title);
   context.imageSmoothingEnabled = false;
@@ -82,47 +83,52 @@ function heatmap(parent, caption, colours, units, steps, table, title, zoom = 4)
     context.fillStyle = highlight;
     context.fillRect(step * zoom - 1, 0, 1, units * 2);
   };
-  return {canvas: context.canvas, draw};
+  return {canvas: context.canvas, draw, set: image.set};
 }
 
 function digitImage(parent, caption, pixels, cols, rows, table, title, zoom = 6) {
-  // the digit; draw(step) boxes the row being read and darkens the rows not read yet
+  // the digit; draw(step) boxes the row being read and darkens the rows not read yet; draw.set(pixels) repaints
   const image = offscreen(cols, rows, pixels, table), side = cols * zoom;
   const context = figure(parent, caption, side, rows * zoom, title);
   context.imageSmoothingEnabled = false;
-  return (step, highlight) => {
+  const draw = (step, highlight) => {
     context.drawImage(image, 0, 0, side, rows * zoom);
     context.fillStyle = 'rgba(14, 17, 23, 0.6)';
     context.fillRect(0, step * zoom, side, (rows - step) * zoom);
     context.strokeStyle = highlight; context.lineWidth = 2;
     context.strokeRect(1, (step - 1) * zoom, side - 2, zoom);
   };
+  draw.set = image.set;
+  return draw;
 }
 
 function lineChart(parent, caption, lines, steps, lo, hi, labels, title, width = 300, height = 130) {
-  // lines [{values (steps), colour, width}] over the steps, drawn once with the axes' end labels
-  // (labels: [low, high] of the values); draw(step) marks the step
+  // lines [{values (steps), colour, width}] over the steps with the axes' end labels (labels: [low, high] of
+  // the values); draw(step) marks the step; draw.set(lines, lo, hi, labels) draws other lines
   const drawn = document.createElement('canvas'), left = 30, pad = 8, bottom = 14;
   drawn.width = width; drawn.height = height;
   const x = step => left + (step - 1) / (steps - 1) * (width - left - pad);
-  const y = value => height - bottom - (Math.min(Math.max(value, lo), hi) - lo) / (hi - lo) * (height - bottom - pad);
   const pen = drawn.getContext('2d');
-  pen.fillStyle = '#fff';
-  pen.fillRect(0, 0, width, height);
   const path = (points, colour, lineWidth) => {
     pen.strokeStyle = colour; pen.lineWidth = lineWidth;
     pen.beginPath();
     points.forEach(([px, py], i) => (i ? pen.lineTo(px, py) : pen.moveTo(px, py)));
     pen.stroke();
   };
-  path([[left, y(lo)], [width - pad, y(lo)]], '#d0d0d8', 1);  // the axes
-  path([[left, y(lo)], [left, y(hi)]], '#d0d0d8', 1);
-  if (lo < 0 && hi > 0) path([[left, y(0)], [width - pad, y(0)]], '#e9e9ee', 1);
-  pen.fillStyle = '#666'; pen.font = '10px sans-serif'; pen.textAlign = 'right'; pen.textBaseline = 'middle';
-  pen.fillText(labels[0], left - 3, y(lo)); pen.fillText(labels[1], left - 3, y(hi));
-  pen.textAlign = 'center'; pen.textBaseline = 'top';
-  pen.fillText('1', x(1), height - bottom + 2); pen.fillText(`${steps} (row)`, x(steps) - 14, height - bottom + 2);
-  for (const line of lines) path(Array.from(line.values, (value, t) => [x(t + 1), y(value)]), line.colour, line.width);
+  const set = (lines, lo, hi, labels) => {
+    const y = value => height - bottom - (Math.min(Math.max(value, lo), hi) - lo) / (hi - lo) * (height - bottom - pad);
+    pen.fillStyle = '#fff';
+    pen.fillRect(0, 0, width, height);
+    path([[left, y(lo)], [width - pad, y(lo)]], '#d0d0d8', 1);  // the axes
+    path([[left, y(lo)], [left, y(hi)]], '#d0d0d8', 1);
+    if (lo < 0 && hi > 0) path([[left, y(0)], [width - pad, y(0)]], '#e9e9ee', 1);
+    pen.fillStyle = '#666'; pen.font = '10px sans-serif'; pen.textAlign = 'right'; pen.textBaseline = 'middle';
+    pen.fillText(labels[0], left - 3, y(lo)); pen.fillText(labels[1], left - 3, y(hi));
+    pen.textAlign = 'center'; pen.textBaseline = 'top';
+    pen.fillText('1', x(1), height - bottom + 2); pen.fillText(`${steps} (row)`, x(steps) - 14, height - bottom + 2);
+    for (const line of lines) path(Array.from(line.values, (value, t) => [x(t + 1), y(value)]), line.colour, line.width);
+  };
+  set(lines, lo, hi, labels);
   const context = figure(parent, caption, width, height, title);
   const draw = (step, highlight) => {
     context.drawImage(drawn, 0, 0);
@@ -130,17 +136,22 @@ function lineChart(parent, caption, lines, steps, lo, hi, labels, title, width =
     context.fillRect(Math.round(x(step)) - 1, pad, 2, height - bottom - pad);
   };
   draw.figure = context.canvas.parentElement;
+  draw.set = set;
   return draw;
 }
 
-function colourBar(parent, table, low, high, label) {  // a colour table as a strip, its ends labelled
+function colourBar(parent, table, low, high, label) {
+  // a colour table as a strip (a CSS gradient), its ends labelled; set(low, high) relabels it
   const strip = element('div', 'colourbar', parent);
-  element('span', '', strip, low);
-  const context = element('canvas', '', strip).getContext('2d');
-  context.canvas.width = 256; context.canvas.height = 1;
-  context.putImageData(paint(context.createImageData(256, 1), Uint8Array.from({length: 256}, (_, i) => i), 0, table), 0, 0);
-  element('span', '', strip, `${high}  ${label}`);
-  return strip;
+  const lowEnd = element('span', '', strip), ramp = element('div', 'ramp', strip), highEnd = element('span', '', strip);
+  const stops = Array.from({length: 17}, (_, i) => {
+    const at = Math.min(255, i * 16) * 3;
+    return `rgb(${table[at]}, ${table[at + 1]}, ${table[at + 2]})`;
+  });
+  ramp.style.background = `linear-gradient(to right, ${stops.join(', ')})`;
+  const set = (low, high) => { lowEnd.textContent = low; highEnd.textContent = `${high}  ${label}`; };
+  set(low, high);
+  return set;
 }
 
 function probabilityBars(parent, title) {
@@ -174,7 +185,8 @@ function tooltip(parent) {  // show(text, x, y) near a point of `parent`; hide()
 }
 
 function stepper(parent, steps, view, show) {
-  // ▶ Play, the step slider and its readout, driving show(step); the step is kept in `view` across runs
+  // ▶ Play, the step slider and its readout, driving show(step); the step is kept in `view` across runs.
+  // Returns go(step), which shows a step
   const controls = element('div', 'controls', parent);
   const play = element('button', 'play', controls, '▶ Play');
   const slider = element('input', 'step', controls);
@@ -205,20 +217,29 @@ function stepper(parent, steps, view, show) {
   slider.oninput = () => { stop(); go(Number(slider.value)); };
   view.stop = stop;
   go(Math.min(view.step ?? steps, steps));
+  return go;
 }
 
-function mount(component, build) {
-  // Build the view when the server sends new data (its "id" changed); keep the step it was at
+function mount(component, build, shape = () => null) {
+  // Build the view when the server sends new data (its "id" changed), keeping the step it was at. A view
+  // whose build returns an update(data, tables), sent data of the same shape(data), is updated in place
+  // instead: its canvases repainted, not made again
   const {data, parentElement} = component;
   let view = views.get(parentElement);
   if (!view) {
-    view = {step: null, timer: null, id: null, stop: () => {}};
+    view = {step: null, timer: null, id: null, shape: null, root: null, update: null, stop: () => {}};
     views.set(parentElement, view);
   }
   if (data && data.id !== view.id) {
-    view.stop();
     view.id = data.id;
-    build(parentElement.querySelector('.view'), data, view, data.palette ? lookupTables(data.palette) : null);
+    const tables = data.palette ? lookupTables(data.palette) : null, form = shape(data);
+    const root = parentElement.querySelector('.view');
+    if (view.update && form !== null && form === view.shape && root === view.root && root.firstChild) {
+      view.update(data, tables);
+    } else {
+      view.stop();
+      Object.assign(view, {shape: form, root, update: build(root, data, view, tables) || null});
+    }
   }
   return () => view.stop();
 }

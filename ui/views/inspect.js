@@ -28,72 +28,94 @@ function unitUpdate(cell, value, unit, step) {
   return `h${sub(step)} = tanh(W·x${sub(step)} + U·h${sub(step - 1)} + b) = tanh(${before.toFixed(2)}) = ${h.toFixed(2)}`;
 }
 
+function inspectShape(data) {  // what the view's layout depends on: a drawing or a unit of the same model keeps it
+  return [data.cell, data.units, data.steps, data.cols, ...data.panels.map(panel => panel.quantity)].join(' ');
+}
+
 function buildInspect(root, data, view, tables) {
+  // The layout, once per shape; load(data) fills it, and is the update the view keeps for the next data
   root.replaceChildren();
   root.dataset.view = 'inspect';
-  const {steps, units, order, unit, cell} = data;
-  const values = Object.fromEntries(data.panels.map(panel => [panel.quantity, halves(panel.values)]));
-  const value = (name, step, u = unit) => values[name][(step - 1) * units + u];  // steps x units
-  const probs = halves(data.probs);  // steps x 10
-  const probsAt = step => probs.subarray((step - 1) * 10, step * 10);
+  const {steps, units, cell} = data, colours = tables.classes;  // one per digit; the unit's quantities take them in turn too
   const tableOf = {gate: tables.gate, state: tables.state, cell_state: tables.state};
+  let now = null;  // the data shown: {order, unit, value(name, step, u), probsAt(step), prediction}
 
   const stepArea = element('div', '', root);
   const said = element('p', 'update', root);
   const grid = element('div', 'grid', root);
-  const drawInput = digitImage(grid, 'What the network sees (the row being read boxed)', bytes(data.image),
+  const drawInput = digitImage(grid, 'What the network sees (the row being read boxed)', new Uint8Array(data.cols * steps),
                                data.cols, steps, tables.image, 'Row t is read at step t');
   const bars = probabilityBars(grid, 'Class probabilities at this step; the marks: after the last row');
-  const colours = tables.classes;  // one per digit; the unit's quantities take them in turn too
-  const drawProbs = lineChart(grid, 'Probability of each digit after each step', [...Array(10).keys()].map(digit => ({
-    values: Array.from({length: steps}, (_, t) => probs[t * 10 + digit]), colour: colours[digit],
-    width: digit === data.prediction ? 3.5 : 1.5})), steps, 0, 1, ['0%', '100%'],
-    'One line per digit, coloured as in the page\'s charts; the answer bold');
-  const unitLines = data.panels.map((panel, i) => ({
-    values: Array.from({length: steps}, (_, t) => value(panel.quantity, t + 1)), colour: colours[i], width: 2}));
-  const unitValues = unitLines.flatMap(line => line.values);
-  const [low, high] = [Math.min(-1, ...unitValues), Math.max(1, ...unitValues)];
-  const drawUnit = lineChart(grid, `Unit ${unit} over time`, unitLines, steps, low, high,
-                             [low.toFixed(1), high.toFixed(1)], 'Each of its values at every step');
+  const drawProbs = lineChart(grid, 'Probability of each digit after each step', [], steps, 0, 1, ['0%', '100%'],
+                              'One line per digit, coloured as in the page\'s charts; the answer bold');
+  const drawUnit = lineChart(grid, '', [], steps, -1, 1, ['', ''], 'Each of its values at every step');
+  const unitCaption = drawUnit.figure.querySelector('figcaption');
   const legend = element('p', 'legend', drawUnit.figure);
   data.panels.forEach((panel, i) => { element('span', '', legend, `━ ${panel.symbol}`).style.color = colours[i]; });
   const tip = tooltip(root);
   const maps = data.panels.map(panel => {
     const box = element('div', 'panel', grid);
-    const [lo, hi] = data.ranges[panel.range];
-    const colours = new Uint8ClampedArray(units * steps);  // units (in order, top first) x steps
-    const own = values[panel.quantity], scale = 255 / (hi - lo);
-    order.forEach((u, row) => { for (let t = 0; t < steps; t++) colours[row * steps + t] = (own[t * units + u] - lo) * scale; });
-    const map = heatmap(box, panel.title, colours, units, steps, tableOf[panel.range],
+    const map = heatmap(box, panel.title, new Uint8Array(units * steps), units, steps, tableOf[panel.range],
                         'One line per unit (top = most telling), one column per step: hover for a unit\'s update', 6);
-    colourBar(box, tableOf[panel.range], lo, hi, panel.symbol);
+    const relabel = colourBar(box, tableOf[panel.range], '', '', panel.symbol);
     const explain = event => {  // the unit and step under the pointer, written out
       const bounds = map.canvas.getBoundingClientRect(), area = root.getBoundingClientRect();
       const step = Math.min(steps, Math.max(1, Math.ceil((event.clientX - bounds.left) / bounds.width * steps)));
-      const u = order[Math.min(units - 1, Math.max(0, Math.floor((event.clientY - bounds.top) / bounds.height * units)))];
-      tip.show(`unit ${u}, step ${step}: ${panel.symbol} = ${value(panel.quantity, step, u).toFixed(2)}\n`
-               + unitUpdate(cell, (name, s) => value(name, s, u), u, step), event.clientX - area.left, event.clientY - area.top);
+      const u = now.order[Math.min(units - 1, Math.max(0, Math.floor((event.clientY - bounds.top) / bounds.height * units)))];
+      tip.show(`unit ${u}, step ${step}: ${panel.symbol} = ${now.value(panel.quantity, step, u).toFixed(2)}\n`
+               + unitUpdate(cell, (name, s) => now.value(name, s, u), u, step), event.clientX - area.left, event.clientY - area.top);
     };
     map.canvas.addEventListener('pointermove', explain);
     map.canvas.addEventListener('pointerdown', explain);
     map.canvas.addEventListener('pointerleave', tip.hide);
-    return map;
+    return {panel, map, relabel};
   });
-  stepper(stepArea, steps, view, step => {
+  const show = step => {
+    if (!now) return;  // the stepper's first step comes before the first data
     root.dataset.step = step;
-    const now = probsAt(step);
+    const probs = now.probsAt(step);
     let best = 0;
-    now.forEach((p, digit) => { if (p > now[best]) best = digit; });
-    bars(now, best, probsAt(steps));
+    probs.forEach((p, digit) => { if (p > probs[best]) best = digit; });
+    bars(probs, best, now.probsAt(steps));
     drawInput(step, tables.highlight);
     drawProbs(step, tables.highlight);
     drawUnit(step, tables.highlight);
-    maps.forEach(map => map.draw(step, tables.highlight));
-    said.textContent = `Reads ${best} (${Math.round(now[best] * 100)}%) after row ${step}. Unit ${unit} at step ${step}: `
-      + unitUpdate(cell, (name, s) => value(name, s), unit, step);
-  });
+    maps.forEach(({map}) => map.draw(step, tables.highlight));
+    said.textContent = `Reads ${best} (${Math.round(probs[best] * 100)}%) after row ${step}. Unit ${now.unit} at step ${step}: `
+      + unitUpdate(cell, (name, s) => now.value(name, s), now.unit, step);
+  };
+
+  const load = next => {  // next data of the same shape: every canvas repainted, none made again
+    const values = Object.fromEntries(next.panels.map(panel => [panel.quantity, halves(panel.values)]));  // steps x units
+    const probs = halves(next.probs);  // steps x 10
+    const {order, unit} = next;
+    now = {order, unit, value: (name, step, u = unit) => values[name][(step - 1) * units + u],
+           probsAt: step => probs.subarray((step - 1) * 10, step * 10)};
+    drawInput.set(bytes(next.image));
+    drawProbs.set([...Array(10).keys()].map(digit => ({
+      values: Array.from({length: steps}, (_, t) => probs[t * 10 + digit]), colour: colours[digit],
+      width: digit === next.prediction ? 3.5 : 1.5})), 0, 1, ['0%', '100%']);
+    const unitLines = next.panels.map((panel, i) => ({
+      values: Array.from({length: steps}, (_, t) => now.value(panel.quantity, t + 1)), colour: colours[i], width: 2}));
+    const unitValues = unitLines.flatMap(line => line.values);
+    const [low, high] = [Math.min(-1, ...unitValues), Math.max(1, ...unitValues)];
+    drawUnit.set(unitLines, low, high, [low.toFixed(1), high.toFixed(1)]);
+    unitCaption.textContent = `Unit ${unit} over time`;
+    maps.forEach(({panel, map, relabel}) => {
+      const [lo, hi] = next.ranges[panel.range];
+      const own = values[panel.quantity], scale = 255 / (hi - lo);
+      const shades = new Uint8ClampedArray(units * steps);  // units (in order, top first) x steps
+      order.forEach((u, row) => { for (let t = 0; t < steps; t++) shades[row * steps + t] = (own[t * units + u] - lo) * scale; });
+      map.set(shades);
+      relabel(lo, hi);
+    });
+    go(view.step ?? steps);
+  };
+  const go = stepper(stepArea, steps, view, show);
+  load(data);
+  return load;
 }
 
 export default function mountInspect(component) {
-  return mount(component, buildInspect);
+  return mount(component, buildInspect, inspectShape);
 }
