@@ -58,8 +58,9 @@ def main():
                 results[f"{name} [{checkout}]"] = summary(attacks.run(probe, folder, scratch))
                 print(f"{name} [{checkout}]: {results[f'{name} [{checkout}]']}")
             now = results[f"{name} [now]"]
-            targets.append(target(f"{name}: seconds", now["seconds"] or float("inf"), SECONDS))
-            targets.append(target(f"{name}: peak MB", now["peak_mb"] or float("inf"), MEGABYTES))
+            for measure, limit in (("seconds", SECONDS), ("peak_mb", MEGABYTES)):
+                value = float("inf") if now[measure] is None else now[measure]  # None: the probe died
+                targets.append(target(f"{name}: {measure}", value, limit))
     save("probes", {"targets": targets, "probes": results})
 
 
