@@ -18,7 +18,7 @@ import numpy as np
 
 from .config import COLS, ROWS
 from .intervention import Intervention
-from .measures import SIGMOID_GATES, unit_order
+from .measures import ORDERINGS, SIGMOID_GATES, unit_order
 from .memory import MemoryDecoders
 from .model import RowReader
 from .recurrence import Trace, trace
@@ -122,10 +122,12 @@ def fingerprinted(view: dict) -> dict:
     return {**view, "id": digest}
 
 
-def inspect(name: str, trace: Trace, order: np.ndarray, unit: int) -> dict:
-    """Everything Inspect's view draws of one model reading one digit: its name; the digit; the class
-    probabilities after every step; each panel's values (steps, hidden) as float16, with the units in
-    `order` (top first) and the range of c; and the unit whose lines are drawn."""
+def inspect(name: str, model: RowReader, trace: Trace, unit: int | None = None) -> dict:
+    """Everything Inspect's view draws of `model` reading one digit: its name; the digit; the class
+    probabilities after every step; each panel's values (steps, hidden) as float16 and the range of c;
+    the units in every order of ORDERINGS (top first: the page offers each, the first at the start); and
+    the unit to follow (None: the top one), which the visitor may change in the page."""
+    orders = {by: unit_order(model, trace, by) for by in ORDERINGS}
     panels = [{"quantity": what, "symbol": symbol, "title": title, "range": kind,
                "values": to_halves(quantity(trace, what))}  # steps x units, in the units' own order
               for what, symbol, title, kind in PANELS[trace.cell_type]]
@@ -133,7 +135,10 @@ def inspect(name: str, trace: Trace, order: np.ndarray, unit: int) -> dict:
     return fingerprinted({
         "view": "inspect", "name": name, "cell": trace.cell_type, "steps": trace.steps, "cols": COLS,
         "units": int(trace.hidden.shape[1]), "image": to_bytes(trace.image, 0, 1), "probs": to_halves(trace.probs),
-        "prediction": trace.prediction, "order": [int(u) for u in order], "unit": int(unit), "panels": panels,
+        "prediction": trace.prediction, "panels": panels,
+        "orders": {by: [int(u) for u in order] for by, order in orders.items()},
+        "order_names": {by: ORDERINGS[by] for by in orders},
+        "unit": None if unit is None else int(unit),
         "ranges": {"gate": [0, 1], "state": [-HIDDEN_RANGE, HIDDEN_RANGE], "cell_state": [-cell_range, cell_range]},
     })
 

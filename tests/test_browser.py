@@ -95,10 +95,11 @@ def replay_data(html: str) -> dict:
     return json.loads(html.split("({data: ", 1)[1].rsplit(", parentElement: document.body});", 1)[0])
 
 
-def heatmap_colours(panel: dict, data: dict) -> np.ndarray:
+def heatmap_colours(panel: dict, data: dict, by: str = "contribution") -> np.ndarray:
     """The colours Inspect's view must paint a panel's heatmap with: (units in order, steps, 3)."""
     lo, hi = data["ranges"][panel["range"]]
-    values = halves(panel["values"]).reshape(data["steps"], data["units"])[:, data["order"]].T  # (units, steps)
+    order = data["orders"][by]  # the units as the view shows them, top first
+    values = halves(panel["values"]).reshape(data["steps"], data["units"])[:, order].T  # (units, steps)
     scale = palette.GATE_SCALE if panel["range"] == "gate" else palette.STATE_SCALE
     return palette.lookup_table(scale)[np.clip(np.rint((values - lo) * (255 / (hi - lo))), 0, 255).astype(int)]
 
@@ -150,7 +151,7 @@ def test_inspect_plays_in_the_page_and_draws_the_trace(page, pen_records, tmp_pa
     page.mouse.move(box["x"] + (at - 0.5) / 28 * box["width"], box["y"] + (row + 0.5) / 100 * box["height"])
     tip = view.locator(".tip")
     tip.wait_for()
-    unit = data["order"][row]
+    unit = data["orders"]["contribution"][row]
     text = tip.inner_text().replace("−", "-")
     assert text.startswith(f"unit {unit}, step {at}: h = ")
     values = {panel["quantity"]: halves(panel["values"]).reshape(28, 100)[:, unit] for panel in data["panels"]}
@@ -163,9 +164,9 @@ def test_inspect_plays_in_the_page_and_draws_the_trace(page, pen_records, tmp_pa
     assert abs(offline.hidden[at - 1, unit] - h[at - 1]) < 0.02 and offline.prediction == data["prediction"]
 
 
-def test_another_unit_order_repaints_the_same_canvases_at_the_same_step(page, tmp_path):
-    """Ordering the units another way sends new data of the same shape: the view repaints its canvases
-    in place (none is made again), with the new order, at the step it was at."""
+def test_the_order_and_the_unit_change_in_the_page(page, tmp_path):
+    """Ordering the units another way, or clicking a unit to follow it, repaints the view in the page (no
+    message to the server, no canvas made again), at the step it was at."""
     view = page.locator(f"{INSPECT_VIEW} .view")
     heatmaps = view.locator(".panel figure canvas")
     heatmaps.first.wait_for()
@@ -174,20 +175,23 @@ def test_another_unit_order_repaints_the_same_canvases_at_the_same_step(page, tm
     for _ in range(11):
         page.keyboard.press("ArrowRight")
     assert shown_step(view) == 12
-    before = replay_data(download(page, Key.INSPECT_REPLAY, tmp_path).read_text())
+    data = replay_data(download(page, Key.INSPECT_REPLAY, tmp_path).read_text())
     page.evaluate("view => view.querySelectorAll('canvas').forEach(canvas => { canvas.dataset.kept = 'yes'; })",
                   view.element_handle())
-    page.get_by_text(measures.ORDERINGS["index"], exact=True).click()
-    wait_until_quiet(page)
-    data = replay_data(download(page, Key.INSPECT_REPLAY, tmp_path).read_text())
-    assert data["order"] == sorted(data["order"]) != before["order"]
+    frames = websocket_frames(page)
+    view.get_by_role("button", name=measures.ORDERINGS["index"]).click()
+    assert view.get_attribute("data-order") == "index" and shown_step(view) == 12
+    for number, panel in enumerate(data["panels"]):
+        assert_heatmap_shows(canvas_pixels(heatmaps.nth(number)), heatmap_colours(panel, data, "index"), 12)
+    hidden = heatmaps.nth(len(data["panels"]) - 1)
+    box = hidden.bounding_box()
+    hidden.click(position={"x": box["width"] / 2, "y": (42 + 0.5) / 100 * box["height"]})  # unit 42: by number
+    assert view.get_attribute("data-unit") == "42" and "Unit 42 at step 12" in view.locator(".update").inner_text()
+    assert view.locator("select").input_value() == "42"
     assert page.evaluate("view => [...view.querySelectorAll('canvas')].every(c => c.dataset.kept === 'yes')",
                          view.element_handle())
-    assert shown_step(view) == 12
-    for number, panel in enumerate(data["panels"]):
-        assert_heatmap_shows(canvas_pixels(heatmaps.nth(number)), heatmap_colours(panel, data), 12)
-    page.get_by_text(measures.ORDERINGS["contribution"], exact=True).click()
-    wait_until_quiet(page)
+    assert websocket_frames(page) == frames  # all of it without a word to or from the server
+    view.get_by_role("button", name=measures.ORDERINGS["contribution"]).click()
 
 
 def test_compare_shows_all_three_models(page, pen_records):

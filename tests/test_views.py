@@ -92,10 +92,11 @@ def halves(text: str) -> np.ndarray:
 def test_inspect_sends_the_trace_in_half_precision(cell_type, shipped_models, digits):
     model, image = shipped_models[cell_type], digits[0][11].numpy()
     own = trace(model, image)
-    order = measures.unit_order(model, own, "activity")
-    view = views.inspect("mine", own, order, unit=int(order[3]))
+    view = views.inspect("mine", model, own, unit=7)
     assert (view["view"], view["cell"], view["units"], view["steps"]) == ("inspect", cell_type, 100, 28)
-    assert view["order"] == order.tolist() and view["unit"] == order[3] and view["prediction"] == own.prediction
+    assert view["orders"] == {by: measures.unit_order(model, own, by).tolist() for by in measures.ORDERINGS}
+    assert view["unit"] == 7 and views.inspect("mine", model, own)["unit"] is None
+    assert view["prediction"] == own.prediction
     assert [panel["quantity"] for panel in view["panels"]] == [what for what, *_ in views.PANELS[cell_type]]
     for panel in view["panels"]:  # steps x units, each value to float16's precision
         np.testing.assert_allclose(halves(panel["values"]).reshape(28, 100), views.quantity(own, panel["quantity"]),
@@ -109,8 +110,7 @@ def test_inspect_sends_the_trace_in_half_precision(cell_type, shipped_models, di
 def test_a_views_id_changes_with_its_data_and_only_then(shipped_models, digits):
     model = shipped_models["gru"]
     first, second = (trace(model, digits[0][i].numpy()) for i in (1, 2))
-    order = np.arange(100)
-    assert views.inspect("m", first, order, 0)["id"] == views.inspect("m", first, order, 0)["id"]
-    ids = {views.inspect("m", first, order, 0)["id"], views.inspect("m", first, order, 1)["id"],
-           views.inspect("m", second, order, 0)["id"]}
+    assert views.inspect("m", model, first, 0)["id"] == views.inspect("m", model, first, 0)["id"]
+    ids = {views.inspect("m", model, first, 0)["id"], views.inspect("m", model, first, 1)["id"],
+           views.inspect("m", model, second, 0)["id"]}
     assert len(ids) == 3

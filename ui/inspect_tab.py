@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rnnviz import measures, neighbours, views
+from rnnviz import neighbours, views
 from rnnviz.figures.images import strip
 
 from . import cache
@@ -22,10 +22,12 @@ EXPLAIN = {
            "With no gates to protect it, what it read early fades quickly.",
 }
 HOW_TO_READ = (
-    "Each heatmap has one line per unit (sorted, top = most telling) and one column per step. "
+    "Each heatmap has one line per unit (sorted as you choose above it, top = most telling) and one column per "
+    "step. "
     "Gates run from 0 (closed, dark) to 1 (open, yellow); states from -1 (blue) through 0 (white) to +1 (red). "
     "Steps not read yet are veiled. Drag the slider or press **▶ Play**: it runs in your browser. Hover (or tap) "
-    "a heatmap to see that unit's update at that step written out with its numbers. The prediction is the "
+    "a heatmap to see that unit's update at that step written out with its numbers; click a unit to follow it. "
+    "*Contribution* = the read-out weight for the predicted digit x the final h. The prediction is the "
     "read-out of **h** after the last row."
 )
 
@@ -55,13 +57,7 @@ def inspect_tab(selected, trace) -> None:
         return
     model = selected.model
     st.markdown(EXPLAIN[model.cell_type])
-    left, right = st.columns(2)
-    by = left.radio("Order units by", list(measures.ORDERINGS), format_func=measures.ORDERINGS.get,
-                    horizontal=True, key=Key.ORDER, help="Contribution = readout weight for the predicted digit "
-                    "x final h")
-    order = measures.unit_order(model, trace, by)  # (hidden,)
-    unit = right.selectbox("Unit to follow", [int(u) for u in order], key=Key.UNIT, format_func=lambda u: f"unit {u}")
-    view = views.inspect(selected.entry.name, trace, order, unit)
+    view = views.inspect(selected.entry.name, model, trace, st.session_state.get(Key.UNIT))
     show("inspect", view, key=Key.INSPECT_VIEW)
     st.caption(HOW_TO_READ)
     trace_downloads(trace, lambda: replay_html("inspect", view, f"rnnviz: {model.cell_type.upper()} reading a digit"))

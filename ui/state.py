@@ -80,8 +80,7 @@ class Key(StrEnum):
     TEST_DIGIT = "test-digit"  # number input: index of the MNIST test digit
     DOWNLOAD_MNIST = "download-mnist"  # button: fetch the MNIST files
     # Inspect
-    ORDER = "order"  # radio: how the heatmaps' units are ordered
-    UNIT = "unit"  # selectbox: the unit whose values are drawn as lines
+    UNIT = "unit"  # the unit Inspect's view follows when it opens (Insight sets it); the page may then change it
     INSPECT_VIEW = "inspect-view"  # view: the step view, drawn in the browser
     INSPECT_REPLAY = "inspect-replay"  # download: the step view as one HTML file
     # Compare

@@ -1,7 +1,7 @@
 // Inspect's view: one model reading one digit, every gate and state at one step. The slider and ▶ Play move
-// the step in the page, with no message to the server; hovering (or tapping) a heatmap writes out that
-// unit's update at that step with its numbers. Its data: rnnviz/views.py `inspect`. Drawn with
-// ui/views/draw.js.
+// the step, the order of the units and the unit followed change in the page, with no message to the
+// server; hovering (or tapping) a heatmap writes out that unit's update at that step with its numbers, and
+// clicking it follows that unit. Its data: rnnviz/views.py `inspect`. Drawn with ui/views/draw.js.
 
 const SUBSCRIPTS = '₀₁₂₃₄₅₆₇₈₉';
 
@@ -32,15 +32,35 @@ function inspectShape(data) {  // what the view's layout depends on: a drawing o
   return [data.cell, data.units, data.steps, data.cols, ...data.panels.map(panel => panel.quantity)].join(' ');
 }
 
+function choices(parent, data, view, arrange) {
+  // "Order units by" (one button per order) and "Unit to follow" (a list in that order); each choice is kept
+  // in `view` across the server's runs and calls arrange(). Returns relist(), which fills the list again
+  const row = element('div', 'choices', parent);
+  element('span', '', row, 'Order units by');
+  const buttons = Object.entries(data.order_names).map(([by, name]) => {
+    const button = element('button', 'choice', row, name);
+    button.onclick = () => { view.by = by; arrange(); };
+    return [by, button];
+  });
+  const label = element('label', '', row, 'Unit to follow ');
+  const list = element('select', '', label);
+  list.onchange = () => { view.unit = Number(list.value); arrange(); };
+  return orders => {
+    buttons.forEach(([by, button]) => button.setAttribute('aria-pressed', String(by === view.by)));
+    list.replaceChildren(...orders[view.by].map(u => new Option(`unit ${u}`, u, false, u === view.unit)));
+  };
+}
+
 function buildInspect(root, data, view, tables) {
   // The layout, once per shape; load(data) fills it, and is the update the view keeps for the next data
   root.replaceChildren();
   root.dataset.view = 'inspect';
   const {steps, units, cell} = data, colours = tables.classes;  // one per digit; the unit's quantities take them in turn too
   const tableOf = {gate: tables.gate, state: tables.state, cell_state: tables.state};
-  let now = null;  // the data shown: {order, unit, value(name, step, u), probsAt(step), prediction}
+  let now = null;  // the data shown: {orders, value(name, step, u), probsAt(step), next (the data)}
 
   const stepArea = element('div', '', root);
+  const relist = choices(root, data, view, () => { arrange(); go(view.step); });
   const said = element('p', 'update', root);
   const grid = element('div', 'grid', root);
   const drawInput = digitImage(grid, 'What the network sees (the row being read boxed)', new Uint8Array(data.cols * steps),
@@ -56,18 +76,23 @@ function buildInspect(root, data, view, tables) {
   const maps = data.panels.map(panel => {
     const box = element('div', 'panel', grid);
     const map = heatmap(box, panel.title, new Uint8Array(units * steps), units, steps, tableOf[panel.range],
-                        'One line per unit (top = most telling), one column per step: hover for a unit\'s update', 6);
+                        'One line per unit, one column per step: hover for a unit\'s update, click to follow it', 6);
     const relabel = colourBar(box, tableOf[panel.range], '', '', panel.symbol);
-    const explain = event => {  // the unit and step under the pointer, written out
-      const bounds = map.canvas.getBoundingClientRect(), area = root.getBoundingClientRect();
+    const pointed = event => {  // the step and unit under the pointer
+      const bounds = map.canvas.getBoundingClientRect();
       const step = Math.min(steps, Math.max(1, Math.ceil((event.clientX - bounds.left) / bounds.width * steps)));
-      const u = now.order[Math.min(units - 1, Math.max(0, Math.floor((event.clientY - bounds.top) / bounds.height * units)))];
+      const row = Math.min(units - 1, Math.max(0, Math.floor((event.clientY - bounds.top) / bounds.height * units)));
+      return [step, now.orders[view.by][row]];
+    };
+    const explain = event => {  // the unit and step under the pointer, written out
+      const [step, u] = pointed(event), area = root.getBoundingClientRect();
       tip.show(`unit ${u}, step ${step}: ${panel.symbol} = ${now.value(panel.quantity, step, u).toFixed(2)}\n`
                + unitUpdate(cell, (name, s) => now.value(name, s, u), u, step), event.clientX - area.left, event.clientY - area.top);
     };
     map.canvas.addEventListener('pointermove', explain);
     map.canvas.addEventListener('pointerdown', explain);
     map.canvas.addEventListener('pointerleave', tip.hide);
+    map.canvas.addEventListener('click', event => { view.unit = pointed(event)[1]; arrange(); go(view.step); });
     return {panel, map, relabel};
   });
   const show = step => {
@@ -81,26 +106,21 @@ function buildInspect(root, data, view, tables) {
     drawProbs(step, tables.highlight);
     drawUnit(step, tables.highlight);
     maps.forEach(({map}) => map.draw(step, tables.highlight));
-    said.textContent = `Reads ${best} (${Math.round(probs[best] * 100)}%) after row ${step}. Unit ${now.unit} at step ${step}: `
-      + unitUpdate(cell, (name, s) => now.value(name, s), now.unit, step);
+    said.textContent = `Reads ${best} (${Math.round(probs[best] * 100)}%) after row ${step}. Unit ${view.unit} at step ${step}: `
+      + unitUpdate(cell, (name, s) => now.value(name, s), view.unit, step);
   };
 
-  const load = next => {  // next data of the same shape: every canvas repainted, none made again
-    const values = Object.fromEntries(next.panels.map(panel => [panel.quantity, halves(panel.values)]));  // steps x units
-    const probs = halves(next.probs);  // steps x 10
-    const {order, unit} = next;
-    now = {order, unit, value: (name, step, u = unit) => values[name][(step - 1) * units + u],
-           probsAt: step => probs.subarray((step - 1) * 10, step * 10)};
-    drawInput.set(bytes(next.image));
-    drawProbs.set([...Array(10).keys()].map(digit => ({
-      values: Array.from({length: steps}, (_, t) => probs[t * 10 + digit]), colour: colours[digit],
-      width: digit === next.prediction ? 3.5 : 1.5})), 0, 1, ['0%', '100%']);
+  const arrange = () => {  // the heatmaps in the chosen order, the followed unit's lines
+    const {next, orders, values} = now, order = orders[view.by];
+    root.dataset.order = view.by;
+    root.dataset.unit = view.unit;
+    relist(orders);
     const unitLines = next.panels.map((panel, i) => ({
       values: Array.from({length: steps}, (_, t) => now.value(panel.quantity, t + 1)), colour: colours[i], width: 2}));
     const unitValues = unitLines.flatMap(line => line.values);
     const [low, high] = [Math.min(-1, ...unitValues), Math.max(1, ...unitValues)];
     drawUnit.set(unitLines, low, high, [low.toFixed(1), high.toFixed(1)]);
-    unitCaption.textContent = `Unit ${unit} over time`;
+    unitCaption.textContent = `Unit ${view.unit} over time`;
     maps.forEach(({panel, map, relabel}) => {
       const [lo, hi] = next.ranges[panel.range];
       const own = values[panel.quantity], scale = 255 / (hi - lo);
@@ -109,6 +129,24 @@ function buildInspect(root, data, view, tables) {
       map.set(shades);
       relabel(lo, hi);
     });
+  };
+
+  const load = next => {  // next data of the same shape: every canvas repainted, none made again
+    const values = Object.fromEntries(next.panels.map(panel => [panel.quantity, halves(panel.values)]));  // steps x units
+    const probs = halves(next.probs);  // steps x 10
+    const orders = next.orders, first = Object.keys(orders)[0];
+    if (!(view.by in orders)) view.by = first;
+    if (next.unit !== view.asked || !(view.unit < units)) {  // the page asked for a unit (or none is followed yet)
+      view.asked = next.unit;
+      view.unit = next.unit ?? orders[first][0];
+    }
+    now = {next, orders, values, value: (name, step, u = view.unit) => values[name][(step - 1) * units + u],
+           probsAt: step => probs.subarray((step - 1) * 10, step * 10)};
+    drawInput.set(bytes(next.image));
+    drawProbs.set([...Array(10).keys()].map(digit => ({
+      values: Array.from({length: steps}, (_, t) => probs[t * 10 + digit]), colour: colours[digit],
+      width: digit === next.prediction ? 3.5 : 1.5})), 0, 1, ['0%', '100%']);
+    arrange();
     go(view.step ?? steps);
   };
   const go = stepper(stepArea, steps, view, show);
