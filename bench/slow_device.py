@@ -11,7 +11,9 @@ one unmeasured page that draws a digit. Then, for each rate, every measured page
 whose DevTools session sets the CPU throttling rate before it navigates (the load is throttled too) and
 reads the main thread's busy time (Performance.getMetrics, TaskDuration). Page kinds alternate, page by page
 and stroke by stroke, so that the machine's noise hits them alike.
-- Page load: from navigating to the canvas ready to draw on (as tests/browser.py open_app waits).
+- Page load: from navigating to the canvas ready to draw on (visible, its drawing surface in place:
+  a stroke drawn now is kept and read), the target's measure; and to the page settled (also no script
+  running, as tests/browser.py open_app waits before it draws).
 - First prediction: on each fresh page, 2 s after its load, the first stroke of a real pen digit: mouse-up
   to the Prediction shown (timed in the page, tests/browser.py's recorder). max(--loads, --firsts) pages are
   opened per kind and rate; each gives one load and one first stroke.
@@ -158,7 +160,8 @@ class Session:
     server: Server
     page: object
     cdp: object
-    load_s: float
+    load_s: float  # to the canvas ready to draw on
+    settled_s: float  # to the page settled: no script running either
 
     def busy(self) -> float:
         """Seconds the page's main thread has been busy so far (DevTools TaskDuration)."""
@@ -181,6 +184,7 @@ def open_session(browser, server: Server, rate: float) -> Session:
     try:
         page.goto(server.url)
         page.locator(CANVAS).wait_for(state="visible", timeout=TIMEOUT_MS)
+        ready = time.perf_counter() - start
         page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
     except PlaywrightError as error:
         try:
@@ -191,7 +195,7 @@ def open_session(browser, server: Server, rate: float) -> Session:
         raise PageNotReady(f"the {server.name} page at {rate:g}x is not ready after {time.perf_counter() - start:.0f} s"
                            f" ({error.message.splitlines()[0]}); it shows:\n{text}\n"
                            f"its server's log ends:\n{server.log_tail()}") from error
-    return Session(server, page, cdp, time.perf_counter() - start)
+    return Session(server, page, cdp, ready, time.perf_counter() - start)
 
 
 def measure_stroke(session: Session, stroke) -> dict:
@@ -231,7 +235,8 @@ def fresh_page(browser, server: Server, rate: float, digit, keep: bool = False) 
     after_load = session.busy() - busy  # high if the page was still busy loading when the canvas was ready
     index, record = digit
     first = measure_stroke(session, pen_strokes(record, index)[0])
-    sample = {"load_s": round(session.load_s, 2), "after_load_main_thread_ms": round(after_load * 1000, 1),
+    sample = {"load_s": round(session.load_s, 2), "settled_s": round(session.settled_s, 2),
+              "after_load_main_thread_ms": round(after_load * 1000, 1),
               "first": first, "failed_loads": failed}
     if keep:
         return sample, session
@@ -297,7 +302,8 @@ def warm_up(browser, server: Server, digit) -> dict:
 def measure_rate(browser, servers: list[Server], rate: float, digits, args) -> dict:
     """Every page kind at one throttling rate: {kind: {page_load_s, first_stroke, later_strokes, play}}."""
     pages = max(args.loads, args.firsts, 1)
-    samples = {s.name: {"page_load_s": [], "after_load_main_thread_ms": [], "first_stroke": [], "later_strokes": [],
+    samples = {s.name: {"page_load_s": [], "page_settled_s": [], "after_load_main_thread_ms": [], "first_stroke": [],
+                        "later_strokes": [],
                         "idle_busy_share": [], "play": [], "failed_loads": []} for s in servers}
     kept = {}
     for number in range(pages):
@@ -305,13 +311,14 @@ def measure_rate(browser, servers: list[Server], rate: float, digits, args) -> d
         for server in servers:  # kinds alternate, page by page
             sample, session = fresh_page(browser, server, rate, digits[number], keep=last)
             samples[server.name]["page_load_s"].append(sample["load_s"])
+            samples[server.name]["page_settled_s"].append(sample["settled_s"])
             samples[server.name]["after_load_main_thread_ms"].append(sample["after_load_main_thread_ms"])
             samples[server.name]["failed_loads"] += sample["failed_loads"]
             samples[server.name]["first_stroke"].append(sample["first"])
             if session:
                 kept[server.name] = session
-            print(f"  {rate:g}x {server.name}: load {sample['load_s']:.2f} s, first prediction "
-                  f"{sample['first']['prediction_ms']} ms", flush=True)
+            print(f"  {rate:g}x {server.name}: load {sample['load_s']:.2f} s (settled {sample['settled_s']:.2f} s), "
+                  f"first prediction {sample['first']['prediction_ms']} ms", flush=True)
     for clear, stroke in stroke_plan(digits[pages:], digits[pages - 1], args.strokes):
         for server in servers:  # and stroke by stroke
             if clear:
@@ -346,6 +353,7 @@ def summary(samples: dict, play_view: str) -> dict:
 
     out = {
         "page_load_s": by_kind(lambda s: s["page_load_s"]),
+        "page_settled_s": by_kind(lambda s: s["page_settled_s"]),
         "main_thread_ms_in_the_2s_after_load": by_kind(lambda s: s["after_load_main_thread_ms"]),
         "first_prediction_ms": by_kind(lambda s: _column(s["first_stroke"], "prediction_ms")),
         "first_stroke_main_thread_ms": by_kind(lambda s: _column(s["first_stroke"], "main_thread_ms")),
@@ -359,7 +367,7 @@ def summary(samples: dict, play_view: str) -> dict:
         "failed_page_loads": {kind: len(s["failed_loads"]) for kind, s in samples.items()},  # tried again
     }
     out["app_over_bare"] = {name: _ratio(out[field].get("app"), out[field].get("bare")) for name, field in (
-        ("page_load", "page_load_s"), ("first_prediction", "first_prediction_ms"),
+        ("page_load", "page_load_s"), ("page_settled", "page_settled_s"), ("first_prediction", "first_prediction_ms"),
         ("later_stroke_main_thread", "later_stroke_main_thread_ms"))}
     if "before" in samples:
         out["app_over_before"] = {name: _ratio(out[field].get("app"), out[field].get("before")) for name, field in (
