@@ -37,11 +37,15 @@ class Settings:
                                    "weights")
     pen_share: float = _setting(0.0, "share of the training images that are real pen digits replayed as canvas "
                                      "drawings (rnnviz/data/pen_training.py); 0 = MNIST only")
-    pen_digits: str = _setting("", "the .jsonl of pen digits to train on (empty = the workspace's "
-                                   "shared/pen-digits/train.jsonl); never the dev set")
+    pen_digits: str = _setting("", "the pen digits to train on: comma-separated .jsonl files, FILE:SOURCE for "
+                                   "one institution's rows only (e.g. train.jsonl,more-writers.jsonl:syn); a bare "
+                                   "file name is in the workspace's shared/pen-digits/; empty = train.jsonl; never "
+                                   "the dev set")
     pen_max_brush: float = _setting(float(MAX_BRUSH), f"pen digits are replayed with a brush {MIN_BRUSH} px to this "
                                                       "wide (the canvas slider's range)")
     pen_min_height: float = _setting(0.3, "pen digits are replayed this tall (fraction of the canvas) up to 95%")
+    pen_styles: float = _setting(0.0, "share of the pen 0s, 1s and 7s replayed in a European style: a slashed 0, "
+                                      "a 1 with a long upstroke, a 7 with a crossbar (random lengths and angles)")
 
 
 def help_of(name: str) -> str:
