@@ -74,7 +74,8 @@ def measure(model, source: str) -> dict:
 
 
 def summary(log: Path) -> None:
-    """Print, per tag and held-out source, the mean and spread (sample standard deviation) over the seeds."""
+    """Print, per tag and held-out source, the mean and spread (sample standard deviation) over the seeds
+    (the value alone for one seed)."""
     groups: dict[tuple, list] = {}
     for line in open(log):
         record = json.loads(line)
@@ -88,7 +89,7 @@ def summary(log: Path) -> None:
             if not len(values):
                 cells.append("-")
                 continue
-            cells.append(f"{values.mean():.2f} ± {values.std(ddof=1) if len(values) > 1 else 0:.2f}")
+            cells.append(f"{values.mean():.2f}" + (f" ± {values.std(ddof=1):.2f}" if len(values) > 1 else ""))
         print(f"{tag} | {held_out} | {len(records)} | " + " | ".join(cells))
 
 
