@@ -1,12 +1,15 @@
 """How well the unsure signal (rnnviz/reading.py) separates digits from drawings that are not one digit.
 
     python -m bench.unsure_signal [models/*.pt] [--non-digits 200]
+    python -m bench.unsure_signal runs/lstm-e20-syn-stw50-s*.pt --pen-digits more-writers.jsonl:gmd \
+        --name unsure_signal_held_out_gmd    # models that never saw gmd's writers, on them
 
 For each checkpoint (thresholds set on MNIST test digits 0-4,999 when its index was made):
 - clean digits: the unsure rate on MNIST test digits 5,000-9,999 and on the training pen digits
   (train.jsonl, one drawing each at a random brush 6-32 px and height 30-95%);
-- the dev set's 1,000 pen digits at the 12 brush/size conditions: the unsure rate, and accuracy
-  where it is sure (selective accuracy) next to accuracy on all;
+- pen digits at the 12 brush/size conditions (the dev set's 1,000, or --pen-digits: e.g. an
+  institution the models were not trained on): the unsure rate, and accuracy where it is sure
+  (selective accuracy) next to accuracy on all;
 - generated non-digits (rnnviz/nondigits.py, same random brushes and sizes): the unsure rate per kind.
 Each signal alone is reported beside the two together (what the app uses).
 """
@@ -51,13 +54,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="*", default=[str(shipped_path(cell)) for cell in SHIPPED])
     parser.add_argument("--non-digits", type=int, default=200, help="drawings of each kind")
+    parser.add_argument("--pen-digits", default=pendigits.default_path().name,
+                        help="the pen digits of the selective accuracy, FILE or FILE:SOURCE (default: the dev set)")
+    parser.add_argument("--name", default="unsure_signal", help="the results file, bench/results/NAME.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(2026)
     started = time.perf_counter()
-    dev = pendigits.load(pendigits.default_path())
-    dev_labels = np.tile([r["label"] for r in dev], len(STROKE_WIDTHS) * len(HEIGHTS))
-    dev_images = torch.cat([pen_digit_images(dev, width, height) for width in STROKE_WIDTHS for height in HEIGHTS])
+    [(pen_file, source)] = pendigits.parse_selection(args.pen_digits)
+    pen, key = pendigits.load(pen_file, source), pendigits.file_key(pen_file, source)
+    pen_labels = np.tile([r["label"] for r in pen], len(STROKE_WIDTHS) * len(HEIGHTS))
+    pen_images = torch.cat([pen_digit_images(pen, width, height, cached_as=key)
+                            for width in STROKE_WIDTHS for height in HEIGHTS])
     train_images, _ = render_variants(pendigits.load(train_path()), 1, 32, 0.3, seed=2026)
     test_images, _ = load_mnist("test")
     train_records = pendigits.load(train_path())
@@ -70,20 +78,20 @@ def main():
         model, index = load_model(path), cached_index(path)
         if index is None:
             raise SystemExit(f"{path} has no neighbour index: python -m rnnviz.neighbours {path}")
-        on_dev = signals(model, index, dev_images)
+        on_pen = signals(model, index, pen_images)
         on_mnist = signals(model, index, test_images[CALIBRATION:])
         on_train = signals(model, index, train_images)
         on_others = {kind: signals(model, index, images) for kind, images in others.items()}
-        right = on_dev["predictions"] == dev_labels
+        right = on_pen["predictions"] == pen_labels
         rows = {}
         for name in ("probability", "distance", "either (app)"):
-            sure = ~on_dev[name]
+            sure = ~on_pen[name]
             rows[name] = {
                 "mnist_test_unsure": float(on_mnist[name].mean()),
                 "train_pen_unsure": float(on_train[name].mean()),
-                "dev_unsure": float(on_dev[name].mean()),
-                "dev_accuracy_when_sure": float(right[sure].mean()),
-                "dev_accuracy_all": float(right.mean()),
+                "pen_unsure": float(on_pen[name].mean()),
+                "pen_accuracy_when_sure": float(right[sure].mean()),
+                "pen_accuracy_all": float(right.mean()),
                 **{f"{kind}_unsure": float(found[name].mean()) for kind, found in on_others.items()},
             }
         results[path] = {"probability_floor": index.probability_floor, "distance_ceiling": index.distance_ceiling,
@@ -91,7 +99,7 @@ def main():
         print(f"{path}: unsure below p {index.probability_floor:.3f} or beyond distance {index.distance_ceiling:.2f}")
         for name, row in rows.items():
             print(f"  {name:13} " + "  ".join(f"{key} {value:.3f}" for key, value in row.items()))
-    save("unsure_signal", {"non_digits_per_kind": args.non_digits, "results": results})
+    save(args.name, {"pen_digits": args.pen_digits, "non_digits_per_kind": args.non_digits, "results": results})
 
 
 if __name__ == "__main__":

@@ -37,11 +37,15 @@ class Settings:
                                    "weights")
     pen_share: float = _setting(0.0, "share of the training images that are real pen digits replayed as canvas "
                                      "drawings (rnnviz/data/pen_training.py); 0 = MNIST only")
-    pen_digits: str = _setting("", "the .jsonl of pen digits to train on (empty = the workspace's "
-                                   "shared/pen-digits/train.jsonl); never the dev set")
+    pen_digits: str = _setting("", "the pen digits to train on: comma-separated .jsonl files, FILE:SOURCE for "
+                                   "one institution's rows only (e.g. train.jsonl,more-writers.jsonl:syn); a bare "
+                                   "file name is in the workspace's shared/pen-digits/; empty = train.jsonl; never "
+                                   "the dev set")
     pen_max_brush: float = _setting(float(MAX_BRUSH), f"pen digits are replayed with a brush {MIN_BRUSH} px to this "
                                                       "wide (the canvas slider's range)")
     pen_min_height: float = _setting(0.3, "pen digits are replayed this tall (fraction of the canvas) up to 95%")
+    pen_styles: float = _setting(0.0, "share of the pen 0s, 1s and 7s replayed in a European style: a slashed 0, "
+                                      "a 1 with a long upstroke, a 7 with a crossbar (random lengths and angles)")
 
 
 def help_of(name: str) -> str:
@@ -57,16 +61,21 @@ class Recipe:
     description: str
 
 
+PEN_WRITERS = "train.jsonl,more-writers.jsonl"  # the shipped recipes' pen digits: every institution
+
 RECIPES = {
-    "lstm": Recipe(Settings(cell_type="lstm", hidden=100, epochs=50, pen_share=0.3),
-                   "the shipped models/lstm.pt: MNIST with real pen digits mixed in from the start (brushes across "
-                   "the canvas slider's range), 50 epochs"),
-    "gru": Recipe(Settings(cell_type="gru", hidden=100, epochs=50, pen_share=0.3),
+    "lstm": Recipe(Settings(cell_type="lstm", hidden=100, epochs=50, pen_share=0.3, pen_digits=PEN_WRITERS,
+                            pen_styles=0.5),
+                   "the shipped models/lstm.pt: MNIST with real pen digits of three institutions mixed in from the "
+                   "start (brushes across the canvas slider's range), half their 0s, 1s and 7s with a European "
+                   "stroke, 50 epochs"),
+    "gru": Recipe(Settings(cell_type="gru", hidden=100, epochs=50, pen_share=0.3, pen_digits=PEN_WRITERS,
+                           pen_styles=0.5),
                   "the shipped models/gru.pt: as the LSTM's"),
     "rnn": Recipe(Settings(cell_type="rnn", hidden=100, epochs=50, lr=1e-3, augment=0.5, pen_share=0.3,
-                           pen_max_brush=32.0),
-                  "the shipped models/rnn.pt: a lower learning rate and milder augmentation keep it stable; brushes "
-                  "up to 32 px (up to 40 px it read worse)"),
+                           pen_max_brush=32.0, pen_digits=PEN_WRITERS, pen_styles=0.5),
+                  "the shipped models/rnn.pt: as the LSTM's, but a lower learning rate and milder augmentation keep "
+                  "it stable; brushes up to 32 px (up to 40 px it read worse)"),
     "lstm-mnist": Recipe(Settings(cell_type="lstm", hidden=100, epochs=30),
                          "MNIST only (no pen digits needed): 30 epochs with augmentation, about 4 min on 2 idle cores"),
     "gru-mnist": Recipe(Settings(cell_type="gru", hidden=100, epochs=30), "MNIST only, as lstm-mnist"),

@@ -37,6 +37,7 @@ from rnnviz.serving.jobs import LIVE, JobState, JobStatus
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PEN_DIGITS = SHARED / "pen-digits" / "dev.jsonl"
+MORE_WRITERS = SHARED / "pen-digits" / "more-writers.jsonl"
 STAND_IN_TRAIN = 2400  # of the shipped digits, the stand-in MNIST's training set (the other 600 are its test set)
 MNIST_FIXTURES = {"mnist_test", "mnist_train", "shipped_stats"}  # a test using one of these needs all of MNIST
 os.environ.setdefault("RNNVIZ_DATA", str(SHARED / "mnist"))
@@ -135,6 +136,14 @@ def pen_records():
     if not PEN_DIGITS.exists():
         data_missing(f"The pen digits ({PEN_DIGITS})")
     return pendigits.load(PEN_DIGITS)
+
+
+@pytest.fixture(scope="session")
+def european_writers():
+    """The real 1s (long upstroke) and 7s (crossbar) of a European institution's writers (gmd)."""
+    if not MORE_WRITERS.exists():
+        data_missing(f"The pen digits of more writers ({MORE_WRITERS})")
+    return [r for r in pendigits.load(MORE_WRITERS, "gmd") if r["label"] in (1, 7)]
 
 
 def drawn(strokes, rng: np.random.Generator, brush: float = 18, height: float = 0.7) -> np.ndarray:

@@ -1,10 +1,11 @@
-"""Evaluation: the confusion matrix and the misread digits, counted independently."""
+"""Evaluation: the confusion matrix and the misread digits, counted independently; pen digits per class, cached."""
 
 import numpy as np
 import pytest
 import torch
 
-from rnnviz.evaluate import confusion_matrix, misclassified, predict
+from rnnviz.data import pendigits
+from rnnviz.evaluate import confusion_matrix, digit_accuracy, misclassified, pen_digit_images, predict
 
 
 def test_confusion_matrix_and_accuracy(shipped_models, mnist_test):
@@ -23,3 +24,19 @@ def test_confusion_matrix_and_accuracy(shipped_models, mnist_test):
     assert (wrong["true"] != wrong["predicted"]).all()
     np.testing.assert_array_equal(wrong["true"], labels.numpy()[wrong["image"]])
     np.testing.assert_array_equal(wrong["predicted"], predictions.numpy()[wrong["image"]])
+
+
+def test_pen_digit_images_are_cached_by_key_and_read_back_the_same(pen_records, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_CACHE", str(tmp_path))
+    fresh = pen_digit_images(pen_records[:20], 18, 0.65)
+    assert torch.equal(pen_digit_images(pen_records[:20], 18, 0.65, cached_as="some-file"), fresh)
+    monkeypatch.setattr(pendigits, "render", lambda *args: pytest.fail("rendered again"))
+    assert torch.equal(pen_digit_images(pen_records[:20], 18, 0.65, cached_as="some-file"), fresh)
+    assert [path.name for path in (tmp_path / "pen-evals").iterdir()] == ["some-file-w18-h0.65-s0.npz"]
+
+
+def test_digit_accuracy_is_each_class_over_every_condition():
+    labels = torch.tensor([1, 1, 7, 0])
+    predictions = {(12, 0.4): torch.tensor([1, 7, 7, 0]), (18, 0.4): torch.tensor([1, 1, 1, 0])}
+    accuracy = digit_accuracy(predictions, labels)
+    assert (accuracy[0], accuracy[1], accuracy[7]) == (1.0, 0.75, 0.5)

@@ -5,6 +5,7 @@ scaled so that the longer side spans 0..1. `place` puts a digit on a canvas the 
 would draw it; `render` paints it like the app's canvas (white round-capped strokes on black).
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -14,10 +15,35 @@ from PIL import Image, ImageDraw
 from ..config import CANVAS_SIDE
 
 
-def load(path) -> list[dict]:
-    """Read a .jsonl file of pen digits."""
+def load(path, source: str | None = None) -> list[dict]:
+    """Read a .jsonl file of pen digits; with `source`, only the rows of that source (institution)."""
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        records = [json.loads(line) for line in f if line.strip()]
+    if source is None:
+        return records
+    picked = [r for r in records if r.get("source") == source]
+    if not picked:
+        raise ValueError(f"{path} has no digits of source {source!r}")
+    return picked
+
+
+def file_key(path, source: str | None = None) -> str:
+    """A short name for a file's contents (and the source picked from it), to name what is cached from it."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] + (f"-{source}" if source else "")
+
+
+def parse_selection(spec: str) -> list[tuple[Path, str | None]]:
+    """The pen-digit files a setting names, as (path, source or None).
+
+    `spec` is comma-separated entries `FILE` or `FILE:SOURCE` (only that source's rows, e.g.
+    `more-writers.jsonl:gmd`); a bare file name means the workspace's pen-digits folder.
+    """
+    selection = []
+    for entry in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, source = entry.rpartition(":") if not entry.endswith(".jsonl") else (entry, "", "")
+        path = Path(name).expanduser()
+        selection.append((default_path().with_name(name) if path.name == name else path, source or None))
+    return selection
 
 
 def place(strokes, height: float, stroke_width: float, rng: np.random.Generator,
