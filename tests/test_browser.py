@@ -415,6 +415,13 @@ def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen
     lstm = next(p for p in panels if p["model"] == "LSTM")
     assert lstm["final"] == f"final {record['label']}"
 
+    page.wait_for_function(f"""() => {{  // every panel decodes what it remembers: the new model is measured
+      const host = document.querySelector('{COMPARE_VIEW} [data-testid="stBidiComponentIsolated"]');
+      const root = host && (host.shadowRoot || host);
+      const panels = root ? [...root.querySelectorAll('.panel')] : [];
+      return panels.length === 4 && panels.every(p => [...p.querySelectorAll('figcaption')]
+        .some(c => c.textContent === 'what it still remembers'));
+    }}""", timeout=600_000)  # a worker measures the new model first: minutes on a busy machine
     page.wait_for_function(QUIET, timeout=90_000)
     frames = websocket_frames(page)  # the shared slider: every panel moves to row 9, in the page
     slider = page.locator(f"{COMPARE_VIEW} input.step")

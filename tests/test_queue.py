@@ -3,6 +3,7 @@ full queue refused, stop and leave the queue, and the jobs of a killed server sh
 resumed from their last epoch end, with nothing half-written left behind."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -57,6 +58,26 @@ def test_limit_order_queue_full_and_stop(slots, offline_mnist):
     finally:
         queue.close()
     assert not leftovers(slots)
+
+
+@pytest.mark.slow
+def test_a_queued_job_whose_files_are_gone_is_skipped_and_the_queue_goes_on(slots, offline_mnist):
+    """A queued job whose visitor's folder went (expired, or removed by the operator) is not started, and
+    the jobs after it still run."""
+    queue = TrainingQueue(workers=1)
+    running, gone, later = (store.new_session_id() for _ in range(3))
+    try:
+        queue.submit(LONG, running, "10.0.0.1")
+        wait_until(lambda: queue.latest(running).state == JobState.RUNNING)
+        queue.submit(TINY, gone, "10.0.0.2")
+        shutil.rmtree(store.session_dir(gone))
+        queue.stop(running, queue.latest(running).id)
+        assert wait_for(queue, running).state == JobState.STOPPED
+        queue.submit(TINY, later, "10.0.0.3")
+        assert wait_for(queue, later).state == JobState.DONE
+        assert queue.latest(gone) is None
+    finally:
+        queue.close()
 
 
 SERVER = f"""

@@ -234,6 +234,9 @@ class TrainingQueue:
     def _start(self, key: tuple[str, str], slot) -> None:
         """A worker process for the job `key`, holding `slot` while it runs."""
         status = read_status(*key)
+        if status is None:  # its files are gone (discarded, or its visitor's folder expired): nothing to run
+            slot.close()
+            return
         status.state, status.server, status.started = JobState.RUNNING, self.token, time.time()
         write_status(status)
         process = subprocess.Popen(  # a fresh interpreter: never fork a threaded web server
