@@ -444,8 +444,10 @@ def test_compare_races_shipped_and_trained_models_in_the_page(with_my_model, pen
     page.wait_for_function(f"() => ({COMPARE_PANELS})().some(p => p.final.includes('was'))", timeout=90_000)
     image = preprocess_canvas(pendigits.render(pen_strokes(record, COMPARED_DIGIT), DEFAULT_BRUSH))
     clamped = trace(tiny, image, Intervention(keep_gate=0.0)).prediction  # the tiny LSTM is clamped too
+    lstm = trace(load_model(store.shipped_path("lstm")), image, Intervention(keep_gate=0.0)).prediction
+    assert lstm != record["label"]  # with no memory kept, the LSTM misreads this digit
     shown = {p["model"]: p for p in compare_panels(page)}
-    assert shown["LSTM"]["final"] == f"final 1 (was {record['label']})"
+    assert shown["LSTM"]["final"] == f"final {lstm} (was {record['label']})"
     assert shown["tiny-lstm (LSTM)"]["final"].startswith(f"final {clamped}")
     assert shown["RNN"]["final"] == panels[0]["final"]  # no forget gate: the RNN is as it was
     assert shown["LSTM"]["step"] == 9  # the view kept its step
