@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 from rnnviz.data import pendigits  # noqa: E402
 from tests.browser import (  # noqa: E402
     CANVAS,
+    COMPARE_PANELS,
     RECORDER,
     chromium,
     draw_strokes,
@@ -47,10 +48,12 @@ def wide(browser, url: str) -> None:
     wait_until_quiet(page)
     page.screenshot(path=HERE / "inspect.png")
     open_tab(page, Tab.COMPARE, timeout_ms=120_000)
-    wait_until_quiet(page)
-    view = page.locator(f".st-key-{Key.COMPARE_VIEW}")
-    view.scroll_into_view_if_needed()
-    page.keyboard.press("Home")
+    page.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=120_000)
+    page.locator(f".st-key-{Key.COMPARE_VIEW} input.step").focus()
+    for _ in range(12):  # row 16 of 28
+        page.keyboard.press("ArrowLeft")
+    page.locator(f".st-key-{Key.COMPARE_VIEW}").evaluate("view => view.scrollIntoView()")
+    page.wait_for_timeout(500)
     page.screenshot(path=HERE / "compare.png")
     for tab, name in ((Tab.INSIGHT, "insight.png"), (Tab.TRAIN, "train.png")):
         open_tab(page, tab, timeout_ms=300_000)
