@@ -65,11 +65,15 @@ def test_several_files_and_one_institution_of_a_file_are_mixed_in(pen_records, p
     assert set(labels[280:].tolist()) <= {r["label"] for r in pen_records[:30] + pen_records[30:60:3]}
 
 
-def test_a_bare_file_name_is_in_the_workspace_and_the_dev_set_is_refused():
+def test_a_bare_file_name_is_in_the_workspace_and_the_dev_set_is_refused(tmp_path):
     assert pendigits.parse_selection("train.jsonl,more-writers.jsonl:gmd") == [
         (pen_training.train_path(), None), (pendigits.default_path().with_name("more-writers.jsonl"), "gmd")]
     with pytest.raises(ValueError, match="dev.jsonl is for measuring only"):
         pen_training.training_selection("train.jsonl,dev.jsonl")
+    digits = tmp_path / "digits.jsonl"
+    digits.write_text("\n".join(json.dumps({"label": n, "strokes": [[[0, 0], [1, 1]]], "source": source})
+                                for n, source in enumerate(["syn", "gmd", "syn"])))
+    assert [r["label"] for r in pendigits.load(digits, "syn")] == [0, 2]
     with pytest.raises(ValueError, match="no digits of source 'xyz'"):
-        pendigits.load(pen_training.train_path(), "xyz")
+        pendigits.load(digits, "xyz")
 
