@@ -49,6 +49,8 @@ KEPT_KEYS = ("format", "config", "state_dict", "test_accuracy", "val_accuracy", 
              "stopped_early", "train_seconds", "device", "torch_version")  # what rnnviz.train writes
 STORAGE_TYPES = {"FloatStorage": torch.float32, "DoubleStorage": torch.float64, "HalfStorage": torch.float16,
                  "BFloat16Storage": torch.bfloat16}
+ALLOWED_GLOBALS = ("collections OrderedDict", "torch._utils _rebuild_tensor_v2",
+                   *(f"torch {storage}" for storage in STORAGE_TYPES))  # what a torch.save of ours names
 REFUSED_OPCODES = {"INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "STACK_GLOBAL", "PERSID", "EXT1", "EXT2", "EXT4",
                    "BYTEARRAY8", "NEXT_BUFFER", "READONLY_BUFFER"}  # none of them is in a torch.save of ours
 
@@ -149,21 +151,21 @@ class _Recorder(pickle.Unpickler):
         return StorageRef(str(key), dtype, str(location), numel)
 
 
+def _opcodes(pickled: bytes, name: str):
+    """The pickle's opcodes (pickletools.genops); a broken pickle is refused in one line."""
+    try:
+        yield from pickletools.genops(pickled)
+    except (ValueError, EOFError) as error:
+        raise CheckpointError(f"{name}: not a readable rnnviz checkpoint (damaged or foreign)") from error
+
+
 def _check_opcodes(pickled: bytes, name: str) -> None:
     """Before anything is unpickled: only the opcodes and the globals torch.save of our payload uses."""
-    try:
-        for count, (opcode, argument, _) in enumerate(pickletools.genops(pickled)):
-            if count > MAX_OPCODES or opcode.name in REFUSED_OPCODES:
-                raise CheckpointError(f"{name}: refused, its structure is not that of an rnnviz checkpoint")
-            if opcode.name == "GLOBAL" and argument not in (
-                    "collections OrderedDict", "torch._utils _rebuild_tensor_v2",
-                    *(f"torch {storage}" for storage in STORAGE_TYPES)):
-                raise CheckpointError(f"{name}: refused, it holds Python objects other than tensors, numbers and "
-                                      "text")
-    except (ValueError, EOFError) as error:  # genops on a broken pickle (CheckpointError passes through)
-        if isinstance(error, CheckpointError):
-            raise
-        raise CheckpointError(f"{name}: not a readable rnnviz checkpoint (damaged or foreign)") from error
+    for count, (opcode, argument, _) in enumerate(_opcodes(pickled, name)):
+        if count > MAX_OPCODES or opcode.name in REFUSED_OPCODES:
+            raise CheckpointError(f"{name}: refused, its structure is not that of an rnnviz checkpoint")
+        if opcode.name == "GLOBAL" and argument not in ALLOWED_GLOBALS:
+            raise CheckpointError(f"{name}: refused, it holds Python objects other than tensors, numbers and text")
 
 
 def _unpickle(pickled: bytes, name: str):
@@ -183,12 +185,11 @@ def _tensor(archive: zipfile.ZipFile, folder: str, ref, name: str) -> torch.Tens
         raise CheckpointError(f"{name}: refused, its weights are not dense tensors on the CPU")
     contiguous = tuple(math.prod(ref.size[i + 1:]) for i in range(len(ref.size)))
     numel = math.prod(ref.size)
-    element = torch.empty(0, dtype=storage.dtype).element_size()
     try:
         info = archive.getinfo(f"{folder}data/{storage.key}")
     except KeyError as error:
         raise CheckpointError(f"{name}: not an rnnviz checkpoint (a tensor's data is missing)") from error
-    if ref.stride != contiguous or storage.numel != numel or info.file_size != numel * element:
+    if ref.stride != contiguous or storage.numel != numel or info.file_size != numel * storage.dtype.itemsize:
         raise CheckpointError(f"{name}: refused, a tensor's data does not match its shape")
     return torch.frombuffer(bytearray(_entry(archive, info, name)), dtype=storage.dtype).view(ref.size)
 

@@ -10,6 +10,7 @@ Checkpoints are written atomically; a killed worker's temp files are removed whe
 """
 
 import fcntl
+import logging
 import os
 import secrets
 import subprocess
@@ -43,6 +44,7 @@ from .settings import settings as operator_settings
 ROOT = Path(__file__).resolve().parents[2]  # where a worker runs `python -m rnnviz.serving.worker`
 DISPATCH_EVERY = 0.25  # s between looks for ended workers and free slots
 SWEEP_EVERY = 3600  # s between sweeps of the store (rnnviz.serving.store.sweep)
+LOG = logging.getLogger("rnnviz")
 
 
 class QueueFull(RuntimeError):
@@ -216,20 +218,25 @@ class TrainingQueue:
         return None
 
     def _dispatch(self) -> None:
+        """The dispatcher thread's loop. An unexpected error in one round (the store's disk, a file removed
+        meanwhile) goes to the server's log, and the next round goes on: the thread never dies of it."""
         swept = 0.0
         while not self._closed.wait(DISPATCH_EVERY):
-            if time.monotonic() - swept > SWEEP_EVERY:
-                swept = time.monotonic()
+            try:
+                if time.monotonic() - swept > SWEEP_EVERY:
+                    swept = time.monotonic()
+                    with self._lock:
+                        busy = {key[0] for key in [*self._queued, *self._running]}
+                    store.sweep(busy | {job.session for job in admission.live_trainings()})
+                self._reap()
                 with self._lock:
-                    busy = {key[0] for key in [*self._queued, *self._running]}
-                store.sweep(busy | {job.session for job in admission.live_trainings()})
-            self._reap()
-            with self._lock:
-                while self._queued:
-                    slot = self._take_slot()
-                    if slot is None:
-                        break
-                    self._start(self._queued.popleft(), slot)
+                    while self._queued:
+                        slot = self._take_slot()
+                        if slot is None:
+                            break
+                        self._start(self._queued.popleft(), slot)
+            except Exception:
+                LOG.exception("the training queue's dispatcher")
 
     def _start(self, key: tuple[str, str], slot) -> None:
         """A worker process for the job `key`, holding `slot` while it runs."""

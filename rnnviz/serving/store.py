@@ -114,15 +114,20 @@ def new_checkpoint_path(stem: str, session: str | None = None) -> Path:
     return path
 
 
-def _footprint(checkpoint: Path) -> int:
-    """Bytes a checkpoint takes with the files kept beside it (its statistics, decoders, index)."""
+def _bytes(paths) -> int:
+    """Bytes of the files among `paths` (one removed meanwhile counts nothing)."""
     total = 0
-    for path in checkpoint.parent.glob(f"{checkpoint.name}*"):
+    for path in paths:
         try:
-            total += path.stat().st_size
+            total += path.stat().st_size if path.is_file() else 0
         except OSError:  # removed meanwhile
             continue
     return total
+
+
+def _footprint(checkpoint: Path) -> int:
+    """Bytes a checkpoint takes with the files kept beside it (its statistics, decoders, index)."""
+    return _bytes(checkpoint.parent.glob(f"{checkpoint.name}*"))
 
 
 def prune(session: str, keep: Path | None = None) -> list[str]:
@@ -229,15 +234,16 @@ def sweep(busy: set[str], now: float | None = None) -> list[str]:
     folders = []
     for folder in (store_dir() / SESSIONS).glob("*"):
         if is_session_id(folder.name) and folder.name not in busy:
-            last = max((p.stat().st_mtime for p in (folder, folder / VISITED) if p.exists()), default=0.0)
+            try:
+                last = max(p.stat().st_mtime for p in (folder, folder / VISITED) if p.exists())
+            except (OSError, ValueError):  # removed meanwhile
+                continue
             folders.append((last, folder))
-    removed = [folder for last, folder in folders if now - last > limits.keep_days * 86_400]
-    total = sum(f.stat().st_size for f in store_dir().rglob("*") if f.is_file())
-    for _, folder in sorted(folders):
-        if folder in removed:
-            total -= sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-        elif total > limits.store_megabytes * 2**20:
-            total -= sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    expired = {folder for last, folder in folders if now - last > limits.keep_days * 86_400}
+    total, removed = _bytes(store_dir().rglob("*")), []
+    for _, folder in sorted(folders):  # unvisited longest first
+        if folder in expired or total > limits.store_megabytes * 2**20:
+            total -= _bytes(folder.rglob("*"))
             removed.append(folder)
     for folder in removed:
         shutil.rmtree(folder, ignore_errors=True)

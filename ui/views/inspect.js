@@ -32,19 +32,20 @@ function inspectShape(data) {  // what the view's layout depends on: a drawing o
   return [data.cell, data.units, data.steps, data.cols, ...data.panels.map(panel => panel.quantity)].join(' ');
 }
 
-function choices(parent, data, view, arrange) {
+function choices(parent, data, view, order, follow) {
   // "Order units by" (one button per order) and "Unit to follow" (a list in that order); each choice is kept
-  // in `view` across the server's runs and calls arrange(). Returns relist(), which fills the list again
+  // in `view` across the server's runs and calls order(by) or follow(unit). Returns relist(), which fills the
+  // list again
   const row = element('div', 'choices', parent);
   element('span', '', row, 'Order units by');
   const buttons = Object.entries(data.order_names).map(([by, name]) => {
     const button = element('button', 'choice', row, name);
-    button.onclick = () => { view.by = by; arrange(); };
+    button.onclick = () => order(by);
     return [by, button];
   });
   const label = element('label', '', row, 'Unit to follow ');
   const list = element('select', '', label);
-  list.onchange = () => { view.unit = Number(list.value); arrange(); };
+  list.onchange = () => follow(Number(list.value));
   return orders => {
     buttons.forEach(([by, button]) => button.setAttribute('aria-pressed', String(by === view.by)));
     list.replaceChildren(...orders[view.by].map(u => new Option(`unit ${u}`, u, false, u === view.unit)));
@@ -60,7 +61,8 @@ function buildInspect(root, data, view, tables) {
   let now = null;  // the data shown: {orders, value(name, step, u), probsAt(step), next (the data)}
 
   const stepArea = element('div', '', root);
-  const relist = choices(root, data, view, () => { arrange(); go(view.step); });
+  const relist = choices(root, data, view, by => { view.by = by; arrange(); go(view.step); },
+                         unit => { view.unit = unit; follow(); go(view.step); });
   const said = element('p', 'update', root);
   const grid = element('div', 'grid', root);
   const drawInput = digitImage(grid, 'What the network sees (the row being read boxed)', new Uint8Array(data.cols * steps),
@@ -92,7 +94,7 @@ function buildInspect(root, data, view, tables) {
     map.canvas.addEventListener('pointermove', explain);
     map.canvas.addEventListener('pointerdown', explain);
     map.canvas.addEventListener('pointerleave', tip.hide);
-    map.canvas.addEventListener('click', event => { view.unit = pointed(event)[1]; arrange(); go(view.step); });
+    map.canvas.addEventListener('click', event => { view.unit = pointed(event)[1]; follow(); go(view.step); });
     return {panel, map, relabel};
   });
   const show = step => {
@@ -110,17 +112,21 @@ function buildInspect(root, data, view, tables) {
       + unitUpdate(cell, (name, s) => now.value(name, s), view.unit, step);
   };
 
-  const arrange = () => {  // the heatmaps in the chosen order, the followed unit's lines
-    const {next, orders, values} = now, order = orders[view.by];
-    root.dataset.order = view.by;
+  const follow = () => {  // the followed unit's lines, and the list showing it
     root.dataset.unit = view.unit;
-    relist(orders);
-    const unitLines = next.panels.map((panel, i) => ({
+    relist(now.orders);
+    const unitLines = now.next.panels.map((panel, i) => ({
       values: Array.from({length: steps}, (_, t) => now.value(panel.quantity, t + 1)), colour: colours[i], width: 2}));
     const unitValues = unitLines.flatMap(line => line.values);
     const [low, high] = [Math.min(-1, ...unitValues), Math.max(1, ...unitValues)];
     drawUnit.set(unitLines, low, high, [low.toFixed(1), high.toFixed(1)]);
     unitCaption.textContent = `Unit ${view.unit} over time`;
+  };
+
+  const arrange = () => {  // the heatmaps in the chosen order, and the followed unit
+    const {next, orders, values} = now, order = orders[view.by];
+    root.dataset.order = view.by;
+    follow();
     maps.forEach(({panel, map, relabel}) => {
       const [lo, hi] = next.ranges[panel.range];
       const own = values[panel.quantity], scale = 255 / (hi - lo);
