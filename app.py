@@ -16,6 +16,8 @@ from ui.digit import digit_input
 from ui.evaluate_tab import evaluate_tab
 from ui.insight_tab import insight_tab
 from ui.inspect_tab import inspect_tab
+from ui.lesson import lesson_entry, lesson_panel
+from ui.link import open_link
 from ui.page import compact_on_phones
 from ui.prediction import prediction_summary
 from ui.sidebar import add_checkpoint_form, loaded_models, model_picker
@@ -41,6 +43,8 @@ def main() -> None:
         st.title("✍️ Watch a network read your handwriting")
         st.caption("The network reads a 28 x 28 image one row of 28 pixels per step, top to bottom, and only "
                    "then names the digit. Draw one and see what happens inside, step by step.")
+        lesson_entry()
+    open_link()  # a page opened from a link is set up before its widgets
     selected = model_picker()  # a ui.cache.Loaded, or None
     guarded(add_checkpoint_form)
     shipped = cache.shipped_models()
@@ -65,6 +69,7 @@ def main() -> None:
     for tab, show in zip(st.tabs(list(tabs), key=Key.TAB, on_change="rerun"), tabs.values(), strict=True):
         if tab.open:
             with tab:
+                lesson_panel()  # a lesson's step stands above the view it sets up
                 guarded(show)
 
 

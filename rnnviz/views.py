@@ -122,11 +122,12 @@ def fingerprinted(view: dict) -> dict:
     return {**view, "id": digest}
 
 
-def inspect(name: str, model: RowReader, trace: Trace, unit: int | None = None) -> dict:
+def inspect(name: str, model: RowReader, trace: Trace, unit: int | None = None, order: str | None = None) -> dict:
     """Everything Inspect's view draws of `model` reading one digit: its name; the digit; the class
     probabilities after every step; each panel's values (steps, hidden) as float16 and the range of c;
     the units in every order of ORDERINGS (top first: the page offers each, the first at the start); and
-    the unit to follow (None: the top one), which the visitor may change in the page."""
+    the unit to follow (None: the top one) and the order to show (None: the first), which the visitor may
+    change in the page."""
     orders = {by: unit_order(model, trace, by) for by in ORDERINGS}
     panels = [{"quantity": what, "symbol": symbol, "title": title, "range": kind,
                "values": to_halves(quantity(trace, what))}  # steps x units, in the units' own order
@@ -138,7 +139,7 @@ def inspect(name: str, model: RowReader, trace: Trace, unit: int | None = None) 
         "prediction": trace.prediction, "panels": panels,
         "orders": {by: [int(u) for u in order] for by, order in orders.items()},
         "order_names": {by: ORDERINGS[by] for by in orders},
-        "unit": None if unit is None else int(unit),
+        "unit": None if unit is None else int(unit), "order": order if order in ORDERINGS else None,
         "ranges": {"gate": [0, 1], "state": [-HIDDEN_RANGE, HIDDEN_RANGE], "cell_state": [-cell_range, cell_range]},
     })
 

@@ -22,8 +22,7 @@ from rnnviz.serving import store
 from rnnviz.serving.jobs import JobState
 from tests.conftest import ROOT, app_test, canvas_state, random_model, wait_for, wait_until
 from ui import cache
-from ui.compare_tab import KEEP_GATE_CHOICES
-from ui.state import SEEN_CAPTION, UNSURE, Chart, InsightView, Key, Source, Tab, wrong_digit_key
+from ui.state import KEEP_GATE_CHOICES, SEEN_CAPTION, UNSURE, Chart, InsightView, Key, Source, Tab, wrong_digit_key
 from ui.widgets import NO_DIGIT
 
 ONE_PER_DIGIT = 10  # pen digits to draw: the first of each label

@@ -48,8 +48,7 @@ from tests.browser import (
     wait_until_quiet,
     websocket_frames,
 )
-from ui.compare_tab import KEEP_GATE_CHOICES
-from ui.state import SEEN_CAPTION, UNSURE, Key, Tab
+from ui.state import KEEP_GATE_CHOICES, SEEN_CAPTION, UNSURE, Key, Tab
 
 pytestmark = pytest.mark.browser
 

@@ -15,12 +15,11 @@ from rnnviz.views import Racer, race
 
 from . import cache
 from .cache import Loaded
-from .state import Chart, Key
+from .link import link_data
+from .state import KEEP_GATE_CHOICES, Chart, Key, Tab
 from .views import replay_html, show
 from .widgets import NO_DIGIT, chart, not_measured_yet, replay_button
 
-KEEP_GATE_CHOICES = {"as trained": None, "clamped to 0: forget at every row": 0.0,
-                     "clamped to 1: keep everything": 1.0}
 HOW_TO_READ = (
     "One panel per model, all at the same row: drag the **slider** or press **▶ Play** (it runs in your browser). "
     "In each panel: the digit with the row being read boxed; **what it still remembers**, the rows read so far "
@@ -79,8 +78,9 @@ def compare_tab(image, models: dict[str, Loaded]) -> None:
     else:
         st.markdown("The same digit through every model, row by row. Which one makes up its mind first, and "
                     "which still remembers the top of the digit at the end?")
-        raced = race(racers, image, _what_if([loaded.model.hidden_size for loaded in chosen]))
-        show("compare", raced.view, key=Key.COMPARE_VIEW)
+        what_if = _what_if([loaded.model.hidden_size for loaded in chosen])
+        raced = race(racers, image, what_if)
+        show("compare", raced.view, key=Key.COMPARE_VIEW, link=link_data(Tab.COMPARE, chosen, image, what_if))
         st.caption(HOW_TO_READ)
         replay_button(st, lambda: replay_html("compare", raced.view, "rnnviz: " + ", ".join(raced.traces) + " race"),
                       "rnnviz-compare-replay.html", Key.COMPARE_REPLAY)

@@ -1,4 +1,5 @@
-"""The digit the networks read: drawn on the canvas, from the bundled gallery, or an MNIST test digit."""
+"""The digit the networks read: drawn on the canvas, from the bundled gallery, an MNIST test digit, or the
+one a link brought."""
 
 import numpy as np
 import streamlit as st
@@ -36,11 +37,20 @@ def test_set_digit(entries: list[store.Entry]) -> np.ndarray | None:
     return image.numpy()
 
 
+def linked_digit() -> np.ndarray:
+    """The digit a link brought."""
+    image = st.session_state[Key.LINK_DIGIT]
+    st.image(enlarged(image, ZOOM), width=CANVAS_SIDE, clamp=True, caption="The digit from the link")
+    return image
+
+
 def digit_input(entries: list[store.Entry]) -> np.ndarray | None:
     """The chosen digit, (28, 28) in [0, 1], or None while there is none. entries: checkpoints whose
     statistics may keep a test digit's image when MNIST is not on disk."""
     sources = {Source.DRAW: drawn_digit, Source.GALLERY: gallery_digit,
                Source.TEST_SET: lambda: test_set_digit(entries)}
+    if Key.LINK_DIGIT in st.session_state:
+        sources[Source.LINK] = linked_digit
     source = st.radio("Input", list(sources), horizontal=True, key=Key.SOURCE,
                       help="Draw your own digit, or pick a real one: from the bundled gallery, or any of the "
                            "MNIST test set")

@@ -6,7 +6,8 @@ from rnnviz import neighbours, views
 from rnnviz.figures.images import strip
 
 from . import cache
-from .state import Key
+from .link import link_data
+from .state import Key, Tab
 from .views import replay_html, show
 from .widgets import NO_DIGIT, not_measured_yet, trace_downloads
 
@@ -57,8 +58,9 @@ def inspect_tab(selected, trace) -> None:
         return
     model = selected.model
     st.markdown(EXPLAIN[model.cell_type])
-    view = views.inspect(selected.entry.name, model, trace, st.session_state.get(Key.UNIT))
-    show("inspect", view, key=Key.INSPECT_VIEW)
+    view = views.inspect(selected.entry.name, model, trace, st.session_state.get(Key.UNIT),
+                         st.session_state.get(Key.ORDER))
+    show("inspect", view, key=Key.INSPECT_VIEW, link=link_data(Tab.INSPECT, [selected], trace.image))
     st.caption(HOW_TO_READ)
     trace_downloads(trace, lambda: replay_html("inspect", view, f"rnnviz: {model.cell_type.upper()} reading a digit"))
     alike_digits(selected.entry, trace)

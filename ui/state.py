@@ -24,6 +24,7 @@ class Source(StrEnum):
     DRAW = "Draw"
     GALLERY = "Gallery"
     TEST_SET = "Test set"
+    LINK = "From the link"  # offered once a link brought a digit
 
 
 class InsightView(StrEnum):
@@ -66,6 +67,14 @@ class Key(StrEnum):
     PAGE_HEAD = "page-head"  # container: the title and its caption (compact on a phone, ui/page.css)
     SESSION = "session"  # value: this visitor's id (rnnviz.serving.store: their own model folder)
     FINAL_PROBABILITIES = "final-probabilities"  # view: the class probabilities beside the prediction
+    LINK_NOTE = "link-note"  # value: what of the link the page was opened from was ignored ("" when nothing)
+    # the guided lesson (ui/lesson.py)
+    LESSON_STEP = "lesson-step"  # value: the step shown (from 0), absent outside the lesson
+    LESSON_START = "lesson-start"  # button: start the lesson
+    LESSON = "lesson"  # container: the step's text and its buttons
+    LESSON_BACK = "lesson-back"
+    LESSON_NEXT = "lesson-next"
+    LESSON_LEAVE = "lesson-leave"
     # sidebar: which model
     MODEL = "model"  # selectbox: path of the selected checkpoint
     SELECT_NEXT = "select-next"  # value: a checkpoint to select in the next run (a training just saved it)
@@ -79,8 +88,12 @@ class Key(StrEnum):
     EXAMPLE = "example"  # selectbox: index of the gallery digit
     TEST_DIGIT = "test-digit"  # number input: index of the MNIST test digit
     DOWNLOAD_MNIST = "download-mnist"  # button: fetch the MNIST files
+    LINK_DIGIT = "link-digit"  # value: the (28, 28) digit a link brought
+    # both views
+    STEP = "step"  # value: the step a link or the lesson opens the views at; taken by the next view shown
     # Inspect
     UNIT = "unit"  # the unit Inspect's view follows when it opens (Insight sets it); the page may then change it
+    ORDER = "order"  # how Inspect's view orders the units when it opens (a link sets it); the page may change it
     INSPECT_VIEW = "inspect-view"  # view: the step view, drawn in the browser
     INSPECT_REPLAY = "inspect-replay"  # download: the step view as one HTML file
     # Compare
@@ -119,6 +132,8 @@ class Key(StrEnum):
     TRACE_JSON = "trace-json"
 
 
+KEEP_GATE_CHOICES = {"as trained": None, "clamped to 0: forget at every row": 0.0,  # Key.KEEP_GATE's labels
+                     "clamped to 1: keep everything": 1.0}
 UNSURE = "Not sure"  # what the page says next to a prediction it should not be trusted on
 
 

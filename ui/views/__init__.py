@@ -16,6 +16,8 @@ import streamlit as st
 
 from rnnviz.figures.palette import browser_palette
 
+from ..state import Key
+
 HERE = Path(__file__).parent
 VIEWS = ("inspect", "compare", "probabilities")
 
@@ -41,11 +43,13 @@ def _component(view: str):
 _COMPONENTS = {view: _component(view) for view in VIEWS}
 
 
-def show(view: str, data: dict, key: str) -> None:
-    """Mount a view with its data (sent once per run; the browser draws every step), and the palette
-    for the views that paint with it."""
+def show(view: str, data: dict, key: str, link: dict | None = None) -> None:
+    """Mount a view with its data (sent once per run; the browser draws every step), the palette for the
+    views that paint with it, what its "Copy a link" button needs (ui/link.py), and the step a link or the
+    lesson asked for (Key.STEP: the view opens there, and takes it)."""
     palette = {} if view == "probabilities" else {"palette": browser_palette()}
-    _COMPONENTS[view](data={**data, **palette}, key=key)
+    extra = {"link": link, "step": st.session_state.pop(Key.STEP, None)} if link else {}
+    _COMPONENTS[view](data={**data, **palette, **extra}, key=key)
 
 
 def replay_html(view: str, data: dict, title: str) -> str:

@@ -76,6 +76,7 @@ function buildCompare(root, data, view, tables) {
     root.dataset.step = step;
     draws.forEach(draw => draw(step));
   });
+  if (data.link) linkButton(stepArea, view);
 }
 
 export default function mountCompare(component) {

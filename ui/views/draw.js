@@ -215,20 +215,56 @@ function stepper(parent, steps, view, show) {
     view.timer = setTimeout(tick, STEP_MS);
   };
   slider.oninput = () => { stop(); go(Number(slider.value)); };
-  view.stop = stop;
+  Object.assign(view, {stop, go});
   go(Math.min(view.step ?? steps, steps));
   return go;
+}
+
+function linkButton(parent, view, extra = () => ({})) {
+  // "Copy a link to this view": the page's address with the query the server made (view.link.query), the
+  // step, and extra(view.link)'s values. The link is also shown, selected, to copy by hand; or, when the view
+  // cannot travel in a link, the reason why (view.link.note)
+  const box = element('div', 'link', parent);
+  const button = element('button', 'copy-link', box, '🔗 Copy a link to this view');
+  const address = element('input', 'address', box);
+  Object.assign(address, {readOnly: true, hidden: true});
+  address.setAttribute('aria-label', 'The link to this view');
+  const said = element('span', 'said', box);
+  button.onclick = async () => {
+    const link = view.link;
+    address.hidden = Boolean(link.note);
+    if (link.note) { said.textContent = link.note; return; }
+    const query = new URLSearchParams(link.query);
+    query.set(link.step, view.step);
+    for (const [name, value] of Object.entries(extra(link))) query.set(name, value);
+    address.value = `${location.origin}${location.pathname}?${query}`;
+    address.select();
+    try {
+      await navigator.clipboard.writeText(address.value);
+      said.textContent = 'Copied: anyone who opens it sees this view';
+    } catch {
+      said.textContent = 'Copy it from the box';  // no clipboard (a page served over plain http)
+    }
+  };
 }
 
 function mount(component, build, shape = () => null) {
   // Build the view when the server sends new data (its "id" changed), keeping the step it was at. A view
   // whose build returns an update(data, tables), sent data of the same shape(data), is updated in place
-  // instead: its canvases repainted, not made again
+  // instead: its canvases repainted, not made again. A step the server asks for (data.step, once: a link or
+  // the lesson) is shown whatever the view's step was
   const {data, parentElement} = component;
   let view = views.get(parentElement);
   if (!view) {
-    view = {step: null, timer: null, id: null, shape: null, root: null, update: null, stop: () => {}};
+    view = {step: null, timer: null, id: null, shape: null, root: null, update: null, stop: () => {}, go: null};
     views.set(parentElement, view);
+  }
+  const asked = data?.step ?? null, moved = asked !== null && asked !== view.askedStep;
+  view.askedStep = asked;
+  view.link = data?.link;
+  if (moved) {
+    view.stop();
+    view.step = asked;
   }
   if (data && data.id !== view.id) {
     view.id = data.id;
@@ -240,6 +276,8 @@ function mount(component, build, shape = () => null) {
       view.stop();
       Object.assign(view, {shape: form, root, update: build(root, data, view, tables) || null});
     }
+  } else if (moved && view.go) {
+    view.go(view.step);
   }
   return () => view.stop();
 }

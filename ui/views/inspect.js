@@ -141,9 +141,11 @@ function buildInspect(root, data, view, tables) {
     const values = Object.fromEntries(next.panels.map(panel => [panel.quantity, halves(panel.values)]));  // steps x units
     const probs = halves(next.probs);  // steps x 10
     const orders = next.orders, first = Object.keys(orders)[0];
+    if (next.order && next.order !== view.askedOrder) view.by = next.order;  // the page asked for an order
+    view.askedOrder = next.order;
     if (!(view.by in orders)) view.by = first;
-    if (next.unit !== view.asked || !(view.unit < units)) {  // the page asked for a unit (or none is followed yet)
-      view.asked = next.unit;
+    if (next.unit !== view.askedUnit || !(view.unit < units)) {  // the page asked for a unit (or none is followed yet)
+      view.askedUnit = next.unit;
       view.unit = next.unit ?? orders[first][0];
     }
     now = {next, orders, values, value: (name, step, u = view.unit) => values[name][(step - 1) * units + u],
@@ -156,6 +158,7 @@ function buildInspect(root, data, view, tables) {
     go(view.step ?? steps);
   };
   const go = stepper(stepArea, steps, view, show);
+  if (data.link) linkButton(stepArea, view, link => ({[link.unit]: view.unit, [link.order]: view.by}));
   load(data);
   return load;
 }
