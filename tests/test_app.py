@@ -6,6 +6,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import numpy as np
 import pytest
@@ -21,8 +22,19 @@ from rnnviz.intervention import Intervention
 from rnnviz.serving import store
 from rnnviz.serving.jobs import JobState
 from tests.conftest import ROOT, app_test, canvas_state, random_model, wait_for, wait_until
-from ui import cache
-from ui.state import KEEP_GATE_CHOICES, SEEN_CAPTION, UNSURE, Chart, InsightView, Key, Source, Tab, wrong_digit_key
+from ui import address, cache
+from ui.state import (
+    KEEP_GATE_CHOICES,
+    SEEN_CAPTION,
+    UNSURE,
+    Chart,
+    InsightView,
+    Key,
+    Param,
+    Source,
+    Tab,
+    wrong_digit_key,
+)
 from ui.widgets import NO_DIGIT
 
 ONE_PER_DIGIT = 10  # pen digits to draw: the first of each label
@@ -105,7 +117,10 @@ def test_inspect_sends_the_selected_models_trace_once_and_nothing_without_a_digi
     assert not at.exception
     model, own = shipped_models[cell_type], trace(shipped_models[cell_type], preprocess_canvas(rgba))
     sent = view_data(at, "inspect")
-    assert sent.pop("palette") == browser_palette()
+    assert sent.pop("palette") == browser_palette() and sent.pop("step") is None  # no step asked for
+    link = parse_qs(sent.pop("link")["query"])  # what its "Copy a link" needs: this digit and model
+    assert link[address.MODELS] == [cell_type] and link[address.TAB] == ["inspect"]
+    assert np.array_equal(address.decode_digit(link[address.DIGIT][0]), own.image)
     assert sent == views.inspect(cell_type, model, own)  # the trace, every order of the units, no unit asked for
 
 
@@ -527,3 +542,55 @@ def test_inspect_shows_the_training_digits_alike(app, drawings, shipped_models):
     for caption in captions:
         distances = [float(d) for d in caption.split(": ")[1].split(", ")]
         assert len(distances) == neighbours.NEAREST and distances == sorted(distances) and distances[0] >= 0
+
+
+def test_a_link_sets_its_view_up_once_and_leaves_only_the_visitor_in_the_address(app, shipped_models):
+    digit = gallery.load().images[28]
+    link = address.to_query(address.SharedView(digit=digit, models=("rnn", "gru", "lstm"), tab="compare", step=20,
+                                               what_if=Intervention(keep_gate=0.0)))
+    at = app()
+    at.query_params.update(link)
+    at.run()
+    assert not at.exception and not at.warning
+    assert at.session_state[Key.SOURCE] == Source.LINK and at.session_state[Key.TAB] == Tab.COMPARE
+    sent = compare_view_data(at)
+    assert sent["step"] == 20 and address.STEP in sent["link"]["step"]
+    clamped = Intervention(keep_gate=0.0)
+    assert [m["prediction"] for m in sent["models"]] == [trace(shipped_models[cell], digit, clamped).prediction
+                                                        for cell in CELL_TYPES]
+    assert parse_qs(sent["link"]["query"])[address.GATE] == ["0"]  # its own link says the same
+    assert set(at.query_params) == {Param.VISITOR}  # the link taken out: a reload keeps the visitor's own view
+    at.run()
+    assert compare_view_data(at)["step"] is None  # the step was asked for once; the page's own from then on
+
+
+def test_a_tampered_link_opens_the_default_view_and_says_what_it_ignored(app):
+    at = app()
+    at.query_params.update({address.DIGIT: "eJzzSM3JyVcozy_KSQEAGgQEXQ", address.STEP: "99",
+                            address.MODELS: "lstm"})
+    at.run()
+    assert not at.exception and len(at.warning) == 1
+    said = at.warning[0].value
+    assert said.startswith("Part of this link was ignored") and "digit=" in said and "step=99" in said
+    assert at.session_state[Key.SOURCE] == Source.DRAW and NO_DIGIT not in said
+
+
+def test_a_model_not_shipped_cannot_travel_in_a_link_and_the_view_says_why(app, drawings, user_models,
+                                                                           shipped_models):
+    save_checkpoint(shipped_models["gru"], user_models / "my-gru.pt", test_accuracy=0.5)
+    at = app(drawing=drawings[1][1]).run()
+    at.selectbox(key=Key.MODEL).set_value(str(user_models / "my-gru.pt")).run()
+    link = view_data(at, "inspect")["link"]
+    assert set(link) == {"note"} and "my-gru" in link["note"] and "shipped models only" in link["note"]
+
+
+def test_the_lesson_starts_from_the_first_screen_and_sets_up_its_steps(app, shipped_models):
+    at = app().run()
+    at.button(key=Key.LESSON_START).click().run()
+    assert not at.exception and at.session_state[Key.LESSON_STEP] == 0
+    assert at.session_state[Key.TAB] == Tab.INSPECT and at.session_state[Key.SOURCE] == Source.GALLERY
+    assert view_data(at, "inspect")["step"] == 10
+    at.button(key=Key.LESSON_NEXT).click().run()
+    assert not at.exception and at.session_state[Key.TAB] == Tab.COMPARE and len(compare_view_data(at)["models"]) == 3
+    at.button(key=Key.LESSON_LEAVE).click().run()
+    assert not at.exception and Key.LESSON_STEP not in at.session_state

@@ -29,7 +29,7 @@ from tests.browser import (
 )
 from ui import address
 from ui.lesson import load_lesson
-from ui.state import KEEP_GATE_CHOICES, Key, Source, Tab
+from ui.state import KEEP_GATE_CHOICES, SEEN_CAPTION, Key, Source, Tab
 
 pytestmark = pytest.mark.browser
 
@@ -45,9 +45,12 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def url():
-    with streamlit_server() as served:
-        yield served
+def url(tmp_path_factory):
+    """The app served with no MNIST on disk: links and the lesson need only what ships with it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RNNVIZ_DATA", str(tmp_path_factory.mktemp("no-mnist")))
+        with streamlit_server() as served:
+            yield served
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +108,9 @@ def test_a_link_reopens_compare_with_its_digit_step_and_what_if(drawn, browser):
     opened.wait_for_function(TAB_SHOWN, arg=Tab.COMPARE, timeout=60_000)
     opened.wait_for_function(f"() => ({COMPARE_PANELS})().length === 3", timeout=60_000)
     assert compare_panels(opened) == shown  # the same models, step, readings and answers (with "was")
+    opened.wait_for_function("() => window.rnnviz.metric('Prediction')?.value", timeout=30_000)
     assert metric(opened, "Prediction") == metric(page, "Prediction")
+    opened.get_by_text(SEEN_CAPTION, exact=True).wait_for()
     assert np.array_equal(seen_image(opened), seen_image(page))  # the very image the network read
     assert opened.locator(f".st-key-{Key.KEEP_GATE} label:has(input:checked)").inner_text() == CLAMPED
     assert opened.locator(f".st-key-{Key.SOURCE} label:has(input:checked)").inner_text() == Source.LINK
@@ -134,6 +139,7 @@ def test_a_link_reopens_inspect_at_its_step_unit_and_order(drawn, browser):
     opened.wait_for_function("view => view.dataset.step === '12'", arg=again.element_handle(), timeout=30_000)
     assert (again.get_attribute("data-unit"), again.get_attribute("data-order")) == ("42", "index")
     assert again.locator(".update").inner_text() == sentence  # the same reading and unit, the same numbers
+    opened.wait_for_function("() => window.rnnviz.metric('Prediction')?.value", timeout=30_000)
     assert metric(opened, "Prediction") == metric(page, "Prediction")
     opened.context.close()
 
@@ -184,8 +190,12 @@ def test_the_lesson_walks_through_every_step(width, height, browser, url, tmp_pa
             view.locator("canvas").first.wait_for(timeout=60_000)
             if step.view.step is not None:
                 assert shown_step(view) == step.view.step
+        if step.insight is not None:
+            assert page.get_by_role("tab", name=step.insight, exact=True).get_attribute("aria-selected") == "true"
         if step.view.what_if.keep_gate == 0.0:
             page.wait_for_function(f"() => ({COMPARE_PANELS})().some(p => p.final.includes('was'))", timeout=60_000)
+        assert not page.locator('[data-testid="stException"]').count()
+        assert "MNIST digits, which are not in" not in page.locator(".stMain").inner_text()
         panel.scroll_into_view_if_needed()
         page.screenshot(path=tmp_path / f"lesson-{width}-{number + 1}.png")
         assert page.evaluate("() => document.documentElement.scrollWidth") <= width

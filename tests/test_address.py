@@ -1,0 +1,111 @@
+"""A view written into a page address and read back: what it keeps, how short it is, and that nothing a
+visitor puts in an address makes it raise or accept a value the page cannot show."""
+
+import base64
+import time
+import zlib
+from urllib.parse import urlencode
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnnviz.config import ROWS
+from rnnviz.data import gallery
+from rnnviz.intervention import Intervention
+from ui import address
+from ui.address import SharedView, decode_digit, encode_digit, from_query, to_query
+
+TABS = ("inspect", "compare", "insight")
+HIDDEN = {"rnn": 100, "gru": 100, "lstm": 100}
+ORDERS = ("contribution", "activity", "index")
+LINK_BUDGET = 2000 - len("https://rnnviz.some-school.example.org/?")  # characters for the query
+
+
+def read(params):
+    return from_query(params, TABS, HIDDEN, ORDERS, examples=48)
+
+
+def test_a_view_comes_back_as_it_went_and_its_digit_exactly():
+    digit = gallery.load().images[28]
+    view = SharedView(digit=digit, models=("rnn", "gru", "lstm"), tab="compare", step=20,
+                      what_if=Intervention(keep_gate=0.0, silenced=(3, 17), blank_rows=(1, 14)))
+    back, ignored = read(to_query(view))
+    assert ignored == [] and back == view  # every field but the digit
+    assert np.array_equal(back.digit, digit)  # MNIST's own grey levels survive whole
+    inspect, ignored = read(to_query(SharedView(models=("lstm",), tab="inspect", step=1, unit=99, order="index")))
+    assert ignored == [] and (inspect.unit, inspect.order, inspect.step) == (99, "index", 1)
+
+
+def test_every_gallery_digit_makes_a_short_link():
+    images = gallery.load().images
+    longest = max(len(urlencode(to_query(SharedView(digit=image, models=("rnn", "gru", "lstm"), tab="compare",
+                                                        step=28, unit=99, what_if=Intervention(keep_gate=1.0)))))
+                  for image in images)
+    assert longest < LINK_BUDGET, longest
+
+
+@pytest.mark.parametrize("name, value, why", [
+    (address.STEP, "0", "steps are 1 to 28"), (address.STEP, "29", "steps are 1 to 28"),
+    (address.STEP, "-3", "steps"), (address.STEP, "1e3", "steps"),
+    (address.MODELS, "lstm,lstm", "shipped models only"), (address.MODELS, "/etc/passwd", "shipped models only"),
+    (address.MODELS, "rnn,gru,lstm,rnn,gru", "shipped models only"),
+    (address.TAB, "Train'><script>", "tabs: inspect"), (address.UNIT, "100", "no such unit"),
+    (address.ORDER, "random", "orders: contribution"), (address.GATE, "0.5", "clamped to 0 or 1"),
+    (address.SILENCED, "1,2,300", "no such units"), (address.BLANK, "20-3", "first <= last"),
+    (address.BLANK, "0-3", "rows first-last"), (address.EXAMPLE, "48", "the gallery has 48"),
+    (address.DIGIT, "AAAA", "not a 28 x 28 image"), (address.DIGIT, "***", "not a 28 x 28 image"),
+])
+def test_a_bad_value_is_ignored_and_named_and_the_rest_kept(name, value, why):
+    view, ignored = read({address.MODELS: "lstm", address.TAB: "inspect", address.STEP: "5", name: value})
+    assert len(ignored) == 1 and ignored[0].startswith(f"{name}=") and why in ignored[0], ignored
+    kept = {address.MODELS: view.models, address.TAB: view.tab, address.STEP: view.step}
+    assert all(kept[other] for other in kept if other != name)  # the others stand
+
+
+def test_unknown_names_and_overlong_values_are_named():
+    view, ignored = read({"visitor": "abc", address.STEP: "1" * 5000, address.TAB: "compare"})
+    assert view.tab == "compare" and view.step is None
+    assert ignored == [f"{address.STEP} (too long)", "visitor (not a setting of a view)"]
+
+
+def test_a_unit_is_read_only_for_one_model_and_within_it():
+    view, ignored = read({address.MODELS: "rnn,lstm", address.UNIT: "3"})
+    assert view.unit is None and ignored
+
+
+def test_a_deflate_bomb_is_refused_without_inflating_it():
+    bomb = base64.urlsafe_b64encode(zlib.compress(bytes(1_000_000), 9)).decode()  # 1 MB of zeros, 1.3 kB of text
+    assert len(bomb) <= address.MAX_VALUE  # it fits in an address
+    start = time.perf_counter()
+    view, ignored = read({address.DIGIT: bomb})
+    assert view.digit is None and "not a 28 x 28 image" in ignored[0]
+    assert time.perf_counter() - start < 0.1
+
+
+@pytest.mark.parametrize("raw", [bytes(783), bytes(785), bytes(784) + b"tail"])
+def test_a_digit_must_be_exactly_one_image(raw):
+    packed = zlib.compress(raw)
+    if raw.endswith(b"tail"):
+        packed = zlib.compress(bytes(784)) + b"tail"
+    with pytest.raises(ValueError):
+        decode_digit(base64.urlsafe_b64encode(packed).decode())
+
+
+def test_a_digit_is_stored_at_256_grey_levels():
+    image = np.linspace(0, 1, ROWS * 28, dtype=np.float32).reshape(ROWS, 28)
+    assert np.abs(decode_digit(encode_digit(image)) - image).max() <= 0.5 / 255 + 1e-7
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([*address.PARAMS, "visitor", "x"]), st.text(max_size=60), max_size=12))
+def test_no_address_makes_it_raise_or_accept_what_the_page_cannot_show(params):
+    view, ignored = read(params)
+    assert isinstance(ignored, list)
+    assert set(view.models) <= set(HIDDEN) and len(set(view.models)) == len(view.models) <= 4
+    assert view.tab in (None, *TABS) and view.order in (None, *ORDERS)
+    assert view.step is None or 1 <= view.step <= ROWS
+    assert view.unit is None or (len(view.models) == 1 and 0 <= view.unit < 100)
+    assert all(0 <= unit < 100 for unit in view.what_if.silenced)
+    assert view.digit is None or view.digit.shape == (ROWS, 28)
