@@ -2,6 +2,7 @@
 their colour tables from browser_palette() with their data, instead of copying them."""
 
 import base64
+import functools
 
 import numpy as np
 from plotly.colors import get_colorscale, qualitative, sample_colorscale, unlabel_rgb
@@ -27,6 +28,7 @@ def lookup_table(scale) -> np.ndarray:
     return np.array([unlabel_rgb(colour) for colour in colours]).round().astype(np.uint8)
 
 
+@functools.cache  # sent with every view, every run: made once (the same dict each time; read it, never change it)
 def browser_palette() -> dict:
     """What a browser view paints with: lookup tables (base64 of 256 RGB bytes each) for states,
     gates and pixels, the highlight colour, and one colour per digit."""
