@@ -80,9 +80,24 @@ def phone(browser, url: str) -> None:
     context.close()
 
 
+def lesson(browser, url: str) -> None:
+    """The guided lesson at its fourth step: the forget gate clamped, above Compare's race."""
+    page = open_app(browser, url, 120_000)
+    page.get_by_role("button", name="Guided lesson").click()
+    for _ in range(3):
+        page.locator(f".st-key-{Key.LESSON}").get_by_role("button", name="Next →").click()
+        wait_until_quiet(page, messages=0, quiet_ms=1500, timeout_ms=120_000)
+    page.wait_for_function(f"() => ({COMPARE_PANELS})().some(p => p.final.includes('was'))", timeout=120_000)
+    page.locator(f".st-key-{Key.LESSON}").evaluate("panel => panel.scrollIntoView()")
+    page.wait_for_timeout(500)
+    page.screenshot(path=HERE / "lesson.png")
+    page.context.close()
+
+
 def main() -> None:
     with streamlit_server(timeout=180) as url, chromium() as browser:
         wide(browser, url)
+        lesson(browser, url)
         phone(browser, url)
     print(json.dumps(sorted(path.name for path in HERE.glob("*.png"))))
 

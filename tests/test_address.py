@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnviz.config import ROWS
-from rnnviz.data import gallery
+from rnnviz import preprocess_canvas
+from rnnviz.config import MAX_BRUSH, MIN_BRUSH, ROWS
+from rnnviz.data import gallery, pendigits
 from rnnviz.intervention import Intervention
 from ui import address
 from ui.address import SharedView, decode_digit, encode_digit, from_query, to_query
@@ -44,6 +45,18 @@ def test_every_gallery_digit_makes_a_short_link():
                                                         step=28, unit=99, what_if=Intervention(keep_gate=1.0)))))
                   for image in images)
     assert longest < LINK_BUDGET, longest
+
+
+def test_drawn_digits_make_short_links(pen_records):
+    """Real pen digits, drawn with the thinnest and the widest brush, with every setting a link can hold."""
+    rng = np.random.default_rng(0)
+    what_if = Intervention(keep_gate=1.0, silenced=tuple(range(0, 100, 10)), blank_rows=(1, 14))
+    lengths = [len(urlencode(to_query(SharedView(digit=preprocess_canvas(pendigits.render(strokes, brush)),
+                                                 models=("rnn", "gru", "lstm"), tab="compare", step=28,
+                                                 what_if=what_if))))
+               for record in pen_records[:200] for brush in (MIN_BRUSH, MAX_BRUSH)
+               for strokes in [pendigits.place(record["strokes"], 0.7, brush, rng)]]
+    assert max(lengths) < LINK_BUDGET, max(lengths)
 
 
 @pytest.mark.parametrize("name, value, why", [

@@ -225,7 +225,7 @@ function linkButton(parent, view, extra = () => ({})) {
   // step, and extra(view.link)'s values. The link is also shown, selected, to copy by hand; or, when the view
   // cannot travel in a link, the reason why (view.link.note)
   const box = element('div', 'link', parent);
-  const button = element('button', 'copy-link', box, '🔗 Copy a link to this view');
+  const button = element('button', 'copy-link', box, 'Copy a link to this view');
   const address = element('input', 'address', box);
   Object.assign(address, {readOnly: true, hidden: true});
   address.setAttribute('aria-label', 'The link to this view');
