@@ -83,7 +83,7 @@ def phone(browser, url: str) -> None:
 def lesson(browser, url: str) -> None:
     """The guided lesson at its fourth step: the forget gate clamped, above Compare's race."""
     page = open_app(browser, url, 120_000)
-    page.get_by_role("button", name="Guided lesson").click()
+    page.get_by_role("button", name="Take the guided lesson").click()
     for _ in range(3):
         page.locator(f".st-key-{Key.LESSON}").get_by_role("button", name="Next →").click()
         wait_until_quiet(page, messages=0, quiet_ms=1500, timeout_ms=120_000)

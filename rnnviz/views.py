@@ -1,5 +1,6 @@
 """What the browser views draw: one model reading one digit (Inspect), and several racing on one digit
-under one what-if (Compare), as compact JSON-ready dicts. Each is sent once per change; the browser
+under one what-if (Compare), the answer beside the prediction, and the training digits alike, as
+compact JSON-ready dicts. Each is sent once per change; the browser
 then draws any step by itself (ui/views/).
 
 Pictures (the digit, the rows a model still remembers, and Compare's states and gates) travel as
@@ -21,6 +22,7 @@ from .intervention import Intervention
 from .measures import ORDERINGS, SIGMOID_GATES, unit_order
 from .memory import MemoryDecoders
 from .model import RowReader
+from .neighbours import Alike
 from .recurrence import Trace, trace
 
 HIDDEN_RANGE = 1.0  # |h| <= 1 (tanh)
@@ -159,3 +161,18 @@ def race(racers: list[Racer], image, intervention: Intervention | None = None) -
         panels.append(model_view(racer.name, digit_trace, unit_order(racer.model, digit_trace, "contribution"),
                                  cell_range, reconstruction, baseline))
     return Race(view_data(panels, cell_range, intervention.describe()), traces)
+
+
+def answer(trace: Trace) -> dict:
+    """The answer beside the prediction: the image the network read and the class probabilities after the
+    last row."""
+    return fingerprinted({"view": "answer", "cols": COLS, "rows": ROWS, "image": to_bytes(trace.image, 0, 1),
+                          "probs": [round(float(p), 4) for p in trace.probs[-1]], "prediction": trace.prediction})
+
+
+def alike(candidates: list[Alike]) -> dict:
+    """The training digits alike (rnnviz.neighbours.alike): for each candidate answer, its probability and
+    its nearest training digits (images, k x 28 x 28 bytes, nearest first) with their distances."""
+    groups = [{"digit": found.digit, "probability": round(found.probability, 4), "images": to_bytes(found.images, 0, 1),
+               "distances": [round(float(d), 2) for d in found.distances]} for found in candidates]
+    return fingerprinted({"view": "alike", "cols": COLS, "rows": ROWS, "groups": groups})

@@ -6,7 +6,6 @@ every mouse-up and every change of Streamlit's script state, with `performance.n
 also counts websocket frames, to tell client-side work from server round trips.
 """
 
-import io
 import os
 import socket
 import subprocess
@@ -17,16 +16,14 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin
 
 import numpy as np
-from PIL import Image
 
 from rnnviz import load_model, preprocess_canvas, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
 from rnnviz.data import pendigits
 from rnnviz.serving import store
-from ui.state import SEEN_CAPTION, SEEN_ZOOM, Key
+from ui.state import Key
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -258,12 +255,11 @@ def clear_canvas(page, wait: bool = True) -> None:
 
 
 def seen_image(page) -> np.ndarray | None:
-    """The (28, 28) image in [0, 1] that the network read, as shown beside the prediction (None if none)."""
-    image = page.locator('[data-testid="stImage"]', has=page.get_by_text(SEEN_CAPTION, exact=True)).locator("img")
-    if not image.count():
+    """The (28, 28) image in [0, 1] that the network read, as drawn beside the prediction (None if none)."""
+    canvas = page.locator(f".st-key-{Key.ANSWER_VIEW} .seen canvas")
+    if not canvas.count():
         return None
-    png = page.request.get(urljoin(page.url, image.get_attribute("src"))).body()
-    return np.asarray(Image.open(io.BytesIO(png)).convert("L"), np.float32)[::SEEN_ZOOM, ::SEEN_ZOOM] / 255
+    return canvas_pixels(canvas)[..., 0].astype(np.float32) / 255  # grey: red = green = blue
 
 
 def metric(page, label: str) -> str | None:

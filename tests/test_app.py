@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
 
-from rnnviz import CELL_TYPES, measures, neighbours, preprocess_canvas, save_checkpoint, stats, trace, views
+from rnnviz import CELL_TYPES, measures, preprocess_canvas, save_checkpoint, stats, trace, views
 from rnnviz.config import DEFAULT_BRUSH
 from rnnviz.data import gallery, nondigits, pendigits
 from rnnviz.figures.palette import browser_palette
@@ -136,7 +136,7 @@ def test_compare_shows_all_three_models(app, drawings, shipped_models):
 
 
 def view_data(at, view: str) -> dict | None:
-    """The data the page sent to one of its browser views ("inspect", "compare", "probabilities"), or None
+    """The data the page sent to one of its browser views ("inspect", "compare", "answer", "alike"), or None
     if the view is not on the page."""
     found = [e.proto for e in at.get("bidi_component") if e.proto.component_name == f"rnnviz.{view}_view"]
     return json.loads(found[0].json) if found else None
@@ -480,8 +480,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
         (Tab.INSIGHT, InsightView.UNITS): {Key.SATURATION, Chart.CLASS_MEANS}, (Tab.EVALUATE, None): {Chart.CONFUSION},
     }
     at = app(drawing=drawings[2][1]).run()
-    [seen] = [image for image in at.get("image") if image.proto.imgs[0].caption == SEEN_CAPTION]
-    assert seen  # the image the network read, beside the prediction
+    assert view_data(at, "answer")["seen"] == SEEN_CAPTION  # the image the network read, beside the prediction
     for (tab, view), charts in expected_charts.items():
         at.session_state[Key.TAB] = tab
         if view:
@@ -521,7 +520,10 @@ def test_the_page_says_when_it_is_unsure_and_shows_what_it_read(app, drawings, p
     at = app(drawing=rgba).run()
     assert not at.exception and metric(at, "Prediction") == str(label)
     assert not [w for w in at.warning if UNSURE in w.value]  # a clear digit: no doubt expressed
-    assert [i.captions for i in at.get("image")][0] == [SEEN_CAPTION]
+    answer = view_data(at, "answer")  # what it read, as it read it, and its probabilities
+    image = preprocess_canvas(rgba)
+    assert answer["seen"] == SEEN_CAPTION and answer["image"] == views.to_bytes(image, 0, 1)
+    assert answer["probs"] == pytest.approx(trace(shipped_models["lstm"], image).probs[-1], abs=1e-4)
     scribbles = [nondigits.scribble(rng) for _ in range(6)]
     unsure = 0
     for strokes in scribbles:
@@ -533,15 +535,16 @@ def test_the_page_says_when_it_is_unsure_and_shows_what_it_read(app, drawings, p
 def test_inspect_shows_the_training_digits_alike(app, drawings, shipped_models):
     label, rgba = drawings[7]
     at = app(drawing=rgba).run()
-    texts = [m.value for m in at.markdown]
-    runner_up = int(np.argsort(trace(shipped_models["lstm"], preprocess_canvas(rgba)).probs[-1])[-2])
-    assert any(t.startswith(f"**{label}** (") and f"nearest training {label}s" in t for t in texts)
-    assert any(t.startswith(f"**{runner_up}** (") for t in texts)
-    captions = [c for i in at.get("image") for c in i.captions if c.startswith("Distance, left to right: ")]
-    assert len(captions) == 2  # the answer's and the runner-up's nearest training digits, with distances
-    for caption in captions:
-        distances = [float(d) for d in caption.split(": ")[1].split(", ")]
-        assert len(distances) == neighbours.NEAREST and distances == sorted(distances) and distances[0] >= 0
+    own = trace(shipped_models["lstm"], preprocess_canvas(rgba))
+    runner_up = int(np.argsort(own.probs[-1])[-2])
+    sent = view_data(at, "alike")
+    assert [group["digit"] for group in sent["groups"]] == [label, runner_up]  # the answer's, then the runner-up's
+    index = cache.neighbour_index(store.Entry(store.shipped_path("lstm"), shipped=True))
+    for group in sent["groups"]:
+        positions, distances = index.nearest(own.hidden[-1], group["digit"])
+        assert group["distances"] == pytest.approx(distances, abs=0.01) == sorted(group["distances"])
+        assert group["images"] == views.to_bytes(index.images[positions] / 255, 0, 1)  # those digits, nearest first
+    assert "nearest" in sent["caption"]
 
 
 def test_a_link_sets_its_view_up_once_and_leaves_only_the_visitor_in_the_address(app, shipped_models):

@@ -171,7 +171,7 @@ def test_the_lesson_walks_through_every_step(width, height, browser, url, tmp_pa
     it sets up (its tab, digit, step and what-if), on a laptop and on a phone."""
     steps = load_lesson()
     page = fresh_page(browser, url, width, height)
-    start = page.get_by_role("button", name="Guided lesson")
+    start = page.get_by_role("button", name="Take the guided lesson")
     assert start.bounding_box()["y"] + start.bounding_box()["height"] <= height  # on the first screen
     start.click()
     for number, step in enumerate(steps):

@@ -3,15 +3,12 @@
 import streamlit as st
 
 from rnnviz import neighbours, views
-from rnnviz.figures.images import strip
 
 from . import cache
 from .link import link_data
 from .state import Key, Tab
 from .views import replay_html, show
 from .widgets import NO_DIGIT, not_measured_yet, trace_downloads
-
-NEIGHBOUR_ZOOM = 3  # a 28 px training digit shown 84 px wide
 
 EXPLAIN = {
     "lstm": "An **LSTM** keeps a memory, the cell state **c**. At each row the **forget gate f** decides how "
@@ -40,15 +37,12 @@ def alike_digits(entry, trace) -> None:
     if index is None:
         not_measured_yet(entry, "Finding the training digits alike for")
         return
-    st.caption(f"The network decides from its state after the last row. These are the MNIST training digits "
+    caption = (f"The network decides from its state after the last row. These are the MNIST training digits "
                f"(of {len(index.labels):,} indexed) whose last state is nearest to this drawing's, for its answer "
-               f"and for the runner-up: the digits it thinks this one looks like, nearest first, with the "
+               f"and for the runner-up: the digits it thinks this one looks like, nearest first, each with the "
                f"distance between the two states.")
-    for candidate in neighbours.alike(index, trace.hidden[-1], trace.probs[-1]):
-        st.markdown(f"**{candidate.digit}** ({candidate.probability:.0%}): its nearest training "
-                    f"{candidate.digit}s")
-        st.image(strip(candidate.images, NEIGHBOUR_ZOOM), clamp=True, output_format="PNG",
-                 caption="Distance, left to right: " + ", ".join(f"{distance:.1f}" for distance in candidate.distances))
+    candidates = neighbours.alike(index, trace.hidden[-1], trace.probs[-1])
+    show("alike", {**views.alike(candidates), "caption": caption}, key=Key.ALIKE_VIEW)
 
 
 def inspect_tab(selected, trace) -> None:

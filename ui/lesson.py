@@ -58,8 +58,8 @@ def lesson_entry() -> None:
     """On the first screen: the way into the lesson, or, during it, where its text is."""
     number = st.session_state.get(Key.LESSON_STEP)
     if number is None:
-        st.button(f"Guided lesson: {TITLE} ({len(lesson())} steps)", key=Key.LESSON_START, on_click=go_to,
-                  args=(0,), type="tertiary", icon=":material/school:")
+        st.button(f"Take the guided lesson ({len(lesson())} steps)", key=Key.LESSON_START, on_click=go_to,
+                  args=(0,), type="tertiary", icon=":material/school:", help=TITLE)
     else:
         st.caption(f":material/school: Lesson, step {number + 1} of {len(lesson())}: its text is above the view, "
                    "under the digit.")

@@ -56,7 +56,6 @@ class Param(StrEnum):
 
 
 SEEN_CAPTION = "What it read: 28 x 28"  # under the image the network read, beside the prediction
-SEEN_ZOOM = 4  # ... shown 4 x, in whole pixels
 
 
 class Key(StrEnum):
@@ -66,7 +65,7 @@ class Key(StrEnum):
     TAB = "tab"  # tabs: the open Tab
     PAGE_HEAD = "page-head"  # container: the title and its caption (compact on a phone, ui/page.css)
     SESSION = "session"  # value: this visitor's id (rnnviz.serving.store: their own model folder)
-    FINAL_PROBABILITIES = "final-probabilities"  # view: the class probabilities beside the prediction
+    ANSWER_VIEW = "answer-view"  # view: the image read and the class probabilities, beside the prediction
     LINK_NOTE = "link-note"  # value: what of the link the page was opened from was ignored ("" when nothing)
     # the guided lesson (ui/lesson.py)
     LESSON_STEP = "lesson-step"  # value: the step shown (from 0), absent outside the lesson
@@ -96,6 +95,7 @@ class Key(StrEnum):
     ORDER = "order"  # how Inspect's view orders the units when it opens (a link sets it); the page may change it
     INSPECT_VIEW = "inspect-view"  # view: the step view, drawn in the browser
     INSPECT_REPLAY = "inspect-replay"  # download: the step view as one HTML file
+    ALIKE_VIEW = "alike-view"  # view: the training digits alike, drawn in the browser
     # Compare
     COMPARED = "compared"  # multiselect: paths of the models compared
     KEEP_GATE = "keep-gate"  # radio: the forget (LSTM) / update (GRU) gate as trained, or clamped

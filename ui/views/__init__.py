@@ -1,4 +1,5 @@
-"""The views drawn in the browser: Inspect's step view, Compare's race and the class probabilities.
+"""The views drawn in the browser: Inspect's step view, Compare's race, the answer beside the prediction
+and the training digits alike.
 
 Each is a Streamlit component (Components v2: inline HTML, CSS and JavaScript, no build step) that gets
 its data once per server run and then draws every step itself, on canvases, with no message to the
@@ -19,7 +20,7 @@ from rnnviz.figures.palette import browser_palette
 from ..state import Key
 
 HERE = Path(__file__).parent
-VIEWS = ("inspect", "compare", "probabilities")
+VIEWS = ("inspect", "compare", "answer", "alike")
 
 
 def _shortened(code: str) -> str:
@@ -44,12 +45,11 @@ _COMPONENTS = {view: _component(view) for view in VIEWS}
 
 
 def show(view: str, data: dict, key: str, link: dict | None = None) -> None:
-    """Mount a view with its data (sent once per run; the browser draws every step), the palette for the
-    views that paint with it, what its "Copy a link" button needs (ui/link.py), and the step a link or the
-    lesson asked for (Key.STEP: the view opens there, and takes it)."""
-    palette = {} if view == "probabilities" else {"palette": browser_palette()}
+    """Mount a view with its data (sent once per run; the browser draws every step), the palette it paints
+    with, what its "Copy a link" button needs (ui/link.py), and the step a link or the lesson asked for
+    (Key.STEP: the view opens there, and takes it)."""
     extra = {"link": link, "step": st.session_state.pop(Key.STEP, None)} if link else {}
-    _COMPONENTS[view](data={**data, **palette, **extra}, key=key)
+    _COMPONENTS[view](data={**data, "palette": browser_palette(), **extra}, key=key)
 
 
 def replay_html(view: str, data: dict, title: str) -> str:
