@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from scipy.ndimage import gaussian_filter
 
-from rnnviz import load_model, measures, preprocess_canvas, reading, trace
+from rnnviz import load_model, measures, neighbours, preprocess_canvas, reading, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
 from rnnviz.data import nondigits, pendigits
 from rnnviz.figures import charts, palette
@@ -161,6 +161,31 @@ def test_inspect_plays_in_the_page_and_draws_the_trace(page, pen_records, tmp_pa
     image = seen_image(page)  # and against an offline trace of what the network read (8-bit, so loosely)
     offline = trace(load_model(store.shipped_path("lstm")), image)
     assert abs(offline.hidden[at - 1, unit] - h[at - 1]) < 0.02 and offline.prediction == data["prediction"]
+
+
+def test_the_answer_and_the_digits_alike_are_drawn_from_what_was_read(page, pen_records):
+    """The image beside the prediction is the one the network read, and Inspect's training digits alike are the
+    LSTM's nearest training digits to that image's final state; more strokes repaint both in place."""
+    model, index = load_model(store.shipped_path("lstm")), cached_index(store.shipped_path("lstm"))
+    alike = page.locator(f".st-key-{Key.ALIKE_VIEW} .view")
+    kept = "view => [...view.querySelectorAll('canvas')].every(c => c.dataset.kept === 'yes')"
+    draw(page, pen_records[DIGITS[2]], DIGITS[2])
+    for more in (False, True):
+        if more:  # strokes of another digit over it: the same views, repainted
+            page.evaluate("view => view.querySelectorAll('canvas').forEach(c => { c.dataset.kept = 'yes'; })",
+                          alike.element_handle())
+            draw_strokes(page, pen_strokes(pen_records[DIGITS[3]], DIGITS[3]))
+        wait_until_quiet(page)
+        read = trace(model, seen_image(page))  # what the page shows it read, read again here
+        assert metric(page, "Prediction") == str(read.prediction)
+        groups = alike.locator("section.group")
+        for rank, candidate in enumerate(neighbours.alike(index, read.hidden[-1], read.probs[-1])):
+            assert groups.nth(rank).get_attribute("data-digit") == str(candidate.digit)
+            canvases = groups.nth(rank).locator("canvas")
+            assert canvases.count() == neighbours.NEAREST
+            for i in (0, neighbours.NEAREST - 1):
+                assert np.array_equal(canvas_pixels(canvases.nth(i))[..., 0], np.rint(candidate.images[i] * 255))
+    assert page.evaluate(kept, alike.element_handle())  # repainted, not made again
 
 
 def test_the_order_and_the_unit_change_in_the_page(page, tmp_path):

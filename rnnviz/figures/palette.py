@@ -5,11 +5,11 @@ import base64
 import functools
 
 import numpy as np
-from plotly.colors import get_colorscale, qualitative, sample_colorscale, unlabel_rgb
+from plotly.colors import qualitative, sample_colorscale, unlabel_rgb
 
 GATE_SCALE = "Viridis"  # gates are in [0, 1]
 STATE_SCALE = "RdBu_r"  # tanh-range values: blue < 0 < red, white at 0
-IMAGE_SCALE = get_colorscale("gray")  # pixels: black 0 to white 1
+IMAGE_SCALE = [[0.0, "rgb(0, 0, 0)"], [1.0, "rgb(255, 255, 255)"]]  # pixels: black 0 to white 1, byte v grey v
 COUNT_SCALE = "Blues"  # counts (the confusion matrix)
 CLASS_COLORS = qualitative.Plotly  # 10 colours, one per digit
 MODEL_COLORS = {"rnn": "#d62728", "gru": "#2ca02c", "lstm": "#1f77b4"}  # one colour per cell type, every figure

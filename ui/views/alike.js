@@ -1,27 +1,40 @@
 // Inspect's training digits alike: for the answer and the runner-up, the training digits whose final state is
-// nearest to the drawing's, nearest first, each with its distance. Its data: rnnviz/views.py `alike`. Drawn
-// with ui/views/draw.js.
+// nearest to the drawing's, nearest first, each with its distance. Laid out once, then repainted in place at
+// each drawing. Its data: rnnviz/views.py `alike`. Drawn with ui/views/draw.js.
 
 function buildAlike(root, data, view, tables) {
   root.replaceChildren();
   root.dataset.view = 'alike';
-  element('p', 'caption', root, data.caption);
+  const caption = element('p', 'caption', root);
   const side = data.cols * data.rows;
-  for (const group of data.groups) {
+  const groups = data.groups.map(group => {
     const box = element('section', 'group', root);
-    box.dataset.digit = group.digit;
-    const head = element('p', 'head', box);
-    element('b', '', head, String(group.digit));
-    head.append(` (${Math.round(group.probability * 100)}%): its nearest training ${group.digit}s`);
-    const strip = element('div', 'strip', box), pixels = bytes(group.images);
-    group.distances.forEach((distance, i) => {
+    const head = element('p', 'head', box), strip = element('div', 'strip', box);
+    const digits = group.distances.map(() => {
       const digit = element('figure', '', strip);
-      digit.appendChild(offscreen(data.cols, data.rows, pixels.subarray(i * side, (i + 1) * side), tables.image));
-      element('figcaption', '', digit, distance.toFixed(1));
+      const image = offscreen(data.cols, data.rows, new Uint8Array(side), tables.image);
+      digit.appendChild(image);
+      return {image, distance: element('figcaption', '', digit)};
     });
-  }
+    return {box, head, digits};
+  });
+  const load = next => {
+    caption.textContent = next.caption;
+    next.groups.forEach((group, g) => {
+      const {box, head, digits} = groups[g], pixels = bytes(group.images);
+      box.dataset.digit = group.digit;
+      head.replaceChildren(element('b', '', null, String(group.digit)),
+                           ` (${Math.round(group.probability * 100)}%): its nearest training ${group.digit}s`);
+      digits.forEach(({image, distance}, i) => {
+        image.set(pixels.subarray(i * side, (i + 1) * side));
+        distance.textContent = group.distances[i].toFixed(1);
+      });
+    });
+  };
+  load(data);
+  return load;
 }
 
 export default function mountAlike(component) {
-  return mount(component, buildAlike);
+  return mount(component, buildAlike, data => data.groups.map(group => group.distances.length).join(' '));
 }
