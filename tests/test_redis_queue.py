@@ -2,7 +2,8 @@
 two replicas and workers standing in for two machines (`python -m rnnviz.serving.worker`, each its own
 process tree), sharing one model store. A job runs on a worker and shows on every replica; a worker killed
 mid-epoch loses at most the epoch and its job continues on the other; "Stop early" reaches the machine that
-runs the job; one training per visitor however many replicas are asked at once; Redis restarted mid-job."""
+runs the job; one training per visitor however many replicas are asked at once; Redis restarted mid-job, or
+without its data; the Train tab on a queue in Redis; a new checkpoint measured once, on a worker."""
 
 import os
 import shutil
@@ -19,14 +20,16 @@ import pytest
 from redis import Redis
 from redis.exceptions import RedisError
 
-from rnnviz import load_model
+from rnnviz import load_model, save_checkpoint
 from rnnviz.recipes import Settings
 from rnnviz.serving import store
 from rnnviz.serving.admission import Refused
 from rnnviz.serving.jobs import JobState, read_status
 from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
-from tests.conftest import ROOT, data_missing, leftovers, wait_for, wait_until
+from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
 from tests.test_queue import LONG, TINY
+from ui import cache
+from ui.state import Key, Tab
 
 SHORT = Settings(cell_type="lstm", hidden=32, epochs=2, limit=2000, val_size=200)  # a few seconds: its progress shows
 
@@ -78,8 +81,8 @@ def redis_server():
 
 
 @pytest.fixture
-def queue_env(redis_server, user_models, offline_mnist, monkeypatch):
-    """This process's replicas and the workers started below use this Redis, store and MNIST."""
+def queue_env(redis_server, user_models, monkeypatch):
+    """This process's replicas and pages, and the workers started below, use this Redis and store."""
     monkeypatch.setenv("RNNVIZ_QUEUE_URL", redis_server.url)
     return redis_server
 
@@ -103,7 +106,7 @@ def workers(queue_env):
 
 
 @pytest.fixture
-def replicas(queue_env):
+def replicas(queue_env, offline_mnist):
     """Two page replicas' queues (A, B)."""
     a, b = RedisQueue(), RedisQueue()
     yield a, b
@@ -155,9 +158,12 @@ while not seen or seen[-1][0] not in ("done", "failed"):
 
 
 def test_a_job_queued_through_one_replica_runs_on_a_worker_and_shows_on_another(replicas, workers):
-    a, _ = replicas
-    session = store.new_session_id()
+    a, b = replicas
+    session, later = store.new_session_id(), store.new_session_id()
     job_id = a.submit(SHORT, session, "10.0.0.1")
+    a.submit(TINY, later, "10.0.0.2")
+    first, second = (b.place(b.latest(visitor)) for visitor in (session, later))  # where they wait, and how long
+    assert (first.position, second.position) == (1, 2) and first.starts_in == 0 < second.starts_in
     watcher = subprocess.Popen([sys.executable, "-c", WATCHER, session], cwd=ROOT, stdout=subprocess.PIPE,
                                text=True, env=os.environ)  # replica B: another process
     try:
@@ -272,3 +278,35 @@ def test_a_job_redis_lost_shows_as_interrupted_and_resumes(replicas, workers, re
     done = wait_for(a, session, 240)
     assert done.state == JobState.DONE and read_status(session, job_id).note == ""
     assert [epoch["epoch"] for epoch in load_model(done.out).info["history"]] == list(range(1, LONG.epochs + 1))
+
+
+def test_the_train_tab_queues_in_redis_and_says_saved(queue_env, workers, mnist_test):
+    workers()
+    at = app_test({Key.TAB: Tab.TRAIN}).run()
+    at.selectbox(key=Key.TRAIN_CELL).set_value("rnn")
+    at.select_slider(key=Key.TRAIN_HIDDEN).set_value(16)
+    at.number_input(key=Key.TRAIN_EPOCHS).set_value(1)
+    at.select_slider(key=Key.TRAIN_IMAGES).set_value(2000)
+    at.button(key=Key.START_TRAINING).click().run()
+    session, queue = at.session_state[Key.SESSION], cache.training_queue()
+    assert isinstance(queue, RedisQueue)
+    assert wait_for(queue, session, 180).state == JobState.DONE
+    at.run()
+    assert not at.exception and any(alert.value.startswith("Saved rnn-h16") for alert in at.success)
+
+
+def test_a_new_checkpoint_is_measured_once_by_a_worker_whichever_replica_asks(queue_env, workers, mnist_test):
+    a, b = RedisQueue(), RedisQueue()
+    session = store.new_session_id()
+    checkpoint = save_checkpoint(random_model("rnn", 8), store.new_checkpoint_path("mine", session), test_accuracy=0.5)
+    try:
+        job = a.measure(checkpoint, session)
+        assert b.measure(checkpoint, session).id == job.id  # under way: the same job
+        workers()
+        measured = wait_until(lambda: (s := read_status(session, job.id)) and not s.live and s, 240)
+        assert measured.state == JobState.DONE, measured.error
+        assert b.measure(checkpoint, session).id == job.id  # measured: not again
+    finally:
+        a.close()
+        b.close()
+    assert len(list(checkpoint.parent.glob(f"{checkpoint.name}?*"))) >= 3  # statistics, decoders, index beside it
