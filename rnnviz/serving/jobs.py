@@ -83,7 +83,7 @@ class JobStatus:
     address: str = ""  # a digest of the client address that started it (never the address itself)
     stop_reason: str = ""  # why a STOPPED job stopped: "asked" or "time" (it reached the time budget)
     done: float = 0.0  # a MEASURE job's share of its work done
-    restarts: int = 0  # times it was queued again after its worker was lost (a queue in Redis)
+    restarts: int = 0  # times a queue in Redis queued it again (its worker lost, or resumed)
     note: str = ""  # what the queue did to it that the page should say (a lost worker, a lost queue)
 
     @property
