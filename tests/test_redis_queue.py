@@ -25,6 +25,7 @@ from rnnviz.recipes import Settings
 from rnnviz.serving import store
 from rnnviz.serving.admission import Refused
 from rnnviz.serving.jobs import JobState, read_status
+from rnnviz.serving.queue import QueueFull
 from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
 from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
 from tests.test_queue import LONG, TINY
@@ -251,11 +252,14 @@ def test_redis_restarted_mid_job_loses_no_job_and_runs_none_twice(replicas, work
     a, _ = replicas
     workers()
     running, waiting = store.new_session_id(), store.new_session_id()
-    a.submit(LONG, running, "10.0.0.1")
+    job_id = a.submit(LONG, running, "10.0.0.1")
     wait_until(lambda: a.latest(running).progress, 120)
     a.submit(TINY, waiting, "10.0.0.2")  # queued behind it (one worker)
     redis_server.stop()
     assert a.latest(running).note == SHOWING_LAST  # the page says it cannot reach the queue
+    a.stop(running, job_id)  # pressed meanwhile: nothing happens (the page said why), and nothing breaks
+    with pytest.raises(QueueFull, match="cannot be reached"):
+        a.submit(TINY, store.new_session_id(), "10.0.0.3")
     time.sleep(2)  # an outage of a few seconds, shorter than a lease
     redis_server.start()
     for session in (running, waiting):

@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from redis import Redis, WatchError
@@ -170,8 +170,8 @@ class RedisQueue:
 
     def resume(self, session: str, job_id: str) -> None:
         """Queue an interrupted job again; it continues from its last epoch end (unless the visitor, or their
-        address, has other trainings live meanwhile)."""
-        with self._reaching_redis(), self._held(job_id) as held:
+        address, has other trainings live meanwhile, or the queue cannot be reached: the page says so)."""
+        with suppress(RedisError), self._held(job_id) as held:
             status = read_status(session, job_id)
             if not held or status is None or status.state != JobState.INTERRUPTED:
                 return
@@ -186,8 +186,9 @@ class RedisQueue:
 
     def stop(self, session: str, job_id: str) -> None:
         """A queued job is cancelled; a running one stops at its next batch and saves what it learned
-        (on whichever machine runs it); an interrupted one is discarded."""
-        with self._reaching_redis(), self._held(job_id) as held:
+        (on whichever machine runs it); an interrupted one is discarded. Nothing while the queue cannot be
+        reached (the page says so)."""
+        with suppress(RedisError), self._held(job_id) as held:
             status = read_status(session, job_id)
             if status is None:
                 return
