@@ -4,13 +4,15 @@ server or several replicas behind nginx (deploy/serve.sh).
     RNNVIZ_DATA=../shared/mnist python -m bench.classroom                       # 10 drawing + 5 training, 2 replicas
     RNNVIZ_DATA=../shared/mnist python -m bench.classroom --replicas 1 --direct  # one server, no balancer
     RNNVIZ_DATA=../shared/mnist python -m bench.classroom --replicas 1 --direct --warm-up  # pages have drawn once
+    RNNVIZ_DATA=../shared/mnist python -m bench.classroom --worker-machines 2  # trainings in Redis, 2 worker trees
 
 The trainers open the Train tab, press "Start training" (the app's defaults) within a few seconds of
 each other and stay there watching progress; meanwhile the drawers draw pen digits together, stroke
 by stroke (bench.many_users), `--rounds` digits each. Then every trainer must show "Saved". The
 server's memory is the proportional set size (PSS: shared libraries split among the processes sharing
-them) summed over every process it runs (replicas, balancer, training workers), sampled twice a
-second; the plain sum of resident sizes is recorded too.
+them) summed over every process it runs (replicas, balancer, training workers, Redis), sampled twice a
+second; the plain sum of resident sizes is recorded too, and the peaks of the training workers and of the
+rest apart (with worker machines, the workers' memory would be on machines of their own).
 Targets: p95 mouse-up to prediction < 1.5 s; every training saved; server memory < 2 GB.
 """
 
@@ -91,24 +93,41 @@ def connections_per_port(ports: list[int]) -> dict[int, int]:
     return counts
 
 
+def is_worker(pid: int) -> bool:
+    """Whether a process is a training worker (python -m rnnviz.serving.worker, or a process forked from one)."""
+    try:
+        return b"rnnviz.serving.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 class MemoryWatch(threading.Thread):
-    """Peak resident memory of a process tree, sampled every half second."""
+    """Peak memory of a process tree, sampled every half second: all of it, and apart the training workers
+    (which, with worker machines, would run elsewhere) and the rest (pages, balancer, Redis)."""
 
     def __init__(self, root: int):
         super().__init__(daemon=True)
         self.root, self.peak_rss_mb, self.peak_mb, self.done = root, 0.0, 0.0, threading.Event()
+        self.peak_workers_mb = self.peak_pages_mb = 0.0
         self.start()
 
     def run(self):
         while not self.done.wait(0.5):
-            resident, proportional = memory_mb(process_tree(self.root))
+            tree = process_tree(self.root)
+            resident, proportional = memory_mb(tree)
+            workers = memory_mb([pid for pid in tree if is_worker(pid)])[1]
             self.peak_rss_mb, self.peak_mb = max(self.peak_rss_mb, resident), max(self.peak_mb, proportional)
+            self.peak_workers_mb = max(self.peak_workers_mb, workers)
+            self.peak_pages_mb = max(self.peak_pages_mb, proportional - workers)
 
 
-def serve(replicas: int, models: Path) -> tuple[subprocess.Popen, int]:
-    """deploy/serve.sh on a free port; returns the process and its port once every replica answers."""
+def serve(replicas: int, worker_machines: int, models: Path, per_address: int) -> tuple[subprocess.Popen, int]:
+    """deploy/serve.sh on a free port; returns the process and its port once every replica answers. The whole
+    class reaches it from one address (this machine), as a class behind a school's NAT does: the operator
+    lets `per_address` trainings through from it (RNNVIZ_PER_ADDRESS)."""
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "REPLICAS": str(replicas), "RNNVIZ_MODELS": str(models)}
+    env = {"RNNVIZ_PER_ADDRESS": str(per_address), **os.environ, "PORT": str(port), "REPLICAS": str(replicas),
+           "WORKER_MACHINES": str(worker_machines), "RNNVIZ_MODELS": str(models)}
     env.setdefault("RNNVIZ_DATA", str(ROOT.parent / "shared" / "mnist"))
     server = subprocess.Popen(["bash", "deploy/serve.sh"], cwd=ROOT, env=env, start_new_session=True,
                               stdout=subprocess.PIPE, text=True)
@@ -126,6 +145,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="digits each drawer draws")
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--direct", action="store_true", help="talk to the first replica, not the balancer")
+    parser.add_argument("--worker-machines", type=int, default=0,
+                        help="queue the trainings in Redis, run by this many stand-in worker machines (0: the "
+                             "replicas' own machine-wide slots)")
     parser.add_argument("--screenshots", type=Path, help="folder for a trainer's and a drawer's screenshot")
     parser.add_argument("--warm-up", action="store_true",
                         help="every drawer draws one digit, untimed, before the trainers start: a page's first "
@@ -225,7 +247,7 @@ def main():
     digits = readable_digits(pendigits.load(pendigits.default_path()), (args.rounds + 1) * args.drawers)
     warm_up, digits = digits[args.rounds * args.drawers:], digits[: args.rounds * args.drawers]
     models = Path(f"/tmp/rnnviz-classroom-{os.getpid()}")
-    server, port = serve(args.replicas, models)
+    server, port = serve(args.replicas, args.worker_machines, models, per_address=args.trainers)
     url = f"http://127.0.0.1:{port + 1 if args.direct else port}"
     memory = MemoryWatch(server.pid)
     try:
@@ -237,8 +259,11 @@ def main():
         server.wait(30)
         subprocess.run(["rm", "-rf", str(models)], check=False)
     results = {"drawers": args.drawers, "trainers": args.trainers, "rounds": args.rounds, "replicas": args.replicas,
+               "worker_machines": args.worker_machines,
                "warm_up": args.warm_up, "through_balancer": not args.direct, **measured,
-               "server_peak_pss_mb": round(memory.peak_mb), "server_peak_rss_sum_mb": round(memory.peak_rss_mb)}
+               "server_peak_pss_mb": round(memory.peak_mb), "server_peak_rss_sum_mb": round(memory.peak_rss_mb),
+               "peak_pss_mb_apart": {"pages_balancer_redis": round(memory.peak_pages_mb),
+                                     "training_workers": round(memory.peak_workers_mb)}}
     print(results)
     p95 = results["mouse_up_to_prediction_ms"]["p95"] if results["mouse_up_to_prediction_ms"] else float("inf")
     results["targets"] = [
@@ -248,7 +273,7 @@ def main():
         target("server peak memory (PSS), MB", memory.peak_mb, 2048),
     ]
     name = "classroom" + ("" if args.replicas > 1 and not args.direct else "_one_server") + (
-        "_warm" if args.warm_up else "")
+        "_redis" if args.worker_machines else "") + ("_warm" if args.warm_up else "")
     save(name, results)
 
 

@@ -114,3 +114,13 @@ def test_jobs_of_a_killed_server_show_as_interrupted_and_resume(slots, offline_m
         queue.close()
     assert done.state == JobState.DONE, done.error
     assert len(load_model(done.out).info["history"]) == LONG.epochs
+
+
+def test_the_default_queue_is_this_machines_own_and_needs_no_redis(slots):
+    """Without RNNVIZ_QUEUE_URL the pages get the embedded queue, and neither Redis's library nor RQ is
+    imported (they need not be installed)."""
+    code = ("import sys; from rnnviz.serving.queue import TrainingQueue, make_queue; queue = make_queue(); "
+            "queue.close(); print(type(queue) is TrainingQueue, {'redis', 'rq'} & set(sys.modules))")
+    env = {key: value for key, value in os.environ.items() if key != "RNNVIZ_QUEUE_URL"}
+    shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.split() == ["True", "set()"]

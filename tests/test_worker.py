@@ -23,7 +23,7 @@ def test_a_job_runs_to_its_end_and_says_so_in_its_files(user_models, offline_mni
     status = JobStatus(id="20260101-120000-abcdef", session=session, out=str(store.new_checkpoint_path("g", session)),
                        settings=settings, state=JobState.RUNNING, server="test", submitted=0.0)
     write_status(status)
-    work(session, status.id, os.getppid())
+    work(session, status.id, lambda: False)
     done = read_status(session, status.id)
     assert done.state == JobState.DONE and done.pid == os.getpid() and done.epochs_done == 2
     assert done.summary.test_accuracy == load_model(done.out).info["test_accuracy"]
@@ -38,7 +38,7 @@ def test_a_failing_job_ends_with_its_reason(user_models, tmp_path, offline_mnist
                        settings=Settings(hidden=8, epochs=1, start_from=str(tmp_path / "missing.pt")),
                        state=JobState.RUNNING, server="test", submitted=0.0)
     write_status(status)
-    work(session, status.id, os.getppid())
+    work(session, status.id, lambda: False)
     failed = read_status(session, status.id)
     assert failed.state == JobState.FAILED and not Path(failed.out).exists()
     assert "FileNotFoundError (reference " in failed.error and str(tmp_path) not in failed.error  # no server folder

@@ -21,7 +21,8 @@ from rnnviz.data import gallery
 from rnnviz.data.mnist import has_mnist, load_mnist
 from rnnviz.serving import store
 from rnnviz.serving.jobs import JobStatus
-from rnnviz.serving.queue import TrainingQueue
+from rnnviz.serving.queue import JobQueue, make_queue
+from rnnviz.serving.settings import settings as operator_settings
 
 CACHE_MB = 1024  # everything together (a hidden-100 LSTM is 0.2 MB; MNIST's training images 188 MB)
 
@@ -77,13 +78,13 @@ def _cache() -> ByteCache:
 
 
 @st.cache_resource
-def _training_queue(store_path: str) -> TrainingQueue:
-    return TrainingQueue()
+def _training_queue(store_path: str, queue_url: str) -> JobQueue:
+    return make_queue()
 
 
-def training_queue() -> TrainingQueue:
-    """This server's training queue (one per model store)."""
-    return _training_queue(str(store.store_dir()))
+def training_queue() -> JobQueue:
+    """This server's training queue (one per model store and queue setting)."""
+    return _training_queue(str(store.store_dir()), operator_settings().queue_url)
 
 
 class Loaded(NamedTuple):

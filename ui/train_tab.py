@@ -16,7 +16,7 @@ from rnnviz.recipes import APP_RECIPE, RECIPES, Settings, help_of, recipe_settin
 from rnnviz.serving import store
 from rnnviz.serving.admission import Refused
 from rnnviz.serving.jobs import SAVED, JobState, JobStatus, estimated_seconds, read_curve
-from rnnviz.serving.queue import QueueFull, TrainingQueue
+from rnnviz.serving.queue import JobQueue, QueueFull
 from rnnviz.serving.settings import settings as operator_settings
 
 from .cache import training_queue
@@ -115,9 +115,11 @@ def training_progress(session: str, status: JobStatus) -> None:
     progress()
 
 
-def job_progress(queue: TrainingQueue, session: str, status: JobStatus) -> None:
+def job_progress(queue: JobQueue, session: str, status: JobStatus) -> None:
     """One job's state in a line or two, and what can be done about it."""
     latest, epochs = status.progress, status.settings.epochs
+    if status.note:  # what the queue did meanwhile (a trainer lost, the queue out of reach)
+        st.caption(status.note)
     if status.state == JobState.QUEUED:
         place = queue.place(status)
         st.progress(0.0, text=f"Waiting for a free trainer: number {place.position if place else '?'} in the "

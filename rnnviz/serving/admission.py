@@ -5,6 +5,7 @@ none that would hold a worker longer than RNNVIZ_JOB_MINUTES.
 The checks and the new job's registration happen under one lock in the model store, so two tabs, or
 two replicas sharing the store, submitting at the same instant cannot both pass. Every live training
 has a marker in the store's live/ folder; a marker whose job has ended is dropped when it is next seen.
+(With the queue in Redis, the same checks run in one Redis transaction instead: rnnviz/serving/redis_queue.py.)
 """
 
 import fcntl
@@ -58,6 +59,12 @@ def live_trainings() -> list[JobStatus]:
 def check(settings: Settings, session: str, address: str, rate: float) -> None:
     """Refused, with the reason, unless this visitor, from this address, may start this training now.
     Call it inside admitting()."""
+    check_size(settings, rate)
+    check_live(live_trainings(), session, address_key(address))
+
+
+def check_size(settings: Settings, rate: float) -> None:
+    """Refused unless the training is within the operator's model size and time budget (at `rate`)."""
     limits = operator_settings()
     if settings.hidden > limits.max_hidden:
         raise Refused(f"This server trains models of up to {limits.max_hidden} hidden units.")
@@ -65,10 +72,15 @@ def check(settings: Settings, session: str, address: str, rate: float) -> None:
     if minutes > limits.job_minutes:
         raise Refused(f"This training would take about {minutes:.0f} min here, and the server allows "
                       f"{limits.job_minutes:.0f} min per training: choose fewer epochs, images or hidden units.")
-    live = live_trainings()
+
+
+def check_live(live: list[JobStatus], session: str, address: str) -> None:
+    """Refused if, among the `live` trainings, this visitor has one, or their address (its digest,
+    address_key) has its share."""
+    limits = operator_settings()
     if any(job.session == session for job in live):
         raise Refused("You have a training queued or running already.")
-    if sum(job.address == address_key(address) for job in live) >= limits.per_address:
+    if sum(job.address == address for job in live) >= limits.per_address:
         raise Refused(f"{limits.per_address} trainings from your network are queued or running already; please "
                       "start yours when one of them has finished.")
 

@@ -13,6 +13,8 @@ Any server process, a replica or the same server after a restart, can show a job
 
 import heapq
 import json
+import secrets
+import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -81,6 +83,8 @@ class JobStatus:
     address: str = ""  # a digest of the client address that started it (never the address itself)
     stop_reason: str = ""  # why a STOPPED job stopped: "asked" or "time" (it reached the time budget)
     done: float = 0.0  # a MEASURE job's share of its work done
+    restarts: int = 0  # times a queue in Redis queued it again (its worker lost, or resumed)
+    note: str = ""  # what the queue did to it that the page should say (a lost worker, a lost queue)
 
     @property
     def live(self) -> bool:
@@ -96,6 +100,24 @@ class JobStatus:
         return cls(**{**values, "settings": Settings(**values["settings"]), "state": JobState(values["state"])},
                    progress=Progress(**progress) if progress else None,
                    summary=JobSummary(**summary) if summary else None)
+
+
+def new_job(session: str, server: str, settings: Settings | None = None, **fields) -> JobStatus:
+    """A queued job's status, with a fresh id (ids sort by the time they were made)."""
+    return JobStatus(id=f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}", session=session,
+                     out=fields.pop("out", ""), settings=settings or Settings(), state=JobState.QUEUED, server=server,
+                     submitted=time.time(), **fields)
+
+
+def new_training(settings: Settings, session: str, address: str, server: str) -> JobStatus:
+    """A queued training, its checkpoint named; `address` is the digest of the client's (admission.address_key)."""
+    out = store.new_checkpoint_path(f"{settings.cell_type}-h{settings.hidden}", session)
+    return new_job(session, server, settings, out=str(out), address=address)
+
+
+def new_measuring(checkpoint: Path, session: str, server: str) -> JobStatus:
+    """A queued measuring of a new checkpoint."""
+    return new_job(session, server, kind=MEASURE, checkpoint=str(checkpoint))
 
 
 def jobs_dir(session: str) -> Path:
@@ -160,6 +182,11 @@ def relative_cost(settings: Settings) -> float:
         return STEP_OVERHEAD + CELL_WORK[cell_type] * hidden * (hidden + COLS)
 
     return work(settings.cell_type, settings.hidden) / work("lstm", 100)
+
+
+def measured_rate(status: JobStatus) -> float:
+    """The rate (images/s of an LSTM of 100 units) that a training which ran all its epochs shows."""
+    return images_per_job(status.settings) * relative_cost(status.settings) / max(status.summary.train_seconds, 1)
 
 
 def estimated_seconds(settings: Settings, rate: float) -> float:

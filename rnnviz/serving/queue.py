@@ -1,4 +1,7 @@
-"""The job queue, one per server process: the web process only hands jobs (trainings, and the measuring
+"""The job queue, one per server process. The pages use it through JobQueue, from make_queue(): this
+module's TrainingQueue (the default), or, with RNNVIZ_QUEUE_URL, rnnviz/serving/redis_queue.py's RedisQueue.
+
+TrainingQueue: the web process only hands jobs (trainings, and the measuring
 of new checkpoints) to worker processes (rnnviz/serving/worker.py) and reads their progress from the
 job files (rnnviz/serving/jobs.py); the heavy work never runs in the page's process.
 
@@ -20,6 +23,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ..recipes import Settings
 from . import admission, store
@@ -31,11 +35,12 @@ from .jobs import (
     JobStatus,
     estimated_seconds,
     estimated_starts,
-    images_per_job,
     job_files,
+    measured_rate,
+    new_measuring,
+    new_training,
     newest_job,
     read_status,
-    relative_cost,
     remove_leftovers,
     write_status,
 )
@@ -57,6 +62,48 @@ class Place:
 
     position: int
     starts_in: float  # seconds
+
+
+def job_seconds(job: JobStatus, rate: float) -> float:
+    """How long a job takes on a worker that trains an LSTM of 100 units at `rate` images/s (a measuring
+    takes about a training's minute)."""
+    return estimated_seconds(job.settings, rate) if job.kind != MEASURE else 60.0
+
+
+def place_of(running: list[JobStatus], ahead: list[JobStatus], slots: int, rate: float) -> Place:
+    """Where the last of `ahead` (the queued jobs up to it, first first) stands, with `running` jobs on `slots`
+    workers: each running job frees its slot when it ends, each queued one then holds one for its own time."""
+    left = []
+    for job in running:
+        done = job.progress.step / job.progress.total_steps if job.progress else job.done
+        left.append(job_seconds(job, rate) * (1 - done))
+    return Place(len(ahead), estimated_starts(left, [job_seconds(job, rate) for job in ahead], slots)[-1])
+
+
+class JobQueue(Protocol):
+    """What the pages and the tests use of a training queue, whichever runs it: TrainingQueue (below: this
+    machine's worker processes, the default) or RedisQueue (rnnviz/serving/redis_queue.py: every machine's,
+    when RNNVIZ_QUEUE_URL is set)."""
+
+    rate: float  # images/s of an LSTM of 100 units, learnt from the trainings that finish
+
+    def submit(self, settings: Settings, session: str, address: str = "") -> str: ...
+    def measure(self, checkpoint: Path, session: str) -> JobStatus: ...
+    def resume(self, session: str, job_id: str) -> None: ...
+    def stop(self, session: str, job_id: str) -> None: ...
+    def latest(self, session: str, kind: str = TRAIN) -> JobStatus | None: ...
+    def place(self, status: JobStatus) -> Place | None: ...
+    def close(self) -> None: ...
+
+
+def make_queue() -> JobQueue:
+    """The training queue the operator chose: in Redis when RNNVIZ_QUEUE_URL is set (its libraries are
+    imported only then), else this machine's own."""
+    if operator_settings().queue_url:
+        from .redis_queue import RedisQueue
+
+        return RedisQueue()
+    return TrainingQueue()
 
 
 def _server_dir() -> Path:
@@ -108,10 +155,7 @@ class TrainingQueue:
             admission.check(settings, session, address, self.rate)
             if len(self._queued) >= self.queue_limit:
                 raise QueueFull(f"{len(self._queued)} trainings are waiting already; please try again later.")
-            out = store.new_checkpoint_path(f"{settings.cell_type}-h{settings.hidden}", session)
-            status = self._queue(JobStatus(id="", session=session, out=str(out), settings=settings,
-                                           state=JobState.QUEUED, server=self.token, submitted=time.time(),
-                                           address=admission.address_key(address)))
+            status = self._queue(new_training(settings, session, admission.address_key(address), self.token))
             admission.register(status)
         return status.id
 
@@ -127,13 +171,10 @@ class TrainingQueue:
             ended = self._measured.get(str(checkpoint))
             if ended and checkpoint.exists() and checkpoint.stat().st_mtime < ended.submitted:
                 return ended
-            return self._queue(JobStatus(id="", session=session, out="", settings=Settings(), state=JobState.QUEUED,
-                                         server=self.token, submitted=time.time(), kind=MEASURE,
-                                         checkpoint=str(checkpoint)))
+            return self._queue(new_measuring(checkpoint, session, self.token))
 
     def _queue(self, status: JobStatus) -> JobStatus:
-        """Give the job an id, write its status and queue it (under self._lock)."""
-        status.id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        """Write the job's status and queue it (under self._lock)."""
         write_status(status)
         self._queued.append((status.session, status.id))
         return status
@@ -185,18 +226,12 @@ class TrainingQueue:
         key = (status.session, status.id)
         if key not in queued:
             return None
-        left = []
-        for job in filter(None, running):
-            done = job.progress.step / job.progress.total_steps if job.progress else job.done
-            left.append(self.seconds(job) * (1 - done))
         ahead = [read_status(*waiting) for waiting in queued[: queued.index(key) + 1]]
-        seconds = [self.seconds(job) for job in filter(None, ahead)]
-        return Place(len(ahead), estimated_starts(left, seconds, self.workers)[-1])
+        return place_of(list(filter(None, running)), list(filter(None, ahead)), self.workers, self.rate)
 
     def seconds(self, job: JobStatus) -> float:
-        """How long a job takes here, as far as this queue knows (a measuring takes about a training's
-        minute)."""
-        return estimated_seconds(job.settings, self.rate) if job.kind != MEASURE else 60.0
+        """How long a job takes here, as far as this queue knows."""
+        return job_seconds(job, self.rate)
 
     def close(self) -> None:
         """Stop dispatching (running workers finish their job)."""
@@ -267,7 +302,6 @@ class TrainingQueue:
                 if status.kind == MEASURE and status.state in (JobState.DONE, JobState.FAILED):
                     self._measured[status.checkpoint] = status  # not measured again (an interrupted one is)
                 elif status.kind != MEASURE and status.state == JobState.DONE:  # trained all its epochs
-                    work = images_per_job(status.settings) * relative_cost(status.settings)
-                    self.rate = work / max(status.summary.train_seconds, 1)
+                    self.rate = measured_rate(status)
                 remove_leftovers(status)
 

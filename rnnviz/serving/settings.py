@@ -4,7 +4,10 @@
     RNNVIZ_WORKERS     trainings at once on this machine (default: cores - 1, at least 1); the rest queue
     RNNVIZ_SLOTS       folder of this machine's training slots (file locks; default: the temp folder's
                        rnnviz-training-slots-<uid>): every server process on the machine shares them
-    RNNVIZ_QUEUE       trainings that may wait, per server process (default 100); beyond, "try later"
+    RNNVIZ_QUEUE       trainings that may wait, per server process (default 100; with RNNVIZ_QUEUE_URL, in the
+                       whole queue); beyond, "try later"
+    RNNVIZ_QUEUE_URL   redis://host:port/db: the training queue of every machine, in Redis (rnnviz/serving/
+                       redis_queue.py); default none: each server process runs its trainings on its own machine
     RNNVIZ_MAX_MODELS  models a visitor may keep (default 10); the oldest go first
     RNNVIZ_MAX_MB      megabytes a visitor may keep (default 50)
     RNNVIZ_GALLERY     1: every visitor sees every visitor's models (a class gallery); default 0
@@ -41,6 +44,7 @@ class Serving:
     workers: int
     slots_dir: Path
     queue_limit: int
+    queue_url: str
     max_models: int
     max_megabytes: float
     shared_gallery: bool
@@ -78,6 +82,7 @@ def settings() -> Serving:
         slots_dir=Path(os.environ.get("RNNVIZ_SLOTS")
                        or Path(tempfile.gettempdir()) / f"rnnviz-training-slots-{os.getuid()}"),
         queue_limit=_number("RNNVIZ_QUEUE", 100),
+        queue_url=os.environ.get("RNNVIZ_QUEUE_URL", "").strip(),
         max_models=_number("RNNVIZ_MAX_MODELS", 10),
         max_megabytes=_number("RNNVIZ_MAX_MB", 50.0, float),
         shared_gallery=os.environ.get("RNNVIZ_GALLERY", "0").strip().lower() in ("1", "true", "on", "yes"),

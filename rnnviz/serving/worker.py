@@ -1,12 +1,14 @@
-"""The process that runs one job (a training, or the measuring of a new checkpoint); everything it reports
-goes to the job's files, and its errors to the server's log.
+"""The process that runs trainings and the measuring of new checkpoints; everything it reports goes to the
+job's files, and its errors to the server's log.
 
-    python -m rnnviz.serving.worker SESSION JOB_ID SERVER_PID     (the queue starts it)
+    python -m rnnviz.serving.worker SESSION JOB_ID SERVER_PID   one job (the embedded queue starts it)
+    python -m rnnviz.serving.worker                             with RNNVIZ_QUEUE_URL: this machine's
+                          RNNVIZ_WORKERS workers, taking jobs from Redis (rnnviz/serving/redis_queue.py)
 
 Workers run at the lowest priority (the queue starts them under nice 19, from their first
-instruction: starting Python and torch takes 2-3 s of CPU) so that pages come first: a drawing's
-prediction must not wait for training, which gets what the pages leave. A worker saves the model's
-full state at every epoch end, so a killed one loses at most an epoch.
+instruction: starting Python and torch takes 2-3 s of CPU; a worker machine's workers lower their own) so
+that pages come first: a drawing's prediction must not wait for training, which gets what the pages leave.
+A worker saves the model's full state at every epoch end, so a killed one loses at most an epoch.
 """
 
 import os
@@ -14,6 +16,7 @@ import secrets
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -75,19 +78,17 @@ def failure(error: Exception) -> str:
     return f"{type(error).__name__} (reference {reference}: the server's log has the details)."
 
 
-def run_training(status: JobStatus, parent: int) -> None:
-    """Train the job's settings, reporting to its files; stops when asked, when the server is gone
-    (resumable from its last epoch end) or when the operator's time budget is spent (saved)."""
+def run_training(status: JobStatus, stop_asked: Callable[[], bool]) -> None:
+    """Train the job's settings, reporting to its files; stops when `stop_asked()` or when the operator's time
+    budget is spent (saved either way)."""
     files = job_files(status.session, status.id)
     reporter = Reporter(status, read_curve(status.session, status.id))
     deadline = time.monotonic() + operator_settings().job_minutes * 60
 
     def should_stop() -> bool:
-        if os.getppid() != parent:  # the server is gone: stop here, resumable from the last epoch end
-            os._exit(1)
         if time.monotonic() > deadline:
             status.stop_reason = "time"
-        elif files["stop"].exists():
+        elif stop_asked():
             status.stop_reason = "asked"
         return bool(status.stop_reason)
 
@@ -128,7 +129,7 @@ def run_measuring(status: JobStatus) -> None:
         status.state, status.error = JobState.FAILED, failure(error)
 
 
-def work(session: str, job_id: str, parent: int) -> None:
+def work(session: str, job_id: str, stop_asked: Callable[[], bool]) -> None:
     """Run one job to its end: saved, stopped early (saved), measured, or failed (with a one-line reason)."""
     torch.set_num_threads(1)
     status = read_status(session, job_id)
@@ -137,9 +138,27 @@ def work(session: str, job_id: str, parent: int) -> None:
     if status.kind == MEASURE:
         run_measuring(status)
     else:
-        run_training(status, parent)
+        run_training(status, stop_asked)
     write_status(status)
 
 
+def stop_file_or_server_gone(session: str, job_id: str, parent: int) -> Callable[[], bool]:
+    """What stops a job of the embedded queue: its stop file; the server gone ends the worker at once
+    (resumable from the last epoch end)."""
+    stop = job_files(session, job_id)["stop"]
+
+    def asked() -> bool:
+        if os.getppid() != parent:
+            os._exit(1)
+        return stop.exists()
+
+    return asked
+
+
 if __name__ == "__main__":
-    work(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) == 1:
+        from .redis_queue import serve
+
+        serve()
+    else:
+        work(sys.argv[1], sys.argv[2], stop_file_or_server_gone(sys.argv[1], sys.argv[2], int(sys.argv[3])))

@@ -1,0 +1,316 @@
+"""The training queue in Redis, against a real redis-server started here on loopback: pages (RedisQueue) in
+two replicas and workers standing in for two machines (`python -m rnnviz.serving.worker`, each its own
+process tree), sharing one model store. A job runs on a worker and shows on every replica; a worker killed
+mid-epoch loses at most the epoch and its job continues on the other; "Stop early" reaches the machine that
+runs the job; one training per visitor however many replicas are asked at once; Redis restarted mid-job, or
+without its data; the Train tab on a queue in Redis; a new checkpoint measured once, on a worker."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from redis.exceptions import RedisError
+
+from rnnviz import load_model, save_checkpoint
+from rnnviz.recipes import Settings
+from rnnviz.serving import store
+from rnnviz.serving.admission import Refused
+from rnnviz.serving.jobs import JobState, read_status
+from rnnviz.serving.queue import QueueFull
+from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
+from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
+from tests.test_queue import LONG, TINY
+from ui import cache
+from ui.state import Key, Tab
+
+SHORT = Settings(cell_type="lstm", hidden=32, epochs=2, limit=2000, val_size=200)  # a few seconds: its progress shows
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RedisServer:
+    """redis-server on a free loopback port, its data in a temp folder, kept across restarts (append-only
+    file, as deploy/README.md asks of the operator)."""
+
+    def __init__(self):
+        if not shutil.which("redis-server"):
+            data_missing("redis-server (apt-get install redis-server)")
+        self.port, self.folder = free_port(), tempfile.mkdtemp(prefix="rnnviz-redis-")
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.folder,
+             "--appendonly", "yes", "--appendfsync", "always", "--save", ""], stdout=subprocess.DEVNULL)
+        client = Redis.from_url(self.url)
+        wait_until(lambda: self._answers(client), 20)
+
+    @staticmethod
+    def _answers(client: Redis) -> bool:
+        try:
+            return client.ping()
+        except RedisError:
+            return False
+
+    def stop(self) -> None:
+        self.process.terminate()  # SIGTERM: redis-server saves and shuts down
+        self.process.wait(20)
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer()
+    yield server
+    server.stop()
+    shutil.rmtree(server.folder, ignore_errors=True)
+
+
+@pytest.fixture
+def queue_env(redis_server, user_models, monkeypatch):
+    """This process's replicas and pages, and the workers started below, use this Redis and store."""
+    monkeypatch.setenv("RNNVIZ_QUEUE_URL", redis_server.url)
+    return redis_server
+
+
+@pytest.fixture
+def workers(queue_env):
+    """Start worker machines: `workers()` starts one (its own process group) and returns it; all are killed
+    at the end."""
+    started = []
+
+    def start() -> subprocess.Popen:
+        env = {**os.environ, "RNNVIZ_WORKERS": "1"}
+        started.append(subprocess.Popen([sys.executable, "-m", "rnnviz.serving.worker"], cwd=ROOT, env=env,
+                                        start_new_session=True, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        kill_tree(worker)
+
+
+@pytest.fixture
+def replicas(queue_env, offline_mnist):
+    """Two page replicas' queues (A, B)."""
+    a, b = RedisQueue(), RedisQueue()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def process_tree(root: int) -> set[int]:
+    """`root` and all its descendants (a work horse runs in a process group of its own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    tree, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        tree.add(pid)
+        todo += children.get(pid, [])
+    return tree
+
+
+def kill_tree(worker: subprocess.Popen) -> None:
+    """SIGKILL a worker machine: every process it started, as a power cut would."""
+    for pid in process_tree(worker.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+    worker.wait()
+
+
+WATCHER = """
+import sys, time
+from rnnviz.serving.jobs import JobState
+from rnnviz.serving.redis_queue import RedisQueue
+queue, session, seen = RedisQueue(), sys.argv[1], []
+while not seen or seen[-1][0] not in ("done", "failed"):
+    status = queue.latest(session)
+    place = queue.place(status) if status and status.state == JobState.QUEUED else None
+    now = (status.state.value if status else "none", place.position if place else 0, bool(status and status.progress))
+    if not seen or seen[-1] != now:
+        seen.append(now)
+        print(*now, status.summary.test_accuracy if status and status.summary else "", flush=True)
+    time.sleep(0.1)
+"""
+
+
+def test_a_job_queued_through_one_replica_runs_on_a_worker_and_shows_on_another(replicas, workers):
+    a, b = replicas
+    session, later = store.new_session_id(), store.new_session_id()
+    job_id = a.submit(SHORT, session, "10.0.0.1")
+    a.submit(TINY, later, "10.0.0.2")
+    first, second = (b.place(b.latest(visitor)) for visitor in (session, later))  # where they wait, and how long
+    assert (first.position, second.position) == (1, 2) and first.starts_in == 0 < second.starts_in
+    watcher = subprocess.Popen([sys.executable, "-c", WATCHER, session], cwd=ROOT, stdout=subprocess.PIPE,
+                               text=True, env=os.environ)  # replica B: another process
+    try:
+        assert watcher.stdout.readline().split() == ["queued", "1", "False"]  # no worker yet: first in the queue
+        workers()
+        lines = [line.split() for line in watcher.stdout]
+    finally:
+        watcher.kill()
+        watcher.wait()
+    done = a.latest(session)
+    assert done.id == job_id and done.state == JobState.DONE and done.pid != os.getpid()
+    assert ["running", "0", "True"] in lines  # its progress, once a second
+    assert lines[-1] == ["done", "0", "True", str(done.summary.test_accuracy)]  # "Saved", with its accuracy
+    assert load_model(done.out).info["test_accuracy"] == done.summary.test_accuracy
+
+
+def test_a_worker_killed_mid_epoch_loses_at_most_that_epoch_and_the_job_goes_on_on_another(replicas, workers,
+                                                                                           user_models):
+    a, b = replicas
+    first, second = workers(), workers()
+    session = store.new_session_id()
+    a.submit(LONG, session, "10.0.0.1")
+    running = wait_until(lambda: (status := b.latest(session)).epochs_done >= 1 and status.state == JobState.RUNNING
+                         and status, 180)
+    killed = first if running.pid in process_tree(first.pid) else second
+    kill_tree(killed)
+    other = second if killed is first else first
+    again = wait_until(lambda: (s := b.latest(session)).restarts == 1 and s.pid in process_tree(other.pid) and s, 60)
+    assert again.note == WORKER_LOST.format(epochs=again.epochs_done)
+    assert again.epochs_done >= running.epochs_done  # it lost only the epoch under way
+    done = wait_for(a, session, 240)
+    assert done.state == JobState.DONE, done.error
+    assert [epoch["epoch"] for epoch in load_model(done.out).info["history"]] == list(range(1, LONG.epochs + 1))
+    assert not leftovers(user_models)
+
+
+def test_stop_early_from_another_replica_stops_the_job_on_its_machine_and_saves(replicas, workers):
+    a, b = replicas
+    workers()
+    session = store.new_session_id()
+    job_id = a.submit(LONG, session, "10.0.0.1")
+    wait_until(lambda: b.latest(session).progress, 120)
+    b.stop(session, job_id)
+    stopped = wait_for(a, session, 120)
+    assert stopped.state == JobState.STOPPED and stopped.stop_reason == "asked"
+    assert load_model(stopped.out).info["stopped_early"]
+
+
+def at_once(calls) -> list:
+    """Run the calls at the same instant, one thread each; their results (an exception counts as one)."""
+    results, barrier = [None] * len(calls), threading.Barrier(len(calls))
+
+    def run(n: int) -> None:
+        barrier.wait()
+        try:
+            results[n] = calls[n]()
+        except Exception as error:
+            results[n] = error
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_replicas_asked_at_the_same_instant_accept_one_training_per_visitor_and_the_address_cap(replicas,
+                                                                                              monkeypatch):
+    a, b = replicas
+    for _ in range(5):
+        session = store.new_session_id()
+        results = at_once([lambda q=q, s=session: q.submit(TINY, s, "10.0.0.1") for q in (a, b)])
+        assert sum(isinstance(r, str) for r in results) == 1, results
+        assert sum(isinstance(r, Refused) and "already" in str(r) for r in results) == 1
+        a.stop(session, a.latest(session).id)  # leaves the queue: the next round's address is free again
+    monkeypatch.setenv("RNNVIZ_PER_ADDRESS", "2")
+    calls = [lambda q=q: q.submit(TINY, store.new_session_id(), "10.0.0.2") for q in (a, b, a, b)]
+    results = at_once(calls)
+    assert sum(isinstance(r, str) for r in results) == 2, results
+    assert all(isinstance(r, Refused) and "your network" in str(r) for r in results if not isinstance(r, str))
+
+
+def test_redis_restarted_mid_job_loses_no_job_and_runs_none_twice(replicas, workers, redis_server):
+    a, _ = replicas
+    workers()
+    running, waiting = store.new_session_id(), store.new_session_id()
+    job_id = a.submit(LONG, running, "10.0.0.1")
+    wait_until(lambda: a.latest(running).progress, 120)
+    a.submit(TINY, waiting, "10.0.0.2")  # queued behind it (one worker)
+    redis_server.stop()
+    assert a.latest(running).note == SHOWING_LAST  # the page says it cannot reach the queue
+    a.stop(running, job_id)  # pressed meanwhile: nothing happens (the page said why), and nothing breaks
+    with pytest.raises(QueueFull, match="cannot be reached"):
+        a.submit(TINY, store.new_session_id(), "10.0.0.3")
+    time.sleep(2)  # an outage of a few seconds, shorter than a lease
+    redis_server.start()
+    for session in (running, waiting):
+        done = wait_for(a, session, 240)
+        assert done.state == JobState.DONE and done.restarts == 0, done  # never queued again: it ran once
+        assert [epoch["epoch"] for epoch in load_model(done.out).info["history"]] == list(
+            range(1, done.settings.epochs + 1))
+
+
+def test_a_job_redis_lost_shows_as_interrupted_and_resumes(replicas, workers, redis_server):
+    a, _ = replicas
+    workers()
+    session = store.new_session_id()
+    job_id = a.submit(LONG, session, "10.0.0.1")
+    wait_until(lambda: a.latest(session).epochs_done >= 1, 120)
+    Redis.from_url(redis_server.url).flushall()  # a Redis restarted without its data
+    lost = wait_until(lambda: (s := a.latest(session)).state == JobState.INTERRUPTED and s, 30)
+    assert lost.note == QUEUE_LOST and lost.epochs_done >= 1
+    a.resume(session, job_id)
+    done = wait_for(a, session, 240)
+    assert done.state == JobState.DONE and read_status(session, job_id).note == ""
+    assert [epoch["epoch"] for epoch in load_model(done.out).info["history"]] == list(range(1, LONG.epochs + 1))
+
+
+def test_the_train_tab_queues_in_redis_and_says_saved(queue_env, workers, mnist_test):
+    workers()
+    at = app_test({Key.TAB: Tab.TRAIN}).run()
+    at.selectbox(key=Key.TRAIN_CELL).set_value("rnn")
+    at.select_slider(key=Key.TRAIN_HIDDEN).set_value(16)
+    at.number_input(key=Key.TRAIN_EPOCHS).set_value(1)
+    at.select_slider(key=Key.TRAIN_IMAGES).set_value(2000)
+    at.button(key=Key.START_TRAINING).click().run()
+    session, queue = at.session_state[Key.SESSION], cache.training_queue()
+    assert isinstance(queue, RedisQueue)
+    assert wait_for(queue, session, 180).state == JobState.DONE
+    at.run()
+    assert not at.exception and any(alert.value.startswith("Saved rnn-h16") for alert in at.success)
+
+
+def test_a_new_checkpoint_is_measured_once_by_a_worker_whichever_replica_asks(queue_env, workers, mnist_test):
+    a, b = RedisQueue(), RedisQueue()
+    session = store.new_session_id()
+    checkpoint = save_checkpoint(random_model("rnn", 8), store.new_checkpoint_path("mine", session), test_accuracy=0.5)
+    try:
+        job = a.measure(checkpoint, session)
+        assert b.measure(checkpoint, session).id == job.id  # under way: the same job
+        workers()
+        measured = wait_until(lambda: (s := read_status(session, job.id)) and not s.live and s, 240)
+        assert measured.state == JobState.DONE, measured.error
+        assert b.measure(checkpoint, session).id == job.id  # measured: not again
+    finally:
+        a.close()
+        b.close()
+    assert len(list(checkpoint.parent.glob(f"{checkpoint.name}?*"))) >= 3  # statistics, decoders, index beside it
