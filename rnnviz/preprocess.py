@@ -169,5 +169,4 @@ def preprocess_canvas(rgba, normalize_width: bool = True) -> np.ndarray:
         ink = normalize_strokes(ink)
     digit = np.clip(_fit(ink, BOX), 0.0, 1.0)
     digit /= max(float(digit.max()), 1e-6)  # full-strength ink, as in MNIST
-    return (np.round(centre_by_mass(digit) * 255) / 255).astype(np.float32)  # MNIST's 256 grey levels: a link
-    # (rnnviz/links.py) carries exactly this image
+    return centre_by_mass(digit)

@@ -111,7 +111,7 @@ def test_a_link_reopens_compare_with_its_digit_step_and_what_if(drawn, browser):
     opened.wait_for_function("() => window.rnnviz.metric('Prediction')?.value", timeout=30_000)
     assert metric(opened, "Prediction") == metric(page, "Prediction")
     opened.get_by_text(SEEN_CAPTION, exact=True).wait_for()
-    assert np.array_equal(seen_image(opened), seen_image(page))  # the very image the network read
+    assert np.array_equal(seen_image(opened), seen_image(page))  # the same image, to the byte
     assert opened.locator(f".st-key-{Key.KEEP_GATE} label:has(input:checked)").inner_text() == CLAMPED
     assert opened.locator(f".st-key-{Key.SOURCE} label:has(input:checked)").inner_text() == Source.LINK
     assert "digit=" not in opened.url and "visitor=" in opened.url  # its own visitor id, the link taken out
