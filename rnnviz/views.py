@@ -1,7 +1,6 @@
-"""What the browser views draw: one model reading one digit (Inspect), and several racing on one digit
-under one what-if (Compare), the answer beside the prediction, and the training digits alike, as
-compact JSON-ready dicts. Each is sent once per change; the browser
-then draws any step by itself (ui/views/).
+"""What the browser views draw: one model reading one digit (Inspect), several racing on one digit under
+one what-if (Compare), the answer beside the prediction, and the training digits alike, as compact
+JSON-ready dicts. Each is sent once per change; the browser then draws any step by itself (ui/views/).
 
 Pictures (the digit, the rows a model still remembers, and Compare's states and gates) travel as
 base64 bytes, 0..255 over a range: the browser maps a byte straight to a colour. Inspect's values

@@ -188,13 +188,15 @@ def chromium():
             browser.close()
 
 
-def open_app(browser, url: str, timeout_ms: float = 30_000):
-    """A new session (its own browser context) with the page loaded and the canvas ready to draw on."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+def open_app(browser, url: str, timeout_ms: float = 30_000, ready: str | None = CANVAS, **context):
+    """A new session (its own browser context: 1400 x 1000 unless `context` says otherwise) with the page
+    loaded, `ready` shown (by default the canvas, ready to draw on; None: nothing in particular) and its
+    script run."""
+    page = browser.new_context(**{"viewport": {"width": 1400, "height": 1000}, **context}).new_page()
     page.add_init_script(RECORDER)
     page.goto(url)
-    page.locator(CANVAS).wait_for(state="visible", timeout=timeout_ms)
+    if ready:
+        page.locator(ready).wait_for(state="visible", timeout=timeout_ms)
     page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=timeout_ms)
     return page
 

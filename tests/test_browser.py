@@ -29,7 +29,6 @@ from tests.browser import (
     COMPARE_VIEW,
     INSPECT_VIEW,
     PANEL_CANVAS,
-    RECORDER,
     canvas_pixels,
     chromium,
     clear_canvas,
@@ -485,13 +484,8 @@ def test_phone_draws_by_touch_and_plays_both_views(width, height, browser, pen_r
     view; the page fits the screen."""
     record = pen_records[COMPARED_DIGIT]
     with streamlit_server() as url:
-        context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True, is_mobile=True,
-                                      device_scale_factor=2)
-        page = context.new_page()
-        page.add_init_script(RECORDER)
-        page.goto(url)
-        page.locator(CANVAS).wait_for(state="visible", timeout=60_000)
-        page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
+        page = open_app(browser, url, 60_000, viewport={"width": width, "height": height}, has_touch=True,
+                        is_mobile=True, device_scale_factor=2)
         canvas = page.locator(CANVAS).bounding_box()
         assert canvas["y"] + canvas["height"] <= height, canvas  # all of the canvas on the first screen
         for stroke in pen_strokes(record, COMPARED_DIGIT):
@@ -529,7 +523,7 @@ def test_phone_draws_by_touch_and_plays_both_views(width, height, browser, pen_r
             assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]  # stacked, one above the other
         page.screenshot(path=str(tmp_path / f"compare-{width}.png"))
         assert page.evaluate("() => document.documentElement.scrollWidth") <= width
-        context.close()
+        page.context.close()
 
 
 # JS: the traces (name, points, opacity) of the plotly chart that draws the smoothed training loss, or null.

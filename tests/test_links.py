@@ -13,7 +13,6 @@ from tests.browser import (
     COMPARE_PANELS,
     COMPARE_VIEW,
     INSPECT_VIEW,
-    RECORDER,
     TAB_SHOWN,
     chromium,
     compare_panels,
@@ -65,12 +64,8 @@ def drawn(browser, url, pen_records):
 
 def fresh_page(browser, link: str, width: int = 1400, height: int = 1000):
     """A new browser (its own context: no cookies, no session) opening `link`, once the page has run."""
-    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=width < 600)
-    page = context.new_page()
-    page.add_init_script(RECORDER)
-    page.goto(link)
-    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
-    return page
+    return open_app(browser, link, 60_000, ready=None, viewport={"width": width, "height": height},
+                    has_touch=width < 600)
 
 
 def copied_link(view) -> str:

@@ -136,7 +136,7 @@ def from_query(params: Mapping[str, str], tabs, hidden: Mapping[str, int], order
     models = reader.read(MODELS, _models, f"shipped models only: {', '.join(shipped)}, 1 to {MAX_MODELS}") or ()
     models = tuple(model for model in models if model in hidden)
     largest = max([hidden[model] for model in models] or [0])
-    units = {hidden[models[0]]} if len(models) == 1 else set()  # a unit to follow: Inspect's one model
+    units = hidden[models[0]] if len(models) == 1 else 0  # a followed unit is Inspect's one model's (none in Compare)
     gate = reader.read(GATE, _one_of(("0", "1")), "the gate is clamped to 0 or 1")
     blank = reader.read(BLANK, lambda text: _numbers(text, 1, ROWS, "-"), f"rows first-last, 1 to {ROWS}")
     if blank is not None and (len(blank) != 2 or blank[0] > blank[1]):
@@ -148,7 +148,7 @@ def from_query(params: Mapping[str, str], tabs, hidden: Mapping[str, int], order
         models=models,
         tab=reader.read(TAB, _one_of(tuple(tabs)), "tabs: " + ", ".join(tabs)),
         step=reader.read(STEP, lambda text: _number(text, 1, ROWS), f"steps are 1 to {ROWS}"),
-        unit=reader.read(UNIT, lambda text: _number(text, 0, min(units or {0}) - 1), "no such unit in its model"),
+        unit=reader.read(UNIT, lambda text: _number(text, 0, units - 1), "no such unit in its model"),
         order=reader.read(ORDER, _one_of(tuple(orders)), "orders: " + ", ".join(orders)),
         what_if=Intervention(
             keep_gate=None if gate is None else float(gate),

@@ -52,28 +52,30 @@ def read_query(params) -> tuple[SharedView, list[str]]:
     """The view a page address's query sets, and what of it was ignored (in words)."""
     shipped = cache.shipped_models()
     return from_query(params, tabs=[tab.lower() for tab in Tab],
-                            hidden={cell_type: loaded.model.hidden_size for cell_type, loaded in shipped.items()},
-                            orders=tuple(ORDERINGS), examples=len(cache.load_gallery()))
+                      hidden={cell_type: loaded.model.hidden_size for cell_type, loaded in shipped.items()},
+                      orders=tuple(ORDERINGS), examples=len(cache.load_gallery()))
 
 
-def open_link() -> None:
-    """On the first run of a page opened from a link: set the view up, take the link out of the address,
-    and say (once, in one line) what of it was ignored."""
-    if Key.LINK_NOTE in st.session_state:
-        if note := st.session_state[Key.LINK_NOTE]:
-            st.warning(note, icon=":material/link_off:")
-        return
+def _opened() -> str:
+    """Set the view up as the page's address says, take the link out of it; what of it was ignored, in a
+    line ("" when nothing, or no link)."""
     params = {name: st.query_params[name] for name in st.query_params if name != Param.VISITOR}
-    st.session_state[Key.LINK_NOTE] = ""
     if not params:
-        return
+        return ""
     view, ignored = read_query(params)
     apply(view)
     for name in params:
         del st.query_params[name]
-    if ignored:
-        st.session_state[Key.LINK_NOTE] = "Part of this link was ignored: " + "; ".join(ignored) + "."
-        st.warning(st.session_state[Key.LINK_NOTE], icon=":material/link_off:")
+    return "Part of this link was ignored: " + "; ".join(ignored) + "." if ignored else ""
+
+
+def open_link() -> None:
+    """On the first run of a page opened from a link, set it up; at every run, say in one line what of the
+    link was ignored, if anything."""
+    if Key.LINK_NOTE not in st.session_state:
+        st.session_state[Key.LINK_NOTE] = _opened()
+    if note := st.session_state[Key.LINK_NOTE]:
+        st.warning(note, icon=":material/link_off:")
 
 
 def link_data(tab: Tab, loaded: list, image, what_if: Intervention | None = None) -> dict:
@@ -83,5 +85,5 @@ def link_data(tab: Tab, loaded: list, image, what_if: Intervention | None = None
     if own:
         return {"note": OWN_MODELS.format(names=", ".join(own))}
     view = SharedView(digit=image, models=tuple(one.model.cell_type for one in loaded), tab=tab.lower(),
-                            what_if=what_if or Intervention())
+                      what_if=what_if or Intervention())
     return {"query": urlencode(to_query(view)), "step": STEP, "unit": UNIT, "order": ORDER}

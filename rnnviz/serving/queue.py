@@ -229,10 +229,6 @@ class TrainingQueue:
         ahead = [read_status(*waiting) for waiting in queued[: queued.index(key) + 1]]
         return place_of(list(filter(None, running)), list(filter(None, ahead)), self.workers, self.rate)
 
-    def seconds(self, job: JobStatus) -> float:
-        """How long a job takes here, as far as this queue knows."""
-        return job_seconds(job, self.rate)
-
     def close(self) -> None:
         """Stop dispatching (running workers finish their job)."""
         self._closed.set()
