@@ -33,7 +33,7 @@ def median_gradient_reach(norms: torch.Tensor) -> float:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoints", nargs="*", default=[f"models/{cell}.pt" for cell in CELL_TYPES])
+    parser.add_argument("checkpoints", nargs="*", default=[f"models/{cell}.safetensors" for cell in CELL_TYPES])
     parser.add_argument("--fresh", action="store_true", help="recompute (and time) instead of using the cache")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the app uses 1)")
     args = parser.parse_args()

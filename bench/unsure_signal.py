@@ -1,7 +1,7 @@
 """How well the unsure signal (rnnviz/reading.py) separates digits from drawings that are not one digit.
 
-    python -m bench.unsure_signal [models/*.pt] [--non-digits 200]
-    python -m bench.unsure_signal runs/lstm-e20-syn-stw50-s*.pt --pen-digits more-writers.jsonl:gmd \
+    python -m bench.unsure_signal [models/*.safetensors] [--non-digits 200]
+    python -m bench.unsure_signal runs/lstm-e20-syn-stw50-s*.safetensors --pen-digits more-writers.jsonl:gmd \
         --name unsure_signal_held_out_gmd    # models that never saw gmd's writers, on them
 
 For each checkpoint (thresholds set on MNIST test digits 0-4,999 when its index was made):

@@ -6,7 +6,7 @@ and measure it on them (and on MNIST test). One JSON line per run and held-out s
     python -m bench.writers --summary    # each recipe's mean and spread over its seeds, from the log
 
 Everything after `--` goes to `python -m rnnviz.train` (one process per seed, at nice 19 and 1 thread);
-the checkpoints go to runs/<tag>-s<seed>.pt, and a checkpoint already there is measured, not retrained.
+the checkpoints go to runs/<tag>-s<seed>.safetensors, and a checkpoint already there is measured, not retrained.
 The held-out institutions are the sources of more-writers.jsonl (syn, gmd): each is replayed at the
 12 brush/height conditions of rnnviz.evaluate (renders cached), and a run may not have trained on it.
 Every run also records gmd's real 1s and 7s (European styles: a long upstroke, a crossbar), whether
@@ -96,7 +96,7 @@ def summary(log: Path) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--summary", action="store_true", help="only print each recipe's mean and spread")
-    parser.add_argument("--tag", help="names the checkpoints runs/<tag>-s<seed>.pt")
+    parser.add_argument("--tag", help="names the checkpoints runs/<tag>-s<seed>.safetensors")
     parser.add_argument("--held-out", nargs="*", choices=SOURCES, default=[],
                         help="institutions of more-writers.jsonl to measure on (the run must not train on them); "
                              "none: a run on every institution, measured on MNIST and gmd's 1s and 7s only")
@@ -112,7 +112,7 @@ def main():
     torch.set_num_threads(1)
     test_x, test_y = load_mnist("test")
     for seed in args.seeds:
-        out = RUNS / f"{args.tag}-s{seed}.pt"
+        out = RUNS / f"{args.tag}-s{seed}.safetensors"
         command = train(out, seed, train_args)
         model = load_model(out)
         info = model.info

@@ -1,8 +1,8 @@
 """Measure models: MNIST test accuracy, the confusion matrix and misread digits, and accuracy on
 real pen drawings replayed on a canvas.
 
-    python -m rnnviz.evaluate models/*.pt --pen-digits ../shared/pen-digits/dev.jsonl [--device cuda]
-    python -m rnnviz.evaluate models/*.pt --pen-digits more-writers.jsonl:gmd,more-writers.jsonl:syn
+    python -m rnnviz.evaluate models/*.safetensors --pen-digits ../shared/pen-digits/dev.jsonl [--device cuda]
+    python -m rnnviz.evaluate models/*.safetensors --pen-digits more-writers.jsonl:gmd,more-writers.jsonl:syn
 """
 
 import itertools

@@ -1,6 +1,6 @@
 """What a model still remembers of the rows it has read: decoders from its state to the image.
 
-    python -m rnnviz.memory models/*.pt      # fits and keeps the shipped models' decoders (they ship with them)
+    python -m rnnviz.memory models/*.safetensors  # fits and keeps the shipped models' decoders (they ship with them)
 
 For every step t, a ridge regression (closed form) maps everything the cell carries to the next step
 (h_t; for the LSTM h_t and c_t) to the rows read so far, rows 1..t. The decoders are fitted on the

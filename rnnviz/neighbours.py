@@ -2,7 +2,7 @@
 the state its read-out turns into the prediction. A drawn European 1 read as 7 sits among the
 training set's 7s that look like it.
 
-    python -m rnnviz.neighbours models/*.pt      # writes the shipped models' index (they ship with it)
+    python -m rnnviz.neighbours models/*.safetensors      # writes the shipped models' index (they ship with it)
 
 The index holds the final states of PER_CLASS training digits of each class (the first ones in
 MNIST's order) and their images, so it needs no MNIST on disk once made. It is kept beside the

@@ -3,9 +3,9 @@
 Every setting is declared once, here, with its help text: the CLI builds its flags from these
 fields (`python -m rnnviz.train --help`) and the app's Train tab offers the same recipes.
 
-    python -m rnnviz.train --recipe lstm --out models/lstm.pt       # the shipped LSTM: MNIST and real pen digits
-    python -m rnnviz.train --recipe lstm-mnist --out lstm-mnist.pt  # MNIST only
-    python -m rnnviz.train --recipe minute --epochs 3 --out lstm-3.pt  # a recipe, one setting changed
+    python -m rnnviz.train --recipe lstm --out models/lstm.safetensors  # the shipped LSTM: MNIST and real pen digits
+    python -m rnnviz.train --recipe lstm-mnist --out lstm-mnist.safetensors  # MNIST only
+    python -m rnnviz.train --recipe minute --epochs 3 --out lstm-3.safetensors  # a recipe, one setting changed
 """
 
 from dataclasses import dataclass, field, fields, replace
@@ -66,16 +66,16 @@ PEN_WRITERS = "train.jsonl,more-writers.jsonl"  # the shipped recipes' pen digit
 RECIPES = {
     "lstm": Recipe(Settings(cell_type="lstm", hidden=100, epochs=50, pen_share=0.3, pen_digits=PEN_WRITERS,
                             pen_styles=0.5),
-                   "the shipped models/lstm.pt: MNIST with real pen digits of three institutions mixed in from the "
-                   "start (brushes across the canvas slider's range), half their 0s, 1s and 7s with a European "
-                   "stroke, 50 epochs"),
+                   "the shipped models/lstm.safetensors: MNIST with real pen digits of three institutions mixed "
+                   "in from the start (brushes across the canvas slider's range), half their 0s, 1s and 7s with a "
+                   "European stroke, 50 epochs"),
     "gru": Recipe(Settings(cell_type="gru", hidden=100, epochs=50, pen_share=0.3, pen_digits=PEN_WRITERS,
                            pen_styles=0.5),
-                  "the shipped models/gru.pt: as the LSTM's"),
+                  "the shipped models/gru.safetensors: as the LSTM's"),
     "rnn": Recipe(Settings(cell_type="rnn", hidden=100, epochs=50, lr=1e-3, augment=0.5, pen_share=0.3,
                            pen_max_brush=32.0, pen_digits=PEN_WRITERS, pen_styles=0.5),
-                  "the shipped models/rnn.pt: as the LSTM's, but a lower learning rate and milder augmentation keep "
-                  "it stable; brushes up to 32 px (up to 40 px it read worse)"),
+                  "the shipped models/rnn.safetensors: as the LSTM's, but a lower learning rate and milder "
+                  "augmentation keep it stable; brushes up to 32 px (up to 40 px it read worse)"),
     "lstm-mnist": Recipe(Settings(cell_type="lstm", hidden=100, epochs=30),
                          "MNIST only (no pen digits needed): 30 epochs with augmentation, about 4 min on 2 idle cores"),
     "gru-mnist": Recipe(Settings(cell_type="gru", hidden=100, epochs=30), "MNIST only, as lstm-mnist"),

@@ -1,8 +1,8 @@
 """Test-set statistics of a checkpoint: every measure over the 10,000 MNIST test digits, computed
 once and kept in a file beside the checkpoint (rnnviz.files.KeptFile).
 
-    python -m rnnviz.stats models/*.pt      # writes the shipped models' statistics (they ship with them)
-    python -m rnnviz.stats my.pt --device cuda
+    python -m rnnviz.stats models/*.safetensors      # writes the shipped models' statistics (they ship with them)
+    python -m rnnviz.stats my.safetensors --device cuda
 
 The file is named by the sha256 of the checkpoint's bytes and of the test set, so a retrained
 checkpoint or other images get their own. The statistics keep the images of the test digits their

@@ -1,8 +1,8 @@
 """Train a RowReader on MNIST (with real pen digits mixed in, when the recipe says so).
 
-    python -m rnnviz.train --recipe lstm --out models/lstm.pt     # recipes and settings: rnnviz/recipes.py
-    python -m rnnviz.train --cell-type gru --hidden 64 --epochs 5 --out my-gru.pt
-    python -m rnnviz.train --recipe lstm --device cuda --out lstm.pt    # on a GPU (--device auto takes one if present)
+    python -m rnnviz.train --recipe lstm --out models/lstm.safetensors  # recipes and settings: rnnviz/recipes.py
+    python -m rnnviz.train --cell-type gru --hidden 64 --epochs 5 --out my-gru.safetensors
+    python -m rnnviz.train --recipe lstm --device cuda --out lstm.safetensors  # on a GPU (--device auto takes one)
 
 Seeded and reproducible; a held-out validation split; Adam with a cosine learning-rate decay
 and gradient clipping; the checkpoint (weights, config, settings, measured test accuracy) is
@@ -240,7 +240,7 @@ def cli_parser():
     for setting in fields(Settings):  # one flag per setting, its help text declared with the setting
         made.add_argument(f"--{setting.name.replace('_', '-')}", type=type(setting.default),
                           choices=setting.metadata.get("choices"), help=setting.metadata["help"].replace("%", "%%"))
-    made.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
+    made.add_argument("--out", type=Path, required=True, help="checkpoint to write (.safetensors)")
     made.add_argument("--threads", type=int, default=0,
                       help="torch CPU threads (default 0: torch's own choice, one per core)")
     return made

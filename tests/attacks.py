@@ -6,54 +6,130 @@ older checkout, side by side). Every crafted input is built here, small on disk 
 """
 
 import base64
+import io
 import json
+import pickle
 import struct
 import subprocess
 import sys
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from rnnviz import RowReader
+from rnnviz.checkpoint import FORMAT, RECORD
 
 
-class Reduces:
-    """Pickles as a call of `function` with `arguments`: what a crafted checkpoint makes its loader do."""
-
-    def __init__(self, function, *arguments):
-        self.function, self.arguments = function, arguments
-
-    def __reduce__(self):
-        return self.function, self.arguments
+def checkpoint_parts(model: RowReader | None = None) -> tuple[dict, dict]:
+    """A real checkpoint's record and weights, to spoil before write_checkpoint."""
+    model = model or RowReader("lstm", 8)
+    return {"format": FORMAT, "config": dict(model.config), "test_accuracy": 0.5}, dict(model.state_dict())
 
 
-def _payload(hidden: int = 8) -> dict:
-    """A real checkpoint's dict, to spoil."""
-    model = RowReader("lstm", hidden)
-    return {"format": "rnnviz-checkpoint-1", "config": model.config, "state_dict": model.state_dict(),
-            "test_accuracy": 0.5}
+def write_checkpoint(path: Path, record, weights: dict, edit_header=None, padding: int = 0) -> Path:
+    """A safetensors file written by hand, so that any part of it can lie: `weights` laid end to end,
+    `record` as JSON in its metadata, then `edit_header(header)` and `padding` spaces after the header."""
+    header, blobs, offset = {"__metadata__": {RECORD: json.dumps(record)}}, [], 0
+    for key, tensor in weights.items():
+        blob = tensor.detach().float().contiguous().numpy().tobytes()
+        header[key] = {"dtype": "F32", "shape": list(tensor.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    if edit_header:
+        edit_header(header)
+    text = json.dumps(header).encode() + b" " * padding
+    path.write_bytes(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    return path
+
+
+def torch_zip(pickled: bytes, extra_entries: int = 0) -> bytes:
+    """An archive as torch.save writes it (a folder holding data.pkl, byteorder and the weights of a real
+    RNN of 100 units, as models/rnn.pt was), with `pickled` as its data.pkl; and `extra_entries` more
+    entries listed in its central directory, each a name and nothing else."""
+    weights = RowReader("rnn", 100).state_dict()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("rnn/data.pkl", pickled)
+        archive.writestr("rnn/byteorder", "little")
+        for number, tensor in enumerate(weights.values()):
+            archive.writestr(f"rnn/data/{number}", tensor.numpy().tobytes())
+    data = out.getvalue()
+    if not extra_entries:
+        return data
+    end = data.rindex(b"PK\x05\x06")  # the end of central directory record: rewrite its counts and size
+    entries, size, offset = struct.unpack("<HII", data[end + 10: end + 20])
+    extra = b"".join(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0)
+                     + b"x" for _ in range(extra_entries))
+    count = min(entries + extra_entries, 0xFFFF)
+    return (data[:end] + extra + data[end:end + 8] + struct.pack("<HHII", count, count, size + len(extra), offset)
+            + data[end + 20:])
+
+
+def _pickle(*parts: bytes) -> bytes:
+    return b"\x80\x02" + b"".join(parts) + b"."
+
+
+def _nested_persistent_id(levels: int = 20) -> bytes:
+    """A persistent id that is a list nested `levels` deep, each level holding the one below twice."""
+    nested: list = []
+    for _ in range(levels):
+        nested = [nested, nested]
+    return _pickle(pickle.dumps(nested, protocol=2)[2:-1], b"Q")  # BINPERSID
+
+
+def _reused_tensor_arguments(reduces: int = 34_000) -> bytes:
+    """One description of a tensor's arguments (a size of 250,000 numbers) rebuilt by `reduces` REDUCEs."""
+    size = b"]" + b"(" + b"K\x01" * 250_000 + b"e"  # EMPTY_LIST, MARK, BININT1 1..., APPENDS
+    arguments = b"(" + b"N" + b"K\x00" + size + b")" + b"t" + b"q\x01"  # (None, 0, size, ()) memoised as 1
+    rebuild = b"ctorch._utils\n_rebuild_tensor_v2\nq\x00"
+    return _pickle(rebuild, arguments, b"(", b"h\x00h\x01R" * reduces, b"l")
 
 
 def crafted_checkpoints(folder: Path) -> dict[str, Path]:
-    """name -> a crafted checkpoint file, each a few KB (but one) on disk."""
+    """name -> a crafted PyTorch checkpoint, each models/rnn.pt's archive with only its pickle replaced (but
+    the last): each once cost the server seconds or gigabytes while a pickle was still read."""
     folder.mkdir(parents=True, exist_ok=True)
-    stride_zero = torch.zeros(1).expand(125_000_000)  # 125 million floats, one stored
-    spoils = {
-        "bytearray of 300 MB in an extra key": {"extra": Reduces(bytearray, 300_000_000)},
-        "bytearray of 1 GB in an extra key": {"extra": Reduces(bytearray, 10**9)},
-        "stride-0 view made float64 by torch's rebuild": {
-            "extra": Reduces(torch._utils._rebuild_device_tensor_from_cpu_tensor, stride_zero, torch.float64,
-                             "cpu", False)},
-        "45 MB tensor in an extra key": {"extra": torch.zeros(45 * 2**20 // 4)},
-        "meta weights": {"state_dict": {k: v.to("meta") for k, v in _payload()["state_dict"].items()}},
-        "sparse weights": {"state_dict": {k: v.to_sparse() for k, v in _payload()["state_dict"].items()}},
+    keys = (pickle.encode_long(k * (2**61 - 1)) for k in range(1, 75_001))  # all hash alike
+    collide = b"".join(b"\x8a" + bytes([len(key)]) + key + b"N" for key in keys)  # LONG1 key, None
+    archives = {
+        "memo index of 108 M": torch_zip(_pickle(b"}r" + struct.pack("<I", 108_000_000))),
+        "memo index of 200 M before the first memo write": torch_zip(_pickle(b"r" + struct.pack("<I", 200_000_000)
+                                                                             + b"}")),
+        "75,000 integer keys that hash alike": torch_zip(_pickle(b"}(", collide, b"u")),
+        "persistent id nested 20 deep": torch_zip(_nested_persistent_id()),
+        "tensor arguments rebuilt by 34,000 REDUCEs": torch_zip(_reused_tensor_arguments()),
+        "1.1 M entries in the zip's directory": torch_zip(_pickle(b"}"), extra_entries=1_100_000),
     }
     paths = {}
-    for name, spoil in spoils.items():
-        paths[name] = folder / f"{name.replace(' ', '-')}.pt"
-        torch.save({**_payload(hidden=1 if name.startswith("45 MB") else 8), **spoil}, paths[name])
+    for name, data in archives.items():
+        paths[name] = folder / f"{name.replace(' ', '-').replace(',', '')}.pt"
+        paths[name].write_bytes(data)
+    return paths
+
+
+def crafted_safetensors(folder: Path) -> dict[str, Path]:
+    """name -> a crafted .safetensors checkpoint that lies in its header or its record."""
+    folder.mkdir(parents=True, exist_ok=True)
+    record, weights = checkpoint_parts()
+    nested = "[" * 100_000 + "]" * 100_000
+    huge = {"readout.weight": {"dtype": "F32", "shape": [10**6, 10**6], "data_offsets": [0, 4 * 10**12]}}
+    cases = {
+        "a header of 300 KB": dict(padding=300 * 1024),
+        "a record nested 100,000 deep": dict(record_text=nested),
+        "a tensor claiming 4 TB": dict(edit_header=lambda header: header.update(huge)),
+        "weights that overlap": dict(edit_header=lambda header: header["readout.bias"].update(
+            data_offsets=[0, 40])),
+        "3,000 tensors named": dict(edit_header=lambda header: header.update(
+            {f"t{n}": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]} for n in range(3_000)})),
+    }
+    paths = {}
+    for name, case in cases.items():
+        path = folder / f"{name.replace(' ', '-').replace(',', '')}.safetensors"
+        edit = case.get("edit_header")
+        if "record_text" in case:
+            edit = lambda header, text=case["record_text"]: header["__metadata__"].update({RECORD: text})  # noqa: E731
+        paths[name] = write_checkpoint(path, record, weights, edit, case.get("padding", 0))
     return paths
 
 

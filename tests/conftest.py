@@ -16,8 +16,6 @@ import os
 import struct
 import tempfile
 import time
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +25,7 @@ from PIL import Image
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
-from rnnviz import RowReader, load_model, preprocess_canvas, save_checkpoint, trace
+from rnnviz import RowReader, load_model, preprocess_canvas, trace
 from rnnviz.data import gallery, pendigits
 from rnnviz.data.mnist import FILES, has_mnist, load_mnist
 from rnnviz.neighbours import cached_index
@@ -218,16 +216,6 @@ def leftovers(folder: Path) -> list[str]:
     return [path.name for path in folder.rglob("*") if path.name.endswith(".tmp")]
 
 
-def checkpoint_payload(model: RowReader, tmp_path) -> dict:
-    """The dict a checkpoint of `model` holds (to spoil, then save as a crafted checkpoint)."""
-    return torch.load(save_checkpoint(model, tmp_path / "good.pt", test_accuracy=0.5), weights_only=True)
-
-
-def nan_weights(payload: dict) -> None:
-    """Spoil a checkpoint payload: every weight NaN."""
-    payload["state_dict"] = {k: torch.full_like(v, float("nan")) for k, v in payload["state_dict"].items()}
-
-
 def digest(path: Path) -> str:
     """sha256 of a file's bytes: to tell whether it changed."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -249,52 +237,26 @@ def canvas_state(rgba: np.ndarray) -> dict:
     return {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
 
 
-def bounded(action) -> tuple[float, float]:
-    """Run `action()`; return (seconds, peak memory growth in MB) of this process while it ran
-    (the peak is reset first through /proc/self/clear_refs, so an earlier peak cannot hide it)."""
+def peak_megabytes(action) -> float:
+    """Run `action()`; return this process's peak memory growth in MB while it ran (the peak is reset
+    first through /proc/self/clear_refs, so an earlier peak cannot hide it)."""
     def status(field: str) -> float:
         line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field))
         return int(line.split()[1]) / 1024
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current resident size
-    before, started = status("VmRSS"), time.perf_counter()
+    before = status("VmRSS")
     action()
-    return time.perf_counter() - started, status("VmHWM") - before
+    return status("VmHWM") - before
 
 
-def nested_references(levels: int = 40) -> list:
-    """A list of 40 nodes that reaches 2**40 leaves: each level holds the one below it twice."""
-    nested: list = []
-    for _ in range(levels):
-        nested = [nested, nested]
-    return nested
+class CountingReader(io.BytesIO):
+    """A binary file object that counts the bytes read from it: what a loader looked at before refusing."""
 
+    def __init__(self, data: bytes, name: str):
+        super().__init__(data)
+        self.name, self.bytes_read = name, 0
 
-def zip_bomb(path: Path, good: Path, gigabytes: int = 1) -> Path:
-    """`good` checkpoint with its first weight tensor replaced by `gigabytes` GB of deflated zeros
-    (about 1 MB on disk): a block of 16 MB of zeros, flushed, repeated."""
-    zeros = bytes(16 * 2**20)
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
-    block = deflate.compress(zeros) + deflate.flush(zlib.Z_FULL_FLUSH)
-    repeats = gigabytes * 64
-    bomb, crc = block * repeats + deflate.flush(), 0
-    for _ in range(repeats):
-        crc = zlib.crc32(zeros, crc)
-    entries = []  # (name, method, crc, stored bytes, size)
-    with zipfile.ZipFile(good) as archive:
-        for info in archive.infolist():
-            data = archive.read(info)
-            if info.filename.endswith("/data/0"):
-                entries.append((info.filename, zipfile.ZIP_DEFLATED, crc, bomb, repeats * len(zeros)))
-            else:
-                entries.append((info.filename, zipfile.ZIP_STORED, zlib.crc32(data), data, len(data)))
-    local, central = io.BytesIO(), io.BytesIO()
-    for name, method, checksum, data, size in entries:
-        offset, encoded = local.tell(), name.encode()
-        local.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, checksum, len(data), size,
-                                len(encoded), 0) + encoded + data)
-        central.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, checksum, len(data),
-                                  size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
-    directory = central.getvalue()
-    path.write_bytes(local.getvalue() + directory + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries),
-                                                                len(entries), len(directory), local.tell(), 0))
-    return path
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.bytes_read += len(chunk)
+        return chunk

@@ -169,7 +169,7 @@ def test_compare_two_models_chosen_and_a_what_if(app, drawings, shipped_models):
 
 def test_compare_with_a_checkpoint_gone_missing(app, drawings, user_models, tmp_path, monkeypatch):
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))  # a new model's memory read-out needs MNIST
-    mine = save_checkpoint(random_model("gru", hidden=8), user_models / "mine.pt", test_accuracy=0.1)
+    mine = save_checkpoint(random_model("gru", hidden=8), user_models / "mine.safetensors", test_accuracy=0.1)
     chosen = [str(store.shipped_path("rnn")), str(mine)]
     at = app(drawing=drawings[0][1], tab=Tab.COMPARE, **{Key.COMPARED: chosen}).run()
     assert not at.exception
@@ -179,7 +179,7 @@ def test_compare_with_a_checkpoint_gone_missing(app, drawings, user_models, tmp_
     mine.unlink()
     at.run()
     assert not at.exception
-    assert any("No longer available" in w.value and "mine.pt" in w.value for w in at.warning)
+    assert any("No longer available" in w.value and "mine.safetensors" in w.value for w in at.warning)
     assert at.multiselect(key=Key.COMPARED).value == [str(store.shipped_path("rnn"))]
     assert "at least two" in at.info[0].value and compare_view_data(at) is None
 
@@ -215,9 +215,9 @@ def test_empty_canvas_says_what_to_do(app):
 
 @pytest.mark.slow
 def test_user_checkpoints_join_the_picker(app, drawings, user_models, shipped_models):
-    save_checkpoint(shipped_models["gru"], user_models / "my-gru.pt", test_accuracy=0.5)
+    save_checkpoint(shipped_models["gru"], user_models / "my-gru.safetensors", test_accuracy=0.5)
     at = app(drawing=drawings[3][1]).run()
-    mine = str(user_models / "my-gru.pt")
+    mine = str(user_models / "my-gru.safetensors")
     assert "my-gru: GRU 100, 50.0% test" in at.selectbox(key=Key.MODEL).options
     at.selectbox(key=Key.MODEL).set_value(mine).run()
     image = preprocess_canvas(drawings[3][1])
@@ -236,20 +236,20 @@ def test_bad_upload_is_refused_and_the_app_keeps_working(app, drawings, user_mod
         content = foreign.getvalue()
     label, rgba = drawings[4]
     at = app(drawing=rgba).run()
-    at.file_uploader(key=Key.UPLOAD).set_value(("model.pt", content, "application/octet-stream")).run()
+    at.file_uploader(key=Key.UPLOAD).set_value(("model.safetensors", content, "application/octet-stream")).run()
     assert not at.exception
     [error] = at.error
     assert "Could not add this checkpoint" in error.value and reason in error.value
-    assert not list(user_models.rglob("*.pt"))
+    assert not list(user_models.rglob("*.safetensors"))
     assert metric(at, "Prediction")  # still reading the drawing
 
 
 def test_good_upload_is_added_and_selected(app, user_models):
     at = app().run()
-    content = (ROOT / "models" / "rnn.pt").read_bytes()
-    at.file_uploader(key=Key.UPLOAD).set_value(("friend.pt", content, "application/octet-stream")).run()
+    content = (ROOT / "models" / "rnn.safetensors").read_bytes()
+    at.file_uploader(key=Key.UPLOAD).set_value(("friend.safetensors", content, "application/octet-stream")).run()
     assert not at.exception
-    [saved] = user_models.rglob("friend-rnn-*.pt")
+    [saved] = user_models.rglob("friend-rnn-*.safetensors")
     assert at.selectbox(key=Key.MODEL).value == str(saved)
     assert at.success[0].value.startswith(f"Added {saved.name}")
 
@@ -259,13 +259,13 @@ def test_checkpoint_path_box(app, tmp_path, monkeypatch):
     assert not at.text_input  # off: AppTest's server listens on no loopback address
     monkeypatch.setenv("RNNVIZ_PATH_BOX", "on")
     monkeypatch.setenv("RNNVIZ_PATH_DIRS", str(tmp_path))
-    (tmp_path / "broken.pt").write_bytes(b"\x80\x02garbage")
-    shutil.copy(ROOT / "models" / "gru.pt", tmp_path / "mine.pt")
+    (tmp_path / "broken.safetensors").write_bytes(b"\x80\x02garbage")
+    shutil.copy(ROOT / "models" / "gru.safetensors", tmp_path / "mine.safetensors")
     at.run()
-    for path in (tmp_path / "broken.pt", tmp_path / "missing.pt", "/etc/passwd"):
+    for path in (tmp_path / "broken.safetensors", tmp_path / "missing.safetensors", "/etc/passwd"):
         at.text_input(key=Key.CHECKPOINT_PATH).input(str(path)).run()
         assert at.error[0].value == f"Could not add this checkpoint. {store.PATH_REFUSED}"
-    at.text_input(key=Key.CHECKPOINT_PATH).input(str(tmp_path / "mine.pt")).run()
+    at.text_input(key=Key.CHECKPOINT_PATH).input(str(tmp_path / "mine.safetensors")).run()
     assert "Added mine-gru" in at.success[0].value and "mine-gru" in at.selectbox(key=Key.MODEL).value
     assert str(tmp_path) not in " ".join(element.value for element in at.sidebar.caption)
 
@@ -296,7 +296,7 @@ def test_train_in_the_app_and_stop_early(app, user_models, mnist_test):
 
 @pytest.fixture(scope="module")
 def shipped_stats(mnist_test):
-    """The shipped models' test-set statistics (shipped beside models/*.pt)."""
+    """The shipped models' test-set statistics (shipped beside models/*.safetensors)."""
     images, labels = mnist_test
     return {cell_type: stats.test_set_stats(store.shipped_path(cell_type), images, labels)
             for cell_type in CELL_TYPES}
@@ -505,10 +505,10 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
     kept = set().union(*(stats.cached_stats(store.shipped_path(cell)).digit_index for cell in store.SHIPPED))
     at.number_input(key=Key.TEST_DIGIT).set_value(next(i for i in range(100) if i not in kept)).run()
     assert at.button(key=Key.DOWNLOAD_MNIST)  # a digit no statistics keep: MNIST is offered
-    save_checkpoint(shipped_models["gru"], store.store_dir() / "mine.pt")
+    save_checkpoint(shipped_models["gru"], store.store_dir() / "mine.safetensors")
     at.session_state[Key.TAB] = Tab.EVALUATE
     at.session_state[Key.SOURCE] = Source.GALLERY
-    at.run().selectbox(key=Key.MODEL).set_value(str(store.store_dir() / "mine.pt")).run()
+    at.run().selectbox(key=Key.MODEL).set_value(str(store.store_dir() / "mine.safetensors")).run()
     assert not at.exception and at.button(key=Key.DOWNLOAD_MNIST)  # a new checkpoint's statistics need MNIST
     assert any("MNIST" in info.value for info in at.info)
 
@@ -580,9 +580,9 @@ def test_a_tampered_link_opens_the_default_view_and_says_what_it_ignored(app):
 
 def test_a_model_not_shipped_cannot_travel_in_a_link_and_the_view_says_why(app, drawings, user_models,
                                                                            shipped_models):
-    save_checkpoint(shipped_models["gru"], user_models / "my-gru.pt", test_accuracy=0.5)
+    save_checkpoint(shipped_models["gru"], user_models / "my-gru.safetensors", test_accuracy=0.5)
     at = app(drawing=drawings[1][1]).run()
-    at.selectbox(key=Key.MODEL).set_value(str(user_models / "my-gru.pt")).run()
+    at.selectbox(key=Key.MODEL).set_value(str(user_models / "my-gru.safetensors")).run()
     link = view_data(at, "inspect")["link"]
     assert set(link) == {"note"} and "my-gru" in link["note"] and "shipped models only" in link["note"]
 

@@ -4,15 +4,14 @@ under a second and 150 MB, with no traceback, no server folder and no object add
 values and mutated real checkpoints, each in a sandboxed process, do the same."""
 
 import base64
-import io
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import rnnviz
 import ui.evaluate_tab
 import ui.widgets
 from rnnviz import CanvasError, RowReader, save_checkpoint, stats
@@ -30,29 +30,31 @@ from rnnviz.serving import admission, store
 from rnnviz.serving.jobs import JobState
 from rnnviz.serving.queue import TrainingQueue
 from tests import attacks
-from tests.conftest import ROOT, app_test, canvas_state, wait_for
+from tests.conftest import ROOT, CountingReader, app_test, canvas_state, wait_for
 from ui.state import Key, Source, Tab
 from ui.widgets import NO_DIGIT
 
-SECONDS, MEGABYTES = 1.0, 150  # what any one probe may cost the server
+MEGABYTES = 150  # what any one probe may cost the server (its seconds are measured in bench/probes.py)
 MESSAGE = 200  # characters: "one short line"
 LEAKS = re.compile(r"0x[0-9a-f]{6,}|/(tmp|home|root|usr|work)/|Traceback")  # an object address, a server path
 
 
 def assert_cheap(outcome: dict) -> None:
-    assert outcome["seconds"] < SECONDS and outcome["peak_mb"] < MEGABYTES, outcome
+    assert outcome["peak_mb"] < MEGABYTES, outcome
 
 
 @pytest.fixture(scope="module")
 def crafted(tmp_path_factory):
-    return attacks.crafted_checkpoints(tmp_path_factory.mktemp("crafted"))
+    folder = tmp_path_factory.mktemp("crafted")
+    return {**attacks.crafted_checkpoints(folder), **attacks.crafted_safetensors(folder)}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["bytearray of 300 MB in an extra key", "bytearray of 1 GB in an extra key",
-                                  "stride-0 view made float64 by torch's rebuild", "meta weights",
-                                  "sparse weights"])
-def test_a_crafted_checkpoint_is_refused_in_one_line(name, crafted, tmp_path):
+@pytest.mark.parametrize("name", ["memo index of 200 M before the first memo write",
+                                  "75,000 integer keys that hash alike",
+                                  "1.1 M entries in the zip's directory", "a tensor claiming 4 TB",
+                                  "a record nested 100,000 deep"])
+def test_a_crafted_checkpoint_is_refused_in_one_line_in_a_fresh_process(name, crafted, tmp_path):
     outcome = attacks.run(attacks.checkpoint_probe(crafted[name]), ROOT, tmp_path)
     assert not outcome["ok"] and outcome["error"] == "CheckpointError", outcome
     assert len(outcome["message"]) < MESSAGE and not LEAKS.search(outcome["message"])
@@ -60,18 +62,13 @@ def test_a_crafted_checkpoint_is_refused_in_one_line(name, crafted, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_tensor_riding_in_an_extra_key_is_never_read(crafted, tmp_path):
-    outcome = attacks.run(attacks.checkpoint_probe(crafted["45 MB tensor in an extra key"]), ROOT, tmp_path)
-    assert outcome["ok"] and outcome["result"] == "1 hidden units, loaded"
-    assert outcome["peak_mb"] < 45 + 40  # the file is read (it is 45 MB), its tensor is not built
-
-
-@pytest.mark.slow
-def test_an_upload_of_a_crafted_checkpoint_is_one_line_on_the_page(crafted, tmp_path):
-    outcome = attacks.run(attacks.upload_probe(crafted["bytearray of 1 GB in an extra key"]), ROOT, tmp_path)
+@pytest.mark.parametrize("name", ["75,000 integer keys that hash alike", "a tensor claiming 4 TB"])
+def test_an_upload_of_a_crafted_checkpoint_is_one_line_on_the_page(name, crafted, tmp_path):
+    outcome = attacks.run(attacks.upload_probe(crafted[name]), ROOT, tmp_path)
     shown = outcome["result"]
     assert not shown["exceptions"] and len(shown["errors"]) == 1, shown
     assert shown["errors"][0].startswith("Could not add this checkpoint") and not LEAKS.search(shown["errors"][0])
+    assert ("rnnviz convert" in shown["errors"][0]) == name.startswith("75,000")  # a .pt gets the way to convert it
     assert_cheap(outcome)
 
 
@@ -125,7 +122,7 @@ for line in sys.stdin:
             result = list(rnnviz.preprocess_canvas(decode_drawing(drawing_url(case))).shape)
         else:
             file = io.BytesIO(base64.b64decode(case))
-            file.name = "fuzzed.pt"
+            file.name = "fuzzed.safetensors"
             result = rnnviz.load_model(file).hidden_size
         outcome = {"ok": True, "result": result}
     except (rnnviz.CanvasError, rnnviz.CheckpointError) as error:
@@ -137,8 +134,11 @@ for line in sys.stdin:
 """
 
 
+HANG = 60  # seconds without an answer: the case hung the process (its cost is measured in bench/probes.py)
+
+
 class Sandbox:
-    """A process that tries one case at a time, each within SECONDS (else it is killed: a failure)."""
+    """A process that tries one case at a time; one that hangs or kills it is a failure."""
 
     def __init__(self):
         self.process = subprocess.Popen([sys.executable, "-c", SANDBOX], cwd=ROOT, stdin=subprocess.PIPE,
@@ -150,8 +150,8 @@ class Sandbox:
         answer = []
         reader = threading.Thread(target=lambda: answer.append(self.process.stdout.readline()))
         reader.start()
-        reader.join(SECONDS + 5)  # plus the imports' first use
-        assert answer and answer[0], f"{kind} case took too long or killed the process: {str(case)[:200]}"
+        reader.join(HANG)
+        assert answer and answer[0], f"{kind} case hung or killed the process: {str(case)[:200]}"
         outcome = json.loads(answer[0])
         assert not outcome["error"].startswith("UNEXPECTED") if not outcome["ok"] else True, outcome
         assert outcome["peak_mb"] < MEGABYTES, outcome
@@ -187,27 +187,27 @@ CANVAS_VALUES = st.one_of(
 
 @pytest.mark.slow
 @given(value=CANVAS_VALUES)
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 def test_fuzzed_canvas_values_give_an_image_or_one_message(sandbox, value):
     outcome = sandbox.check("canvas", value)
     assert outcome["ok"] or outcome["error"] in ("CanvasError", "EmptyCanvasError")
-    assert outcome["seconds"] < SECONDS
 
 
-REAL_CHECKPOINT = (ROOT / "models" / "rnn.pt").read_bytes()
+REAL_CHECKPOINT = (ROOT / "models" / "rnn.safetensors").read_bytes()
+(HEADER_LENGTH,) = struct.unpack("<Q", REAL_CHECKPOINT[:8])
 
 
 @pytest.mark.slow
 @given(data=st.data())
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 def test_mutated_real_checkpoints_load_or_are_refused_in_one_line(sandbox, data):
-    """Bytes flipped, inserted, deleted or cut anywhere in a shipped checkpoint, or in its pickle with the
-    archive rewritten around it (so that the zip itself still reads)."""
+    """Bytes flipped, inserted, deleted or cut anywhere in a shipped checkpoint, or in its JSON header with the
+    length rewritten around it (so that the header's length still reads)."""
     mutated = bytearray(REAL_CHECKPOINT)
-    if data.draw(st.booleans(), label="in the pickle"):
-        mutated = bytearray(_with_pickle(REAL_CHECKPOINT, data))
+    if data.draw(st.booleans(), label="in the header"):
+        mutated = bytearray(_with_header(REAL_CHECKPOINT, data))
     else:
         for _ in range(data.draw(st.integers(1, 8), label="mutations")):
             if not mutated:
@@ -224,21 +224,34 @@ def test_mutated_real_checkpoints_load_or_are_refused_in_one_line(sandbox, data)
                 del mutated[at:]
     outcome = sandbox.check("checkpoint", base64.b64encode(bytes(mutated)).decode())
     assert outcome["ok"] or outcome["error"] == "CheckpointError"
-    assert outcome["seconds"] < SECONDS
 
 
-def _with_pickle(checkpoint: bytes, data) -> bytes:
-    """The checkpoint with its pickle's bytes mutated, the archive rewritten with the right sizes and CRCs."""
-    source, out = zipfile.ZipFile(io.BytesIO(checkpoint)), io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
-        for entry in source.infolist():
-            content = bytearray(source.read(entry))
-            if entry.filename.endswith("data.pkl"):
-                for _ in range(data.draw(st.integers(1, 6), label="pickle mutations")):
-                    at = data.draw(st.integers(0, len(content) - 1), label="pickle at")
-                    content[at] = data.draw(st.integers(0, 255), label="pickle byte")
-            archive.writestr(entry.filename, bytes(content))
-    return out.getvalue()
+PINNED = {  # mutations that once found a fault, or that sit on a check's edge: tried on every run
+    "the length's top byte set": lambda data: data[:7] + b"\x80" + data[8:],
+    "the length one short": lambda data: struct.pack("<Q", HEADER_LENGTH - 1) + data[8:],
+    "the length one long": lambda data: struct.pack("<Q", HEADER_LENGTH + 1) + data[8:],
+    "the header's first brace gone": lambda data: data[:8] + b" " + data[9:],
+    "the last weight byte cut": lambda data: data[:-1],
+    "a byte appended": lambda data: data + b"\x00",
+    "the header's record quoted twice": lambda data: data.replace(b'"rnnviz":"', b'"rnnviz":"\\"', 1),
+}
+
+
+@pytest.mark.parametrize("case", list(PINNED))
+def test_pinned_mutations_of_a_real_checkpoint_are_refused_in_one_line(case):
+    mutated = PINNED[case](REAL_CHECKPOINT)
+    with pytest.raises(CheckpointError, match="pinned.safetensors") as refused:
+        rnnviz.load_model(CountingReader(mutated, "pinned.safetensors"))
+    assert len(str(refused.value)) < MESSAGE and not LEAKS.search(str(refused.value))
+
+
+def _with_header(checkpoint: bytes, data) -> bytes:
+    """The checkpoint with bytes of its JSON header changed, its length rewritten to match."""
+    header = bytearray(checkpoint[8: 8 + HEADER_LENGTH])
+    for _ in range(data.draw(st.integers(1, 6), label="header mutations")):
+        at = data.draw(st.integers(0, len(header) - 1), label="header at")
+        header[at] = data.draw(st.sampled_from(b'{}[]",:0123456789e.-\\ ' + bytes(range(256))), label="header byte")
+    return struct.pack("<Q", len(header)) + header + checkpoint[8 + HEADER_LENGTH:]
 
 
 # ---- the page: no tracebacks, no server folders ----
@@ -333,7 +346,8 @@ def test_a_training_that_runs_over_its_budget_stops_there_and_keeps_what_it_lear
 def test_a_model_larger_than_the_server_takes_is_refused_with_the_limit(user_models, monkeypatch):
     monkeypatch.setenv("RNNVIZ_MAX_HIDDEN", "64")
     with pytest.raises(CheckpointError, match="100 hidden units; this server takes models of up to 64"):
-        store.add_checkpoint((ROOT / "models" / "gru.pt").read_bytes(), "big.pt", store.new_session_id())
+        store.add_checkpoint((ROOT / "models" / "gru.safetensors").read_bytes(), "big.safetensors",
+                             store.new_session_id())
 
 
 # ---- heavy work off the page's process, and the store bounded ----
@@ -344,9 +358,9 @@ def test_a_new_checkpoints_first_look_runs_in_a_worker(user_models, tmp_path, mo
     forbidden to), the page shows its progress, then the measures."""
     monkeypatch.setenv("RNNVIZ_SLOTS", str(tmp_path / "slots"))
     monkeypatch.setattr(stats, "compute_test_set_stats", lambda *args, **kwargs: pytest.fail("measured in the page"))
-    small = save_checkpoint(RowReader("gru", 8), tmp_path / "small.pt", test_accuracy=0.1)
+    small = save_checkpoint(RowReader("gru", 8), tmp_path / "small.safetensors", test_accuracy=0.1)
     at = app_test({Key.TAB: Tab.EVALUATE}).run()
-    at.file_uploader(key=Key.UPLOAD).set_value(("small.pt", small.read_bytes(), "application/octet-stream")).run()
+    at.file_uploader(key=Key.UPLOAD).set_value(("small.safetensors", small.read_bytes(), "")).run()
     assert not at.exception and "small-gru" in at.selectbox(key=Key.MODEL).value
     assert any("first a worker measures it" in (bar.proto.text or "") for bar in at.get("progress"))
     deadline = time.monotonic() + 240
@@ -358,11 +372,11 @@ def test_a_new_checkpoints_first_look_runs_in_a_worker(user_models, tmp_path, mo
 
 def test_the_store_forgets_folders_unvisited_too_long_and_stays_within_its_size(user_models, monkeypatch):
     monkeypatch.setenv("RNNVIZ_KEEP_DAYS", "30")
-    gru = (ROOT / "models" / "gru.pt").read_bytes()
+    gru = (ROOT / "models" / "gru.safetensors").read_bytes()
     old, recent, busy = (store.new_session_id() for _ in range(3))
     for session in (old, recent, busy):
         for number in range(5):  # 0.8 MB a visitor
-            store.add_checkpoint(gru, f"mine-{number}.pt", session)
+            store.add_checkpoint(gru, f"mine-{number}.safetensors", session)
         store.visited(session)
     now = time.time()
     for session, days in ((old, 31), (recent, 2), (busy, 40)):

@@ -415,10 +415,10 @@ def with_my_model(browser, tmp_path_factory):
     """A session on an app whose user folder holds a model just trained (a tiny LSTM, 1 epoch on 4,000 digits)."""
     folder = tmp_path_factory.mktemp("user-models")
     train(Settings(cell_type="lstm", hidden=24, epochs=1, batch_size=64, lr=1e-2, limit=4000, val_size=1000, augment=0),
-          out=folder / "tiny-lstm.pt")
+          out=folder / "tiny-lstm.safetensors")
     with streamlit_server(models=folder) as url:
         page = open_app(browser, url)
-        yield page, load_model(folder / "tiny-lstm.pt")
+        yield page, load_model(folder / "tiny-lstm.safetensors")
         page.context.close()
 
 

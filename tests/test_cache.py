@@ -19,7 +19,7 @@ def test_a_model_counts_its_weights_and_everything_it_carries():
 
 
 def test_many_models_load_once_and_memory_stays_bounded(tmp_path, monkeypatch):
-    paths = [save_checkpoint(RowReader("rnn", 8), tmp_path / f"m{n}.pt") for n in range(40)]
+    paths = [save_checkpoint(RowReader("rnn", 8), tmp_path / f"m{n}.safetensors") for n in range(40)]
     entries = [store.Entry(path, shipped=False) for path in paths]
     loads = []
     real_load = cache.load_model

@@ -23,4 +23,5 @@ def test_the_geometry_fits_together():
 
 
 def test_the_shipped_models_are_in_the_models_folder():
-    assert {path.name for path in config.MODELS_DIR.glob("*.pt")} == {"lstm.pt", "gru.pt", "rnn.pt"}
+    shipped = {path.name for path in config.MODELS_DIR.glob("*.safetensors")}
+    assert shipped == {"lstm.safetensors", "gru.safetensors", "rnn.safetensors"}

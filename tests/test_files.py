@@ -104,13 +104,13 @@ def counted(made: list):
 
 
 def test_a_kept_file_is_made_once_and_named_by_the_checkpoints_bytes(tmp_path):
-    checkpoint = tmp_path / "model.pt"
+    checkpoint = tmp_path / "model.safetensors"
     checkpoint.write_bytes(b"weights")
     made = []
     kept, make = counted(made)
     assert kept.cached(checkpoint, "abc") is None
     assert kept.get(checkpoint, "abc", make) == "made" == kept.get(checkpoint, "abc", make) and made == [1]
-    [path] = tmp_path.glob("model.pt.*-abc.v1.notes.npz")
+    [path] = tmp_path.glob("model.safetensors.*-abc.v1.notes.npz")
     assert path == kept.paths(checkpoint, "abc")[0]
     kept.get(checkpoint, "other data", make)
     checkpoint.write_bytes(b"retrained")
@@ -121,12 +121,12 @@ def test_a_kept_file_is_made_once_and_named_by_the_checkpoints_bytes(tmp_path):
 
 
 def test_a_kept_file_goes_to_the_cache_folder_when_the_checkpoints_is_read_only(tmp_path, monkeypatch):
-    checkpoint = tmp_path / "models" / "model.pt"
+    checkpoint = tmp_path / "models" / "model.safetensors"
     checkpoint.parent.mkdir()
     checkpoint.write_bytes(b"weights")
     monkeypatch.setattr(files.os, "access", lambda path, mode: False)
     monkeypatch.setenv("RNNVIZ_CACHE", str(tmp_path / "cache"))
     kept, make = counted([])
     kept.get(checkpoint, "abc", make)
-    assert len(list((tmp_path / "cache" / "notes").glob("model.pt.*.notes.npz"))) == 1
+    assert len(list((tmp_path / "cache" / "notes").glob("model.safetensors.*.notes.npz"))) == 1
     assert list(checkpoint.parent.iterdir()) == [checkpoint]

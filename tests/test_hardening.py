@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays, scalar_dtypes
@@ -19,7 +18,8 @@ from rnnviz.data import pendigits
 from rnnviz.preprocess import MAX_SIDE
 from rnnviz.serving import store
 from rnnviz.serving.jobs import JobState
-from tests.conftest import ROOT, app_test, checkpoint_payload, digest, nan_weights, wait_for
+from tests.attacks import checkpoint_parts, write_checkpoint
+from tests.conftest import ROOT, app_test, digest, wait_for
 from ui import cache
 from ui.state import Key, Source, Tab
 
@@ -97,8 +97,8 @@ def test_edge_case_canvases(case, value, error):
 
 @pytest.mark.slow
 def test_training_killed_midway_leaves_the_old_checkpoint(tmp_path, mnist_test):
-    out = tmp_path / "model.pt"
-    shutil.copy(ROOT / "models" / "rnn.pt", out)
+    out = tmp_path / "model.safetensors"
+    shutil.copy(ROOT / "models" / "rnn.safetensors", out)
     before = digest(out)
     run = subprocess.Popen(
         [sys.executable, "-m", "rnnviz.train", "--cell-type", "rnn", "--hidden", "16", "--epochs", "5",
@@ -116,7 +116,7 @@ def test_training_killed_midway_leaves_the_old_checkpoint(tmp_path, mnist_test):
         run.wait()
         run.stderr.close()
     assert run.returncode == -signal.SIGKILL
-    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"] and digest(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"] and digest(out) == before
 
 
 # ---- the app: shipped models stay as they are, and no traceback whatever happens ----
@@ -134,46 +134,48 @@ def shipped(tmp_path, monkeypatch):
 
 
 def test_shipped_models_cannot_be_overwritten_from_the_page(shipped):
-    before = {p.name: digest(p) for p in shipped.glob("*.pt")}
+    before = {p.name: digest(p) for p in shipped.glob("*.safetensors")}
     at = app_test().run()
-    gru = (shipped / "gru.pt").read_bytes()
-    for name in ("lstm.pt", "../shipped/rnn.pt", str(shipped / "lstm.pt")):
+    gru = (shipped / "gru.safetensors").read_bytes()
+    for name in ("lstm.safetensors", "../shipped/rnn.safetensors", str(shipped / "lstm.safetensors")):
         at.file_uploader(key=Key.UPLOAD).set_value((name, gru, "application/octet-stream")).run()
         assert not at.exception and "Added" in at.success[0].value
-    at.text_input(key=Key.CHECKPOINT_PATH).input(str(shipped / "gru.pt")).run()
+    at.text_input(key=Key.CHECKPOINT_PATH).input(str(shipped / "gru.safetensors")).run()
     assert not at.exception
-    assert {p.name: digest(p) for p in shipped.glob("*.pt") if p.name in before} == before
-    assert len(list(shipped.rglob("*.pt"))) == len(before) + 4
+    assert {p.name: digest(p) for p in shipped.glob("*.safetensors") if p.name in before} == before
+    assert len(list(shipped.rglob("*.safetensors"))) == len(before) + 4
 
 
 def test_upload_limit(shipped):
     at = app_test().run()
     uploader = at.file_uploader(key=Key.UPLOAD)
     assert uploader.proto.max_upload_size_mb * 2**20 <= MAX_BYTES  # the page refuses what loading would
-    uploader.set_value(("big.pt", bytes(MAX_BYTES + 1), "application/octet-stream")).run()  # a forged upload
+    uploader.set_value(("big.safetensors", bytes(MAX_BYTES + 1), "application/octet-stream")).run()  # a forged upload
     assert not at.exception and "too large" in at.error[0].value
 
 
 def test_uploaded_name_too_long_for_the_disk(shipped):
     at = app_test().run()
-    at.file_uploader(key=Key.UPLOAD).set_value(("x" * 300 + ".pt", (shipped / "rnn.pt").read_bytes(), "")).run()
+    rnn = (shipped / "rnn.safetensors").read_bytes()
+    at.file_uploader(key=Key.UPLOAD).set_value(("x" * 300 + ".safetensors", rnn, "")).run()
     assert not at.exception
-    [added] = [path for path in shipped.rglob("x*.pt")]  # a name the file system takes
+    [added] = [path for path in shipped.rglob("x*.safetensors")]  # a name the file system takes
     assert len(added.name) < 100 and load_model(added).cell_type == "rnn"
     assert at.selectbox(key=Key.MODEL).value == str(added) and "Added" in at.success[0].value
 
 
 def test_broken_checkpoints_in_the_user_folder_are_skipped(shipped, tmp_path):
-    (shipped / "garbage.pt").write_bytes(b"garbage")
-    for case, spoil in [("no-weights", lambda p: p.pop("state_dict")), ("nan", nan_weights),
-                        ("odd-config", lambda p: p["config"].update(layers=3))]:
-        payload = checkpoint_payload(RowReader("gru", 8), tmp_path)
-        spoil(payload)
-        torch.save(payload, shipped / f"{case}.pt")
+    (shipped / "garbage.safetensors").write_bytes(b"garbage")
+    for case, spoil in [("no-weights", lambda record, weights: weights.clear()),
+                        ("nan", lambda record, weights: [w.fill_(float("nan")) for w in weights.values()]),
+                        ("odd-config", lambda record, weights: record["config"].update(layers=3))]:
+        record, weights = checkpoint_parts(RowReader("gru", 8))
+        spoil(record, weights)
+        write_checkpoint(shipped / f"{case}.safetensors", record, weights)
     at = app_test().run()
     assert not at.exception
     skipped = " ".join(c.value for c in at.sidebar.caption)
-    assert all(f"{case}.pt" in skipped for case in ("garbage", "no-weights", "nan", "odd-config"))
+    assert all(f"{case}.safetensors" in skipped for case in ("garbage", "no-weights", "nan", "odd-config"))
     assert len(at.selectbox(key=Key.MODEL).options) == 3
 
 
@@ -185,7 +187,7 @@ def test_forged_canvas_data_is_not_a_traceback(shipped):
 
 
 def test_no_models_at_all(shipped):
-    for path in shipped.glob("*.pt"):
+    for path in shipped.glob("*.safetensors"):
         path.unlink()
     at = app_test({Key.TAB: Tab.COMPARE}).run()
     at.radio(key=Key.SOURCE).set_value(Source.GALLERY).run()

@@ -23,7 +23,7 @@ from rnnviz.train import Progress
 
 
 def a_job(session: str, job_id: str = "20260101-120000-abcdef", **changes) -> JobStatus:
-    out = store.session_dir(session) / "rnn-h8-20260101-120000.pt"
+    out = store.session_dir(session) / "rnn-h8-20260101-120000.safetensors"
     return replace(JobStatus(id=job_id, session=session, out=str(out), settings=Settings(cell_type="rnn", hidden=8),
                              state=JobState.QUEUED, server="a1b2c3", submitted=1.0), **changes)
 
@@ -61,8 +61,8 @@ def test_what_a_killed_writer_left_is_removed(user_models):
     status = a_job(store.new_session_id())
     write_status(status)
     folder = job_files(status.session, status.id)["status"].parent
-    left = [folder / f".{status.id}.json.x1.tmp", folder.parent / ".rnn-h8-20260101-120000.pt.y2.tmp"]
-    kept = folder.parent / ".another.pt.z3.tmp"  # another job's: not this one's to remove
+    left = [folder / f".{status.id}.json.x1.tmp", folder.parent / ".rnn-h8-20260101-120000.safetensors.y2.tmp"]
+    kept = folder.parent / ".another.safetensors.z3.tmp"  # another job's: not this one's to remove
     for path in [*left, kept]:
         path.write_bytes(b"half")
     remove_leftovers(status)

@@ -69,7 +69,7 @@ def test_clamping_the_forget_gate_changes_what_the_lstm_remembers(shipped_models
 
 def test_memory_is_kept_beside_a_checkpoint(digits, tmp_path):
     model = random_model("rnn", hidden=8, seed=3)
-    path = save_checkpoint(model, tmp_path / "tiny.pt", test_accuracy=0.1)
+    path = save_checkpoint(model, tmp_path / "tiny.safetensors", test_accuracy=0.1)
     assert memory.cached_memory(path) is None
     images = digits[0]
     first = memory.checkpoint_memory(path, images[:100], images[100:200])

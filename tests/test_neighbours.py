@@ -21,7 +21,7 @@ def test_the_index_key_is_the_training_digits(mnist_train):
 def test_shipped_models_ship_their_index_in_their_own_state_space(cell_type, shipped_models, tmp_path, monkeypatch):
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))  # works with no MNIST anywhere
     index = cached_index(store.shipped_path(cell_type))
-    assert index is not None, f"no index beside {cell_type}.pt: run python -m rnnviz.neighbours models/*.pt"
+    assert index is not None, f"no index beside {cell_type}.safetensors: run rnnviz neighbours models/*.safetensors"
     images = torch.from_numpy(index.images[:200]).float() / 255
     own = {name: final_states(model, images).numpy() for name, model in shipped_models.items()}
     np.testing.assert_allclose(index.states[:200], own[cell_type], atol=2e-3)  # stored as float16
@@ -45,7 +45,7 @@ def test_a_training_digit_finds_itself_first_and_the_runner_up_second(shipped_mo
 
 
 def test_a_new_checkpoint_gets_its_index_made_and_kept(tmp_path, mnist_train, mnist_test):
-    checkpoint = save_checkpoint(random_model("lstm", hidden=8), tmp_path / "mine.pt")
+    checkpoint = save_checkpoint(random_model("lstm", hidden=8), tmp_path / "mine.safetensors")
     assert cached_index(checkpoint) is None
     made = neighbours.neighbour_index(checkpoint, *mnist_train, mnist_test[0])
     kept = cached_index(checkpoint)
@@ -53,5 +53,5 @@ def test_a_new_checkpoint_gets_its_index_made_and_kept(tmp_path, mnist_train, mn
     np.testing.assert_allclose(kept.states, made.states, atol=2e-3)
     assert kept.distance_ceiling == pytest.approx(made.distance_ceiling)
     with pytest.raises(ValueError, match="not the MNIST training digits"):
-        other = save_checkpoint(random_model("lstm", hidden=8, seed=3), tmp_path / "other.pt")
+        other = save_checkpoint(random_model("lstm", hidden=8, seed=3), tmp_path / "other.safetensors")
         neighbours.neighbour_index(other, mnist_train[0].flip(1), mnist_train[1], mnist_test[0])

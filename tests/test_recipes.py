@@ -7,7 +7,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import rnnviz.train as cli
-from rnnviz import CELL_TYPES
+from rnnviz import CELL_TYPES, load_model
 from rnnviz.recipes import APP_RECIPE, CLI_RECIPE, RECIPES, Settings, help_of, recipe_settings
 from rnnviz.serving import store
 from rnnviz.serving.jobs import JobState
@@ -33,7 +33,7 @@ def trained(monkeypatch):
     monkeypatch.setattr(cli, "train", fake_train)
 
     def run(*argv: str) -> Settings:
-        cli.main([*argv, "--out", "never-written.pt"])
+        cli.main([*argv, "--out", "never-written.safetensors"])
         [settings] = given[-1:]
         return settings
 
@@ -65,7 +65,7 @@ def flag(name: str) -> str:
 def trained_with(cell_type: str) -> dict:
     """The settings a shipped checkpoint stores (older checkpoints call cell_type "cell", and predate the
     settings added since, whose defaults are what they were trained with: e.g. no pen digits)."""
-    stored = dict(torch.load(store.shipped_path(cell_type), weights_only=True)["settings"])
+    stored = dict(load_model(store.shipped_path(cell_type)).info["settings"])
     if "cell" in stored:
         stored["cell_type"] = stored.pop("cell")
     return {**asdict(Settings()), **stored}
@@ -104,7 +104,7 @@ def other_value(setting, recipe: Settings):
     if setting.name == "cell_type":
         return next(cell for cell in CELL_TYPES if cell != value)
     if setting.type is str:
-        return f"{value}other.pt"
+        return f"{value}other.safetensors"
     if setting.type is float:
         return value / 4 + 0.125  # not a whole number: a float flag must keep the fraction
     return value + 3
@@ -128,7 +128,7 @@ def test_some_flags_change_only_those_settings(trained):
 
 @pytest.mark.parametrize("cell_type", store.SHIPPED)
 def test_the_shipped_recipes_reproduce_the_shipped_checkpoints(trained, cell_type):
-    """`--recipe lstm` (gru, rnn) trains with exactly the settings models/lstm.pt says it was trained with;
+    """`--recipe lstm` (gru, rnn) trains with exactly the settings models/lstm.safetensors says it was trained with;
     settings added since a checkpoint was trained are at their defaults (what was done then)."""
     recipe, stored = asdict(trained("--recipe", cell_type)), trained_with(cell_type)
     newer = {name: value for name, value in asdict(Settings()).items() if name not in stored}
@@ -140,7 +140,7 @@ def test_an_unknown_recipe_is_refused_naming_the_recipes(capsys):
         recipe_settings("huge")
     assert all(name in str(refused.value) for name in RECIPES)
     with pytest.raises(SystemExit):
-        cli.main(["--recipe", "huge", "--out", "never-written.pt"])
+        cli.main(["--recipe", "huge", "--out", "never-written.safetensors"])
     assert "invalid choice: 'huge'" in capsys.readouterr().err
 
 

@@ -4,7 +4,7 @@ from rnnviz.serving import store
 from tests.conftest import ROOT, app_test
 from ui.state import Key, Param
 
-GRU = (ROOT / "models" / "gru.pt").read_bytes()
+GRU = (ROOT / "models" / "gru.safetensors").read_bytes()
 
 
 def listed(at) -> str:
@@ -16,7 +16,7 @@ def test_a_reload_keeps_the_visitors_models_and_a_new_address_does_not(user_mode
     first = app_test().run()
     session = first.session_state[Key.SESSION]
     assert store.is_session_id(session) and first.query_params[Param.VISITOR] == session
-    mine, _ = store.add_checkpoint(GRU, "mine.pt", session)
+    mine, _ = store.add_checkpoint(GRU, "mine.safetensors", session)
     reload = app_test()
     reload.query_params[Param.VISITOR] = session  # the same address, a new browser session
     reload.run()

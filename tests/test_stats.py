@@ -55,11 +55,11 @@ def test_test_set_stats_do_not_depend_on_the_batching(cell_type, digits):
 
 def test_stats_cache_round_trip_and_key(tmp_path, digits, monkeypatch):
     images, labels = digits[0][:100], digits[1][:100]
-    checkpoint = save_checkpoint(random_model("lstm", hidden=8), tmp_path / "lstm.pt")
+    checkpoint = save_checkpoint(random_model("lstm", hidden=8), tmp_path / "lstm.safetensors")
     done = []
     first = stats.test_set_stats(checkpoint, images, labels, progress=done.append)
     assert done and done[-1] == 1.0
-    (cache_file,) = tmp_path.glob("lstm.pt.*.stats.npz")
+    (cache_file,) = tmp_path.glob("lstm.safetensors.*.stats.npz")
 
     def no_recompute(*args, **kwargs):
         raise AssertionError("recomputed although cached")

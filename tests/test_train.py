@@ -21,11 +21,11 @@ TINY = dict(hidden=16, epochs=1, limit=500, val_size=200)  # a run of seconds
 def test_short_run_learns_and_is_reproducible(tmp_path, offline_mnist):
     settings = Settings(cell_type="gru", hidden=48, epochs=3, val_size=400, batch_size=32, augment=0, lr=1e-2, seed=3)
     seen = []
-    model, summary = train(settings, out=tmp_path / "gru.pt", on_progress=seen.append)
+    model, summary = train(settings, out=tmp_path / "gru.safetensors", on_progress=seen.append)
     assert summary["test_accuracy"] > 0.7  # chance is 0.1; measured 0.84
     assert seen[-1].val_accuracy == pytest.approx(summary["val_accuracy"])
     assert seen[-1].step == seen[-1].total_steps == 3 * 63  # 2,000 digits in batches of 32
-    loaded = load_model(tmp_path / "gru.pt")
+    loaded = load_model(tmp_path / "gru.safetensors")
     assert loaded.info["test_accuracy"] == summary["test_accuracy"]
     assert loaded.info["settings"]["hidden"] == 48 and not loaded.info["stopped_early"]
     again, _ = train(settings)
@@ -45,13 +45,13 @@ def test_a_resumed_run_ends_where_an_unbroken_one_does(offline_mnist):
 
 def test_stopping_early_saves_what_was_trained(tmp_path, offline_mnist):
     settings = Settings(cell_type="rnn", **{**TINY, "epochs": 3})
-    _, summary = train(settings, out=tmp_path / "rnn.pt", should_stop=lambda: True)
+    _, summary = train(settings, out=tmp_path / "rnn.safetensors", should_stop=lambda: True)
     assert summary["stopped_early"] and summary["history"] == []
-    assert load_model(tmp_path / "rnn.pt").info["stopped_early"]
+    assert load_model(tmp_path / "rnn.safetensors").info["stopped_early"]
 
 
 def test_cli_writes_checkpoint(tmp_path, capsys, offline_mnist):
-    out = tmp_path / "cli.pt"
+    out = tmp_path / "cli.safetensors"
     main(["--cell-type", "lstm", "--hidden", "16", "--epochs", "1", "--limit", "500", "--val-size", "200",
           "--out", str(out)])
     assert "test accuracy" in capsys.readouterr().out
@@ -59,9 +59,9 @@ def test_cli_writes_checkpoint(tmp_path, capsys, offline_mnist):
 
 
 def test_device_cpu_trains_there(tmp_path, offline_mnist):
-    model, summary = train(Settings(cell_type="rnn", **TINY), out=tmp_path / "cpu.pt", device="cpu")
+    model, summary = train(Settings(cell_type="rnn", **TINY), out=tmp_path / "cpu.safetensors", device="cpu")
     assert summary["device"] == "cpu" and model.device.type == "cpu"
-    assert load_model(tmp_path / "cpu.pt").info["device"] == "cpu"
+    assert load_model(tmp_path / "cpu.safetensors").info["device"] == "cpu"
 
 
 def test_the_learning_rate_falls_on_a_cosine_to_zero():
@@ -73,7 +73,7 @@ def test_the_learning_rate_falls_on_a_cosine_to_zero():
 
 @pytest.mark.slow
 def test_fine_tuning_starts_from_the_checkpoint_and_refuses_another_shape(tmp_path, offline_mnist):
-    start = tmp_path / "start.pt"
+    start = tmp_path / "start.safetensors"
     train(Settings(cell_type="gru", **TINY), out=start)
     unchanged, _ = train(Settings(cell_type="gru", **TINY, lr=0, start_from=str(start)))  # lr 0: Adam moves nothing
     for a, b in zip(load_model(start).state_dict().values(), unchanged.state_dict().values(), strict=True):
@@ -81,7 +81,7 @@ def test_fine_tuning_starts_from_the_checkpoint_and_refuses_another_shape(tmp_pa
     with pytest.raises(ValueError, match="is a gru with 16 units, not a lstm with 16"):
         train(Settings(cell_type="lstm", **TINY, start_from=str(start)))
     with pytest.raises(FileNotFoundError, match="train it first"):
-        train(Settings(cell_type="gru", hidden=16, start_from=str(tmp_path / "missing.pt")))
+        train(Settings(cell_type="gru", hidden=16, start_from=str(tmp_path / "missing.safetensors")))
 
 
 def test_batches_cover_the_epoch_in_order_and_are_prepared_in_chunks(digits):

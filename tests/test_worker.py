@@ -34,8 +34,8 @@ def test_a_job_runs_to_its_end_and_says_so_in_its_files(user_models, offline_mni
 
 def test_a_failing_job_ends_with_its_reason(user_models, tmp_path, offline_mnist):
     session = store.new_session_id()
-    status = JobStatus(id="20260101-120000-fedcba", session=session, out=str(tmp_path / "never.pt"),
-                       settings=Settings(hidden=8, epochs=1, start_from=str(tmp_path / "missing.pt")),
+    status = JobStatus(id="20260101-120000-fedcba", session=session, out=str(tmp_path / "never.safetensors"),
+                       settings=Settings(hidden=8, epochs=1, start_from=str(tmp_path / "missing.safetensors")),
                        state=JobState.RUNNING, server="test", submitted=0.0)
     write_status(status)
     work(session, status.id, lambda: False)

@@ -93,11 +93,11 @@ def add_checkpoint_form() -> None:
     visitor's own folder."""
     limits = operator_settings()
     with st.sidebar.expander("Add a checkpoint", expanded=Key.ADDED in st.session_state):
-        st.file_uploader("Upload a .pt file", type=["pt"], key=Key.UPLOAD, on_change=_add_upload,
-                         max_upload_size=UPLOAD_LIMIT_MB)
+        st.file_uploader("Upload a .safetensors checkpoint", type=["safetensors", "pt"], key=Key.UPLOAD,
+                         on_change=_add_upload, max_upload_size=UPLOAD_LIMIT_MB)
         if limits.path_box_enabled(st.get_option("server.address")):
             st.text_input("…or type a path on the server and press Enter", key=Key.CHECKPOINT_PATH,
-                          on_change=_add_from_disk, placeholder="/path/to/model.pt")
+                          on_change=_add_from_disk, placeholder="/path/to/model.safetensors")
         if Key.ADDED in st.session_state:
             ok, message = st.session_state[Key.ADDED]
             (st.success if ok else st.error)(message)

@@ -61,7 +61,8 @@ def main(argv=None):
     made.add_argument("--per-class", type=int, default=4, help="correctly read digits of each class")
     made.add_argument("--wrong", type=int, default=8, help="how many digits the shipped LSTM gets wrong")
     made.add_argument("--out", type=Path, default=PATH, help="the gallery file to write")
-    made.add_argument("--model", type=Path, default=MODELS_DIR / "lstm.pt", help="the model whose misreadings it shows")
+    made.add_argument("--model", type=Path, default=MODELS_DIR / "lstm.safetensors",
+                      help="the model whose misreadings it shows")
     args = cli.parse(made, argv)
     images, labels = load_mnist("test", args.data)
     predictions = predict(load_model(args.model), images).numpy()

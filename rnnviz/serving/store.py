@@ -19,13 +19,13 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoint import MAX_BYTES, CheckpointError, load_model
+from ..checkpoint import MAX_BYTES, SUFFIX, CheckpointError, load_model
 from ..config import MODELS_DIR
 from ..files import atomic_write
 from .settings import settings
 
 SHIPPED_DIR = MODELS_DIR
-SHIPPED = ("lstm", "gru", "rnn")  # shipped checkpoints, in picker order: models/<cell type>.pt
+SHIPPED = ("lstm", "gru", "rnn")  # shipped checkpoints, in picker order: models/<cell type>.safetensors
 SESSIONS = "sessions"  # the store's folder of visitors' folders
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 PATH_REFUSED = "No usable rnnviz checkpoint at that path in the folders this server allows."  # every refusal
@@ -72,14 +72,14 @@ def session_dir(session: str) -> Path:
 
 
 def shipped_path(cell_type: str) -> Path:
-    """The shipped checkpoint of a cell type: models/<cell type>.pt."""
-    return SHIPPED_DIR / f"{cell_type}.pt"
+    """The shipped checkpoint of a cell type: models/<cell type>.safetensors."""
+    return SHIPPED_DIR / f"{cell_type}{SUFFIX}"
 
 
 def _newest_first(folders) -> list[Path]:
     found = []
     for folder in folders:
-        for path in folder.glob("*.pt") if folder.is_dir() else ():
+        for path in folder.glob(f"*{SUFFIX}") if folder.is_dir() else ():
             try:
                 found.append((path.stat().st_mtime, path))
             except OSError:  # removed meanwhile (pruned by another replica)
@@ -101,15 +101,15 @@ def list_checkpoints(session: str | None = None) -> list[Entry]:
 
 def new_checkpoint_path(stem: str, session: str | None = None) -> Path:
     """A file name in the session's folder (or the store's top level) that no other checkpoint has,
-    e.g. gru-h64-20250101-120000.pt. Names handed out are remembered: two jobs started in the same
+    e.g. gru-h64-20250101-120000.safetensors. Names handed out are remembered: two jobs started in the same
     second get different files."""
     folder = session_dir(session) if session else store_dir()
     base = f"{stem[:40]}-{time.strftime('%Y%m%d-%H%M%S')}"  # at most 160 bytes + date: fits any file system
     with _handing_out:
-        path, n = folder / f"{base}.pt", 1
+        path, n = folder / f"{base}{SUFFIX}", 1
         while path.exists() or path in _handed_out:
             n += 1
-            path = folder / f"{base}-{n}.pt"
+            path = folder / f"{base}-{n}{SUFFIX}"
         _handed_out.append(path)
     return path
 
@@ -177,14 +177,14 @@ def add_checkpoint(data: bytes, name: str, session: str | None = None) -> tuple[
 
 
 def read_allowed_file(path: str, allowed: tuple[Path, ...]) -> bytes:
-    """The bytes of a regular .pt file under one of the `allowed` folders (after resolving every
+    """The bytes of a regular checkpoint file (.safetensors) under one of the `allowed` folders (after resolving every
     symlink), read through one descriptor and never more than a checkpoint's worth. Devices, FIFOs,
     sockets, folders, links out of the folders and anything unreadable raise CheckpointError with
     the same message, which says nothing about the path."""
     try:
         real = Path(os.path.realpath(Path(path).expanduser()))
         roots = [Path(os.path.realpath(folder)) for folder in allowed]
-        if real.suffix != ".pt" or not any(real.is_relative_to(root) for root in roots):
+        if real.suffix != SUFFIX or not any(real.is_relative_to(root) for root in roots):
             raise PermissionError
         fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)  # a FIFO opens at once, then is refused
         try:
