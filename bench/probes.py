@@ -14,15 +14,17 @@ from pathlib import Path
 
 from bench.report import save, target
 from tests import attacks
-from tests.test_attacks import MEGABYTES, SECONDS
+from tests.test_attacks import MEGABYTES
 
 ROOT = Path(__file__).resolve().parent.parent
+SECONDS = 1.0  # what any one probe may cost the server (the tests assert its memory, never its time)
 
 
 def probes(folder: Path) -> dict[str, attacks.Probe]:
     """name -> probe: each crafted checkpoint loaded and uploaded, each forged canvas value sent."""
     found = {}
-    for name, path in attacks.crafted_checkpoints(folder).items():
+    crafted = {**attacks.crafted_checkpoints(folder), **attacks.crafted_safetensors(folder)}
+    for name, path in crafted.items():
         found[f"load: {name}"] = attacks.checkpoint_probe(path)
         found[f"upload: {name}"] = attacks.upload_probe(path)
     for name, value in attacks.forged_canvases().items():

@@ -225,18 +225,18 @@ def test_user_checkpoints_join_the_picker(app, drawings, user_models, shipped_mo
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("content, reason", [
-    (b"not a checkpoint at all", "not a torch.save zip archive"),
-    (None, "not an rnnviz checkpoint"),  # a real torch file, but someone else's
+@pytest.mark.parametrize("name, content, reason", [
+    ("model.safetensors", b"not a checkpoint at all", "not an rnnviz checkpoint"),
+    ("model.pt", None, "rnnviz convert FILE.pt"),  # a PyTorch file: the way to convert it, nothing unpickled
 ])
-def test_bad_upload_is_refused_and_the_app_keeps_working(app, drawings, user_models, content, reason):
+def test_bad_upload_is_refused_and_the_app_keeps_working(app, drawings, user_models, name, content, reason):
     if content is None:
-        foreign = io.BytesIO()
-        torch.save({"weights": torch.zeros(3)}, foreign)
-        content = foreign.getvalue()
+        pytorch = io.BytesIO()
+        torch.save({"weights": torch.zeros(3)}, pytorch)
+        content = pytorch.getvalue()
     label, rgba = drawings[4]
     at = app(drawing=rgba).run()
-    at.file_uploader(key=Key.UPLOAD).set_value(("model.safetensors", content, "application/octet-stream")).run()
+    at.file_uploader(key=Key.UPLOAD).set_value((name, content, "application/octet-stream")).run()
     assert not at.exception
     [error] = at.error
     assert "Could not add this checkpoint" in error.value and reason in error.value
