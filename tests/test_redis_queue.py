@@ -30,7 +30,7 @@ from rnnviz.serving.jobs import JobState, read_status
 from rnnviz.serving.queue import QueueFull
 from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue, lease_key
 from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
-from tests.test_queue import LONG, TINY
+from tests.test_queue import LONG, TINY, saved_epochs
 from ui import cache
 from ui.state import Key, Tab
 
@@ -194,13 +194,16 @@ def test_a_worker_killed_mid_epoch_loses_at_most_that_epoch_and_the_job_goes_on_
                          and status, 180)
     killed = first if running.pid in process_tree(first.pid) else second
     kill_tree(killed)
+    before = saved_epochs(running)  # what its last epoch end saved
     other = second if killed is first else first
     again = wait_until(lambda: (s := b.latest(session)).restarts == 1 and s.pid in process_tree(other.pid) and s, 60)
     assert again.note == WORKER_LOST.format(epochs=again.epochs_done)
     assert again.epochs_done >= running.epochs_done  # it lost only the epoch under way
     done = wait_for(a, session, 240)
     assert done.state == JobState.DONE, done.error
-    assert [epoch["epoch"] for epoch in load_model(done.out).info["history"]] == list(range(1, LONG.epochs + 1))
+    history = load_model(done.out).info["history"]
+    assert [epoch["epoch"] for epoch in history] == list(range(1, LONG.epochs + 1))
+    assert before and history[: len(before)] == before  # the epochs before the kill, continued from, not redone
     assert not leftovers(user_models)
 
 
