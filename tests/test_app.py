@@ -23,6 +23,7 @@ from rnnviz.serving import store
 from rnnviz.serving.jobs import JobState
 from tests.conftest import ROOT, app_test, canvas_state, random_model, wait_for, wait_until
 from ui import address, cache
+from ui.lesson import load_lesson
 from ui.state import (
     KEEP_GATE_CHOICES,
     SEEN_CAPTION,
@@ -587,13 +588,28 @@ def test_a_model_not_shipped_cannot_travel_in_a_link_and_the_view_says_why(app, 
     assert set(link) == {"note"} and "my-gru" in link["note"] and "shipped models only" in link["note"]
 
 
+def test_a_link_to_a_gallery_digit_opens_that_digit(app):
+    at = app()
+    at.query_params.update({address.EXAMPLE: "13", address.TAB: "inspect", address.MODELS: "lstm"})
+    at.run()
+    assert not at.exception and not at.warning and at.session_state[Key.SOURCE] == Source.GALLERY
+    assert view_data(at, "answer")["image"] == views.to_bytes(gallery.load().images[13], 0, 1)  # what it reads
+
+
 def test_the_lesson_starts_from_the_first_screen_and_sets_up_its_steps(app, shipped_models):
+    """Into the lesson, then Next through every step: each opens its tab, and the network reads its gallery digit."""
     at = app().run()
     at.button(key=Key.LESSON_START).click().run()
-    assert not at.exception and at.session_state[Key.LESSON_STEP] == 0
-    assert at.session_state[Key.TAB] == Tab.INSPECT and at.session_state[Key.SOURCE] == Source.GALLERY
-    assert view_data(at, "inspect")["step"] == 10
-    at.button(key=Key.LESSON_NEXT).click().run()
-    assert not at.exception and at.session_state[Key.TAB] == Tab.COMPARE and len(compare_view_data(at)["models"]) == 3
+    assert not at.exception and at.session_state[Key.LESSON_STEP] == 0 and view_data(at, "inspect")["step"] == 10
+    examples = gallery.load()
+    for number, step in enumerate(load_lesson()):
+        if number:
+            at.button(key=Key.LESSON_NEXT).click().run()
+        assert not at.exception and at.session_state[Key.TAB] == Tab(step.view.tab.capitalize()), number
+        if step.view.example is not None:
+            assert at.session_state[Key.SOURCE] == Source.GALLERY
+            assert view_data(at, "answer")["image"] == views.to_bytes(examples.images[step.view.example], 0, 1)
+        if step.view.tab == "compare":
+            assert len(compare_view_data(at)["models"]) == len(step.view.models)
     at.button(key=Key.LESSON_LEAVE).click().run()
     assert not at.exception and Key.LESSON_STEP not in at.session_state

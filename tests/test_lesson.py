@@ -1,20 +1,24 @@
-"""The guided lesson says only what is true of the shipped models: every number its text states is measured
-here, on the shipped checkpoints and the statistics and memory read-outs shipped beside them (no MNIST
-needed), and must read as the text writes it."""
+"""The guided lesson says only what is true: every number its text states, integers included, is backed by a
+fact (ui/lesson.toml), measured here on the shipped checkpoints and the statistics and memory read-outs shipped
+beside them (no MNIST needed; tests/test_stats.py recomputes the statistics), or read from what it names (the
+step's own setting, the rows a model reads...), and must read as the text writes it."""
 
 import re
+from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from rnnviz import load_model, trace
 from rnnviz.data import gallery
-from rnnviz.memory import cached_memory
+from rnnviz.memory import MemoryDecoders, cached_memory
 from rnnviz.serving import store
 from rnnviz.stats import cached_stats
 from ui.lesson import load_lesson
+from ui.state import KEEP_GATE_CHOICES
 
-STATED = re.compile(r"(?<![\w.])\d+(?:\.\d+)?%?")  # a number the text states: 15, 0.44, 35%, 98.2%
+STATED = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)%?")  # a number stated: 15, 0.44, 35%, 10,000
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +26,28 @@ def shipped():
     return {cell: store.shipped_path(cell) for cell in ("rnn", "gru", "lstm")}
 
 
-def measured(fact: str, step, shipped) -> float:
-    """What `fact` ("accuracy lstm", "memory rnn 20", ...: see ui/lesson.toml) measures, for a lesson step."""
-    what, cell, *detail = fact.split()
+def step_digit(step) -> np.ndarray:
+    """The (28, 28) digit a lesson step sets up: the one its link carries, or its gallery digit."""
+    return step.view.digit if step.view.digit is not None else gallery.load().images[step.view.example]
+
+
+def on_the_digit(what: str, cell: str, detail: list[str], step, shipped) -> float:
+    """A measure of the shipped `cell` reading the step's digit, under the step's what-if."""
+    model = load_model(shipped[cell])
+    read = trace(model, step_digit(step), step.view.what_if)
+    changed = np.flatnonzero(read.probs.argmax(1) != read.prediction)  # steps (from 0) with another answer
+    if what == "steady":  # the first step from which the answer holds
+        return int(changed.max()) + 2 if len(changed) else 1
+    if what in ("lowest", "highest"):
+        return float(getattr(read.gates[detail[0]], "min" if what == "lowest" else "max")())
+    return {"final": read.prediction, "confidence": read.probs[-1].max(), "rows": len(read.probs),
+            "width": model.rnn.input_size}[what]
+
+
+def over_the_test_set(what: str, cell: str, detail: list[str], shipped) -> float:
+    """A measure of the shipped `cell` over the MNIST test digits, from the statistics and memory read-outs
+    shipped beside it."""
     stats, path = cached_stats(shipped[cell]), shipped[cell]
-    if what in ("final", "confidence", "steady"):
-        image = step.view.digit if step.view.digit is not None else gallery.load().images[step.view.example]
-        read = trace(load_model(path), image, step.view.what_if)
-        changed = np.flatnonzero(read.probs.argmax(1) != read.prediction)  # steps (from 0) with another answer
-        steady = int(changed.max()) + 2 if len(changed) else 1  # the first step from which the answer holds
-        return {"final": read.prediction, "confidence": read.probs[-1].max(), "steady": steady}[what]
     if what == "accuracy":
         return stats.accuracy
     if what == "memory":
@@ -39,42 +55,78 @@ def measured(fact: str, step, shipped) -> float:
     if what in ("gate", "open", "shut"):
         key = {"gate": "", "open": "_right", "shut": "_left"}[what]
         return float(np.mean(stats.units[detail[0] + key]))
-    if what == "reach":
-        norms = stats.gradient_norms if detail[0] == "h" else stats.cell_gradient_norms
-        return norms[0] / norms[-1]
-    raise ValueError(f"no such measure: {fact}")
+    norms = stats.gradient_norms if detail[0] == "h" else stats.cell_gradient_norms  # reach
+    return norms[0] / norms[-1]
+
+
+def named(fact: str, step, shipped) -> float:
+    """What a fact that is no measure of a model names: the step's own setting, the page's counting..."""
+    lags = {int(other.split()[2]) for _, other in step.facts if other.startswith("memory ")} - {0}
+    offered = {value for value in KEEP_GATE_CHOICES.values() if value is not None}
+    return {
+        "first row": lambda: 1,  # the page's step slider, and a link's step, count from 1
+        "digit": lambda: int(gallery.load().labels[step.view.example]),
+        "test digits": lambda: len(cached_stats(shipped["lstm"]).labels),
+        "lag": lambda: lags.pop() if len(lags) == 1 else np.nan,
+        "perfect memory": lambda: MemoryDecoders("", [], np.zeros((1, 1)), np.ones(1)).lag_r2[0],
+        "clamp": lambda: step.view.what_if.keep_gate,
+        "other clamp": lambda: (offered - {step.view.what_if.keep_gate}).pop(),
+    }[fact]()
+
+
+def measured(fact: str, step, shipped) -> float:
+    """What `fact` ("accuracy lstm", "memory rnn 20", "digit"...: see ui/lesson.toml) is, for a lesson step."""
+    what, *rest = fact.split()
+    if what in ("final", "confidence", "steady", "lowest", "highest", "rows", "width"):
+        return on_the_digit(what, rest[0], rest[1:], step, shipped)
+    if what in ("accuracy", "memory", "gate", "open", "shut", "reach"):
+        return over_the_test_set(what, rest[0], rest[1:], shipped)
+    return named(fact, step, shipped)
 
 
 def as_written(value: float, literal: str) -> str:
-    """`value` written as `literal` is: a percentage or not, with as many decimals."""
+    """`value` written as `literal` is: a percentage or not, with as many decimals, its thousands separated or not."""
     decimals = len(literal.rstrip("%").partition(".")[2])
     if literal.endswith("%"):
         return f"{value * 100:.{decimals}f}%"
-    return f"{value:.{decimals}f}" if decimals else str(int(value))
+    return f"{value:{',' if ',' in literal else ''}.{decimals}f}"
+
+
+def unbacked(step) -> list[str]:
+    """What of a step's numbers no fact backs: a number its text states (as a whole token) more often than facts
+    name it, or a fact whose number the text does not state as a whole token."""
+    stated, claimed = Counter(STATED.findall(step.text)), Counter(literal for literal, _ in step.facts)
+    return ([f"{number} (stated {times} times, {claimed[number]} facts)" for number, times in stated.items()
+             if claimed[number] < times]
+            + [f"the fact {number} (not stated)" for number in claimed if number not in stated])
 
 
 def test_every_stated_number_is_measured_on_the_shipped_models(shipped):
     lesson = load_lesson()
     checked = 0
     for number, step in enumerate(lesson, 1):
+        assert not unbacked(step), f"step {number}: {unbacked(step)}"
         for literal, fact in step.facts:
-            assert literal in step.text, f"step {number}: the fact {literal!r} ({fact}) is not in its text"
             assert as_written(measured(fact, step, shipped), literal) == literal, f"step {number}: {fact}"
             checked += 1
-        claimed = {literal for literal, _ in step.facts}
-        unmeasured = [n for n in STATED.findall(step.text) if ("%" in n or "." in n) and n not in claimed]
-        assert not unmeasured, f"step {number} states {unmeasured} with no fact behind them"
-    assert checked >= 20
+    assert checked >= 40
+
+
+def beside(literal: str) -> str:
+    """A number written like `literal`, one off in its last digit (the last digit 9 becomes 0)."""
+    last = max(i for i, char in enumerate(literal) if char.isdigit())
+    return literal[:last] + str((int(literal[last]) + 1) % 10) + literal[last + 1 :]
 
 
 def test_a_wrong_number_would_be_caught(shipped):
-    """The check is not blind: the numbers next to the true ones read differently."""
-    step = load_lesson()[1]
-    for literal, fact in step.facts:
-        value = measured(fact, step, shipped)
-        wrong = f"{float(literal.rstrip('%')) + (1 if '%' in literal else 0.01):g}" + ("%" if "%" in literal else "")
-        if "." in literal or "%" in literal:
-            assert as_written(value, wrong) != wrong, fact
+    """The check is not blind: the numbers next to the true ones read differently, and a number stated without
+    a fact, or a fact found only inside another number, is named."""
+    for step in load_lesson():
+        for literal, fact in step.facts:
+            assert as_written(measured(fact, step, shipped), beside(literal)) != beside(literal), fact
+    first = load_lesson()[0]  # its text states 15 and 100%, no 1 and no 3
+    assert unbacked(replace(first, text=first.text + " It takes 3 seconds.")) == ["3 (stated 1 times, 0 facts)"]
+    assert unbacked(replace(first, facts=(*first.facts, ("1", "final lstm")))) == ["the fact 1 (not stated)"]
 
 
 def test_the_lesson_goes_from_reading_rows_to_drawing_your_own():

@@ -4,11 +4,14 @@ the default view with one line, and the guided lesson walks through on a laptop 
 Needs Playwright and Debian's Chromium, like tests/test_browser.py.
 """
 
+import re
+from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 
+from rnnviz.data import gallery
 from tests.browser import (
     COMPARE_PANELS,
     COMPARE_VIEW,
@@ -26,6 +29,7 @@ from tests.browser import (
     streamlit_server,
     wait_until_quiet,
 )
+from tests.conftest import wait_until
 from ui import address
 from ui.lesson import load_lesson
 from ui.state import KEEP_GATE_CHOICES, SEEN_CAPTION, Key, Source, Tab
@@ -74,6 +78,17 @@ def copied_link(view) -> str:
     shown = view.locator("input.address")
     shown.wait_for()
     return shown.input_value()
+
+
+def as_shown(markdown: str) -> str:
+    """A lesson text as the page shows it: without its emphasis marks, its lines and paragraphs run together."""
+    return " ".join(re.sub(r"\*{1,2}", "", markdown).split())
+
+
+def reads(page, image: np.ndarray) -> bool:
+    """Whether the image the network read, as drawn beside the prediction, is `image` to the byte."""
+    seen = seen_image(page)
+    return seen is not None and np.array_equal(seen, image)
 
 
 def go_to_step(page, view, step: int) -> None:
@@ -162,9 +177,9 @@ def test_a_tampered_link_opens_the_default_view_with_one_line(drawn, browser):
 
 @pytest.mark.parametrize("width, height", [(1400, 1000), (390, 844)])
 def test_the_lesson_walks_through_every_step(width, height, browser, url, tmp_path):
-    """From the first screen into the lesson, then Next through every step: each shows its text above the view
-    it sets up (its tab, digit, step and what-if), on a laptop and on a phone."""
-    steps = load_lesson()
+    """From the first screen into the lesson, then Next through every step: each shows its whole text above the
+    view it sets up (its tab, gallery digit, step and what-if), on a laptop and on a phone."""
+    steps, examples = load_lesson(), gallery.load()
     page = fresh_page(browser, url, width, height)
     start = page.get_by_role("button", name="Take the guided lesson")
     assert start.bounding_box()["y"] + start.bounding_box()["height"] <= height  # on the first screen
@@ -176,9 +191,11 @@ def test_the_lesson_walks_through_every_step(width, height, browser, url, tmp_pa
                                timeout=60_000)
         tab = Tab(step.view.tab.capitalize())
         page.wait_for_function(TAB_SHOWN, arg=tab, timeout=60_000)
-        assert step.text.split()[0] in panel.inner_text()
+        shown = panel.locator('[data-testid="stMarkdownContainer"]').nth(1).inner_text()  # under the title
+        assert " ".join(shown.split()) == as_shown(step.text)
         if step.view.example is not None:
             assert page.locator(f".st-key-{Key.SOURCE} label:has(input:checked)").inner_text() == Source.GALLERY
+            wait_until(partial(reads, page, examples.images[step.view.example]), 30)
         views = {Tab.INSPECT: INSPECT_VIEW, Tab.COMPARE: COMPARE_VIEW}
         if tab in views and step.view.example is not None:
             view = page.locator(f"{views[tab]} .view")

@@ -10,16 +10,23 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from rnnviz import load_model
 from rnnviz.recipes import Settings
 from rnnviz.serving import store
-from rnnviz.serving.jobs import JobState
+from rnnviz.serving.jobs import JobState, JobStatus, job_files
 from rnnviz.serving.queue import QueueFull, TrainingQueue
 from tests.conftest import ROOT, leftovers, wait_for, wait_until
 
 TINY = Settings(cell_type="rnn", hidden=8, epochs=1, limit=500, val_size=200)
 LONG = Settings(cell_type="lstm", hidden=128, epochs=6, val_size=400)  # a second or two an epoch
+
+
+def saved_epochs(status: JobStatus) -> list[dict]:
+    """The epochs a job's resume file holds (what a resume continues from), each with its measured speed: a
+    training run again from scratch would not repeat them to the last digit."""
+    return torch.load(job_files(status.session, status.id)["resume"], weights_only=True)["history"]
 
 
 @pytest.fixture
@@ -108,12 +115,14 @@ def test_jobs_of_a_killed_server_show_as_interrupted_and_resume(slots, offline_m
     try:
         status = queue.latest(session)
         assert status.state == JobState.INTERRUPTED and status.epochs_done >= 1 and not leftovers(slots)
+        before = saved_epochs(status)
         queue.resume(session, status.id)
         done = wait_for(queue, session, until=(JobState.DONE, JobState.FAILED))
     finally:
         queue.close()
     assert done.state == JobState.DONE, done.error
-    assert len(load_model(done.out).info["history"]) == LONG.epochs
+    history = load_model(done.out).info["history"]
+    assert len(history) == LONG.epochs and history[: len(before)] == before  # continued, not started over
 
 
 def test_the_default_queue_is_this_machines_own_and_needs_no_redis(slots):

@@ -1,9 +1,10 @@
-"""The training queue in Redis, against a real redis-server started here on loopback: pages (RedisQueue) in
-two replicas and workers standing in for two machines (`python -m rnnviz.serving.worker`, each its own
-process tree), sharing one model store. A job runs on a worker and shows on every replica; a worker killed
-mid-epoch loses at most the epoch and its job continues on the other; "Stop early" reaches the machine that
-runs the job; one training per visitor however many replicas are asked at once; Redis restarted mid-job, or
-without its data; the Train tab on a queue in Redis; a new checkpoint measured once, on a worker."""
+"""The training queue in Redis, against a real redis-server started here on loopback: pages (RedisQueue) in two
+replicas and workers standing in for two machines (`python -m rnnviz.serving.worker`, each its own process
+tree), sharing one model store. A job runs on a worker and shows on every replica; a worker killed mid-epoch
+loses at most the epoch and its job continues on the other; a job longer than many leases keeps its lease and
+runs once; "Stop early" reaches the machine that runs the job; one training per visitor however many replicas
+are asked at once; Redis restarted mid-job, or without its data; the Train tab on a queue in Redis; a new
+checkpoint measured once, on a worker."""
 
 import os
 import shutil
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,13 +28,14 @@ from rnnviz.serving import store
 from rnnviz.serving.admission import Refused
 from rnnviz.serving.jobs import JobState, read_status
 from rnnviz.serving.queue import QueueFull
-from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
+from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue, lease_key
 from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
-from tests.test_queue import LONG, TINY
+from tests.test_queue import LONG, TINY, saved_epochs
 from ui import cache
 from ui.state import Key, Tab
 
 SHORT = Settings(cell_type="lstm", hidden=32, epochs=2, limit=2000, val_size=200)  # a few seconds: its progress shows
+LEASE = 2  # s: a short lease (RNNVIZ_LEASE_SECONDS), for a job to outlast several
 
 pytestmark = pytest.mark.slow
 
@@ -191,14 +194,38 @@ def test_a_worker_killed_mid_epoch_loses_at_most_that_epoch_and_the_job_goes_on_
                          and status, 180)
     killed = first if running.pid in process_tree(first.pid) else second
     kill_tree(killed)
+    before = saved_epochs(running)  # what its last epoch end saved
     other = second if killed is first else first
     again = wait_until(lambda: (s := b.latest(session)).restarts == 1 and s.pid in process_tree(other.pid) and s, 60)
     assert again.note == WORKER_LOST.format(epochs=again.epochs_done)
     assert again.epochs_done >= running.epochs_done  # it lost only the epoch under way
     done = wait_for(a, session, 240)
     assert done.state == JobState.DONE, done.error
-    assert [epoch["epoch"] for epoch in load_model(done.out).info["history"]] == list(range(1, LONG.epochs + 1))
+    history = load_model(done.out).info["history"]
+    assert [epoch["epoch"] for epoch in history] == list(range(1, LONG.epochs + 1))
+    assert before and history[: len(before)] == before  # the epochs before the kill, continued from, not redone
     assert not leftovers(user_models)
+
+
+def test_a_job_running_for_several_leases_keeps_its_lease_and_runs_once(replicas, workers, queue_env, monkeypatch):
+    """With a 2 s lease, the worker that took a job still holds its lease four leases later (it renews it), and
+    the job is never queued again nor started a second time."""
+    monkeypatch.setenv("RNNVIZ_LEASE_SECONDS", str(LEASE))  # the pages' and the worker's
+    a, b = replicas
+    workers()
+    session = store.new_session_id()
+    job_id = a.submit(replace(LONG, epochs=40), session, "10.0.0.1")  # far longer than the wait below
+    running = wait_until(lambda: (s := b.latest(session)).state == JobState.RUNNING and s.progress and s, 120)
+    leases = Redis.from_url(queue_env.url, decode_responses=True)
+    holders = set()
+    for _ in range(40):  # 4 leases, looked at 10 times a lease
+        holders.add(leases.get(lease_key(job_id)))
+        time.sleep(LEASE / 10)
+    assert holders == {running.server}  # held throughout by the worker that took it
+    b.stop(session, job_id)
+    stopped = wait_for(a, session, 120)
+    assert stopped.state == JobState.STOPPED and stopped.restarts == 0 and not a.rq.count  # never queued again
+    assert (stopped.server, stopped.pid, stopped.started) == (running.server, running.pid, running.started)  # one start
 
 
 def test_stop_early_from_another_replica_stops_the_job_on_its_machine_and_saves(replicas, workers):

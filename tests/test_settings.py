@@ -19,12 +19,18 @@ def test_the_path_box_is_on_by_default_only_on_loopback(monkeypatch, setting, ad
 
 
 def test_numbers_are_read_and_bad_ones_fall_back(monkeypatch):
+    monkeypatch.delenv("RNNVIZ_LEASE_SECONDS", raising=False)
     monkeypatch.setenv("RNNVIZ_WORKERS", "3")
     monkeypatch.setenv("RNNVIZ_MAX_MODELS", "many")
     monkeypatch.setenv("RNNVIZ_MAX_MB", "0")
     monkeypatch.setenv("RNNVIZ_JOB_MINUTES", "0.5")
     read = settings()
     assert read.workers == 3 and read.max_models == 10 and read.max_megabytes == 50 and read.job_minutes == 0.5
+    assert read.lease_seconds == 10  # unset
+    monkeypatch.setenv("RNNVIZ_LEASE_SECONDS", "2.5")
+    assert settings().lease_seconds == 2.5
+    monkeypatch.setenv("RNNVIZ_LEASE_SECONDS", "-1")
+    assert settings().lease_seconds == 10
     monkeypatch.delenv("RNNVIZ_WORKERS")
     assert settings().workers >= 1
 

@@ -88,9 +88,13 @@ def test_shipped_statistics_ship_and_match_a_fresh_computation(cell_type, shippe
     kept = stats.cached_stats(shipped)
     assert kept is not None, f"{shipped.name}'s statistics are not in models/: run python -m rnnviz.stats"
     images, labels = mnist_test
+    assert stats.data_key(images, labels) == stats.MNIST_TEST_KEY  # the digits the kept statistics say they measured
     fresh = stats.compute_test_set_stats(shipped_models[cell_type], images, labels)
-    for name in ("saliency", "occlusion", "gradient_norms", "class_means"):
+    for name in ("saliency", "occlusion", "gradient_norms", "cell_gradient_norms", "class_means"):
         np.testing.assert_allclose(getattr(kept, name), getattr(fresh, name), rtol=1e-4, atol=1e-6, err_msg=name)
+    assert kept.units.keys() == fresh.units.keys()
+    for name in kept.units:  # among them the gate averages, and how often gates are open or shut, the lesson states
+        np.testing.assert_allclose(kept.units[name], fresh.units[name], rtol=1e-4, atol=1e-6, err_msg=name)
     for name in ("predictions", "labels", "top_digits", "digit_index", "digit_images"):
         np.testing.assert_array_equal(getattr(kept, name), getattr(fresh, name), err_msg=name)
     assert kept.accuracy == pytest.approx(shipped_models[cell_type].info["test_accuracy"])

@@ -7,8 +7,8 @@ what must be decided in one place:
 
     rq:queue:rnnviz           the waiting jobs, first come first served (RQ's), as SESSION_JOBID_RESTARTS
     rnnviz:lease:JOB          who holds a job: the worker running it (renewed every second), or a page for
-                              the moment it queues, requeues or cancels it; it lapses LEASE_SECONDS after
-                              its holder's last renewal
+                              the moment it queues, requeues or cancels it; it lapses RNNVIZ_LEASE_SECONDS
+                              (the operator's setting, 10 by default) after its holder's last renewal
     rnnviz:running            the jobs a worker has taken, as SESSION/JOB
     rnnviz:stop:JOB           "Stop early" was asked
     rnnviz:visitor:SESSION    the visitor's newest training; rnnviz:address:DIGEST  an address's trainings
@@ -58,8 +58,7 @@ from .queue import Place, QueueFull, place_of
 from .settings import settings as operator_settings
 
 QUEUE = "rnnviz"  # the RQ queue's name
-LEASE_SECONDS = 10  # a job's lease lapses this long after its holder's last renewal
-RENEW_EVERY = 1.0  # s between a worker's renewals (and its looks for "Stop early")
+RENEW_EVERY = 1.0  # s between a worker's renewals (and its looks for "Stop early"), or a fifth of a shorter lease
 LOOK_EVERY = 1.0  # s between a page process's looks for lapsed leases
 MAX_RESTARTS = 3  # times a job is queued again (its worker lost, or resumed) before it is left interrupted
 KEPT = 7 * 86_400  # s the admission and measuring keys are kept (a training lasts minutes)
@@ -76,7 +75,7 @@ return redis.call('EXISTS', KEYS[2])
 """  # a worker's renewal: -1 the lease is no longer its own, 1 "Stop early" was asked, else 0
 RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 TAKE = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
 redis.call('SADD', KEYS[2], ARGV[3])
 return 1
 """  # a worker takes a job: its lease, and its place among the running, together
@@ -103,6 +102,11 @@ def rq_id(status: JobStatus) -> str:
 def status_of(job_ref: str) -> JobStatus | None:
     session, _, job_id = job_ref.partition("/")
     return read_status(session, job_id) if store.is_session_id(session) else None
+
+
+def lease_ms() -> int:
+    """How long a lease lasts after its holder's last renewal, in ms: the operator's RNNVIZ_LEASE_SECONDS."""
+    return int(operator_settings().lease_seconds * 1000)
 
 
 def holder() -> str:
@@ -252,7 +256,7 @@ class RedisQueue:
     def _held(self, job_id: str) -> Iterator[bool]:
         """Hold the job's lease while queueing, cancelling or requeueing it (whether it could be taken: not
         when a worker has it); let go at the end unless _enqueue did."""
-        held = bool(self.redis.set(lease_key(job_id), self.token, nx=True, ex=LEASE_SECONDS))
+        held = bool(self.redis.set(lease_key(job_id), self.token, nx=True, px=lease_ms()))
         try:
             yield held
         finally:
@@ -274,7 +278,7 @@ class RedisQueue:
         if Job.exists(rq_id(status), connection=self.rq.connection) or self.redis.exists(lease_key(status.id)):
             return True
         written = job_files(status.session, status.id)["status"]
-        return status.state == JobState.RUNNING and time.time() - written.stat().st_mtime < LEASE_SECONDS
+        return status.state == JobState.RUNNING and time.time() - written.stat().st_mtime < lease_ms() / 1000
 
     def _admit(self, status: JobStatus) -> None:
         """Register a live training for its visitor and address, or admission.Refused: the visitor's and the
@@ -333,24 +337,26 @@ class RedisQueue:
 
 
 class Lease(threading.Thread):
-    """Renews a job's lease every second while this worker runs it, and hears "Stop early". A worker that
-    loses its lease, or cannot renew it for nearly LEASE_SECONDS (Redis unreachable), ends itself at once:
-    by then a page may have queued the job again for another worker."""
+    """Renews a job's lease every second (five times a lease, if shorter) while this worker runs it, and hears
+    "Stop early". A worker that loses its lease, or cannot renew it for nearly a lease (Redis unreachable), ends
+    itself at once: by then a page may have queued the job again for another worker."""
 
     def __init__(self, connection: Redis, job_id: str, token: str):
         super().__init__(name="lease", daemon=True)
         self.connection, self.job_id, self.token = connection, job_id, token
         self.renewed, self.stop_asked = time.monotonic(), False
+        self.lease_ms = lease_ms()
+        self.every = min(RENEW_EVERY, self.lease_ms / 5000)
         self.start()
 
     def run(self) -> None:
         while True:
-            time.sleep(RENEW_EVERY)
+            time.sleep(self.every)
             try:
                 answer = self.connection.eval(RENEW, 2, lease_key(self.job_id), stop_key(self.job_id), self.token,
-                                              LEASE_SECONDS * 1000)
+                                              self.lease_ms)
             except RedisError:
-                if time.monotonic() - self.renewed > LEASE_SECONDS - 3 * RENEW_EVERY:
+                if time.monotonic() - self.renewed > self.lease_ms / 1000 - 3 * self.every:
                     os._exit(1)
                 continue
             if answer < 0:
@@ -365,7 +371,7 @@ def run_job(session: str, job_id: str) -> None:
 
     connection, token, job_ref = Redis.from_url(operator_settings().queue_url, decode_responses=True), holder(), \
         f"{session}/{job_id}"
-    if not connection.eval(TAKE, 2, lease_key(job_id), RUNNING, token, LEASE_SECONDS, job_ref):
+    if not connection.eval(TAKE, 2, lease_key(job_id), RUNNING, token, lease_ms(), job_ref):
         return
     status = read_status(session, job_id)
     if status is None or status.state != JobState.QUEUED:  # cancelled, or its files are gone

@@ -23,6 +23,9 @@
     RNNVIZ_MAX_HIDDEN  the largest model (hidden units) a visitor may add or train (default 256)
     RNNVIZ_STORE_MB    the whole store's size (default 2048): past it, the visitors' folders unvisited longest go
     RNNVIZ_KEEP_DAYS   days a visitor's folder is kept after their last visit (default 30)
+    RNNVIZ_LEASE_SECONDS  with RNNVIZ_QUEUE_URL: how long a running job's lease outlives its worker's last
+                       renewal (default 10): a worker lost is noticed this late; one that cannot reach Redis nearly this
+                       long stops (rnnviz/serving/redis_queue.py)
 
 Where MNIST is read from and caches are kept (RNNVIZ_DATA, RNNVIZ_CACHE) is not a serving setting:
 the command-line tools use them too (rnnviz/config.py).
@@ -56,6 +59,7 @@ class Serving:
     max_hidden: int
     store_megabytes: float
     keep_days: float
+    lease_seconds: float
 
     def path_box_enabled(self, address: str | None) -> bool:
         """Whether the path box is on for a server listening on `address` (None or "": every interface)."""
@@ -94,4 +98,5 @@ def settings() -> Serving:
         max_hidden=_number("RNNVIZ_MAX_HIDDEN", 256),
         store_megabytes=_number("RNNVIZ_STORE_MB", 2048.0, float),
         keep_days=_number("RNNVIZ_KEEP_DAYS", 30.0, float),
+        lease_seconds=_number("RNNVIZ_LEASE_SECONDS", 10.0, float),
     )
