@@ -94,9 +94,11 @@ def connections_per_port(ports: list[int]) -> dict[int, int]:
 
 
 def is_worker(pid: int) -> bool:
-    """Whether a process is a training worker (python -m rnnviz.serving.worker, or a process forked from one)."""
+    """Whether a process is a training worker (python -m rnnviz.serving.worker or .redis_worker, or a process
+    forked from one)."""
     try:
-        return b"rnnviz.serving.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"rnnviz.serving.worker" in command or b"rnnviz.serving.redis_worker" in command
     except OSError:
         return False
 

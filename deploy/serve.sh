@@ -10,7 +10,7 @@
 # secret (STREAMLIT_SERVER_COOKIE_SECRET: uploads carry an XSRF token signed with it); the path box is off (the replicas listen on loopback, but serve everyone through nginx).
 # Without WORKER_MACHINES, training slots are machine-wide file locks: RNNVIZ_WORKERS trainings at once in all
 # replicas together. With it, the replicas run no training: they queue it in Redis (RNNVIZ_QUEUE_URL), kept in
-# an append-only file in the run folder, and each stand-in machine (python -m rnnviz.serving.worker, a process
+# an append-only file in the run folder, and each stand-in machine (python -m rnnviz.serving.redis_worker, a process
 # tree of its own) runs RNNVIZ_WORKERS of them at once.
 # Ctrl-C (or SIGTERM) stops the balancer and every replica. See deploy/README.md for several machines.
 set -euo pipefail
@@ -50,7 +50,7 @@ if ((WORKER_MACHINES > 0)); then
     done
     export RNNVIZ_QUEUE_URL=redis://127.0.0.1:$redis_port/0
     for ((m = 1; m <= WORKER_MACHINES; m++)); do
-        nice -n 19 python -m rnnviz.serving.worker >"$RUN/worker-$m.log" 2>&1 &
+        nice -n 19 python -m rnnviz.serving.redis_worker >"$RUN/worker-$m.log" 2>&1 &
         pids+=($!)
         worker_pids+=($!)
     done

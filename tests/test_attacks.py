@@ -28,7 +28,7 @@ from rnnviz.preprocess import MAX_DRAWING_SIDE, decode_drawing
 from rnnviz.recipes import Settings
 from rnnviz.serving import admission, store
 from rnnviz.serving.jobs import JobState
-from rnnviz.serving.queue import TrainingQueue
+from rnnviz.serving.local_queue import LocalQueue
 from tests import attacks
 from tests.conftest import ROOT, CountingReader, app_test, canvas_state, wait_for
 from ui.state import Key, Source, Tab
@@ -293,7 +293,7 @@ def test_no_message_names_a_server_folder_when_mnist_is_missing(user_models, tmp
 @pytest.fixture
 def queue(user_models, tmp_path, monkeypatch, offline_mnist):
     monkeypatch.setenv("RNNVIZ_SLOTS", str(tmp_path / "slots"))
-    made = TrainingQueue(workers=1, queue_limit=5)
+    made = LocalQueue(workers=1, queue_limit=5)
     yield made
     made.close()
 

@@ -237,3 +237,56 @@ def test_keys_and_labels_are_spelled_only_in_ui_state():
             for path in files
             for line, value, name in spelled_out(path.read_text(), path.parent.name == "tests", parameters)]
     assert not hits, "spelled out instead of named from ui.state:\n" + "\n".join(hits)
+
+
+def project_modules() -> dict[str, Path]:
+    """Every Python module of the project (the package, the page, tests, benchmarks, docs) by name."""
+    paths = [*ROOT.glob("*.py"), *(path for folder in ("rnnviz", "ui", "tests", "bench", "docs", "tools")
+                                    for path in (ROOT / folder).rglob("*.py"))]
+    return {module_name(path): path for path in paths}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the project's modules it imports, at any depth (a package's own parents, loaded before it
+    anyway, left out)."""
+    modules = project_modules()
+    return {name: {other for other in imported(path) if other in modules and other != name
+                   and not name.startswith(f"{other}.")}
+            for name, path in modules.items()}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles of `graph`, one path each (depth first, from every module)."""
+    found, done = [], set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            found.append(path[path.index(module):] + [module])
+            return
+        if module in done:
+            return
+        for other in sorted(graph.get(module, ())):
+            visit(other, path + [module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+    return found
+
+
+def test_no_module_imports_itself_round_a_circle():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]  # the check sees one
+    assert not circles(import_graph())
+
+
+def test_nothing_outside_the_tests_imports_them():
+    graph = import_graph()
+    assert not [f"{name} imports {other}" for name, others in graph.items() if not name.startswith("tests")
+                for other in others if other.startswith("tests")]
+
+
+def test_no_module_name_is_both_in_the_package_and_in_the_page():
+    names = {folder: {path.stem for path in (ROOT / folder).rglob("*.py") if path.stem != "__init__"}
+             | {path.name for path in (ROOT / folder).rglob("*") if path.is_dir() and path.name != "__pycache__"}
+             for folder in ("rnnviz", "ui")}
+    assert not names["rnnviz"] & names["ui"]

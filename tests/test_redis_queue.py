@@ -1,5 +1,5 @@
 """The training queue in Redis, against a real redis-server started here on loopback: pages (RedisQueue) in two
-replicas and workers standing in for two machines (`python -m rnnviz.serving.worker`, each its own process
+replicas and workers standing in for two machines (`python -m rnnviz.serving.redis_worker`, each its own process
 tree), sharing one model store. A job runs on a worker and shows on every replica; a worker killed mid-epoch
 loses at most the epoch and its job continues on the other; a job longer than many leases keeps its lease and
 runs once; "Stop early" reaches the machine that runs the job; one training per visitor however many replicas
@@ -21,16 +21,17 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
+from tests.test_queue import LONG, TINY, saved_epochs
 
 from rnnviz import load_model, save_checkpoint
 from rnnviz.recipes import Settings
 from rnnviz.serving import store
 from rnnviz.serving.admission import Refused
 from rnnviz.serving.jobs import JobState, read_status
-from rnnviz.serving.queue import QueueFull
-from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue, lease_key
+from rnnviz.serving.local_queue import QueueFull
+from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
+from rnnviz.serving.redis_worker import lease_key
 from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
-from tests.test_queue import LONG, TINY, saved_epochs
 from ui import cache
 from ui.state import Key, Tab
 
@@ -99,7 +100,7 @@ def workers(queue_env):
 
     def start() -> subprocess.Popen:
         env = {**os.environ, "RNNVIZ_WORKERS": "1"}
-        started.append(subprocess.Popen([sys.executable, "-m", "rnnviz.serving.worker"], cwd=ROOT, env=env,
+        started.append(subprocess.Popen([sys.executable, "-m", "rnnviz.serving.redis_worker"], cwd=ROOT, env=env,
                                         start_new_session=True, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL))
         return started[-1]
@@ -112,7 +113,7 @@ def workers(queue_env):
 @pytest.fixture
 def replicas(queue_env, offline_mnist):
     """Two page replicas' queues (A, B)."""
-    a, b = RedisQueue(), RedisQueue()
+    a, b = RedisQueue(queue_env.url), RedisQueue(queue_env.url)
     yield a, b
     a.close()
     b.close()
@@ -149,7 +150,7 @@ WATCHER = """
 import sys, time
 from rnnviz.serving.jobs import JobState
 from rnnviz.serving.redis_queue import RedisQueue
-queue, session, seen = RedisQueue(), sys.argv[1], []
+queue, session, seen = RedisQueue(os.environ["RNNVIZ_QUEUE_URL"]), sys.argv[1], []
 while not seen or seen[-1][0] not in ("done", "failed"):
     status = queue.latest(session)
     place = queue.place(status) if status and status.state == JobState.QUEUED else None
@@ -327,7 +328,7 @@ def test_the_train_tab_queues_in_redis_and_says_saved(queue_env, workers, mnist_
 
 
 def test_a_new_checkpoint_is_measured_once_by_a_worker_whichever_replica_asks(queue_env, workers, mnist_test):
-    a, b = RedisQueue(), RedisQueue()
+    a, b = RedisQueue(queue_env.url), RedisQueue(queue_env.url)
     session = store.new_session_id()
     checkpoint = save_checkpoint(random_model("rnn", 8), store.new_checkpoint_path("mine", session), test_accuracy=0.5)
     try:

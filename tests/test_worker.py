@@ -6,15 +6,15 @@ import signal
 from pathlib import Path
 
 import pytest
+from tests.test_queue import LONG, saved_epochs
 
 from rnnviz import load_model
 from rnnviz.recipes import Settings
 from rnnviz.serving import store
 from rnnviz.serving.jobs import JobState, JobStatus, job_files, jobs_dir, read_curve, read_status, write_status
-from rnnviz.serving.queue import TrainingQueue
+from rnnviz.serving.local_queue import LocalQueue
 from rnnviz.serving.worker import work
 from tests.conftest import leftovers, wait_for, wait_until
-from tests.test_queue import LONG, saved_epochs
 
 
 def test_a_job_runs_to_its_end_and_says_so_in_its_files(user_models, offline_mnist):
@@ -47,7 +47,7 @@ def test_a_failing_job_ends_with_its_reason(user_models, tmp_path, offline_mnist
 @pytest.mark.slow
 def test_a_killed_worker_leaves_nothing_and_the_job_resumes(user_models, tmp_path, monkeypatch, offline_mnist):
     monkeypatch.setenv("RNNVIZ_SLOTS", str(tmp_path / "slots"))
-    queue, session = TrainingQueue(workers=1), store.new_session_id()
+    queue, session = LocalQueue(workers=1), store.new_session_id()
     try:
         queue.submit(LONG, session)
         status = wait_until(lambda: (s := queue.latest(session)).epochs_done >= 1 and s)

@@ -19,10 +19,9 @@ from rnnviz import CELL_TYPES, RowReader, load_model, memory, neighbours, stats
 from rnnviz.config import data_dir
 from rnnviz.data import gallery
 from rnnviz.data.mnist import has_mnist, load_mnist
-from rnnviz.serving import store
+from rnnviz.serving import JobQueue, make_queue, store
 from rnnviz.serving.jobs import JobStatus
-from rnnviz.serving.queue import JobQueue, make_queue
-from rnnviz.serving.settings import settings as operator_settings
+from rnnviz.serving.server_config import server_config
 
 CACHE_MB = 1024  # everything together (a hidden-100 LSTM is 0.2 MB; MNIST's training images 188 MB)
 
@@ -79,12 +78,12 @@ def _cache() -> ByteCache:
 
 @st.cache_resource
 def _training_queue(store_path: str, queue_url: str) -> JobQueue:
-    return make_queue()
+    return make_queue(queue_url)
 
 
 def training_queue() -> JobQueue:
     """This server's training queue (one per model store and queue setting)."""
-    return _training_queue(str(store.store_dir()), operator_settings().queue_url)
+    return _training_queue(str(store.store_dir()), server_config().queue_url)
 
 
 class Loaded(NamedTuple):

@@ -8,7 +8,7 @@ the address is the key to those models (share it, and you share them).
 import streamlit as st
 
 from rnnviz.serving import store
-from rnnviz.serving.settings import settings
+from rnnviz.serving.server_config import server_config
 
 from .state import Key, Param
 
@@ -31,7 +31,7 @@ def client_address() -> str:
     """The visitor's network address: the connection's, or, when that is a balancer the operator trusts
     (RNNVIZ_PROXIES), the address that balancer saw, which it appended to X-Forwarded-For last."""
     address = st.context.ip_address or ""
-    if address in settings().proxies:
+    if address in server_config().proxies:
         hops = [hop.strip() for hop in (st.context.headers.get("X-Forwarded-For") or "").split(",") if hop.strip()]
         address = hops[-1] if hops else address
     return address

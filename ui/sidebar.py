@@ -5,7 +5,7 @@ import streamlit as st
 
 from rnnviz import CheckpointError
 from rnnviz.serving import store
-from rnnviz.serving.settings import settings as operator_settings
+from rnnviz.serving.server_config import server_config
 
 from .cache import Loaded, load_entry, picker_label
 from .session import session_id
@@ -91,7 +91,7 @@ def _add_from_disk() -> None:
 def add_checkpoint_form() -> None:
     """Upload a checkpoint (or name one on the server, if allowed); it is checked, then copied to the
     visitor's own folder."""
-    limits = operator_settings()
+    limits = server_config()
     with st.sidebar.expander("Add a checkpoint", expanded=Key.ADDED in st.session_state):
         st.file_uploader("Upload a .safetensors checkpoint", type=["safetensors", "pt"], key=Key.UPLOAD,
                          on_change=_add_upload, max_upload_size=UPLOAD_LIMIT_MB)

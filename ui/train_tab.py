@@ -1,6 +1,6 @@
 """Train: a new model, trained by a worker process from a named recipe (the CLI's), with live progress.
 
-Jobs queue on the server (rnnviz.serving.queue). Watching costs the server little: once a second the
+Jobs queue on the server (rnnviz.serving.local_queue). Watching costs the server little: once a second the
 page reads the job's small status file and updates one progress bar; the curves are drawn only when
 an epoch ends (a full run of the page) or the job ends.
 """
@@ -16,8 +16,8 @@ from rnnviz.recipes import APP_RECIPE, RECIPES, Settings, help_of, recipe_settin
 from rnnviz.serving import store
 from rnnviz.serving.admission import Refused
 from rnnviz.serving.jobs import SAVED, JobState, JobStatus, estimated_seconds, read_curve
-from rnnviz.serving.queue import JobQueue, QueueFull
-from rnnviz.serving.settings import settings as operator_settings
+from rnnviz.serving.local_queue import JobQueue, QueueFull
+from rnnviz.serving.server_config import server_config
 
 from .cache import training_queue
 from .session import client_address, session_id
@@ -45,7 +45,7 @@ def _load_recipe() -> None:
 
 def _form(start_disabled: bool) -> bool:
     """The settings the recipe leaves to the visitor; whether they pressed Start."""
-    limits = operator_settings()
+    limits = server_config()
     with st.form("train-settings"):
         left, middle, right = st.columns(3)
         left.selectbox("Cell", CELL_TYPES, format_func=str.upper, key=Key.TRAIN_CELL, help=help_of("cell_type"))
@@ -79,7 +79,7 @@ def train_tab() -> None:
     start = _form(start_disabled=bool(status and status.live))
     minutes = estimated_seconds(_chosen(recipe), queue.rate) / 60
     st.caption(f"These settings train for about {minutes:.0f} min here. Each visitor may have one training at a "
-               f"time, of at most {operator_settings().job_minutes:.0f} min: a longer one is refused when you start "
+               f"time, of at most {server_config().job_minutes:.0f} min: a longer one is refused when you start "
                "it, and one that runs over stops there, keeping what it learned.")
     if start:
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..recipes import Settings
 from . import store
 from .jobs import TRAIN, JobStatus, estimated_seconds, read_status
-from .settings import settings as operator_settings
+from .server_config import server_config
 
 
 class Refused(ValueError):
@@ -65,7 +65,7 @@ def check(settings: Settings, session: str, address: str, rate: float) -> None:
 
 def check_size(settings: Settings, rate: float) -> None:
     """Refused unless the training is within the operator's model size and time budget (at `rate`)."""
-    limits = operator_settings()
+    limits = server_config()
     if settings.hidden > limits.max_hidden:
         raise Refused(f"This server trains models of up to {limits.max_hidden} hidden units.")
     minutes = estimated_seconds(settings, rate) / 60
@@ -77,7 +77,7 @@ def check_size(settings: Settings, rate: float) -> None:
 def check_live(live: list[JobStatus], session: str, address: str) -> None:
     """Refused if, among the `live` trainings, this visitor has one, or their address (its digest,
     address_key) has its share."""
-    limits = operator_settings()
+    limits = server_config()
     if any(job.session == session for job in live):
         raise Refused("You have a training queued or running already.")
     if sum(job.address == address for job in live) >= limits.per_address:

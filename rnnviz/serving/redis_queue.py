@@ -1,7 +1,7 @@
 """The training queue of every machine, in Redis through RQ (RNNVIZ_QUEUE_URL=redis://host:port/db).
 
-Pages on any machine put jobs in one RQ queue (RedisQueue: the same calls as the embedded TrainingQueue);
-worker machines run them (`python -m rnnviz.serving.worker`: serve() below). A job's status, curve and
+Pages on any machine put jobs in one RQ queue (RedisQueue: the same calls as the embedded LocalQueue);
+worker machines run them (`python -m rnnviz.serving.redis_worker`). A job's status, curve and
 checkpoints stay in the shared model store (rnnviz/serving/jobs.py), as with the embedded queue; Redis holds
 what must be decided in one place:
 
@@ -22,9 +22,6 @@ must keep its data across a restart (deploy/README.md: appendonly); a job it los
 """
 
 import hashlib
-import os
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -35,18 +32,16 @@ from redis import Redis, WatchError
 from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.job import Job
-from rq.worker_pool import WorkerPool
 
 from ..recipes import Settings
 from . import admission, store
+from .job_queue import Place, QueueFull, place_of
 from .jobs import (
     DEFAULT_RATE,
-    MEASURE,
     TRAIN,
     JobState,
     JobStatus,
     job_files,
-    measured_rate,
     new_measuring,
     new_training,
     newest_job,
@@ -54,39 +49,26 @@ from .jobs import (
     remove_leftovers,
     write_status,
 )
-from .queue import Place, QueueFull, place_of
-from .settings import settings as operator_settings
+from .redis_worker import (
+    QUEUE,
+    RATE,
+    RELEASE,
+    RUNNING,
+    holder,
+    lease_key,
+    lease_ms,
+    run_job,
+    stop_key,
+)
+from .server_config import server_config
 
-QUEUE = "rnnviz"  # the RQ queue's name
-RENEW_EVERY = 1.0  # s between a worker's renewals (and its looks for "Stop early"), or a fifth of a shorter lease
 LOOK_EVERY = 1.0  # s between a page process's looks for lapsed leases
 MAX_RESTARTS = 3  # times a job is queued again (its worker lost, or resumed) before it is left interrupted
 KEPT = 7 * 86_400  # s the admission and measuring keys are kept (a training lasts minutes)
-RUNNING = "rnnviz:running"
-RATE = "rnnviz:rate"
 UNREACHABLE = "The training queue cannot be reached just now; please try again in a minute."
 SHOWING_LAST = "The training queue cannot be reached just now: this is the training's last known progress."
 WORKER_LOST = "Its trainer was lost after {epochs} finished epochs; it was queued again and continues from there."
 QUEUE_LOST = "The training queue lost track of it (its Redis restarted without its data)."
-RENEW = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('EXISTS', KEYS[2])
-"""  # a worker's renewal: -1 the lease is no longer its own, 1 "Stop early" was asked, else 0
-RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-TAKE = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
-redis.call('SADD', KEYS[2], ARGV[3])
-return 1
-"""  # a worker takes a job: its lease, and its place among the running, together
-
-
-def lease_key(job_id: str) -> str:
-    return f"rnnviz:lease:{job_id}"
-
-
-def stop_key(job_id: str) -> str:
-    return f"rnnviz:stop:{job_id}"
 
 
 def ref(status: JobStatus) -> str:
@@ -104,21 +86,11 @@ def status_of(job_ref: str) -> JobStatus | None:
     return read_status(session, job_id) if store.is_session_id(session) else None
 
 
-def lease_ms() -> int:
-    """How long a lease lasts after its holder's last renewal, in ms: the operator's RNNVIZ_LEASE_SECONDS."""
-    return int(operator_settings().lease_seconds * 1000)
-
-
-def holder() -> str:
-    """A name for whoever takes leases: this machine, process, and a random part (one per queue or job)."""
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
 class RedisQueue:
-    """The training queue of every machine: jobs in Redis, run by worker machines (serve())."""
+    """The training queue of every machine: jobs in Redis, run by worker machines (redis_worker.py)."""
 
-    def __init__(self, url: str | None = None):
-        url = url or operator_settings().queue_url
+    def __init__(self, url: str):
+        self.url = url  # passed to the workers with each job
         self.redis = Redis.from_url(url, decode_responses=True)  # for our keys, read as text
         self.rq = Queue(QUEUE, connection=Redis.from_url(url))  # RQ reads bytes
         self.token = holder()
@@ -141,7 +113,7 @@ class RedisQueue:
         admission.check_size(settings, self.rate)
         self.latest(session)  # notices a job the queue lost
         with self._reaching_redis():
-            if self.rq.count >= operator_settings().queue_limit:
+            if self.rq.count >= server_config().queue_limit:
                 raise QueueFull(f"{self.rq.count} trainings are waiting already; please try again later.")
             status = new_training(settings, session, admission.address_key(address), self.token)
             with self._held(status.id):
@@ -267,7 +239,7 @@ class RedisQueue:
         """Put the job in RQ's queue and let go of its lease in one transaction: a worker that takes it
         finds its lease free."""
         with self.rq.connection.pipeline() as pipe:
-            self.rq.enqueue_call(run_job, args=(status.session, status.id), job_id=rq_id(status), timeout=-1,
+            self.rq.enqueue_call(run_job, args=(self.url, status.session, status.id), job_id=rq_id(status), timeout=-1,
                                  failure_ttl=86_400, pipeline=pipe)
             pipe.delete(lease_key(status.id))
             pipe.execute()
@@ -333,68 +305,3 @@ class RedisQueue:
             self._enqueue(status)
 
 
-# -- on a worker machine --
-
-
-class Lease(threading.Thread):
-    """Renews a job's lease every second (five times a lease, if shorter) while this worker runs it, and hears
-    "Stop early". A worker that loses its lease, or cannot renew it for nearly a lease (Redis unreachable), ends
-    itself at once: by then a page may have queued the job again for another worker."""
-
-    def __init__(self, connection: Redis, job_id: str, token: str):
-        super().__init__(name="lease", daemon=True)
-        self.connection, self.job_id, self.token = connection, job_id, token
-        self.renewed, self.stop_asked = time.monotonic(), False
-        self.lease_ms = lease_ms()
-        self.every = min(RENEW_EVERY, self.lease_ms / 5000)
-        self.start()
-
-    def run(self) -> None:
-        while True:
-            time.sleep(self.every)
-            try:
-                answer = self.connection.eval(RENEW, 2, lease_key(self.job_id), stop_key(self.job_id), self.token,
-                                              self.lease_ms)
-            except RedisError:
-                if time.monotonic() - self.renewed > self.lease_ms / 1000 - 3 * self.every:
-                    os._exit(1)
-                continue
-            if answer < 0:
-                os._exit(1)
-            self.renewed, self.stop_asked = time.monotonic(), answer == 1
-
-
-def run_job(session: str, job_id: str) -> None:
-    """What a worker does with a job from the queue (in RQ's work horse): take its lease, or leave it to
-    whoever holds it; run it; let go."""
-    from .worker import work  # torch: only in the workers
-
-    connection, token, job_ref = Redis.from_url(operator_settings().queue_url, decode_responses=True), holder(), \
-        f"{session}/{job_id}"
-    if not connection.eval(TAKE, 2, lease_key(job_id), RUNNING, token, lease_ms(), job_ref):
-        return
-    status = read_status(session, job_id)
-    if status is None or status.state != JobState.QUEUED:  # cancelled, or its files are gone
-        connection.srem(RUNNING, job_ref)
-        connection.eval(RELEASE, 1, lease_key(job_id), token)
-        return
-    status.state, status.server, status.started = JobState.RUNNING, token, time.time()
-    write_status(status)
-    lease = Lease(connection, job_id, token)
-    work(session, job_id, lambda: lease.stop_asked)
-    ended = read_status(session, job_id)
-    if ended.kind != MEASURE and ended.state == JobState.DONE:
-        connection.set(RATE, measured_rate(ended))
-    connection.srem(RUNNING, job_ref)
-    connection.delete(stop_key(job_id))
-    connection.eval(RELEASE, 1, lease_key(job_id), token)
-
-
-def serve() -> None:
-    """This machine's workers: RNNVIZ_WORKERS jobs at once, at the lowest priority, each worker started
-    again if it dies; until SIGINT or SIGTERM."""
-    limits = operator_settings()
-    if not limits.queue_url:
-        raise SystemExit("Set RNNVIZ_QUEUE_URL=redis://host:port/db: the queue these workers take jobs from.")
-    os.nice(19)  # pages first (their machines run no workers, or share their cores with these)
-    WorkerPool([QUEUE], connection=Redis.from_url(limits.queue_url), num_workers=limits.workers).start()

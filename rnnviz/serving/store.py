@@ -1,6 +1,6 @@
 """Where checkpoints live: the shipped models (read-only) and a model store for trained or added ones.
 
-The store is $RNNVIZ_MODELS, or the cache folder's models/ (rnnviz/serving/settings.py); server
+The store is $RNNVIZ_MODELS, or the cache folder's models/ (rnnviz/serving/server_config.py); server
 replicas may share it (every write is atomic). Each visitor has a folder of their own in it, named by
 a random session id: a visitor sees the shipped models, the class's (checkpoints the operator puts at the store's top
 level) and their own; everyone's only when the operator turns the class gallery on. A visitor keeps
@@ -22,7 +22,7 @@ from pathlib import Path
 from ..checkpoint import MAX_BYTES, SUFFIX, CheckpointError, load_model
 from ..config import MODELS_DIR
 from ..files import atomic_write
-from .settings import settings
+from .server_config import server_config
 
 SHIPPED_DIR = MODELS_DIR
 SHIPPED = ("lstm", "gru", "rnn")  # shipped checkpoints, in picker order: models/<cell type>.safetensors
@@ -51,7 +51,7 @@ class Entry:
 
 def store_dir() -> Path:
     """The model store (its top level holds the class's models; sessions/ the visitors' own)."""
-    return settings().store
+    return server_config().store
 
 
 def new_session_id() -> str:
@@ -92,7 +92,7 @@ def list_checkpoints(session: str | None = None) -> list[Entry]:
     every session's when the class gallery is on."""
     shipped = [Entry(shipped_path(cell_type), True) for cell_type in SHIPPED if shipped_path(cell_type).exists()]
     folders = [store_dir()]
-    if settings().shared_gallery:
+    if server_config().shared_gallery:
         folders += sorted((store_dir() / SESSIONS).glob("*"))
     elif session:
         folders.append(session_dir(session))
@@ -133,7 +133,7 @@ def _footprint(checkpoint: Path) -> int:
 def prune(session: str, keep: Path | None = None) -> list[str]:
     """Remove the session's oldest models until it holds at most the operator's count and size, the files
     kept beside them included (never `keep`, the one just added). Returns the names removed."""
-    limits, removed = settings(), []
+    limits, removed = server_config(), []
     sizes = {path: _footprint(path) for path in _newest_first([session_dir(session)])}
     while len(sizes) > limits.max_models or sum(sizes.values()) > limits.max_megabytes * 2**20:
         oldest = next((path for path in reversed(list(sizes)) if path != keep), None)
@@ -151,7 +151,7 @@ def pruned_message(removed: list[str]) -> str:
     """What to tell a visitor whose oldest models were removed ('' if none)."""
     if not removed:
         return ""
-    limits = settings()
+    limits = server_config()
     return (f"To stay within {limits.max_models} models and {limits.max_megabytes:.0f} MB per visitor, your "
             f"oldest {'model was' if len(removed) == 1 else f'{len(removed)} models were'} removed: "
             f"{', '.join(removed)}.")
@@ -168,9 +168,9 @@ def add_checkpoint(data: bytes, name: str, session: str | None = None) -> tuple[
     file = io.BytesIO(data)
     file.name = name
     model = load_model(file)
-    if model.hidden_size > settings().max_hidden:
+    if model.hidden_size > server_config().max_hidden:
         raise CheckpointError(f"{name}: a model of {model.hidden_size} hidden units; this server takes models of up to "
-                              f"{settings().max_hidden}")
+                              f"{server_config().max_hidden}")
     saved = atomic_write(new_checkpoint_path(f"{Path(name).stem}-{model.cell_type}", session),
                          lambda out: out.write(data))
     return saved, prune(session, keep=saved) if session else []
@@ -208,7 +208,7 @@ def add_checkpoint_file(path: str, session: str | None = None,
                         allowed: tuple[Path, ...] | None = None) -> tuple[Path, list[str]]:
     """add_checkpoint for a file on the server, under the operator's allowed folders. Every refusal,
     a bad checkpoint included, is the one PATH_REFUSED message."""
-    data = read_allowed_file(path, settings().path_dirs if allowed is None else allowed)
+    data = read_allowed_file(path, server_config().path_dirs if allowed is None else allowed)
     try:
         return add_checkpoint(data, Path(path).name, session)
     except CheckpointError as error:
@@ -230,7 +230,7 @@ def sweep(busy: set[str], now: float | None = None) -> list[str]:
     """Keep the store within the operator's bounds: remove the visitors' folders unvisited for longer
     than RNNVIZ_KEEP_DAYS, then, while the store is over RNNVIZ_STORE_MB, the folders unvisited longest;
     never those of the `busy` visitors (a job of theirs is under way). Returns the ids removed."""
-    limits, now = settings(), time.time() if now is None else now
+    limits, now = server_config(), time.time() if now is None else now
     folders = []
     for folder in (store_dir() / SESSIONS).glob("*"):
         if is_session_id(folder.name) and folder.name not in busy:

@@ -1,9 +1,9 @@
 """The process that runs trainings and the measuring of new checkpoints; everything it reports goes to the
 job's files, and its errors to the server's log.
 
-    python -m rnnviz.serving.worker SESSION JOB_ID SERVER_PID   one job (the embedded queue starts it)
-    python -m rnnviz.serving.worker                             with RNNVIZ_QUEUE_URL: this machine's
-                          RNNVIZ_WORKERS workers, taking jobs from Redis (rnnviz/serving/redis_queue.py)
+    python -m rnnviz.serving.worker SESSION JOB_ID SERVER_PID   one job (the local queue starts it)
+
+A worker machine of the queue in Redis runs the same work() for each job it takes (redis_worker.py).
 
 Workers run at the lowest priority (the queue starts them under nice 19, from their first
 instruction: starting Python and torch takes 2-3 s of CPU; a worker machine's workers lower their own) so
@@ -38,7 +38,7 @@ from .jobs import (
     write_curve,
     write_status,
 )
-from .settings import settings as operator_settings
+from .server_config import server_config
 
 REPORT_EVERY = 5  # keep one curve point every this many batches (plus every epoch end)
 WRITE_EVERY = 1.0  # s between status writes while training (the page polls once a second)
@@ -83,7 +83,7 @@ def run_training(status: JobStatus, stop_asked: Callable[[], bool]) -> None:
     budget is spent (saved either way)."""
     files = job_files(status.session, status.id)
     reporter = Reporter(status, read_curve(status.session, status.id))
-    deadline = time.monotonic() + operator_settings().job_minutes * 60
+    deadline = time.monotonic() + server_config().job_minutes * 60
 
     def should_stop() -> bool:
         if time.monotonic() > deadline:
@@ -156,9 +156,4 @@ def stop_file_or_server_gone(session: str, job_id: str, parent: int) -> Callable
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 1:
-        from .redis_queue import serve
-
-        serve()
-    else:
-        work(sys.argv[1], sys.argv[2], stop_file_or_server_gone(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    work(sys.argv[1], sys.argv[2], stop_file_or_server_gone(sys.argv[1], sys.argv[2], int(sys.argv[3])))

@@ -1,4 +1,5 @@
-"""The operator's settings for serving a class, all read here from environment variables:
+"""The server's configuration, set by its operator for serving a class, all read here from environment
+variables:
 
     RNNVIZ_MODELS      the model store (default: the cache folder's models/); replicas share it
     RNNVIZ_WORKERS     trainings at once on this machine (default: cores - 1, at least 1); the rest queue
@@ -42,7 +43,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
-class Serving:
+class ServerConfig:
     store: Path
     workers: int
     slots_dir: Path
@@ -76,11 +77,11 @@ def _number(name: str, default, kind=int):
     return value if value > 0 else default
 
 
-def settings() -> Serving:
+def server_config() -> ServerConfig:
     """The settings now (read at every call: cheap, and tests can change them)."""
     dirs = os.environ.get("RNNVIZ_PATH_DIRS") or str(Path.home())
     path_box = os.environ.get("RNNVIZ_PATH_BOX", "auto").strip().lower()
-    return Serving(
+    return ServerConfig(
         store=Path(os.environ.get("RNNVIZ_MODELS") or cache_dir() / "models").expanduser(),
         workers=_number("RNNVIZ_WORKERS", max((os.cpu_count() or 2) - 1, 1)),
         slots_dir=Path(os.environ.get("RNNVIZ_SLOTS")

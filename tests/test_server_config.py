@@ -2,7 +2,7 @@
 
 import pytest
 
-from rnnviz.serving.settings import settings
+from rnnviz.serving.server_config import server_config
 
 
 @pytest.mark.parametrize("setting, address, enabled", [
@@ -15,7 +15,7 @@ def test_the_path_box_is_on_by_default_only_on_loopback(monkeypatch, setting, ad
         monkeypatch.delenv("RNNVIZ_PATH_BOX", raising=False)
     else:
         monkeypatch.setenv("RNNVIZ_PATH_BOX", setting)
-    assert settings().path_box_enabled(address) is enabled
+    assert server_config().path_box_enabled(address) is enabled
 
 
 def test_numbers_are_read_and_bad_ones_fall_back(monkeypatch):
@@ -24,20 +24,20 @@ def test_numbers_are_read_and_bad_ones_fall_back(monkeypatch):
     monkeypatch.setenv("RNNVIZ_MAX_MODELS", "many")
     monkeypatch.setenv("RNNVIZ_MAX_MB", "0")
     monkeypatch.setenv("RNNVIZ_JOB_MINUTES", "0.5")
-    read = settings()
+    read = server_config()
     assert read.workers == 3 and read.max_models == 10 and read.max_megabytes == 50 and read.job_minutes == 0.5
     assert read.lease_seconds == 10  # unset
     monkeypatch.setenv("RNNVIZ_LEASE_SECONDS", "2.5")
-    assert settings().lease_seconds == 2.5
+    assert server_config().lease_seconds == 2.5
     monkeypatch.setenv("RNNVIZ_LEASE_SECONDS", "-1")
-    assert settings().lease_seconds == 10
+    assert server_config().lease_seconds == 10
     monkeypatch.delenv("RNNVIZ_WORKERS")
-    assert settings().workers >= 1
+    assert server_config().workers >= 1
 
 
 def test_the_store_is_the_operators_folder_or_the_cache_folders(monkeypatch, tmp_path):
     monkeypatch.setenv("RNNVIZ_MODELS", str(tmp_path / "store"))
-    assert settings().store == tmp_path / "store"
+    assert server_config().store == tmp_path / "store"
     monkeypatch.delenv("RNNVIZ_MODELS")
     monkeypatch.setenv("RNNVIZ_CACHE", str(tmp_path / "cache"))
-    assert settings().store == tmp_path / "cache" / "models"
+    assert server_config().store == tmp_path / "cache" / "models"

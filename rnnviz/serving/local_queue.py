@@ -1,11 +1,11 @@
-"""The job queue, one per server process. The pages use it through JobQueue, from make_queue(): this
-module's TrainingQueue (the default), or, with RNNVIZ_QUEUE_URL, rnnviz/serving/redis_queue.py's RedisQueue.
+"""The local queue, the default: one per server process, running jobs on this machine. The pages use it
+through JobQueue (job_queue.py).
 
-TrainingQueue: the web process only hands jobs (trainings, and the measuring
+LocalQueue: the web process only hands jobs (trainings, and the measuring
 of new checkpoints) to worker processes (rnnviz/serving/worker.py) and reads their progress from the
 job files (rnnviz/serving/jobs.py); the heavy work never runs in the page's process.
 
-A TrainingQueue runs at most RNNVIZ_WORKERS jobs at once on this machine (slots are file locks,
+A LocalQueue runs at most RNNVIZ_WORKERS jobs at once on this machine (slots are file locks,
 shared by every server process on it) and queues the rest, first come first served. Who may start a
 training is rnnviz/serving/admission.py's to say. A worker saves the model at every epoch end, so a
 killed worker or server loses at most an epoch: the job then shows as interrupted and can be resumed.
@@ -21,20 +21,17 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from ..recipes import Settings
 from . import admission, store
+from .job_queue import Place, QueueFull, place_of
 from .jobs import (
     DEFAULT_RATE,
     MEASURE,
     TRAIN,
     JobState,
     JobStatus,
-    estimated_seconds,
-    estimated_starts,
     job_files,
     measured_rate,
     new_measuring,
@@ -44,66 +41,12 @@ from .jobs import (
     remove_leftovers,
     write_status,
 )
-from .settings import settings as operator_settings
+from .server_config import server_config
 
-ROOT = Path(__file__).resolve().parents[2]  # where a worker runs `python -m rnnviz.serving.worker`
+ROOT = Path(__file__).resolve().parents[2]  # where a worker runs `python -m rnnviz.serving.redis_worker`
 DISPATCH_EVERY = 0.25  # s between looks for ended workers and free slots
 SWEEP_EVERY = 3600  # s between sweeps of the store (rnnviz.serving.store.sweep)
 LOG = logging.getLogger("rnnviz")
-
-
-class QueueFull(RuntimeError):
-    """Too many jobs wait already."""
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a queued job stands: its place in the queue (1 = next) and its estimated wait."""
-
-    position: int
-    starts_in: float  # seconds
-
-
-def job_seconds(job: JobStatus, rate: float) -> float:
-    """How long a job takes on a worker that trains an LSTM of 100 units at `rate` images/s (a measuring
-    takes about a training's minute)."""
-    return estimated_seconds(job.settings, rate) if job.kind != MEASURE else 60.0
-
-
-def place_of(running: list[JobStatus], ahead: list[JobStatus], slots: int, rate: float) -> Place:
-    """Where the last of `ahead` (the queued jobs up to it, first first) stands, with `running` jobs on `slots`
-    workers: each running job frees its slot when it ends, each queued one then holds one for its own time."""
-    left = []
-    for job in running:
-        done = job.progress.step / job.progress.total_steps if job.progress else job.done
-        left.append(job_seconds(job, rate) * (1 - done))
-    return Place(len(ahead), estimated_starts(left, [job_seconds(job, rate) for job in ahead], slots)[-1])
-
-
-class JobQueue(Protocol):
-    """What the pages and the tests use of a training queue, whichever runs it: TrainingQueue (below: this
-    machine's worker processes, the default) or RedisQueue (rnnviz/serving/redis_queue.py: every machine's,
-    when RNNVIZ_QUEUE_URL is set)."""
-
-    rate: float  # images/s of an LSTM of 100 units, learnt from the trainings that finish
-
-    def submit(self, settings: Settings, session: str, address: str = "") -> str: ...
-    def measure(self, checkpoint: Path, session: str) -> JobStatus: ...
-    def resume(self, session: str, job_id: str) -> None: ...
-    def stop(self, session: str, job_id: str) -> None: ...
-    def latest(self, session: str, kind: str = TRAIN) -> JobStatus | None: ...
-    def place(self, status: JobStatus) -> Place | None: ...
-    def close(self) -> None: ...
-
-
-def make_queue() -> JobQueue:
-    """The training queue the operator chose: in Redis when RNNVIZ_QUEUE_URL is set (its libraries are
-    imported only then), else this machine's own."""
-    if operator_settings().queue_url:
-        from .redis_queue import RedisQueue
-
-        return RedisQueue()
-    return TrainingQueue()
 
 
 def _server_dir() -> Path:
@@ -124,11 +67,11 @@ def _owner_alive(token: str) -> bool:
     return False
 
 
-class TrainingQueue:
+class LocalQueue:
     """Hands jobs to worker processes: at most `workers` at once on this machine, the rest queued."""
 
     def __init__(self, workers: int | None = None, queue_limit: int | None = None):
-        operator = operator_settings()
+        operator = server_config()
         self.workers = workers or operator.workers
         self.queue_limit = queue_limit or operator.queue_limit
         self.slots_dir = operator.slots_dir

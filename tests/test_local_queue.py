@@ -16,7 +16,7 @@ from rnnviz import load_model
 from rnnviz.recipes import Settings
 from rnnviz.serving import store
 from rnnviz.serving.jobs import JobState, JobStatus, job_files
-from rnnviz.serving.queue import QueueFull, TrainingQueue
+from rnnviz.serving.local_queue import LocalQueue, QueueFull
 from tests.conftest import ROOT, leftovers, wait_for, wait_until
 
 TINY = Settings(cell_type="rnn", hidden=8, epochs=1, limit=500, val_size=200)
@@ -38,7 +38,7 @@ def slots(user_models, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_limit_order_queue_full_and_stop(slots, offline_mnist):
-    queue = TrainingQueue(workers=1, queue_limit=2)
+    queue = LocalQueue(workers=1, queue_limit=2)
     first, second, third, fourth = (store.new_session_id() for _ in range(4))
     address = {session: f"10.0.0.{n}" for n, session in enumerate((first, second, third, fourth))}  # four visitors
     try:
@@ -71,7 +71,7 @@ def test_limit_order_queue_full_and_stop(slots, offline_mnist):
 def test_a_queued_job_whose_files_are_gone_is_skipped_and_the_queue_goes_on(slots, offline_mnist):
     """A queued job whose visitor's folder went (expired, or removed by the operator) is not started, and
     the jobs after it still run."""
-    queue = TrainingQueue(workers=1)
+    queue = LocalQueue(workers=1)
     running, gone, later = (store.new_session_id() for _ in range(3))
     try:
         queue.submit(LONG, running, "10.0.0.1")
@@ -90,8 +90,8 @@ def test_a_queued_job_whose_files_are_gone_is_skipped_and_the_queue_goes_on(slot
 SERVER = f"""
 import sys, time
 from rnnviz.recipes import Settings
-from rnnviz.serving.queue import TrainingQueue
-queue, session = TrainingQueue(workers=1), sys.argv[1]
+from rnnviz.serving.local_queue import LocalQueue
+queue, session = LocalQueue(workers=1), sys.argv[1]
 queue.submit(Settings(**{LONG.__dict__!r}), session)
 while queue.latest(session).epochs_done < 1:
     time.sleep(0.05)
@@ -111,7 +111,7 @@ def test_jobs_of_a_killed_server_show_as_interrupted_and_resume(slots, offline_m
         os.killpg(server.pid, signal.SIGKILL)  # the server and its worker, as a crash or a restart would
         server.wait()
         server.stdout.close()
-    queue = TrainingQueue(workers=1)  # the restarted server
+    queue = LocalQueue(workers=1)  # the restarted server
     try:
         status = queue.latest(session)
         assert status.state == JobState.INTERRUPTED and status.epochs_done >= 1 and not leftovers(slots)
@@ -126,10 +126,11 @@ def test_jobs_of_a_killed_server_show_as_interrupted_and_resume(slots, offline_m
 
 
 def test_the_default_queue_is_this_machines_own_and_needs_no_redis(slots):
-    """Without RNNVIZ_QUEUE_URL the pages get the embedded queue, and neither Redis's library nor RQ is
-    imported (they need not be installed)."""
-    code = ("import sys; from rnnviz.serving.queue import TrainingQueue, make_queue; queue = make_queue(); "
-            "queue.close(); print(type(queue) is TrainingQueue, {'redis', 'rq'} & set(sys.modules))")
+    """With no queue URL the pages get the local queue, and neither Redis's library nor RQ is imported
+    (they need not be installed)."""
+    code = ("import sys; from rnnviz.serving import make_queue; from rnnviz.serving.local_queue import LocalQueue; "
+            "queue = make_queue(''); "
+            "queue.close(); print(type(queue) is LocalQueue, {'redis', 'rq'} & set(sys.modules))")
     env = {key: value for key, value in os.environ.items() if key != "RNNVIZ_QUEUE_URL"}
     shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert shown.stdout.split() == ["True", "set()"]
