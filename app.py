@@ -52,7 +52,7 @@ def main() -> None:
     digit_column, result_column = st.columns([1, 1.3])
     with digit_column:
         entries = [loaded.entry for loaded in ([selected] if selected else []) + list(shipped.values())]
-        image = digit_input(entries)  # (28, 28) in [0, 1], or None
+        image = guarded(lambda: digit_input(entries))  # (28, 28) in [0, 1], or None
     reading = None
     if selected is not None and image is not None:
         reading = read_digit(selected.model, image, cache.neighbour_index(selected.entry))

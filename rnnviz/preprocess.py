@@ -29,6 +29,8 @@ MIN_EXTENT = 3  # a drawing smaller than this (px, longer side) is a speck, not 
 PNG_URL = "data:image/png;base64,"  # how the canvas sends its drawing
 MAX_DRAWING_SIDE = 1200  # px: the canvas's side at any device pixel ratio up to 4 (1,120 px), with room
 MAX_DRAWING_URL = 8 * 1024 * 1024  # characters: far more than a PNG of strokes of that size takes
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_PNG_CHUNKS = 2048  # Chromium writes 4 KB chunks: 1,540 at most under MAX_DRAWING_URL, 25 for strokes at 1,120 px
 
 
 class CanvasError(ValueError):
@@ -46,10 +48,26 @@ def drawing_url(state):
     return drawing.get("data") if isinstance(drawing, dict) else state
 
 
+def _png_size(png: bytes) -> tuple[int, int]:
+    """A PNG's (width, height), read from its header after checking that it is laid out as a canvas's drawing:
+    the signature, the IHDR chunk first, at most MAX_PNG_CHUNKS chunks. Raises CanvasError otherwise."""
+    if png[:8] != PNG_SIGNATURE:
+        raise CanvasError("it is not a PNG image")
+    if len(png) < 24 or png[12:16] != b"IHDR":
+        raise CanvasError("its image data is damaged")
+    chunks, at = 0, len(PNG_SIGNATURE)
+    while at < len(png):  # a chunk: its data's length (4 bytes), its type (4), its data, a checksum (4)
+        chunks += 1
+        if chunks > MAX_PNG_CHUNKS:
+            raise CanvasError(f"it is cut into more than {MAX_PNG_CHUNKS} pieces: a canvas sends far fewer")
+        at += 12 + int.from_bytes(png[at:at + 4], "big")
+    return struct.unpack(">II", png[16:24])
+
+
 def decode_drawing(url) -> np.ndarray:
     """The canvas's drawing, a PNG data URL, as (H, W, 4) uint8 RGBA. Its width and height are read from
     the PNG's header first: anything far larger than the canvas can send is refused before it is decoded.
-    Raises CanvasError for anything that is not such a drawing."""
+    Raises CanvasError, in one short line, for anything that is not such a drawing."""
     if not isinstance(url, str) or not url.startswith(PNG_URL):
         raise CanvasError("it is not a PNG image")
     if len(url) > MAX_DRAWING_URL:
@@ -58,9 +76,7 @@ def decode_drawing(url) -> np.ndarray:
         png = base64.b64decode(url[len(PNG_URL):], validate=True)
     except (binascii.Error, ValueError) as error:
         raise CanvasError("its image data is damaged") from error
-    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
-        raise CanvasError("it is not a PNG image")
-    width, height = struct.unpack(">II", png[16:24])
+    width, height = _png_size(png)
     if not (0 < width <= MAX_DRAWING_SIDE and 0 < height <= MAX_DRAWING_SIDE):
         raise CanvasError(f"it is {width} x {height} px: a {CANVAS_SIDE} px canvas sends at most {MAX_DRAWING_SIDE} "
                           "px a side")

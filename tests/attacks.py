@@ -19,6 +19,7 @@ from pathlib import Path
 
 from rnnviz import RowReader
 from rnnviz.checkpoint import FORMAT, RECORD
+from rnnviz.preprocess import MAX_DRAWING_URL
 
 
 def checkpoint_parts(model: RowReader | None = None) -> tuple[dict, dict]:
@@ -133,11 +134,13 @@ def crafted_safetensors(folder: Path) -> dict[str, Path]:
     return paths
 
 
+def chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: its data's length, its type, its data and their checksum."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def png(width: int, height: int) -> bytes:
     """A black RGBA PNG of any size, made row by row (an 8192 px square is a few hundred KB)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
     deflate, row, rows = zlib.compressobj(9), bytes(1 + 4 * width), []
     rows += [deflate.compress(row) for _ in range(height)]
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
@@ -148,9 +151,18 @@ def png(width: int, height: int) -> bytes:
 def declared_png(width: int, height: int) -> bytes:
     """A PNG whose header declares any size, with almost no pixel data behind it."""
     real = png(2, 2)
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    ihdr = struct.pack(">I", 13) + b"IHDR" + header + struct.pack(">I", zlib.crc32(b"IHDR" + header))
-    return real[:8] + ihdr + real[8 + 25:]
+    return real[:8] + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)) + real[8 + 25:]
+
+
+def cut_off_png() -> bytes:
+    """A PNG's first 20 bytes, as a broken upload leaves it: its signature and half its IHDR chunk (25 bytes)."""
+    return png(280, 280)[:8 + 12]
+
+
+def with_empty_chunks(data: bytes, count: int) -> bytes:
+    """A PNG with `count` empty private chunks (12 bytes each) after its header: the same image, in `count`
+    more pieces for a decoder to read and skip."""
+    return data[:8 + 25] + chunk(b"prVt", b"") * count + data[8 + 25:]
 
 
 def url(data: bytes) -> str:
@@ -164,6 +176,8 @@ def canvas_value(data, fit=None) -> dict:
 
 def forged_canvases() -> dict[str, object]:
     """name -> a canvas state no canvas sends."""
+    black = png(280, 280)
+    room = (MAX_DRAWING_URL - len(url(b""))) * 3 // 4 - len(black)  # bytes left under the limit (base64: 4 for 3)
     return {
         "8192 px square PNG": canvas_value(url(png(8192, 8192))),
         "13000 px square PNG": canvas_value(url(png(13000, 13000))),
@@ -172,6 +186,8 @@ def forged_canvases() -> dict[str, object]:
         "drawing a string": {"drawing": "a drawing", "backgroundFit": None},
         "malformed backgroundFit": canvas_value(url(png(280, 280)), fit={"naturalWidth": 3}),
         "invalid base64": canvas_value("data:image/png;base64,***not base64***"),
+        "cut-off PNG (signature and half an IHDR)": canvas_value(url(cut_off_png())),
+        "many tiny PNG chunks, just under the size limit": canvas_value(url(with_empty_chunks(black, room // 12))),
     }
 
 

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import struct
 import tempfile
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from markdown_it import MarkdownIt
 from PIL import Image
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
@@ -235,6 +237,11 @@ def canvas_state(rgba: np.ndarray) -> dict:
     Image.fromarray(rgba).save(png, format="PNG")
     url = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
     return {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
+
+
+def markdown_tags(text: str) -> set[str]:
+    """The HTML elements a CommonMark parser makes of `text`: what a note the page shows in Markdown becomes."""
+    return set(re.findall(r"<([a-z][a-z0-9]*)", MarkdownIt("commonmark").render(text)))
 
 
 def peak_megabytes(action) -> float:

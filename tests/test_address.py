@@ -2,8 +2,9 @@
 visitor puts in an address makes it raise or accept a value the page cannot show."""
 
 import base64
-import time
+import re
 import zlib
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import numpy as np
@@ -15,6 +16,7 @@ from rnnviz import preprocess_canvas
 from rnnviz.config import MAX_BRUSH, MIN_BRUSH, ROWS
 from rnnviz.data import gallery, pendigits
 from rnnviz.intervention import Intervention
+from tests.conftest import markdown_tags
 from ui import address
 from ui.address import SharedView, decode_digit, encode_digit, from_query, to_query
 
@@ -66,7 +68,7 @@ def test_drawn_digits_make_short_links(pen_records):
     (address.MODELS, "rnn,gru,lstm,rnn,gru", "shipped models only"),
     (address.TAB, "Train'><script>", "tabs: inspect"), (address.UNIT, "100", "no such unit"),
     (address.ORDER, "random", "orders: contribution"), (address.GATE, "0.5", "clamped to 0 or 1"),
-    (address.SILENCED, "1,2,300", "no such units"), (address.BLANK, "20-3", "first <= last"),
+    (address.SILENCED, "1,2,300", "no such units"), (address.BLANK, "20-3", "the first not after the last"),
     (address.BLANK, "0-3", "rows first-last"), (address.EXAMPLE, "48", "the gallery has 48"),
     (address.DIGIT, "AAAA", "not a 28 x 28 image"), (address.DIGIT, "***", "not a 28 x 28 image"),
 ])
@@ -75,6 +77,29 @@ def test_a_bad_value_is_ignored_and_named_and_the_rest_kept(name, value, why):
     assert len(ignored) == 1 and ignored[0].startswith(f"{name}=") and why in ignored[0], ignored
     kept = {address.MODELS: view.models, address.TAB: view.tab, address.STEP: view.step}
     assert all(kept[other] for other in kept if other != name)  # the others stand
+
+
+def test_a_links_own_text_is_quoted_escaped_never_as_markdown():
+    phishing = "[Your session expired: sign in](https://evil.example/login)"
+    view, ignored = read({phishing: "1", address.STEP: "![](https://evil.example/pixel.png)", address.TAB: "compare"})
+    assert view.tab == "compare"
+    assert ignored == [r"\[Your session expired\: s… (not a setting of a view)",
+                       r"step=\!\[\]\(https\:\/\/evil\.example… (steps are 1 to 28)"]
+    assert markdown_tags("; ".join(ignored)) == {"p"}  # no link, no image: one paragraph of text
+
+
+LINK_TEXT = st.text(st.sampled_from("[]()!<>*_`\\:/.#-=~|$&a \n") | st.characters(), max_size=40)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.dictionaries(st.sampled_from(address.PARAMS) | LINK_TEXT, LINK_TEXT, max_size=6))
+def test_no_query_writes_markdown_into_what_was_ignored(params):
+    _, ignored = read(params)
+    note = "; ".join(ignored)
+    unescaped = re.sub(r"\\.", "", note)  # the note without its backslash-escaped characters
+    assert not set("[]!<*_`") & set(unescaped), note
+    assert unescaped.count("(") == len(ignored), note  # only the note's own "(why)", one for each
+    assert markdown_tags(note) <= {"p"}, note
 
 
 def test_unknown_names_and_overlong_values_are_named():
@@ -88,13 +113,31 @@ def test_a_unit_is_read_only_for_one_model_and_within_it():
     assert view.unit is None and ignored
 
 
-def test_a_deflate_bomb_is_refused_without_inflating_it():
+class CountingInflater:
+    """zlib's inflater, noting how many bytes each call gives out."""
+
+    given: list[int] = []
+
+    def __init__(self):
+        self.inflater = zlib.decompressobj()
+
+    def decompress(self, data, max_length=0):
+        out = self.inflater.decompress(data, max_length)
+        self.given.append(len(out))
+        return out
+
+    def __getattr__(self, name):
+        return getattr(self.inflater, name)
+
+
+def test_a_deflate_bomb_is_refused_after_inflating_at_most_one_image(monkeypatch):
     bomb = base64.urlsafe_b64encode(zlib.compress(bytes(1_000_000), 9)).decode()  # 1 MB of zeros, 1.3 kB of text
     assert len(bomb) <= address.MAX_VALUE  # it fits in an address
-    start = time.perf_counter()
+    monkeypatch.setattr(CountingInflater, "given", [])
+    monkeypatch.setattr(address, "zlib", SimpleNamespace(decompressobj=CountingInflater, error=zlib.error))
     view, ignored = read({address.DIGIT: bomb})
     assert view.digit is None and "not a 28 x 28 image" in ignored[0]
-    assert time.perf_counter() - start < 0.1
+    assert 0 < sum(CountingInflater.given) <= address.PIXELS + 1, CountingInflater.given
 
 
 @pytest.mark.parametrize("raw", [bytes(783), bytes(785), bytes(784) + b"tail"])

@@ -14,14 +14,17 @@ import torch
 from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
 
+import ui.widgets
 from rnnviz import CELL_TYPES, measures, preprocess_canvas, save_checkpoint, stats, trace, views
 from rnnviz.config import DEFAULT_BRUSH
 from rnnviz.data import gallery, nondigits, pendigits
 from rnnviz.figures.palette import browser_palette
 from rnnviz.intervention import Intervention
+from rnnviz.preprocess import decode_drawing
 from rnnviz.serving import store
 from rnnviz.serving.jobs import JobState
-from tests.conftest import ROOT, app_test, canvas_state, random_model, wait_for, wait_until
+from tests import attacks
+from tests.conftest import ROOT, app_test, canvas_state, markdown_tags, random_model, wait_for, wait_until
 from ui import address, cache
 from ui.lesson import load_lesson
 from ui.state import (
@@ -579,6 +582,17 @@ def test_a_tampered_link_opens_the_default_view_and_says_what_it_ignored(app):
     assert at.session_state[Key.SOURCE] == Source.DRAW and NO_DIGIT not in said
 
 
+def test_a_link_cannot_write_a_link_or_an_image_into_the_page(app):
+    at = app()
+    at.query_params.update({"[Your session expired: sign in](https://evil.example/login)": "1",
+                            address.STEP: "![](https://evil.example/pixel.png)"})
+    at.run()
+    assert not at.exception and len(at.warning) == 1
+    said = at.warning[0].value
+    assert r"\[Your session expired\: s…" in said and r"step=\!\[\]\(https\:\/\/evil\.example…" in said
+    assert markdown_tags(said) == {"p"}  # one paragraph of text: no link, no image
+
+
 def test_a_model_not_shipped_cannot_travel_in_a_link_and_the_view_says_why(app, drawings, user_models,
                                                                            shipped_models):
     save_checkpoint(shipped_models["gru"], user_models / "my-gru.safetensors", test_accuracy=0.5)
@@ -613,3 +627,52 @@ def test_the_lesson_starts_from_the_first_screen_and_sets_up_its_steps(app, ship
             assert len(compare_view_data(at)["models"]) == len(step.view.models)
     at.button(key=Key.LESSON_LEAVE).click().run()
     assert not at.exception and Key.LESSON_STEP not in at.session_state
+
+
+def count_decodes(monkeypatch) -> list:
+    """Every drawing the page decodes from now on (the page's first run imports ui.canvas)."""
+    urls = []
+    monkeypatch.setattr("ui.canvas.decode_drawing", lambda url: urls.append(url) or decode_drawing(url))
+    return urls
+
+
+def test_a_drawing_is_decoded_once_and_again_only_when_it_changes(app, drawings, monkeypatch):
+    (first_label, first), (second_label, second) = drawings[:2]
+    at = app().run()
+    decoded = count_decodes(monkeypatch)
+    at.session_state[Key.CANVAS] = canvas_state(first)
+    at.run()
+    at.slider(key=Key.BRUSH).set_value(DEFAULT_BRUSH + 4).run()  # reruns, the drawing as it was
+    at.run()
+    assert not at.exception and metric(at, "Prediction") == str(first_label) and len(decoded) == 1
+    at.session_state[Key.CANVAS] = canvas_state(second)
+    at.run()
+    at.run()
+    assert not at.exception and metric(at, "Prediction") == str(second_label) and len(decoded) == 2
+
+
+def test_a_cut_off_drawing_is_one_short_message_at_every_rerun_and_the_page_goes_on(app, monkeypatch):
+    at = app().run()
+    decoded = count_decodes(monkeypatch)
+    at.session_state[Key.CANVAS] = attacks.canvas_value(attacks.url(attacks.cut_off_png()))
+    for _ in range(2):
+        at.run()
+        assert not at.exception and [error.value for error in at.error] == [
+            "This drawing cannot be read: its image data is damaged. Draw again, or clear the canvas."]
+        assert [tab.label for tab in at.tabs] == list(Tab)  # the page goes on under it
+    assert len(decoded) == 1
+
+
+def test_an_error_reading_the_digit_is_one_line_and_the_page_goes_on(app, drawings, monkeypatch):
+    def broken(url):
+        raise RuntimeError("/home/someone/secret went wrong")
+
+    at = app().run()
+    monkeypatch.setattr("ui.canvas.decode_drawing", broken)
+    monkeypatch.setattr(ui.widgets, "details_shown", lambda: False)  # as a visitor's page is served
+    at.session_state[Key.CANVAS] = canvas_state(drawings[0][1])
+    at.run()
+    assert not at.exception
+    [error] = at.error
+    assert error.value.startswith("Something went wrong here (reference ") and "secret" not in error.value
+    assert [tab.label for tab in at.tabs] == list(Tab)

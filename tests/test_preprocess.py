@@ -1,11 +1,19 @@
 """Canvas drawings become MNIST-like 28x28 images; bad input gives clear errors."""
 
+import base64
+
 import numpy as np
 import pytest
+from PIL import Image
 from scipy import ndimage
 
 from rnnviz import CanvasError, EmptyCanvasError, preprocess_canvas
 from rnnviz.data import pendigits
+from rnnviz.preprocess import MAX_DRAWING_SIDE, MAX_PNG_CHUNKS, PNG_URL, decode_drawing
+from tests import attacks
+from tests.conftest import canvas_state
+
+MESSAGE = 80  # characters: a refusal is one short line
 
 
 def ink_box(image: np.ndarray) -> tuple[int, int]:
@@ -92,3 +100,50 @@ def test_all_ink_and_grey_inputs_give_valid_images():
         image = preprocess_canvas(canvas)
         assert image.shape == (28, 28) and np.isfinite(image).all()
         assert 0 <= image.min() and image.max() <= 1
+
+
+@pytest.fixture
+def drawn_png(pen_records) -> bytes:
+    """The PNG a canvas sends of a real pen digit: a header, one chunk of pixels, an end."""
+    url = canvas_state(pendigits.render(pen_records[0]["strokes"], 18))["drawing"]["data"]
+    png = base64.b64decode(url.removeprefix(PNG_URL))
+    assert 8 + 25 + 12 + int.from_bytes(png[33:37], "big") + 12 == len(png)  # IHDR, one IDAT, IEND
+    return png
+
+
+@pytest.fixture
+def pil_opens(monkeypatch) -> list:
+    """Every image PIL is asked to open while the test runs."""
+    opened, pil_open = [], Image.open
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args) or pil_open(*args, **kwargs))
+    return opened
+
+
+def test_a_drawing_cut_off_anywhere_is_refused_in_one_line_or_read_whole(drawn_png):
+    """A drawing cut short at any byte (a dropped connection, a forged client) raises CanvasError in one short
+    line, never another error; a cut after its last pixel (in the checksums or the end) loses nothing."""
+    whole, refused = decode_drawing(attacks.url(drawn_png)), {}
+    for length in range(len(drawn_png)):
+        try:
+            assert np.array_equal(decode_drawing(attacks.url(drawn_png[:length])), whole), length
+        except CanvasError as error:
+            refused[length] = str(error)
+    assert set(range(8 + 25 + 12)) <= set(refused)  # every cut in the signature, the header, or before the pixels
+    assert all(0 < len(message) < MESSAGE and "\n" not in message for message in refused.values())
+
+
+def test_a_drawing_in_more_pieces_than_a_canvas_sends_is_refused_before_it_is_decoded(drawn_png, pil_opens):
+    whole = decode_drawing(attacks.url(drawn_png))
+    at_the_limit = attacks.with_empty_chunks(drawn_png, MAX_PNG_CHUNKS - 3)
+    assert np.array_equal(decode_drawing(attacks.url(at_the_limit)), whole) and len(pil_opens) == 2
+    with pytest.raises(CanvasError, match=f"more than {MAX_PNG_CHUNKS} pieces"):
+        decode_drawing(attacks.url(attacks.with_empty_chunks(drawn_png, MAX_PNG_CHUNKS - 2)))
+    assert len(pil_opens) == 2  # refused from the chunks' headers alone
+
+
+def test_a_drawing_larger_than_a_canvas_sends_is_refused_before_its_pixels_are_decoded(pil_opens):
+    assert decode_drawing(attacks.url(attacks.png(MAX_DRAWING_SIDE, 280))).shape == (280, MAX_DRAWING_SIDE, 4)
+    assert len(pil_opens) == 1
+    with pytest.raises(CanvasError, match=f"{MAX_DRAWING_SIDE + 1} x 280 px"):
+        decode_drawing(attacks.url(attacks.png(MAX_DRAWING_SIDE + 1, 280)))
+    assert len(pil_opens) == 1  # refused from its header alone

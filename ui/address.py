@@ -6,7 +6,8 @@ as a page address's query, and read back with every value checked.
 
 A link carries shipped models only, by cell type: a visitor's own model stays in their folder, and a link
 never names that folder. Whatever in a query is malformed, out of range or unknown is left out, and
-`from_query` says what, in words; it never raises. The guided lesson writes its steps' views the same way.
+`from_query` says what, in words (Markdown, quoting the link's own text escaped); it never raises. The guided
+lesson writes its steps' views the same way.
 """
 
 import base64
@@ -28,6 +29,7 @@ TAB, MODELS, DIGIT, EXAMPLE, STEP, UNIT, ORDER, GATE, SILENCED, BLANK = (
 PARAMS = (TAB, MODELS, DIGIT, EXAMPLE, STEP, UNIT, ORDER, GATE, SILENCED, BLANK)
 MAX_VALUE = 1500  # characters in one value: a digit takes about 400
 MAX_MODELS = 4  # Compare races 2 to 4
+QUOTED = 24  # characters of a link's own text that a note quotes
 PIXELS = ROWS * COLS
 
 
@@ -89,6 +91,14 @@ def _numbers(text: str, low: int, high: int, separator: str = ",") -> tuple[int,
     return tuple(_number(part, low, high) for part in text.split(separator))
 
 
+def quoted(text: str) -> str:
+    """Text taken from a link, as a note in Markdown shows it: its first QUOTED characters on one line, every
+    ASCII punctuation mark escaped with a backslash, so that it reads as written (never a link, an image or
+    emphasis)."""
+    shown = " ".join(text[:QUOTED].split()) + ("…" if len(text) > QUOTED else "")
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", shown)
+
+
 class _Reader:
     """Reads a query's values one by one, keeping the good ones and noting the rest."""
 
@@ -97,7 +107,7 @@ class _Reader:
         for name, value in params.items():
             if name in PARAMS and len(value) > MAX_VALUE:
                 self.ignored.append(f"{name} (too long)")
-        self.ignored += [f"{name} (not a setting of a view)" for name in params if name not in PARAMS]
+        self.ignored += [f"{quoted(name)} (not a setting of a view)" for name in params if name not in PARAMS]
 
     def read(self, name: str, parse, why: str):
         """parse(value) of parameter `name`, or None when it is absent or wrong (noting `why`)."""
@@ -107,7 +117,7 @@ class _Reader:
         try:
             return parse(value)
         except ValueError:
-            self.ignored.append(f"{name}={value[:24]}{'…' if len(value) > 24 else ''} ({why})")
+            self.ignored.append(f"{name}={quoted(value)} ({why})")
             return None
 
 
@@ -140,7 +150,7 @@ def from_query(params: Mapping[str, str], tabs, hidden: Mapping[str, int], order
     gate = reader.read(GATE, _one_of(("0", "1")), "the gate is clamped to 0 or 1")
     blank = reader.read(BLANK, lambda text: _numbers(text, 1, ROWS, "-"), f"rows first-last, 1 to {ROWS}")
     if blank is not None and (len(blank) != 2 or blank[0] > blank[1]):
-        reader.ignored.append(f"{BLANK}={params[BLANK]} (rows first-last, first <= last)")
+        reader.ignored.append(f"{BLANK}={quoted(params[BLANK])} (rows first-last, the first not after the last)")
         blank = None
     view = SharedView(
         digit=reader.read(DIGIT, decode_digit, "not a 28 x 28 image"),

@@ -14,6 +14,9 @@ streamlit-drawable-canvas 0.13 loses strokes in two ways, and this module works 
   the click, so a stroke begun right after it is kept. Clear is that button (the bin), next to undo.
 """
 
+import hashlib
+
+import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
@@ -77,10 +80,27 @@ def drawn_digit():
         st.info("Draw a digit (0-9) on the black square: white ink, one digit, as large as you like. "
                 "Undo and clear (the bin) are above it.")
         return None
-    try:
-        return preprocess_canvas(decode_drawing(url))
-    except EmptyCanvasError as error:  # also right after the toolbar's reset: it sends the empty canvas
-        st.info(f"{str(error).capitalize()}.")
-    except CanvasError as error:  # only a broken or forged client sends that: the canvas stays usable
-        st.error(f"This drawing cannot be read: {error}. Draw again, or clear the canvas.")
+    digit = read_drawing(url)
+    if isinstance(digit, EmptyCanvasError):  # also right after the toolbar's reset: it sends the empty canvas
+        st.info(f"{str(digit).capitalize()}.")
+    elif isinstance(digit, CanvasError):  # only a broken or forged client sends that: the canvas stays usable
+        st.error(f"This drawing cannot be read: {digit}. Draw again, or clear the canvas.")
+    else:
+        return digit
     return None
+
+
+def read_drawing(url) -> np.ndarray | CanvasError:
+    """The drawing at `url` as the (28, 28) image the network reads, or why it cannot be read. Decoded once
+    per drawing: the outcome is kept in the session under the drawing's hash, for the reruns that follow."""
+    # Every value that is not a string is refused alike, so they share one key.
+    drawing = hashlib.sha256(url.encode("utf-8", "surrogatepass")).digest() if isinstance(url, str) else None
+    kept = st.session_state.get(Key.DRAWN)
+    if kept is not None and kept[0] == drawing:
+        return kept[1]
+    try:
+        digit = preprocess_canvas(decode_drawing(url))
+    except CanvasError as error:  # kept without its traceback, which would hold the decoded drawing
+        digit = type(error)(str(error))
+    st.session_state[Key.DRAWN] = (drawing, digit)
+    return digit

@@ -83,6 +83,7 @@ class Key(StrEnum):
     # the digit
     SOURCE = "source"  # radio: the digit's Source
     CANVAS = "canvas"  # the drawing canvas component
+    DRAWN = "drawn"  # value: (hash of the canvas's drawing, the digit read from it or why it cannot be read)
     BRUSH = "brush"  # slider: brush width, px
     EXAMPLE = "example"  # selectbox: index of the gallery digit
     TEST_DIGIT = "test-digit"  # number input: index of the MNIST test digit

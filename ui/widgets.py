@@ -26,13 +26,14 @@ def details_shown() -> bool:
     return st.get_option("client.showErrorDetails") == "full"
 
 
-def guarded(show) -> None:
-    """Run one part of the page (a tab, the sidebar). An unexpected error there shows one line and a
-    reference, its traceback goes to the server's log under that reference, and the rest of the page
-    goes on. Unless the operator asked for error details in the page (client.showErrorDetails "full",
-    Streamlit's default, as when developing): then the error is Streamlit's to show."""
+def guarded(show):
+    """Run one part of the page (a tab, the sidebar) and return what it returns. An unexpected error there
+    shows one line and a reference, its traceback goes to the server's log under that reference, and the
+    rest of the page goes on (this returns None). Unless the operator asked for error details in the page
+    (client.showErrorDetails "full", Streamlit's default, as when developing): then the error is
+    Streamlit's to show."""
     try:
-        show()
+        return show()
     except FragmentHandledException:
         raise
     except Exception:
