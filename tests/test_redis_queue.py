@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
-from tests.test_queue import LONG, TINY, saved_epochs
+from tests.test_local_queue import LONG, TINY, saved_epochs
 
 from rnnviz import load_model, save_checkpoint
 from rnnviz.recipes import Settings

@@ -6,7 +6,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from tests.test_queue import LONG, saved_epochs
+from tests.test_local_queue import LONG, saved_epochs
 
 from rnnviz import load_model
 from rnnviz.recipes import Settings
