@@ -21,17 +21,17 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
-from tests.test_local_queue import LONG, TINY, saved_epochs
 
 from rnnviz import load_model, save_checkpoint
 from rnnviz.recipes import Settings
 from rnnviz.serving import store
 from rnnviz.serving.admission import Refused
+from rnnviz.serving.job_queue import QueueFull
 from rnnviz.serving.jobs import JobState, read_status
-from rnnviz.serving.local_queue import QueueFull
 from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
 from rnnviz.serving.redis_worker import lease_key
 from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
+from tests.test_local_queue import LONG, TINY, saved_epochs
 from ui import cache
 from ui.state import Key, Tab
 

@@ -6,7 +6,6 @@ import signal
 from pathlib import Path
 
 import pytest
-from tests.test_local_queue import LONG, saved_epochs
 
 from rnnviz import load_model
 from rnnviz.recipes import Settings
@@ -15,6 +14,7 @@ from rnnviz.serving.jobs import JobState, JobStatus, job_files, jobs_dir, read_c
 from rnnviz.serving.local_queue import LocalQueue
 from rnnviz.serving.worker import work
 from tests.conftest import leftovers, wait_for, wait_until
+from tests.test_local_queue import LONG, saved_epochs
 
 
 def test_a_job_runs_to_its_end_and_says_so_in_its_files(user_models, offline_mnist):
