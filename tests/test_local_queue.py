@@ -15,8 +15,9 @@ import torch
 from rnnviz import load_model
 from rnnviz.recipes import Settings
 from rnnviz.serving import store
+from rnnviz.serving.job_queue import QueueFull
 from rnnviz.serving.jobs import JobState, JobStatus, job_files
-from rnnviz.serving.local_queue import LocalQueue, QueueFull
+from rnnviz.serving.local_queue import LocalQueue
 from tests.conftest import ROOT, leftovers, wait_for, wait_until
 
 TINY = Settings(cell_type="rnn", hidden=8, epochs=1, limit=500, val_size=200)

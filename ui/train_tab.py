@@ -15,8 +15,8 @@ from rnnviz.figures.charts import training_figure
 from rnnviz.recipes import APP_RECIPE, RECIPES, Settings, help_of, recipe_settings
 from rnnviz.serving import store
 from rnnviz.serving.admission import Refused
+from rnnviz.serving.job_queue import JobQueue, QueueFull
 from rnnviz.serving.jobs import SAVED, JobState, JobStatus, estimated_seconds, read_curve
-from rnnviz.serving.local_queue import JobQueue, QueueFull
 from rnnviz.serving.server_config import server_config
 
 from .cache import training_queue
