@@ -82,7 +82,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def connections_per_port(ports: list[int]) -> dict[int, int]:
-    """Established TCP connections to each of `ports` on loopback (sessions' websockets and requests)."""
+    """Established TCP connections to each of `ports` on loopback (visitors' websockets and requests)."""
     counts = dict.fromkeys(ports, 0)
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
@@ -205,7 +205,7 @@ def run_class(args, browser, url: str, port: int, server, digits, warm_up) -> di
     """Open every page, start the trainings, draw the rounds, wait for every "Saved": the measures."""
     drawers = [open_app(browser, url, timeout_ms=60_000) for _ in range(args.drawers)]
     trainers = [open_app(browser, url, timeout_ms=60_000) for _ in range(args.trainers)]
-    sessions = connections_per_port([port + 1 + i for i in range(args.replicas)])
+    visitors = connections_per_port([port + 1 + i for i in range(args.replicas)])
     for page in trainers:
         open_tab(page, "Train", timeout_ms=60_000)
 
@@ -233,7 +233,7 @@ def run_class(args, browser, url: str, port: int, server, digits, warm_up) -> di
         drawers[0].screenshot(path=args.screenshots / "drawer.png")
     waits = drawing.pop("mouse_up_to_prediction_ms")
     return {
-        "connections_per_replica": list(sessions.values()),
+        "connections_per_replica": list(visitors.values()),
         "mouse_up_to_prediction_ms": stats(waits) if waits else None,
         "mouse_up_to_prediction_ms_by_round": drawing["by_round"], "drawings": args.rounds * args.drawers,
         "read_right": drawing["right"], "rounds_timed_out": drawing["rounds_timed_out"],

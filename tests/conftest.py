@@ -191,12 +191,12 @@ class RunsCode:
         return (exec, ("import os, pathlib; pathlib.Path(os.environ['PWNED']).write_text('ran')",))
 
 
-def wait_for(queue, session: str, seconds: float = 120, until=tuple(set(JobState) - set(LIVE))) -> JobStatus:
-    """Wait until the session's newest training job reaches one of the states `until` (by default: it
+def wait_for(queue, visitor: str, seconds: float = 120, until=tuple(set(JobState) - set(LIVE))) -> JobStatus:
+    """Wait until the visitor's newest training job reaches one of the states `until` (by default: it
     has ended); its status."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        status = queue.latest(session)
+        status = queue.latest(visitor)
         if status and status.state in until:
             return status
         time.sleep(0.2)

@@ -281,19 +281,19 @@ def test_train_in_the_app_and_stop_early(app, user_models, mnist_test):
     at.select_slider(key=Key.TRAIN_HIDDEN).set_value(16)
     at.select_slider(key=Key.TRAIN_IMAGES).set_value(0)  # all of MNIST: far more than it will get through
     at.button(key=Key.START_TRAINING).click().run()
-    session, queue = at.session_state[Key.SESSION], cache.training_queue()
-    wait_until(lambda: queue.latest(session).progress)  # a worker process is training
+    visitor, queue = at.session_state[Key.VISITOR], cache.training_queue()
+    wait_until(lambda: queue.latest(visitor).progress)  # a worker process is training
     at.run()
     at.button(key=Key.STOP_TRAINING).click().run()
-    status = wait_for(queue, session)
+    status = wait_for(queue, visitor)
     assert status.state == JobState.STOPPED and status.summary.stopped_early
     out = Path(status.out)
-    assert out.parent == store.session_dir(session) and out.exists()
+    assert out.parent == store.visitor_dir(visitor) and out.exists()
     at.run()
     assert not at.exception
     assert any("stopped early" in s.value for s in at.success)
-    assert str(out) in [str(e.path) for e in store.list_checkpoints(session)]
-    assert str(out) not in [str(e.path) for e in store.list_checkpoints(store.new_session_id())]
+    assert str(out) in [str(e.path) for e in store.list_checkpoints(visitor)]
+    assert str(out) not in [str(e.path) for e in store.list_checkpoints(store.new_visitor_id())]
 
 
 # ---- Insight and Evaluate: on the drawing and on the MNIST test set ----

@@ -302,11 +302,11 @@ SHORT = Settings(cell_type="rnn", hidden=8, epochs=1, limit=300, val_size=200)
 
 
 def test_one_visitor_cannot_hold_two_trainings_even_from_two_tabs_at_once(queue):
-    session, accepted, refused = store.new_session_id(), [], []
+    visitor, accepted, refused = store.new_visitor_id(), [], []
 
     def submit():
         try:
-            accepted.append(queue.submit(SHORT, session, "10.0.0.1"))
+            accepted.append(queue.submit(SHORT, visitor, "10.0.0.1"))
         except admission.Refused as error:
             refused.append(str(error))
 
@@ -321,25 +321,25 @@ def test_one_visitor_cannot_hold_two_trainings_even_from_two_tabs_at_once(queue)
 def test_one_address_cannot_fill_the_queue_with_fresh_ids(queue, monkeypatch):
     monkeypatch.setenv("RNNVIZ_PER_ADDRESS", "2")
     for _ in range(2):
-        queue.submit(SHORT, store.new_session_id(), "10.0.0.7")
+        queue.submit(SHORT, store.new_visitor_id(), "10.0.0.7")
     with pytest.raises(admission.Refused, match="from your network"):
-        queue.submit(SHORT, store.new_session_id(), "10.0.0.7")
-    queue.submit(SHORT, store.new_session_id(), "10.0.0.8")  # another address still may
+        queue.submit(SHORT, store.new_visitor_id(), "10.0.0.7")
+    queue.submit(SHORT, store.new_visitor_id(), "10.0.0.8")  # another address still may
 
 
 def test_a_training_longer_than_the_budget_is_refused_before_it_starts(queue):
     hours = Settings(cell_type="lstm", hidden=256, epochs=50, batch_size=32)  # the form's largest
     with pytest.raises(admission.Refused, match=r"about \d+ min here, and the server allows 15 min"):
-        queue.submit(hours, store.new_session_id(), "10.0.0.9")
+        queue.submit(hours, store.new_visitor_id(), "10.0.0.9")
 
 
 @pytest.mark.slow
 def test_a_training_that_runs_over_its_budget_stops_there_and_keeps_what_it_learned(queue, monkeypatch):
     monkeypatch.setenv("RNNVIZ_JOB_MINUTES", "0.05")  # 3 s: the estimate of a tiny job passes, the run does not
-    session = store.new_session_id()
+    visitor = store.new_visitor_id()
     queue.rate = 1e9  # the estimate says it takes no time
-    queue.submit(Settings(cell_type="lstm", hidden=64, epochs=200, val_size=400), session, "10.0.0.10")
-    status = wait_for(queue, session, seconds=180)
+    queue.submit(Settings(cell_type="lstm", hidden=64, epochs=200, val_size=400), visitor, "10.0.0.10")
+    status = wait_for(queue, visitor, seconds=180)
     assert status.state == JobState.STOPPED and status.stop_reason == "time" and Path(status.out).exists()
 
 
@@ -347,7 +347,7 @@ def test_a_model_larger_than_the_server_takes_is_refused_with_the_limit(user_mod
     monkeypatch.setenv("RNNVIZ_MAX_HIDDEN", "64")
     with pytest.raises(CheckpointError, match="100 hidden units; this server takes models of up to 64"):
         store.add_checkpoint((ROOT / "models" / "gru.safetensors").read_bytes(), "big.safetensors",
-                             store.new_session_id())
+                             store.new_visitor_id())
 
 
 # ---- heavy work off the page's process, and the store bounded ----
@@ -373,16 +373,16 @@ def test_a_new_checkpoints_first_look_runs_in_a_worker(user_models, tmp_path, mo
 def test_the_store_forgets_folders_unvisited_too_long_and_stays_within_its_size(user_models, monkeypatch):
     monkeypatch.setenv("RNNVIZ_KEEP_DAYS", "30")
     gru = (ROOT / "models" / "gru.safetensors").read_bytes()
-    old, recent, busy = (store.new_session_id() for _ in range(3))
-    for session in (old, recent, busy):
+    old, recent, busy = (store.new_visitor_id() for _ in range(3))
+    for visitor in (old, recent, busy):
         for number in range(5):  # 0.8 MB a visitor
-            store.add_checkpoint(gru, f"mine-{number}.safetensors", session)
-        store.visited(session)
+            store.add_checkpoint(gru, f"mine-{number}.safetensors", visitor)
+        store.visited(visitor)
     now = time.time()
-    for session, days in ((old, 31), (recent, 2), (busy, 40)):
-        for path in (store.session_dir(session), store.session_dir(session) / store.VISITED):
+    for visitor, days in ((old, 31), (recent, 2), (busy, 40)):
+        for path in (store.visitor_dir(visitor), store.visitor_dir(visitor) / store.VISITED):
             os.utime(path, (now - days * 86_400, now - days * 86_400))
     assert store.sweep(busy={busy}, now=now) == [old]
-    assert store.session_dir(recent).exists() and store.session_dir(busy).exists()
+    assert store.visitor_dir(recent).exists() and store.visitor_dir(busy).exists()
     monkeypatch.setenv("RNNVIZ_STORE_MB", "1")  # room for one visitor's models: all but the busy one's go
-    assert store.sweep(busy={busy}, now=now) == [recent] and store.session_dir(busy).exists()
+    assert store.sweep(busy={busy}, now=now) == [recent] and store.visitor_dir(busy).exists()

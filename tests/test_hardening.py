@@ -206,7 +206,7 @@ def test_corrupt_dataset_fails_training_with_a_message(shipped, tmp_path, monkey
     monkeypatch.setenv("RNNVIZ_DATA", str(data))
     at = app_test({Key.TAB: Tab.TRAIN}).run()
     at.button(key=Key.START_TRAINING).click().run()
-    status = wait_for(cache.training_queue(), at.session_state[Key.SESSION])
+    status = wait_for(cache.training_queue(), at.session_state[Key.VISITOR])
     at.run()
     assert status.state == JobState.FAILED and not at.exception
     assert "Training failed" in at.error[0].value

@@ -195,7 +195,7 @@ def chart_spec(at, key): ...
 st.selectbox("Model", models, key="model")
 st.session_state["tab"] = Tab.TRAIN
 at.session_state.get("source")
-if "session" in st.session_state: pass
+if "visitor" in st.session_state: pass
 st.session_state.update({"unit": 3, Key.TAB: Tab.INSPECT})
 at.button("start-training").click()
 chart_spec(at, "compare-figure")
@@ -220,7 +220,7 @@ def test_the_scan_finds_keys_and_labels_spelled_out_and_nothing_else():
     """The scan below is only as good as this: every line of SPELLED_OUT is a hit, none of NAMED_FROM_STATE."""
     hits = spelled_out(SPELLED_OUT)
     assert {line for line, _, _ in hits} == set(range(2, 14)) - {3}
-    assert {value for _, value, _ in hits} == {Key.CANVAS, Key.MODEL, Key.TAB, Key.SOURCE, Key.SESSION, Key.UNIT,
+    assert {value for _, value, _ in hits} == {Key.CANVAS, Key.MODEL, Key.TAB, Key.SOURCE, Key.VISITOR, Key.UNIT,
                                                Key.START_TRAINING, Chart.COMPARE, Tab.COMPARE, Tab.INSPECT,
                                                Tab.TRAIN, Source.TEST_SET}
     assert spelled_out(NAMED_FROM_STATE) == []

@@ -67,7 +67,7 @@ def drawn(browser, url, pen_records):
 
 
 def fresh_page(browser, link: str, width: int = 1400, height: int = 1000):
-    """A new browser (its own context: no cookies, no session) opening `link`, once the page has run."""
+    """A new browser (its own context: no cookies, no visitor) opening `link`, once the page has run."""
     return open_app(browser, link, 60_000, ready=None, viewport={"width": width, "height": height},
                     has_touch=width < 600)
 

@@ -27,7 +27,7 @@ LONG = Settings(cell_type="lstm", hidden=128, epochs=6, val_size=400)  # a secon
 def saved_epochs(status: JobStatus) -> list[dict]:
     """The epochs a job's resume file holds (what a resume continues from), each with its measured speed: a
     training run again from scratch would not repeat them to the last digit."""
-    return torch.load(job_files(status.session, status.id)["resume"], weights_only=True)["history"]
+    return torch.load(job_files(status.visitor, status.id)["resume"], weights_only=True)["history"]
 
 
 @pytest.fixture
@@ -40,14 +40,14 @@ def slots(user_models, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_limit_order_queue_full_and_stop(slots, offline_mnist):
     queue = LocalQueue(workers=1, queue_limit=2)
-    first, second, third, fourth = (store.new_session_id() for _ in range(4))
-    address = {session: f"10.0.0.{n}" for n, session in enumerate((first, second, third, fourth))}  # four visitors
+    first, second, third, fourth = (store.new_visitor_id() for _ in range(4))
+    address = {visitor: f"10.0.0.{n}" for n, visitor in enumerate((first, second, third, fourth))}  # four visitors
     try:
         queue.submit(LONG, first, address[first])
         wait_until(lambda: queue.latest(first).state == JobState.RUNNING)
         queue.submit(TINY, second, address[second])
         queue.submit(TINY, third, address[third])
-        places = [queue.place(queue.latest(session)) for session in (second, third)]
+        places = [queue.place(queue.latest(visitor)) for visitor in (second, third)]
         assert [place.position for place in places] == [1, 2] and 0 < places[0].starts_in < places[1].starts_in
         with pytest.raises(QueueFull):
             queue.submit(TINY, fourth, address[fourth])
@@ -73,12 +73,12 @@ def test_a_queued_job_whose_files_are_gone_is_skipped_and_the_queue_goes_on(slot
     """A queued job whose visitor's folder went (expired, or removed by the operator) is not started, and
     the jobs after it still run."""
     queue = LocalQueue(workers=1)
-    running, gone, later = (store.new_session_id() for _ in range(3))
+    running, gone, later = (store.new_visitor_id() for _ in range(3))
     try:
         queue.submit(LONG, running, "10.0.0.1")
         wait_until(lambda: queue.latest(running).state == JobState.RUNNING)
         queue.submit(TINY, gone, "10.0.0.2")
-        shutil.rmtree(store.session_dir(gone))
+        shutil.rmtree(store.visitor_dir(gone))
         queue.stop(running, queue.latest(running).id)
         assert wait_for(queue, running).state == JobState.STOPPED
         queue.submit(TINY, later, "10.0.0.3")
@@ -92,9 +92,9 @@ SERVER = f"""
 import sys, time
 from rnnviz.recipes import Settings
 from rnnviz.serving.local_queue import LocalQueue
-queue, session = LocalQueue(workers=1), sys.argv[1]
-queue.submit(Settings(**{LONG.__dict__!r}), session)
-while queue.latest(session).epochs_done < 1:
+queue, visitor = LocalQueue(workers=1), sys.argv[1]
+queue.submit(Settings(**{LONG.__dict__!r}), visitor)
+while queue.latest(visitor).epochs_done < 1:
     time.sleep(0.05)
 print("an epoch is saved", flush=True)
 time.sleep(600)
@@ -103,8 +103,8 @@ time.sleep(600)
 
 @pytest.mark.slow
 def test_jobs_of_a_killed_server_show_as_interrupted_and_resume(slots, offline_mnist):
-    session = store.new_session_id()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, session], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    visitor = store.new_visitor_id()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, visitor], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                               start_new_session=True)
     try:
         assert server.stdout.readline().strip() == "an epoch is saved"
@@ -114,11 +114,11 @@ def test_jobs_of_a_killed_server_show_as_interrupted_and_resume(slots, offline_m
         server.stdout.close()
     queue = LocalQueue(workers=1)  # the restarted server
     try:
-        status = queue.latest(session)
+        status = queue.latest(visitor)
         assert status.state == JobState.INTERRUPTED and status.epochs_done >= 1 and not leftovers(slots)
         before = saved_epochs(status)
-        queue.resume(session, status.id)
-        done = wait_for(queue, session, until=(JobState.DONE, JobState.FAILED))
+        queue.resume(visitor, status.id)
+        done = wait_for(queue, visitor, until=(JobState.DONE, JobState.FAILED))
     finally:
         queue.close()
     assert done.state == JobState.DONE, done.error

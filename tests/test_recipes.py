@@ -196,9 +196,9 @@ def test_start_training_trains_the_recipe_with_the_form_changes(train_tab, user_
     at.select_slider(key=Key.TRAIN_IMAGES).set_value(2000)
     at.button(key=Key.START_TRAINING).click().run()
     assert not at.exception
-    session, queue = at.session_state[Key.SESSION], cache.training_queue()
-    queue.stop(session, queue.latest(session).id)
-    status = wait_for(queue, session)
+    visitor, queue = at.session_state[Key.VISITOR], cache.training_queue()
+    queue.stop(visitor, queue.latest(visitor).id)
+    status = wait_for(queue, visitor)
     assert status.settings == recipe_settings("tutorial", **form_values(at))
     assert status.settings == recipe_settings("tutorial", cell_type="gru", hidden=32, epochs=1, limit=2000)
     assert status.settings.augment != Settings().augment  # the recipe's, which the form does not show

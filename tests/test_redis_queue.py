@@ -150,9 +150,9 @@ WATCHER = """
 import sys, time
 from rnnviz.serving.jobs import JobState
 from rnnviz.serving.redis_queue import RedisQueue
-queue, session, seen = RedisQueue(os.environ["RNNVIZ_QUEUE_URL"]), sys.argv[1], []
+queue, visitor, seen = RedisQueue(os.environ["RNNVIZ_QUEUE_URL"]), sys.argv[1], []
 while not seen or seen[-1][0] not in ("done", "failed"):
-    status = queue.latest(session)
+    status = queue.latest(visitor)
     place = queue.place(status) if status and status.state == JobState.QUEUED else None
     now = (status.state.value if status else "none", place.position if place else 0, bool(status and status.progress))
     if not seen or seen[-1] != now:
@@ -164,12 +164,12 @@ while not seen or seen[-1][0] not in ("done", "failed"):
 
 def test_a_job_queued_through_one_replica_runs_on_a_worker_and_shows_on_another(replicas, workers):
     a, b = replicas
-    session, later = store.new_session_id(), store.new_session_id()
-    job_id = a.submit(SHORT, session, "10.0.0.1")
+    visitor, later = store.new_visitor_id(), store.new_visitor_id()
+    job_id = a.submit(SHORT, visitor, "10.0.0.1")
     a.submit(TINY, later, "10.0.0.2")
-    first, second = (b.place(b.latest(visitor)) for visitor in (session, later))  # where they wait, and how long
+    first, second = (b.place(b.latest(visitor)) for visitor in (visitor, later))  # where they wait, and how long
     assert (first.position, second.position) == (1, 2) and first.starts_in == 0 < second.starts_in
-    watcher = subprocess.Popen([sys.executable, "-c", WATCHER, session], cwd=ROOT, stdout=subprocess.PIPE,
+    watcher = subprocess.Popen([sys.executable, "-c", WATCHER, visitor], cwd=ROOT, stdout=subprocess.PIPE,
                                text=True, env=os.environ)  # replica B: another process
     try:
         assert watcher.stdout.readline().split() == ["queued", "1", "False"]  # no worker yet: first in the queue
@@ -178,7 +178,7 @@ def test_a_job_queued_through_one_replica_runs_on_a_worker_and_shows_on_another(
     finally:
         watcher.kill()
         watcher.wait()
-    done = a.latest(session)
+    done = a.latest(visitor)
     assert done.id == job_id and done.state == JobState.DONE and done.pid != os.getpid()
     assert ["running", "0", "True"] in lines  # its progress, once a second
     assert lines[-1] == ["done", "0", "True", str(done.summary.test_accuracy)]  # "Saved", with its accuracy
@@ -189,18 +189,18 @@ def test_a_worker_killed_mid_epoch_loses_at_most_that_epoch_and_the_job_goes_on_
                                                                                            user_models):
     a, b = replicas
     first, second = workers(), workers()
-    session = store.new_session_id()
-    a.submit(LONG, session, "10.0.0.1")
-    running = wait_until(lambda: (status := b.latest(session)).epochs_done >= 1 and status.state == JobState.RUNNING
+    visitor = store.new_visitor_id()
+    a.submit(LONG, visitor, "10.0.0.1")
+    running = wait_until(lambda: (status := b.latest(visitor)).epochs_done >= 1 and status.state == JobState.RUNNING
                          and status, 180)
     killed = first if running.pid in process_tree(first.pid) else second
     kill_tree(killed)
     before = saved_epochs(running)  # what its last epoch end saved
     other = second if killed is first else first
-    again = wait_until(lambda: (s := b.latest(session)).restarts == 1 and s.pid in process_tree(other.pid) and s, 60)
+    again = wait_until(lambda: (s := b.latest(visitor)).restarts == 1 and s.pid in process_tree(other.pid) and s, 60)
     assert again.note == WORKER_LOST.format(epochs=again.epochs_done)
     assert again.epochs_done >= running.epochs_done  # it lost only the epoch under way
-    done = wait_for(a, session, 240)
+    done = wait_for(a, visitor, 240)
     assert done.state == JobState.DONE, done.error
     history = load_model(done.out).info["history"]
     assert [epoch["epoch"] for epoch in history] == list(range(1, LONG.epochs + 1))
@@ -214,17 +214,17 @@ def test_a_job_running_for_several_leases_keeps_its_lease_and_runs_once(replicas
     monkeypatch.setenv("RNNVIZ_LEASE_SECONDS", str(LEASE))  # the pages' and the worker's
     a, b = replicas
     workers()
-    session = store.new_session_id()
-    job_id = a.submit(replace(LONG, epochs=40), session, "10.0.0.1")  # far longer than the wait below
-    running = wait_until(lambda: (s := b.latest(session)).state == JobState.RUNNING and s.progress and s, 120)
+    visitor = store.new_visitor_id()
+    job_id = a.submit(replace(LONG, epochs=40), visitor, "10.0.0.1")  # far longer than the wait below
+    running = wait_until(lambda: (s := b.latest(visitor)).state == JobState.RUNNING and s.progress and s, 120)
     leases = Redis.from_url(queue_env.url, decode_responses=True)
     holders = set()
     for _ in range(40):  # 4 leases, looked at 10 times a lease
         holders.add(leases.get(lease_key(job_id)))
         time.sleep(LEASE / 10)
     assert holders == {running.server}  # held throughout by the worker that took it
-    b.stop(session, job_id)
-    stopped = wait_for(a, session, 120)
+    b.stop(visitor, job_id)
+    stopped = wait_for(a, visitor, 120)
     assert stopped.state == JobState.STOPPED and stopped.restarts == 0 and not a.rq.count  # never queued again
     assert (stopped.server, stopped.pid, stopped.started) == (running.server, running.pid, running.started)  # one start
 
@@ -232,11 +232,11 @@ def test_a_job_running_for_several_leases_keeps_its_lease_and_runs_once(replicas
 def test_stop_early_from_another_replica_stops_the_job_on_its_machine_and_saves(replicas, workers):
     a, b = replicas
     workers()
-    session = store.new_session_id()
-    job_id = a.submit(LONG, session, "10.0.0.1")
-    wait_until(lambda: b.latest(session).progress, 120)
-    b.stop(session, job_id)
-    stopped = wait_for(a, session, 120)
+    visitor = store.new_visitor_id()
+    job_id = a.submit(LONG, visitor, "10.0.0.1")
+    wait_until(lambda: b.latest(visitor).progress, 120)
+    b.stop(visitor, job_id)
+    stopped = wait_for(a, visitor, 120)
     assert stopped.state == JobState.STOPPED and stopped.stop_reason == "asked"
     assert load_model(stopped.out).info["stopped_early"]
 
@@ -264,13 +264,13 @@ def test_replicas_asked_at_the_same_instant_accept_one_training_per_visitor_and_
                                                                                               monkeypatch):
     a, b = replicas
     for _ in range(5):
-        session = store.new_session_id()
-        results = at_once([lambda q=q, s=session: q.submit(TINY, s, "10.0.0.1") for q in (a, b)])
+        visitor = store.new_visitor_id()
+        results = at_once([lambda q=q, s=visitor: q.submit(TINY, s, "10.0.0.1") for q in (a, b)])
         assert sum(isinstance(r, str) for r in results) == 1, results
         assert sum(isinstance(r, Refused) and "already" in str(r) for r in results) == 1
-        a.stop(session, a.latest(session).id)  # leaves the queue: the next round's address is free again
+        a.stop(visitor, a.latest(visitor).id)  # leaves the queue: the next round's address is free again
     monkeypatch.setenv("RNNVIZ_PER_ADDRESS", "2")
-    calls = [lambda q=q: q.submit(TINY, store.new_session_id(), "10.0.0.2") for q in (a, b, a, b)]
+    calls = [lambda q=q: q.submit(TINY, store.new_visitor_id(), "10.0.0.2") for q in (a, b, a, b)]
     results = at_once(calls)
     assert sum(isinstance(r, str) for r in results) == 2, results
     assert all(isinstance(r, Refused) and "your network" in str(r) for r in results if not isinstance(r, str))
@@ -279,7 +279,7 @@ def test_replicas_asked_at_the_same_instant_accept_one_training_per_visitor_and_
 def test_redis_restarted_mid_job_loses_no_job_and_runs_none_twice(replicas, workers, redis_server):
     a, _ = replicas
     workers()
-    running, waiting = store.new_session_id(), store.new_session_id()
+    running, waiting = store.new_visitor_id(), store.new_visitor_id()
     job_id = a.submit(LONG, running, "10.0.0.1")
     wait_until(lambda: a.latest(running).progress, 120)
     a.submit(TINY, waiting, "10.0.0.2")  # queued behind it (one worker)
@@ -287,11 +287,11 @@ def test_redis_restarted_mid_job_loses_no_job_and_runs_none_twice(replicas, work
     assert a.latest(running).note == SHOWING_LAST  # the page says it cannot reach the queue
     a.stop(running, job_id)  # pressed meanwhile: nothing happens (the page said why), and nothing breaks
     with pytest.raises(QueueFull, match="cannot be reached"):
-        a.submit(TINY, store.new_session_id(), "10.0.0.3")
+        a.submit(TINY, store.new_visitor_id(), "10.0.0.3")
     time.sleep(2)  # an outage of a few seconds, shorter than a lease
     redis_server.start()
-    for session in (running, waiting):
-        done = wait_for(a, session, 240)
+    for visitor in (running, waiting):
+        done = wait_for(a, visitor, 240)
         assert done.state == JobState.DONE and done.restarts == 0, done  # never queued again: it ran once
         assert [epoch["epoch"] for epoch in load_model(done.out).info["history"]] == list(
             range(1, done.settings.epochs + 1))
@@ -300,15 +300,15 @@ def test_redis_restarted_mid_job_loses_no_job_and_runs_none_twice(replicas, work
 def test_a_job_redis_lost_shows_as_interrupted_and_resumes(replicas, workers, redis_server):
     a, _ = replicas
     workers()
-    session = store.new_session_id()
-    job_id = a.submit(LONG, session, "10.0.0.1")
-    wait_until(lambda: a.latest(session).epochs_done >= 1, 120)
+    visitor = store.new_visitor_id()
+    job_id = a.submit(LONG, visitor, "10.0.0.1")
+    wait_until(lambda: a.latest(visitor).epochs_done >= 1, 120)
     Redis.from_url(redis_server.url).flushall()  # a Redis restarted without its data
-    lost = wait_until(lambda: (s := a.latest(session)).state == JobState.INTERRUPTED and s, 30)
+    lost = wait_until(lambda: (s := a.latest(visitor)).state == JobState.INTERRUPTED and s, 30)
     assert lost.note == QUEUE_LOST and lost.epochs_done >= 1
-    a.resume(session, job_id)
-    done = wait_for(a, session, 240)
-    assert done.state == JobState.DONE and read_status(session, job_id).note == ""
+    a.resume(visitor, job_id)
+    done = wait_for(a, visitor, 240)
+    assert done.state == JobState.DONE and read_status(visitor, job_id).note == ""
     assert [epoch["epoch"] for epoch in load_model(done.out).info["history"]] == list(range(1, LONG.epochs + 1))
 
 
@@ -320,24 +320,24 @@ def test_the_train_tab_queues_in_redis_and_says_saved(queue_env, workers, mnist_
     at.number_input(key=Key.TRAIN_EPOCHS).set_value(1)
     at.select_slider(key=Key.TRAIN_IMAGES).set_value(2000)
     at.button(key=Key.START_TRAINING).click().run()
-    session, queue = at.session_state[Key.SESSION], cache.training_queue()
+    visitor, queue = at.session_state[Key.VISITOR], cache.training_queue()
     assert isinstance(queue, RedisQueue)
-    assert wait_for(queue, session, 180).state == JobState.DONE
+    assert wait_for(queue, visitor, 180).state == JobState.DONE
     at.run()
     assert not at.exception and any(alert.value.startswith("Saved rnn-h16") for alert in at.success)
 
 
 def test_a_new_checkpoint_is_measured_once_by_a_worker_whichever_replica_asks(queue_env, workers, mnist_test):
     a, b = RedisQueue(queue_env.url), RedisQueue(queue_env.url)
-    session = store.new_session_id()
-    checkpoint = save_checkpoint(random_model("rnn", 8), store.new_checkpoint_path("mine", session), test_accuracy=0.5)
+    visitor = store.new_visitor_id()
+    checkpoint = save_checkpoint(random_model("rnn", 8), store.new_checkpoint_path("mine", visitor), test_accuracy=0.5)
     try:
-        job = a.measure(checkpoint, session)
-        assert b.measure(checkpoint, session).id == job.id  # under way: the same job
+        job = a.measure(checkpoint, visitor)
+        assert b.measure(checkpoint, visitor).id == job.id  # under way: the same job
         workers()
-        measured = wait_until(lambda: (s := read_status(session, job.id)) and not s.live and s, 240)
+        measured = wait_until(lambda: (s := read_status(visitor, job.id)) and not s.live and s, 240)
         assert measured.state == JobState.DONE, measured.error
-        assert b.measure(checkpoint, session).id == job.id  # measured: not again
+        assert b.measure(checkpoint, visitor).id == job.id  # measured: not again
     finally:
         a.close()
         b.close()

@@ -19,7 +19,7 @@ def names(entries) -> list[str]:
 
 
 def test_each_visitor_sees_the_shipped_the_class_and_their_own(user_models, monkeypatch):
-    anna, ben = store.new_session_id(), store.new_session_id()
+    anna, ben = store.new_visitor_id(), store.new_visitor_id()
     anna_model, _ = store.add_checkpoint(GRU, "anna.safetensors", anna)
     ben_model, _ = store.add_checkpoint(GRU, "ben.safetensors", ben)
     save_checkpoint(load_model(anna_model), user_models / "class.safetensors")  # the operator's, at the top level
@@ -32,21 +32,21 @@ def test_each_visitor_sees_the_shipped_the_class_and_their_own(user_models, monk
 
 
 @pytest.mark.parametrize("forged", ["../../etc", "", "A" * 32, "0" * 31, None])
-def test_only_session_ids_name_a_folder(forged):
+def test_only_visitor_ids_name_a_folder(forged):
     with pytest.raises(ValueError):
-        store.session_dir(forged)
-    assert not store.is_session_id(forged)
+        store.visitor_dir(forged)
+    assert not store.is_visitor_id(forged)
 
 
 def test_the_oldest_are_pruned_past_the_count(user_models, monkeypatch):
     monkeypatch.setenv("RNNVIZ_MAX_MODELS", "3")
-    session, added = store.new_session_id(), []
+    visitor, added = store.new_visitor_id(), []
     for n in range(5):
-        path, pruned = store.add_checkpoint(GRU, f"m{n}.safetensors", session)
+        path, pruned = store.add_checkpoint(GRU, f"m{n}.safetensors", visitor)
         os.utime(path, (time.time() + n, time.time() + n))  # distinct ages, whatever the clock's resolution
         added.append((path, pruned))
     assert [pruned for _, pruned in added] == [[], [], [], [added[0][0].stem], [added[1][0].stem]]
-    assert names(store.list_checkpoints(session)) == [path.stem for path, _ in reversed(added[2:])]
+    assert names(store.list_checkpoints(visitor)) == [path.stem for path, _ in reversed(added[2:])]
     message = store.pruned_message(added[3][1])
     assert "3 models" in message and added[0][0].stem in message and "oldest" in message
 
@@ -54,11 +54,11 @@ def test_the_oldest_are_pruned_past_the_count(user_models, monkeypatch):
 def test_the_oldest_are_pruned_past_the_size(user_models, monkeypatch, tmp_path):
     monkeypatch.setenv("RNNVIZ_MAX_MB", "1")
     big = save_checkpoint(RowReader("lstm", 150), tmp_path / "big.safetensors").read_bytes()  # about 0.45 MB
-    session = store.new_session_id()
-    first, _ = store.add_checkpoint(big, "a.safetensors", session)
+    visitor = store.new_visitor_id()
+    first, _ = store.add_checkpoint(big, "a.safetensors", visitor)
     os.utime(first, (time.time() - 10, time.time() - 10))
-    second, _ = store.add_checkpoint(big, "b.safetensors", session)
-    third, pruned = store.add_checkpoint(big, "c.safetensors", session)
+    second, _ = store.add_checkpoint(big, "b.safetensors", visitor)
+    third, pruned = store.add_checkpoint(big, "c.safetensors", visitor)
     assert pruned == [first.stem] and not first.exists() and second.exists() and third.exists()
 
 
@@ -87,7 +87,7 @@ def test_the_path_box_refuses_every_trap_alike(server_files, user_models, trap):
 
     def add():
         with pytest.raises(CheckpointError) as refused:
-            store.add_checkpoint_file(path, store.new_session_id(), allowed=(server_files, ))
+            store.add_checkpoint_file(path, store.new_visitor_id(), allowed=(server_files, ))
         refusals.append(str(refused.value))
 
     megabytes = peak_megabytes(add)  # a FIFO or a device is refused without waiting on it: this returns
@@ -97,6 +97,6 @@ def test_the_path_box_refuses_every_trap_alike(server_files, user_models, trap):
 
 
 def test_the_path_box_adds_a_checkpoint_in_its_folders(server_files, user_models):
-    session = store.new_session_id()
-    added, _ = store.add_checkpoint_file(str(server_files / "good.safetensors"), session, allowed=(server_files, ))
-    assert added.parent == store.session_dir(session) and load_model(added).cell_type == "rnn"
+    visitor = store.new_visitor_id()
+    added, _ = store.add_checkpoint_file(str(server_files / "good.safetensors"), visitor, allowed=(server_files, ))
+    assert added.parent == store.visitor_dir(visitor) and load_model(added).cell_type == "rnn"

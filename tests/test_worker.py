@@ -18,28 +18,28 @@ from tests.test_local_queue import LONG, saved_epochs
 
 
 def test_a_job_runs_to_its_end_and_says_so_in_its_files(user_models, offline_mnist):
-    session = store.new_session_id()
+    visitor = store.new_visitor_id()
     settings = Settings(cell_type="gru", hidden=8, epochs=2, limit=300, val_size=200)
-    status = JobStatus(id="20260101-120000-abcdef", session=session, out=str(store.new_checkpoint_path("g", session)),
+    status = JobStatus(id="20260101-120000-abcdef", visitor=visitor, out=str(store.new_checkpoint_path("g", visitor)),
                        settings=settings, state=JobState.RUNNING, server="test", submitted=0.0)
     write_status(status)
-    work(session, status.id, lambda: False)
-    done = read_status(session, status.id)
+    work(visitor, status.id, lambda: False)
+    done = read_status(visitor, status.id)
     assert done.state == JobState.DONE and done.pid == os.getpid() and done.epochs_done == 2
     assert done.summary.test_accuracy == load_model(done.out).info["test_accuracy"]
-    curve = read_curve(session, status.id)
+    curve = read_curve(visitor, status.id)
     assert [point.val_accuracy is not None for point in curve].count(True) == 2  # a point at each epoch end
-    assert not job_files(session, status.id)["resume"].exists()
+    assert not job_files(visitor, status.id)["resume"].exists()
 
 
 def test_a_failing_job_ends_with_its_reason(user_models, tmp_path, offline_mnist):
-    session = store.new_session_id()
-    status = JobStatus(id="20260101-120000-fedcba", session=session, out=str(tmp_path / "never.safetensors"),
+    visitor = store.new_visitor_id()
+    status = JobStatus(id="20260101-120000-fedcba", visitor=visitor, out=str(tmp_path / "never.safetensors"),
                        settings=Settings(hidden=8, epochs=1, start_from=str(tmp_path / "missing.safetensors")),
                        state=JobState.RUNNING, server="test", submitted=0.0)
     write_status(status)
-    work(session, status.id, lambda: False)
-    failed = read_status(session, status.id)
+    work(visitor, status.id, lambda: False)
+    failed = read_status(visitor, status.id)
     assert failed.state == JobState.FAILED and not Path(failed.out).exists()
     assert "FileNotFoundError (reference " in failed.error and str(tmp_path) not in failed.error  # no server folder
 
@@ -47,22 +47,22 @@ def test_a_failing_job_ends_with_its_reason(user_models, tmp_path, offline_mnist
 @pytest.mark.slow
 def test_a_killed_worker_leaves_nothing_and_the_job_resumes(user_models, tmp_path, monkeypatch, offline_mnist):
     monkeypatch.setenv("RNNVIZ_SLOTS", str(tmp_path / "slots"))
-    queue, session = LocalQueue(workers=1), store.new_session_id()
+    queue, visitor = LocalQueue(workers=1), store.new_visitor_id()
     try:
-        queue.submit(LONG, session)
-        status = wait_until(lambda: (s := queue.latest(session)).epochs_done >= 1 and s)
+        queue.submit(LONG, visitor)
+        status = wait_until(lambda: (s := queue.latest(visitor)).epochs_done >= 1 and s)
         assert os.getpriority(os.PRIO_PROCESS, status.pid) == 19  # pages first
         os.kill(status.pid, signal.SIGKILL)
-        status = wait_for(queue, session)
+        status = wait_for(queue, visitor)
         assert status.state == JobState.INTERRUPTED and status.epochs_done >= 1
         assert not Path(status.out).exists() and not leftovers(user_models)
         before = saved_epochs(status)
-        queue.resume(session, status.id)
-        done = wait_for(queue, session, until=(JobState.DONE, JobState.FAILED))
+        queue.resume(visitor, status.id)
+        done = wait_for(queue, visitor, until=(JobState.DONE, JobState.FAILED))
     finally:
         queue.close()
     assert done.state == JobState.DONE, done.error
     history = load_model(done.out).info["history"]
     assert [epoch["epoch"] for epoch in history] == list(range(1, LONG.epochs + 1))
     assert before and history[: len(before)] == before  # the epochs before the kill, continued from, not redone
-    assert sorted(p.name for p in jobs_dir(session).iterdir()) == [f"{done.id}.curve.json", f"{done.id}.json"]
+    assert sorted(p.name for p in jobs_dir(visitor).iterdir()) == [f"{done.id}.curve.json", f"{done.id}.json"]

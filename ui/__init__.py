@@ -2,7 +2,7 @@
 
     state.py        every session-state key and shared label (the only place they are spelled)
     cache.py        what is loaded once per server: models, the gallery, MNIST, test-set statistics, the training queue
-    session.py      who the visitor is: the id of their own model folder, kept in the page's address
+    visitor.py      who the visitor is: the id of their own model folder, kept in the page's address
     widgets.py      shared pieces: a chart with its PNG download, downloads of a trace, getting MNIST
     sidebar.py      the model picker and "Add a checkpoint"
     canvas.py       the drawing canvas -> the 28x28 image the network reads

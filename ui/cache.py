@@ -52,7 +52,7 @@ class ByteCache:
         self.lock = threading.Lock()
 
     def get(self, key: tuple, make: Callable[[], object]):
-        """The value kept under `key`, else make() (outside the lock: other sessions' values stay at
+        """The value kept under `key`, else make() (outside the lock: other visitors' values stay at
         hand meanwhile), kept unless it is None."""
         with self.lock:
             if key in self.values:
@@ -147,11 +147,11 @@ def memory_decoders(entry: store.Entry) -> memory.MemoryDecoders | None:
     return _kept(entry, "memory", memory.cached_memory)
 
 
-def measuring(entry: store.Entry, session: str) -> JobStatus | None:
+def measuring(entry: store.Entry, visitor: str) -> JobStatus | None:
     """The job that measures a checkpoint which lacks its kept files, in a worker: started now if need be
     (MNIST must be on disk for it), under way, or ended (failed, or done and its files there to read).
     None when there is no MNIST to measure it with."""
-    return training_queue().measure(entry.path, session) if has_mnist() else None
+    return training_queue().measure(entry.path, visitor) if has_mnist() else None
 
 
 def test_digit(index: int, entries: list[store.Entry]) -> tuple[torch.Tensor, int] | None:

@@ -92,7 +92,7 @@ def drawn_digit():
 
 def read_drawing(url) -> np.ndarray | CanvasError:
     """The drawing at `url` as the (28, 28) image the network reads, or why it cannot be read. Decoded once
-    per drawing: the outcome is kept in the session under the drawing's hash, for the reruns that follow."""
+    per drawing: the outcome is kept in the visitor under the drawing's hash, for the reruns that follow."""
     # Every value that is not a string is refused alike, so they share one key.
     drawing = hashlib.sha256(url.encode("utf-8", "surrogatepass")).digest() if isinstance(url, str) else None
     kept = st.session_state.get(Key.DRAWN)

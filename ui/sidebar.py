@@ -8,8 +8,8 @@ from rnnviz.serving import store
 from rnnviz.serving.server_config import server_config
 
 from .cache import Loaded, load_entry, picker_label
-from .session import session_id
 from .state import Key
+from .visitor import visitor_id
 from .widgets import LOG
 
 UPLOAD_LIMIT_MB = 50  # the page's limit; .streamlit/config.toml's server.maxUploadSize is the server's
@@ -24,7 +24,7 @@ def loaded_models() -> tuple[dict[str, Loaded], list[str]]:
     """Every checkpoint this visitor can use, loaded, by path (shipped ones first, then the class's and
     theirs), and a message for each one that could not be read."""
     models, problems = {}, []
-    for entry in store.list_checkpoints(session_id()):
+    for entry in store.list_checkpoints(visitor_id()):
         try:
             models[str(entry.path)] = load_entry(entry)
         except (CheckpointError, OSError) as error:
@@ -36,7 +36,7 @@ def model_picker() -> Loaded | None:
     """The model to inspect: shipped ones first, then the class's and this visitor's. None if none loads.
     Only the selected model is loaded; the others need only their (kept) labels."""
     labels, problems = {}, []
-    entries = {str(entry.path): entry for entry in store.list_checkpoints(session_id())}
+    entries = {str(entry.path): entry for entry in store.list_checkpoints(visitor_id())}
     for path, entry in entries.items():
         try:
             labels[path] = picker_label(entry)
@@ -79,13 +79,13 @@ def _add(add) -> None:
 def _add_upload() -> None:
     upload = st.session_state[Key.UPLOAD]
     if upload is not None:
-        _add(lambda: store.add_checkpoint(upload.getvalue(), upload.name, session_id()))
+        _add(lambda: store.add_checkpoint(upload.getvalue(), upload.name, visitor_id()))
 
 
 def _add_from_disk() -> None:
     path = st.session_state[Key.CHECKPOINT_PATH].strip()
     if path:
-        _add(lambda: store.add_checkpoint_file(path, session_id()))
+        _add(lambda: store.add_checkpoint_file(path, visitor_id()))
 
 
 def add_checkpoint_form() -> None:

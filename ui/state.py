@@ -52,7 +52,7 @@ class Chart(StrEnum):
 class Param(StrEnum):
     """The page address's query parameters."""
 
-    VISITOR = "visitor"  # the visitor's session id: a reload keeps their models
+    VISITOR = "visitor"  # the visitor's id: a reload keeps their models
 
 
 SEEN_CAPTION = "What it read: 28 x 28"  # under the image the network read, beside the prediction
@@ -64,7 +64,7 @@ class Key(StrEnum):
     # the page
     TAB = "tab"  # tabs: the open Tab
     PAGE_HEAD = "page-head"  # container: the title and its caption (compact on a phone, ui/page.css)
-    SESSION = "session"  # value: this visitor's id (rnnviz.serving.store: their own model folder)
+    VISITOR = "visitor"  # value: this visitor's id (rnnviz.serving.store: their own model folder)
     ANSWER_VIEW = "answer-view"  # view: the image read and the class probabilities, beside the prediction
     LINK_NOTE = "link-note"  # value: what of the link the page was opened from was ignored ("" when nothing)
     # the guided lesson (ui/lesson.py)

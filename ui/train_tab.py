@@ -20,8 +20,8 @@ from rnnviz.serving.jobs import SAVED, JobState, JobStatus, estimated_seconds, r
 from rnnviz.serving.server_config import server_config
 
 from .cache import training_queue
-from .session import client_address, session_id
 from .state import Chart, Key
+from .visitor import client_address, visitor_id
 from .widgets import chart, offer_mnist_download
 
 # The form's choices; each includes every recipe's value.
@@ -74,8 +74,8 @@ def train_tab() -> None:
     recipe = st.selectbox("Recipe", list(RECIPES), key=Key.RECIPE, on_change=_load_recipe,
                           help="The same named recipes as `python -m rnnviz.train --recipe NAME`")
     st.caption(f"**{recipe}**: {RECIPES[recipe].description}.")
-    session, queue = session_id(), training_queue()
-    status = queue.latest(session)
+    visitor, queue = visitor_id(), training_queue()
+    status = queue.latest(visitor)
     start = _form(start_disabled=bool(status and status.live))
     minutes = estimated_seconds(_chosen(recipe), queue.rate) / 60
     st.caption(f"These settings train for about {minutes:.0f} min here. Each visitor may have one training at a "
@@ -83,39 +83,39 @@ def train_tab() -> None:
                "it, and one that runs over stops there, keeping what it learned.")
     if start:
         try:
-            queue.submit(_chosen(recipe), session, client_address())
+            queue.submit(_chosen(recipe), visitor, client_address())
         except (QueueFull, Refused) as error:
             st.error(str(error))
-        status = queue.latest(session)
+        status = queue.latest(visitor)
     if status:
-        training_progress(session, status)
+        training_progress(visitor, status)
 
 
 def _waiting(seconds: float) -> str:
     return "within a minute" if seconds < 60 else f"in about {seconds / 60:.0f} min"
 
 
-def training_progress(session: str, status: JobStatus) -> None:
+def training_progress(visitor: str, status: JobStatus) -> None:
     """The job's curves as of its last epoch end, and a once-a-second line of progress while it is live."""
     queue = training_queue()
-    curve = read_curve(session, status.id)
+    curve = read_curve(visitor, status.id)
     if curve:
         chart(training_figure(curve), key=Chart.TRAINING)
     shown = (status.id, status.state, status.epochs_done)
 
     @st.fragment(run_every=1.0 if status.live else None)
     def progress():
-        now = queue.latest(session) or status
+        now = queue.latest(visitor) or status
         if (now.id, now.state, now.epochs_done) != shown:  # an epoch or the job ended: the whole page
             if now.state in SAVED:
                 st.session_state[Key.SELECT_NEXT] = now.out  # the picker selects it
             st.rerun()
-        job_progress(queue, session, now)
+        job_progress(queue, visitor, now)
 
     progress()
 
 
-def job_progress(queue: JobQueue, session: str, status: JobStatus) -> None:
+def job_progress(queue: JobQueue, visitor: str, status: JobStatus) -> None:
     """One job's state in a line or two, and what can be done about it."""
     latest, epochs = status.progress, status.settings.epochs
     if status.note:  # what the queue did meanwhile (a trainer lost, the queue out of reach)
@@ -133,15 +133,15 @@ def job_progress(queue: JobQueue, session: str, status: JobStatus) -> None:
         st.info("Starting: loading MNIST…")
     if status.live:
         st.button("Stop early" if status.state == JobState.RUNNING else "Leave the queue", key=Key.STOP_TRAINING,
-                  on_click=queue.stop, args=(session, status.id), help="A started model is still saved")
+                  on_click=queue.stop, args=(visitor, status.id), help="A started model is still saved")
     elif status.state == JobState.FAILED:
         st.error(f"Training failed. {status.error}")
     elif status.state == JobState.INTERRUPTED:
         st.warning(f"Training was interrupted after {status.epochs_done} of {epochs} epochs (the server "
                    "restarted or its trainer stopped). Resume continues from the last finished epoch.")
         left, right = st.columns(2)
-        left.button("Resume", key=Key.RESUME_TRAINING, on_click=queue.resume, args=(session, status.id))
-        right.button("Discard", key=Key.STOP_TRAINING, on_click=queue.stop, args=(session, status.id))
+        left.button("Resume", key=Key.RESUME_TRAINING, on_click=queue.resume, args=(visitor, status.id))
+        right.button("Discard", key=Key.STOP_TRAINING, on_click=queue.stop, args=(visitor, status.id))
     elif status.state == JobState.CANCELLED:
         st.info("Training cancelled.")
     else:

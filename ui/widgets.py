@@ -14,8 +14,8 @@ from rnnviz.figures.charts import to_png
 from rnnviz.serving.jobs import JobState, read_status
 
 from . import cache
-from .session import session_id
 from .state import Key
+from .visitor import visitor_id
 
 NO_DIGIT = "Draw a digit above (or pick one from the gallery) to see inside."
 LOG = logging.getLogger("rnnviz")
@@ -91,7 +91,7 @@ def not_measured_yet(entry, needed_for: str) -> None:
     """What the page says while a checkpoint lacks its measures (test-set statistics, memory decoders,
     neighbour index): a worker measuring it, with its progress (the page reruns when it is done); why it
     could not; or, with no MNIST on disk, an offer to download it."""
-    job = cache.measuring(entry, session_id())
+    job = cache.measuring(entry, visitor_id())
     if job is None:
         offer_mnist_download(f"{needed_for} {entry.name}")
     elif job.state == JobState.FAILED:
@@ -99,7 +99,7 @@ def not_measured_yet(entry, needed_for: str) -> None:
     else:
         @st.fragment(run_every=1.0)
         def progress():
-            now = read_status(job.session, job.id) or job
+            now = read_status(job.visitor, job.id) or job
             if not now.live:
                 st.rerun()  # the whole page, with the new measures
             st.progress(now.done, text=f"{needed_for} {entry.name}: first a worker measures it on MNIST's 10,000 "

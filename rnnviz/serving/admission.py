@@ -47,8 +47,8 @@ def live_trainings() -> list[JobStatus]:
     """Every training queued or running in the store (markers of ended ones are dropped)."""
     live = []
     for marker in _live_dir().glob("*.job"):
-        session, _, job_id = marker.stem.partition("-")
-        status = read_status(session, job_id) if store.is_session_id(session) else None
+        visitor, _, job_id = marker.stem.partition("-")
+        status = read_status(visitor, job_id) if store.is_visitor_id(visitor) else None
         if status is not None and status.live:
             live.append(status)
         else:
@@ -56,11 +56,11 @@ def live_trainings() -> list[JobStatus]:
     return live
 
 
-def check(settings: Settings, session: str, address: str, rate: float) -> None:
+def check(settings: Settings, visitor: str, address: str, rate: float) -> None:
     """Refused, with the reason, unless this visitor, from this address, may start this training now.
     Call it inside admitting()."""
     check_size(settings, rate)
-    check_live(live_trainings(), session, address_key(address))
+    check_live(live_trainings(), visitor, address_key(address))
 
 
 def check_size(settings: Settings, rate: float) -> None:
@@ -74,11 +74,11 @@ def check_size(settings: Settings, rate: float) -> None:
                       f"{limits.job_minutes:.0f} min per training: choose fewer epochs, images or hidden units.")
 
 
-def check_live(live: list[JobStatus], session: str, address: str) -> None:
+def check_live(live: list[JobStatus], visitor: str, address: str) -> None:
     """Refused if, among the `live` trainings, this visitor has one, or their address (its digest,
     address_key) has its share."""
     limits = server_config()
-    if any(job.session == session for job in live):
+    if any(job.visitor == visitor for job in live):
         raise Refused("You have a training queued or running already.")
     if sum(job.address == address for job in live) >= limits.per_address:
         raise Refused(f"{limits.per_address} trainings from your network are queued or running already; please "
@@ -88,4 +88,4 @@ def check_live(live: list[JobStatus], session: str, address: str) -> None:
 def register(status: JobStatus) -> None:
     """Mark a training live (inside admitting(), once its status is written)."""
     if status.kind == TRAIN:
-        (_live_dir() / f"{status.session}-{status.id}.job").touch()
+        (_live_dir() / f"{status.visitor}-{status.id}.job").touch()

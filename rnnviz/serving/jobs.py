@@ -65,7 +65,7 @@ class JobStatus:
     """Everything the page shows of a job, as its status file holds it."""
 
     id: str
-    session: str  # the visitor's id
+    visitor: str  # the visitor's id
     out: str  # the checkpoint it writes
     settings: Settings
     state: JobState
@@ -102,31 +102,31 @@ class JobStatus:
                    summary=JobSummary(**summary) if summary else None)
 
 
-def new_job(session: str, server: str, settings: Settings | None = None, **fields) -> JobStatus:
+def new_job(visitor: str, server: str, settings: Settings | None = None, **fields) -> JobStatus:
     """A queued job's status, with a fresh id (ids sort by the time they were made)."""
-    return JobStatus(id=f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}", session=session,
+    return JobStatus(id=f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}", visitor=visitor,
                      out=fields.pop("out", ""), settings=settings or Settings(), state=JobState.QUEUED, server=server,
                      submitted=time.time(), **fields)
 
 
-def new_training(settings: Settings, session: str, address: str, server: str) -> JobStatus:
+def new_training(settings: Settings, visitor: str, address: str, server: str) -> JobStatus:
     """A queued training, its checkpoint named; `address` is the digest of the client's (admission.address_key)."""
-    out = store.new_checkpoint_path(f"{settings.cell_type}-h{settings.hidden}", session)
-    return new_job(session, server, settings, out=str(out), address=address)
+    out = store.new_checkpoint_path(f"{settings.cell_type}-h{settings.hidden}", visitor)
+    return new_job(visitor, server, settings, out=str(out), address=address)
 
 
-def new_measuring(checkpoint: Path, session: str, server: str) -> JobStatus:
+def new_measuring(checkpoint: Path, visitor: str, server: str) -> JobStatus:
     """A queued measuring of a new checkpoint."""
-    return new_job(session, server, kind=MEASURE, checkpoint=str(checkpoint))
+    return new_job(visitor, server, kind=MEASURE, checkpoint=str(checkpoint))
 
 
-def jobs_dir(session: str) -> Path:
-    return store.session_dir(session) / "jobs"
+def jobs_dir(visitor: str) -> Path:
+    return store.visitor_dir(visitor) / "jobs"
 
 
-def job_files(session: str, job_id: str) -> dict[str, Path]:
+def job_files(visitor: str, job_id: str) -> dict[str, Path]:
     """The job's files: status, curve, resume (its last epoch end), stop (a request to stop)."""
-    folder = jobs_dir(session)
+    folder = jobs_dir(visitor)
     return {kind: folder / f"{job_id}{suffix}" for kind, suffix in
             (("status", ".json"), ("curve", ".curve.json"), ("resume", ".resume.pt"), ("stop", ".stop"))}
 
@@ -136,33 +136,33 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_status(status: JobStatus) -> None:
-    write_text(job_files(status.session, status.id)["status"], status.to_json())
+    write_text(job_files(status.visitor, status.id)["status"], status.to_json())
 
 
-def read_status(session: str, job_id: str) -> JobStatus | None:
+def read_status(visitor: str, job_id: str) -> JobStatus | None:
     """The job's status, or None when it has none (or an unreadable one)."""
     try:
-        return JobStatus.from_json(job_files(session, job_id)["status"].read_text())
+        return JobStatus.from_json(job_files(visitor, job_id)["status"].read_text())
     except (OSError, ValueError, TypeError, KeyError):
         return None
 
 
-def newest_job(session: str, kind: str = TRAIN) -> JobStatus | None:
-    """The session's newest job of a kind (job ids sort by the time they were made)."""
-    folder = jobs_dir(session)
+def newest_job(visitor: str, kind: str = TRAIN) -> JobStatus | None:
+    """The visitor's newest job of a kind (job ids sort by the time they were made)."""
+    folder = jobs_dir(visitor)
     ids = sorted((p.name.removesuffix(".json") for p in folder.glob("*.json")
                   if not p.name.endswith(".curve.json")), reverse=True) if folder.is_dir() else []
-    return next((status for job_id in ids if (status := read_status(session, job_id)) and status.kind == kind), None)
+    return next((status for job_id in ids if (status := read_status(visitor, job_id)) and status.kind == kind), None)
 
 
 def write_curve(status: JobStatus, curve: list[Progress]) -> None:
-    write_text(job_files(status.session, status.id)["curve"], json.dumps([asdict(point) for point in curve]))
+    write_text(job_files(status.visitor, status.id)["curve"], json.dumps([asdict(point) for point in curve]))
 
 
-def read_curve(session: str, job_id: str) -> list[Progress]:
+def read_curve(visitor: str, job_id: str) -> list[Progress]:
     """The job's loss and accuracy points, as of its last epoch end."""
     try:
-        return [Progress(**point) for point in json.loads(job_files(session, job_id)["curve"].read_text())]
+        return [Progress(**point) for point in json.loads(job_files(visitor, job_id)["curve"].read_text())]
     except (OSError, ValueError, TypeError):
         return []
 
@@ -171,7 +171,7 @@ def remove_leftovers(status: JobStatus) -> None:
     """Temp files a killed writer left for this job: its own files', and those of the checkpoint it
     writes (a training) or of the files it keeps beside the checkpoint it measures."""
     written = Path(status.checkpoint if status.kind == MEASURE else status.out)
-    folder = jobs_dir(status.session)
+    folder = jobs_dir(status.visitor)
     for path in [*written.parent.glob(f".{written.name}*.tmp"), *folder.glob(f".{status.id}.*.tmp")]:
         path.unlink(missing_ok=True)
 

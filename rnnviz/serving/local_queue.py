@@ -79,7 +79,7 @@ class LocalQueue:
         _server_dir().mkdir(parents=True, exist_ok=True)
         self._alive = open(_server_dir() / f"{self.token}.lock", "a")  # held while this server lives
         fcntl.flock(self._alive, fcntl.LOCK_EX)
-        self._queued: deque[tuple[str, str]] = deque()  # (session, job id), first come first served
+        self._queued: deque[tuple[str, str]] = deque()  # (visitor, job id), first come first served
         self._running: dict[tuple[str, str], tuple[subprocess.Popen, object]] = {}  # -> worker, its slot lock
         self.rate = DEFAULT_RATE  # images/s of an LSTM of 100 units, learnt from the trainings that finish
         self._measured: dict[str, JobStatus] = {}  # checkpoint -> its measuring job, once ended
@@ -90,19 +90,19 @@ class LocalQueue:
 
     # -- what the page calls --
 
-    def submit(self, settings: Settings, session: str, address: str = "") -> str:
-        """Queue a training for `session`, from the client `address`; returns its id. Raises QueueFull, or
+    def submit(self, settings: Settings, visitor: str, address: str = "") -> str:
+        """Queue a training for `visitor`, from the client `address`; returns its id. Raises QueueFull, or
         admission.Refused (one per visitor, a cap per address, a time budget: its message says which)."""
-        self.latest(session)  # notices a job whose server has gone
+        self.latest(visitor)  # notices a job whose server has gone
         with admission.admitting(), self._lock:
-            admission.check(settings, session, address, self.rate)
+            admission.check(settings, visitor, address, self.rate)
             if len(self._queued) >= self.queue_limit:
                 raise QueueFull(f"{len(self._queued)} trainings are waiting already; please try again later.")
-            status = self._queue(new_training(settings, session, admission.address_key(address), self.token))
+            status = self._queue(new_training(settings, visitor, admission.address_key(address), self.token))
             admission.register(status)
         return status.id
 
-    def measure(self, checkpoint: Path, session: str) -> JobStatus:
+    def measure(self, checkpoint: Path, visitor: str) -> JobStatus:
         """The job measuring a new checkpoint on MNIST's test set (its statistics, memory decoders and
         neighbour index, kept beside it): the one under way, the one that ended (unless the checkpoint has
         changed since), or a new one."""
@@ -114,47 +114,47 @@ class LocalQueue:
             ended = self._measured.get(str(checkpoint))
             if ended and checkpoint.exists() and checkpoint.stat().st_mtime < ended.submitted:
                 return ended
-            return self._queue(new_measuring(checkpoint, session, self.token))
+            return self._queue(new_measuring(checkpoint, visitor, self.token))
 
     def _queue(self, status: JobStatus) -> JobStatus:
         """Write the job's status and queue it (under self._lock)."""
         write_status(status)
-        self._queued.append((status.session, status.id))
+        self._queued.append((status.visitor, status.id))
         return status
 
-    def resume(self, session: str, job_id: str) -> None:
+    def resume(self, visitor: str, job_id: str) -> None:
         """Queue an interrupted job again; it continues from its last epoch end (unless the visitor has
         started another training meanwhile)."""
         with admission.admitting(), self._lock:
-            status = read_status(session, job_id)
+            status = read_status(visitor, job_id)
             if status is None or status.state != JobState.INTERRUPTED:
                 return
-            if any(job.session == session for job in admission.live_trainings()):
+            if any(job.visitor == visitor for job in admission.live_trainings()):
                 return
             status.state, status.server, status.submitted = JobState.QUEUED, self.token, time.time()
             write_status(status)
             admission.register(status)
-            self._queued.append((session, job_id))
+            self._queued.append((visitor, job_id))
 
-    def stop(self, session: str, job_id: str) -> None:
+    def stop(self, visitor: str, job_id: str) -> None:
         """A queued job is cancelled; a running one stops at its next batch and saves what it learned
         (from whichever server process runs it); an interrupted one is discarded."""
         with self._lock:
-            status = read_status(session, job_id)
+            status = read_status(visitor, job_id)
             if status is None:
                 return
-            if (session, job_id) in self._queued or status.state == JobState.INTERRUPTED:
-                if (session, job_id) in self._queued:
-                    self._queued.remove((session, job_id))
-                job_files(session, job_id)["resume"].unlink(missing_ok=True)
+            if (visitor, job_id) in self._queued or status.state == JobState.INTERRUPTED:
+                if (visitor, job_id) in self._queued:
+                    self._queued.remove((visitor, job_id))
+                job_files(visitor, job_id)["resume"].unlink(missing_ok=True)
                 status.state = JobState.CANCELLED
                 write_status(status)
             elif status.state == JobState.RUNNING:
-                job_files(session, job_id)["stop"].touch()
+                job_files(visitor, job_id)["stop"].touch()
 
-    def latest(self, session: str, kind: str = TRAIN) -> JobStatus | None:
-        """The session's newest job of a kind (interrupted if the server that ran it is gone)."""
-        status = newest_job(session, kind)
+    def latest(self, visitor: str, kind: str = TRAIN) -> JobStatus | None:
+        """The visitor's newest job of a kind (interrupted if the server that ran it is gone)."""
+        status = newest_job(visitor, kind)
         if status is not None and status.live and status.server != self.token and not _owner_alive(status.server):
             status.state = JobState.INTERRUPTED  # its server stopped (a restart): resumable from its last epoch end
             remove_leftovers(status)
@@ -166,7 +166,7 @@ class LocalQueue:
         with self._lock:
             queued = list(self._queued)
             running = [read_status(*key) for key in self._running]
-        key = (status.session, status.id)
+        key = (status.visitor, status.id)
         if key not in queued:
             return None
         ahead = [read_status(*waiting) for waiting in queued[: queued.index(key) + 1]]
@@ -201,7 +201,7 @@ class LocalQueue:
                     swept = time.monotonic()
                     with self._lock:
                         busy = {key[0] for key in [*self._queued, *self._running]}
-                    store.sweep(busy | {job.session for job in admission.live_trainings()})
+                    store.sweep(busy | {job.visitor for job in admission.live_trainings()})
                 self._reap()
                 with self._lock:
                     while self._queued:

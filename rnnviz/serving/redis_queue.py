@@ -5,13 +5,13 @@ worker machines run them (`python -m rnnviz.serving.redis_worker`). A job's stat
 checkpoints stay in the shared model store (rnnviz/serving/jobs.py), as with the embedded queue; Redis holds
 what must be decided in one place:
 
-    rq:queue:rnnviz           the waiting jobs, first come first served (RQ's), as SESSION_JOBID_RESTARTS
+    rq:queue:rnnviz           the waiting jobs, first come first served (RQ's), as VISITOR_JOBID_RESTARTS
     rnnviz:lease:JOB          who holds a job: the worker running it (renewed every second), or a page for
                               the moment it queues, requeues or cancels it; it lapses RNNVIZ_LEASE_SECONDS
                               (the operator's setting, 10 by default) after its holder's last renewal
-    rnnviz:running            the jobs a worker has taken, as SESSION/JOB
+    rnnviz:running            the jobs a worker has taken, as VISITOR/JOB
     rnnviz:stop:JOB           "Stop early" was asked
-    rnnviz:visitor:SESSION    the visitor's newest training; rnnviz:address:DIGEST  an address's trainings
+    rnnviz:visitor:VISITOR    the visitor's newest training; rnnviz:address:DIGEST  an address's trainings
     rnnviz:measure:DIGEST     the newest measuring of a checkpoint; rnnviz:rate  images/s (see jobs.DEFAULT_RATE)
 
 A job runs only while its worker holds its lease, so never twice at once: a worker that cannot renew it
@@ -72,18 +72,18 @@ QUEUE_LOST = "The training queue lost track of it (its Redis restarted without i
 
 
 def ref(status: JobStatus) -> str:
-    """How Redis names a job: SESSION/JOB."""
-    return f"{status.session}/{status.id}"
+    """How Redis names a job: VISITOR/JOB."""
+    return f"{status.visitor}/{status.id}"
 
 
 def rq_id(status: JobStatus) -> str:
     """The RQ job that carries it now (a new one each time it is queued again)."""
-    return f"{status.session}_{status.id}_{status.restarts}"
+    return f"{status.visitor}_{status.id}_{status.restarts}"
 
 
 def status_of(job_ref: str) -> JobStatus | None:
-    session, _, job_id = job_ref.partition("/")
-    return read_status(session, job_id) if store.is_session_id(session) else None
+    visitor, _, job_id = job_ref.partition("/")
+    return read_status(visitor, job_id) if store.is_visitor_id(visitor) else None
 
 
 class RedisQueue:
@@ -107,26 +107,26 @@ class RedisQueue:
 
     # -- what the page calls --
 
-    def submit(self, settings: Settings, session: str, address: str = "") -> str:
-        """Queue a training for `session`, from the client `address`; returns its id. Raises QueueFull, or
+    def submit(self, settings: Settings, visitor: str, address: str = "") -> str:
+        """Queue a training for `visitor`, from the client `address`; returns its id. Raises QueueFull, or
         admission.Refused (one per visitor, a cap per address, a time budget: its message says which)."""
         admission.check_size(settings, self.rate)
-        self.latest(session)  # notices a job the queue lost
+        self.latest(visitor)  # notices a job the queue lost
         with self._reaching_redis():
             if self.rq.count >= server_config().queue_limit:
                 raise QueueFull(f"{self.rq.count} trainings are waiting already; please try again later.")
-            status = new_training(settings, session, admission.address_key(address), self.token)
+            status = new_training(settings, visitor, admission.address_key(address), self.token)
             with self._held(status.id):
                 write_status(status)
                 try:
                     self._admit(status)
                 except admission.Refused:
-                    job_files(session, status.id)["status"].unlink()
+                    job_files(visitor, status.id)["status"].unlink()
                     raise
                 self._enqueue(status)
         return status.id
 
-    def measure(self, checkpoint: Path, session: str) -> JobStatus:
+    def measure(self, checkpoint: Path, visitor: str) -> JobStatus:
         """The job measuring a new checkpoint on MNIST's test set: the one under way, the one that ended
         (unless the checkpoint has changed since), or a new one."""
         key = f"rnnviz:measure:{hashlib.sha256(str(checkpoint).encode()).hexdigest()[:32]}"
@@ -137,18 +137,18 @@ class RedisQueue:
             if known and known.state in (JobState.DONE, JobState.FAILED) and checkpoint.exists() and (
                     checkpoint.stat().st_mtime < known.submitted):
                 return known
-            status = new_measuring(checkpoint, session, self.token)
+            status = new_measuring(checkpoint, visitor, self.token)
             with self._held(status.id):
                 write_status(status)
                 self.redis.set(key, ref(status), ex=KEPT)
                 self._enqueue(status)
         return status
 
-    def resume(self, session: str, job_id: str) -> None:
+    def resume(self, visitor: str, job_id: str) -> None:
         """Queue an interrupted job again; it continues from its last epoch end (unless the visitor, or their
         address, has other trainings live meanwhile, or the queue cannot be reached: the page says so)."""
         with suppress(RedisError), self._held(job_id) as held:
-            status = read_status(session, job_id)
+            status = read_status(visitor, job_id)
             if not held or status is None or status.state != JobState.INTERRUPTED:
                 return
             try:
@@ -160,33 +160,33 @@ class RedisQueue:
             write_status(status)
             self._enqueue(status)
 
-    def stop(self, session: str, job_id: str) -> None:
+    def stop(self, visitor: str, job_id: str) -> None:
         """A queued job is cancelled; a running one stops at its next batch and saves what it learned
         (on whichever machine runs it); an interrupted one is discarded. Nothing while the queue cannot be
         reached (the page says so)."""
         with suppress(RedisError), self._held(job_id) as held:
-            status = read_status(session, job_id)
+            status = read_status(visitor, job_id)
             if status is None:
                 return
             if held and status.state in (JobState.QUEUED, JobState.INTERRUPTED):  # no worker has it
                 self.rq.remove(rq_id(status))
-                job_files(session, job_id)["resume"].unlink(missing_ok=True)
+                job_files(visitor, job_id)["resume"].unlink(missing_ok=True)
                 status.state = JobState.CANCELLED
                 write_status(status)
             elif status.live:
                 self.redis.set(stop_key(job_id), 1, ex=KEPT)
 
-    def latest(self, session: str, kind: str = TRAIN) -> JobStatus | None:
-        """The session's newest job of a kind (interrupted if the queue has lost it; with a note while the
+    def latest(self, visitor: str, kind: str = TRAIN) -> JobStatus | None:
+        """The visitor's newest job of a kind (interrupted if the queue has lost it; with a note while the
         queue cannot be reached)."""
-        status = newest_job(session, kind)
+        status = newest_job(visitor, kind)
         if status is None or not status.live:
             return status
         try:
             if self._known(status):
                 return status
             with self._held(status.id) as held:
-                lost = read_status(session, status.id)
+                lost = read_status(visitor, status.id)
                 if held and lost and lost.live:
                     lost.state, lost.note = JobState.INTERRUPTED, QUEUE_LOST
                     remove_leftovers(lost)
@@ -207,7 +207,7 @@ class RedisQueue:
         ids = [job_id for _, job_id, _ in waiting]
         if status.id not in ids:
             return None
-        ahead = [read_status(session, job_id) for session, job_id, _ in waiting[: ids.index(status.id) + 1]]
+        ahead = [read_status(visitor, job_id) for visitor, job_id, _ in waiting[: ids.index(status.id) + 1]]
         return place_of(running, list(filter(None, ahead)), max(workers, 1), self.rate)
 
     def close(self) -> None:
@@ -239,7 +239,7 @@ class RedisQueue:
         """Put the job in RQ's queue and let go of its lease in one transaction: a worker that takes it
         finds its lease free."""
         with self.rq.connection.pipeline() as pipe:
-            self.rq.enqueue_call(run_job, args=(self.url, status.session, status.id), job_id=rq_id(status), timeout=-1,
+            self.rq.enqueue_call(run_job, args=(self.url, status.visitor, status.id), job_id=rq_id(status), timeout=-1,
                                  failure_ttl=86_400, pipeline=pipe)
             pipe.delete(lease_key(status.id))
             pipe.execute()
@@ -249,21 +249,21 @@ class RedisQueue:
         worker may still be writing (it wrote less than a lease ago: a worker whose lease is gone ends itself)."""
         if Job.exists(rq_id(status), connection=self.rq.connection) or self.redis.exists(lease_key(status.id)):
             return True
-        written = job_files(status.session, status.id)["status"]
+        written = job_files(status.visitor, status.id)["status"]
         return status.state == JobState.RUNNING and time.time() - written.stat().st_mtime < lease_ms() / 1000
 
     def _admit(self, status: JobStatus) -> None:
         """Register a live training for its visitor and address, or admission.Refused: the visitor's and the
         address's live trainings read, checked and written in one transaction (WATCH/MULTI), so two page
         processes cannot both pass. Ended jobs drop out as they are seen."""
-        visitor, network = f"rnnviz:visitor:{status.session}", f"rnnviz:address:{status.address}"
+        visitor, network = f"rnnviz:visitor:{status.visitor}", f"rnnviz:address:{status.address}"
         with self.redis.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(visitor, network)
                     refs = {pipe.get(visitor) or "", *pipe.smembers(network)} - {"", ref(status)}
                     live = [job for job in map(status_of, refs) if job and job.live]
-                    admission.check_live(live, status.session, status.address)
+                    admission.check_live(live, status.visitor, status.address)
                     pipe.multi()
                     pipe.set(visitor, ref(status), ex=KEPT)
                     pipe.delete(network)
@@ -286,12 +286,12 @@ class RedisQueue:
 
     def _requeue_if_lost(self, job_ref: str) -> None:
         """A job a worker took whose lease has lapsed: queued again (from its last epoch end), or interrupted."""
-        session, _, job_id = job_ref.partition("/")
+        visitor, _, job_id = job_ref.partition("/")
         with self._held(job_id) as held:
             if not held:  # its worker is alive (or another page process is at it)
                 return
             self.redis.srem(RUNNING, job_ref)
-            status = read_status(session, job_id)
+            status = read_status(visitor, job_id)
             if status is None or not status.live:  # it ended meanwhile
                 return
             remove_leftovers(status)

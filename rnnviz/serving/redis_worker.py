@@ -90,13 +90,13 @@ class Lease(threading.Thread):
             self.renewed, self.stop_asked = time.monotonic(), answer == 1
 
 
-def run_job(url: str, session: str, job_id: str) -> None:
+def run_job(url: str, visitor: str, job_id: str) -> None:
     """What a worker does with a job from the queue in Redis at `url` (in RQ's work horse): take its lease,
     or leave it to whoever holds it; run it; let go."""
-    connection, token, job_ref = Redis.from_url(url, decode_responses=True), holder(), f"{session}/{job_id}"
+    connection, token, job_ref = Redis.from_url(url, decode_responses=True), holder(), f"{visitor}/{job_id}"
     if not connection.eval(TAKE, 2, lease_key(job_id), RUNNING, token, lease_ms(), job_ref):
         return
-    status = read_status(session, job_id)
+    status = read_status(visitor, job_id)
     if status is None or status.state != JobState.QUEUED:  # cancelled, or its files are gone
         connection.srem(RUNNING, job_ref)
         connection.eval(RELEASE, 1, lease_key(job_id), token)
@@ -104,8 +104,8 @@ def run_job(url: str, session: str, job_id: str) -> None:
     status.state, status.server, status.started = JobState.RUNNING, token, time.time()
     write_status(status)
     lease = Lease(connection, job_id, token)
-    work(session, job_id, lambda: lease.stop_asked)
-    ended = read_status(session, job_id)
+    work(visitor, job_id, lambda: lease.stop_asked)
+    ended = read_status(visitor, job_id)
     if ended.kind != MEASURE and ended.state == JobState.DONE:
         connection.set(RATE, measured_rate(ended))
     connection.srem(RUNNING, job_ref)

@@ -2,7 +2,7 @@
 
 The store is $RNNVIZ_MODELS, or the cache folder's models/ (rnnviz/serving/server_config.py); server
 replicas may share it (every write is atomic). Each visitor has a folder of their own in it, named by
-a random session id: a visitor sees the shipped models, the class's (checkpoints the operator puts at the store's top
+a random visitor id: a visitor sees the shipped models, the class's (checkpoints the operator puts at the store's top
 level) and their own; everyone's only when the operator turns the class gallery on. A visitor keeps
 at most RNNVIZ_MAX_MODELS models and RNNVIZ_MAX_MB megabytes: adding more removes their oldest.
 """
@@ -26,8 +26,8 @@ from .server_config import server_config
 
 SHIPPED_DIR = MODELS_DIR
 SHIPPED = ("lstm", "gru", "rnn")  # shipped checkpoints, in picker order: models/<cell type>.safetensors
-SESSIONS = "sessions"  # the store's folder of visitors' folders
-SESSION_ID = re.compile(r"[0-9a-f]{32}")
+VISITORS = "visitors"  # the store's folder of visitors' folders
+VISITOR_ID = re.compile(r"[0-9a-f]{32}")
 PATH_REFUSED = "No usable rnnviz checkpoint at that path in the folders this server allows."  # every refusal
 # Checkpoint names given out, newest last: a job writes its file only at its end, so a second job must
 # not get the same name meanwhile. A name carries the second it was made in, so only this second's can
@@ -50,25 +50,25 @@ class Entry:
 
 
 def store_dir() -> Path:
-    """The model store (its top level holds the class's models; sessions/ the visitors' own)."""
+    """The model store (its top level holds the class's models; visitors/ the visitors' own)."""
     return server_config().store
 
 
-def new_session_id() -> str:
+def new_visitor_id() -> str:
     """A fresh visitor id: 128 random bits, as 32 hex digits."""
     return secrets.token_hex(16)
 
 
-def is_session_id(text) -> bool:
-    """Whether `text` is a visitor id as new_session_id makes them (and nothing else: no path can pass)."""
-    return isinstance(text, str) and SESSION_ID.fullmatch(text) is not None
+def is_visitor_id(text) -> bool:
+    """Whether `text` is a visitor id as new_visitor_id makes them (and nothing else: no path can pass)."""
+    return isinstance(text, str) and VISITOR_ID.fullmatch(text) is not None
 
 
-def session_dir(session: str) -> Path:
-    """A visitor's own folder in the store. Raises ValueError for anything but a session id."""
-    if not is_session_id(session):
-        raise ValueError("not a session id")
-    return store_dir() / SESSIONS / session
+def visitor_dir(visitor: str) -> Path:
+    """A visitor's own folder in the store. Raises ValueError for anything but a visitor id."""
+    if not is_visitor_id(visitor):
+        raise ValueError("not a visitor id")
+    return store_dir() / VISITORS / visitor
 
 
 def shipped_path(cell_type: str) -> Path:
@@ -87,23 +87,23 @@ def _newest_first(folders) -> list[Path]:
     return [path for _, path in sorted(found, reverse=True)]
 
 
-def list_checkpoints(session: str | None = None) -> list[Entry]:
-    """The shipped checkpoints that exist, then the class's and the session's own (newest first);
-    every session's when the class gallery is on."""
+def list_checkpoints(visitor: str | None = None) -> list[Entry]:
+    """The shipped checkpoints that exist, then the class's and the visitor's own (newest first);
+    every visitor's when the class gallery is on."""
     shipped = [Entry(shipped_path(cell_type), True) for cell_type in SHIPPED if shipped_path(cell_type).exists()]
     folders = [store_dir()]
     if server_config().shared_gallery:
-        folders += sorted((store_dir() / SESSIONS).glob("*"))
-    elif session:
-        folders.append(session_dir(session))
+        folders += sorted((store_dir() / VISITORS).glob("*"))
+    elif visitor:
+        folders.append(visitor_dir(visitor))
     return shipped + [Entry(path, False) for path in _newest_first(folders)]
 
 
-def new_checkpoint_path(stem: str, session: str | None = None) -> Path:
-    """A file name in the session's folder (or the store's top level) that no other checkpoint has,
+def new_checkpoint_path(stem: str, visitor: str | None = None) -> Path:
+    """A file name in the visitor's folder (or the store's top level) that no other checkpoint has,
     e.g. gru-h64-20250101-120000.safetensors. Names handed out are remembered: two jobs started in the same
     second get different files."""
-    folder = session_dir(session) if session else store_dir()
+    folder = visitor_dir(visitor) if visitor else store_dir()
     base = f"{stem[:40]}-{time.strftime('%Y%m%d-%H%M%S')}"  # at most 160 bytes + date: fits any file system
     with _handing_out:
         path, n = folder / f"{base}{SUFFIX}", 1
@@ -130,11 +130,11 @@ def _footprint(checkpoint: Path) -> int:
     return _bytes(checkpoint.parent.glob(f"{checkpoint.name}*"))
 
 
-def prune(session: str, keep: Path | None = None) -> list[str]:
-    """Remove the session's oldest models until it holds at most the operator's count and size, the files
+def prune(visitor: str, keep: Path | None = None) -> list[str]:
+    """Remove the visitor's oldest models until it holds at most the operator's count and size, the files
     kept beside them included (never `keep`, the one just added). Returns the names removed."""
     limits, removed = server_config(), []
-    sizes = {path: _footprint(path) for path in _newest_first([session_dir(session)])}
+    sizes = {path: _footprint(path) for path in _newest_first([visitor_dir(visitor)])}
     while len(sizes) > limits.max_models or sum(sizes.values()) > limits.max_megabytes * 2**20:
         oldest = next((path for path in reversed(list(sizes)) if path != keep), None)
         if oldest is None:
@@ -157,8 +157,8 @@ def pruned_message(removed: list[str]) -> str:
             f"{', '.join(removed)}.")
 
 
-def add_checkpoint(data: bytes, name: str, session: str | None = None) -> tuple[Path, list[str]]:
-    """Check that `data` is an rnnviz checkpoint, then copy it into the session's folder (pruning
+def add_checkpoint(data: bytes, name: str, visitor: str | None = None) -> tuple[Path, list[str]]:
+    """Check that `data` is an rnnviz checkpoint, then copy it into the visitor's folder (pruning
     its oldest if over the limits). Returns the new file and the names pruned.
 
     Raises CheckpointError for anything else (too large, corrupt, foreign); nothing is written then.
@@ -171,9 +171,9 @@ def add_checkpoint(data: bytes, name: str, session: str | None = None) -> tuple[
     if model.hidden_size > server_config().max_hidden:
         raise CheckpointError(f"{name}: a model of {model.hidden_size} hidden units; this server takes models of up to "
                               f"{server_config().max_hidden}")
-    saved = atomic_write(new_checkpoint_path(f"{Path(name).stem}-{model.cell_type}", session),
+    saved = atomic_write(new_checkpoint_path(f"{Path(name).stem}-{model.cell_type}", visitor),
                          lambda out: out.write(data))
-    return saved, prune(session, keep=saved) if session else []
+    return saved, prune(visitor, keep=saved) if visitor else []
 
 
 def read_allowed_file(path: str, allowed: tuple[Path, ...]) -> bytes:
@@ -204,13 +204,13 @@ def read_allowed_file(path: str, allowed: tuple[Path, ...]) -> bytes:
         raise CheckpointError(PATH_REFUSED) from error
 
 
-def add_checkpoint_file(path: str, session: str | None = None,
+def add_checkpoint_file(path: str, visitor: str | None = None,
                         allowed: tuple[Path, ...] | None = None) -> tuple[Path, list[str]]:
     """add_checkpoint for a file on the server, under the operator's allowed folders. Every refusal,
     a bad checkpoint included, is the one PATH_REFUSED message."""
     data = read_allowed_file(path, server_config().path_dirs if allowed is None else allowed)
     try:
-        return add_checkpoint(data, Path(path).name, session)
+        return add_checkpoint(data, Path(path).name, visitor)
     except CheckpointError as error:
         raise CheckpointError(PATH_REFUSED) from error
 
@@ -218,10 +218,10 @@ def add_checkpoint_file(path: str, session: str | None = None,
 VISITED = ".visited"  # in a visitor's folder: its time is their last visit
 
 
-def visited(session: str) -> None:
+def visited(visitor: str) -> None:
     """Note a visit (their folder is kept RNNVIZ_KEEP_DAYS after the last one); nothing for a visitor with
     no folder yet."""
-    folder = session_dir(session)
+    folder = visitor_dir(visitor)
     if folder.is_dir():
         (folder / VISITED).touch()
 
@@ -232,8 +232,8 @@ def sweep(busy: set[str], now: float | None = None) -> list[str]:
     never those of the `busy` visitors (a job of theirs is under way). Returns the ids removed."""
     limits, now = server_config(), time.time() if now is None else now
     folders = []
-    for folder in (store_dir() / SESSIONS).glob("*"):
-        if is_session_id(folder.name) and folder.name not in busy:
+    for folder in (store_dir() / VISITORS).glob("*"):
+        if is_visitor_id(folder.name) and folder.name not in busy:
             try:
                 last = max(p.stat().st_mtime for p in (folder, folder / VISITED) if p.exists())
             except (OSError, ValueError):  # removed meanwhile

@@ -1,7 +1,7 @@
 """The process that runs trainings and the measuring of new checkpoints; everything it reports goes to the
 job's files, and its errors to the server's log.
 
-    python -m rnnviz.serving.worker SESSION JOB_ID SERVER_PID   one job (the local queue starts it)
+    python -m rnnviz.serving.worker VISITOR JOB_ID SERVER_PID   one job (the local queue starts it)
 
 A worker machine of the queue in Redis runs the same work() for each job it takes (redis_worker.py).
 
@@ -49,7 +49,7 @@ class Reporter:
 
     def __init__(self, status: JobStatus, curve: list[Progress]):
         self.status, self.curve, self.last_write = status, curve, 0.0
-        self.files = job_files(status.session, status.id)
+        self.files = job_files(status.visitor, status.id)
 
     def progress(self, progress: Progress) -> None:
         """After every batch: a curve point now and then, the status once a second."""
@@ -81,8 +81,8 @@ def failure(error: Exception) -> str:
 def run_training(status: JobStatus, stop_asked: Callable[[], bool]) -> None:
     """Train the job's settings, reporting to its files; stops when `stop_asked()` or when the operator's time
     budget is spent (saved either way)."""
-    files = job_files(status.session, status.id)
-    reporter = Reporter(status, read_curve(status.session, status.id))
+    files = job_files(status.visitor, status.id)
+    reporter = Reporter(status, read_curve(status.visitor, status.id))
     deadline = time.monotonic() + server_config().job_minutes * 60
 
     def should_stop() -> bool:
@@ -102,7 +102,7 @@ def run_training(status: JobStatus, stop_asked: Callable[[], bool]) -> None:
         status.state = JobState.STOPPED if summary["stopped_early"] else JobState.DONE
         status.summary = JobSummary(**{key: summary[key] for key in ("test_accuracy", "val_accuracy",
                                                                         "train_seconds", "stopped_early")})
-        status.pruned = store.prune(status.session, keep=Path(status.out))
+        status.pruned = store.prune(status.visitor, keep=Path(status.out))
     except Exception as error:  # shown in the page instead of a traceback; the job is over either way
         status.state, status.error = JobState.FAILED, failure(error)
     write_curve(status, reporter.curve)
@@ -129,10 +129,10 @@ def run_measuring(status: JobStatus) -> None:
         status.state, status.error = JobState.FAILED, failure(error)
 
 
-def work(session: str, job_id: str, stop_asked: Callable[[], bool]) -> None:
+def work(visitor: str, job_id: str, stop_asked: Callable[[], bool]) -> None:
     """Run one job to its end: saved, stopped early (saved), measured, or failed (with a one-line reason)."""
     torch.set_num_threads(1)
-    status = read_status(session, job_id)
+    status = read_status(visitor, job_id)
     status.pid = os.getpid()  # from now on only this process writes the status file, until it ends
     write_status(status)
     if status.kind == MEASURE:
@@ -142,10 +142,10 @@ def work(session: str, job_id: str, stop_asked: Callable[[], bool]) -> None:
     write_status(status)
 
 
-def stop_file_or_server_gone(session: str, job_id: str, parent: int) -> Callable[[], bool]:
+def stop_file_or_server_gone(visitor: str, job_id: str, parent: int) -> Callable[[], bool]:
     """What stops a job of the embedded queue: its stop file; the server gone ends the worker at once
     (resumable from the last epoch end)."""
-    stop = job_files(session, job_id)["stop"]
+    stop = job_files(visitor, job_id)["stop"]
 
     def asked() -> bool:
         if os.getppid() != parent:

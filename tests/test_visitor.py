@@ -14,15 +14,15 @@ def listed(at) -> str:
 
 def test_a_reload_keeps_the_visitors_models_and_a_new_address_does_not(user_models):
     first = app_test().run()
-    session = first.session_state[Key.SESSION]
-    assert store.is_session_id(session) and first.query_params[Param.VISITOR] == session
-    mine, _ = store.add_checkpoint(GRU, "mine.safetensors", session)
+    visitor = first.session_state[Key.VISITOR]
+    assert store.is_visitor_id(visitor) and first.query_params[Param.VISITOR] == visitor
+    mine, _ = store.add_checkpoint(GRU, "mine.safetensors", visitor)
     reload = app_test()
-    reload.query_params[Param.VISITOR] = session  # the same address, a new browser session
+    reload.query_params[Param.VISITOR] = visitor  # the same address, a new browser session
     reload.run()
-    assert reload.session_state[Key.SESSION] == session and mine.stem in listed(reload)
+    assert reload.session_state[Key.VISITOR] == visitor and mine.stem in listed(reload)
     for address in ({}, {Param.VISITOR: "../../etc"}):  # a fresh or forged address: a new, empty folder
         other = app_test()
         other.query_params.update(address)
         other.run()
-        assert other.session_state[Key.SESSION] != session and mine.stem not in listed(other)
+        assert other.session_state[Key.VISITOR] != visitor and mine.stem not in listed(other)

@@ -13,18 +13,18 @@ from rnnviz.serving.server_config import server_config
 from .state import Key, Param
 
 
-def session_id() -> str:
+def visitor_id() -> str:
     """This visitor's id, made on their first visit and put in the page's address; each visit is noted
     (their models are kept a while after the last)."""
-    if Key.SESSION not in st.session_state:
+    if Key.VISITOR not in st.session_state:
         from_address = st.query_params.get(Param.VISITOR)
-        st.session_state[Key.SESSION] = (from_address if store.is_session_id(from_address)
-                                         else store.new_session_id())
-        store.visited(st.session_state[Key.SESSION])
-    session = st.session_state[Key.SESSION]
-    if st.query_params.get(Param.VISITOR) != session:
-        st.query_params[Param.VISITOR] = session
-    return session
+        st.session_state[Key.VISITOR] = (from_address if store.is_visitor_id(from_address)
+                                         else store.new_visitor_id())
+        store.visited(st.session_state[Key.VISITOR])
+    visitor = st.session_state[Key.VISITOR]
+    if st.query_params.get(Param.VISITOR) != visitor:
+        st.query_params[Param.VISITOR] = visitor
+    return visitor
 
 
 def client_address() -> str:
