@@ -3,7 +3,7 @@ canvas and, once the canvas has ink, a Prediction metric (a trivial function of 
 
     streamlit run bench/bare_page.py     # served by bench.slow_device; not a benchmark itself
 
-It has what tests/browser.py looks for (the canvas under `.st-key-canvas`, its toolbar's bin, the
+It has what tools/browser.py looks for (the canvas under `.st-key-canvas`, its toolbar's bin, the
 st.metric labelled "Prediction"), so the same helpers drive it and the app.
 """
 

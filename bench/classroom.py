@@ -30,7 +30,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from bench.many_users import draw_together
 from bench.report import save, stats, target
 from rnnviz.data import pendigits
-from tests.browser import ROOT, chromium, free_port, open_app, open_tab, readable_digits
+from tools.browser import ROOT, chromium, free_port, open_app, open_tab, readable_digits
 
 SAVED = '[data-testid="stAlertContentSuccess"]:has-text("Saved")'
 

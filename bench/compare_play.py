@@ -3,7 +3,7 @@ what-if or a change of the model set shows.
 
     RNNVIZ_DATA=../shared/mnist python -m bench.compare_play [--models 3]
 
-Serves app.py on loopback and drives Debian's Chromium (tests/browser.py): draws a pen digit, opens
+Serves app.py on loopback and drives Debian's Chromium (tools/browser.py): draws a pen digit, opens
 Compare, presses the view's Play and reads the main thread's busy time (DevTools TaskDuration) over
 the 27 steps (bench.slow_device does the same for Inspect's view, on a slowed CPU too). Then clamps the forget gate, and
 adds a model, timing from the click to the view drawn with the new data.
@@ -16,7 +16,7 @@ import time
 
 from bench.report import save, stats, target
 from rnnviz.data import pendigits
-from tests.browser import (
+from tools.browser import (
     COMPARE_PANELS,
     COMPARE_VIEW,
     chromium,

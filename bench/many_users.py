@@ -15,7 +15,7 @@ import time
 
 from bench.report import save, stats, target
 from rnnviz.data import pendigits
-from tests.browser import (
+from tools.browser import (
     chromium,
     clear_canvas,
     draw_stroke,

@@ -4,7 +4,7 @@ the page), each in a fresh process, with its seconds, peak memory growth and out
 
     RNNVIZ_DATA=../shared/mnist python -m bench.probes --before /path/to/older/checkout
 
-The probes are tests/attacks.py's, the ones tests/test_attacks.py asserts on. A target: no probe costs
+The probes are tools/attacks.py's, the ones tests/test_attacks.py asserts on. A target: no probe costs
 this code a second or 150 MB (the older checkout is measured for comparison only).
 """
 
@@ -13,8 +13,7 @@ import tempfile
 from pathlib import Path
 
 from bench.report import save, target
-from tests import attacks
-from tests.test_attacks import MEGABYTES
+from tools import attacks
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 1.0  # what any one probe may cost the server (the tests assert its memory, never its time)
@@ -60,7 +59,7 @@ def main():
                 results[f"{name} [{checkout}]"] = summary(attacks.run(probe, folder, scratch))
                 print(f"{name} [{checkout}]: {results[f'{name} [{checkout}]']}")
             now = results[f"{name} [now]"]
-            for measure, limit in (("seconds", SECONDS), ("peak_mb", MEGABYTES)):
+            for measure, limit in (("seconds", SECONDS), ("peak_mb", attacks.MEGABYTES)):
                 value = float("inf") if now[measure] is None else now[measure]  # None: the probe died
                 targets.append(target(f"{name}: {measure}", value, limit))
     save("probes", {"targets": targets, "probes": results})

@@ -13,9 +13,9 @@ reads the main thread's busy time (Performance.getMetrics, TaskDuration). Page k
 and stroke by stroke, so that the machine's noise hits them alike.
 - Page load: from navigating to the canvas ready to draw on (visible, its drawing surface in place:
   a stroke drawn now is kept and read), the target's measure; and to the page settled (also no script
-  running, as tests/browser.py open_app waits before it draws).
+  running, as tools/browser.py open_app waits before it draws).
 - First prediction: on each fresh page, 2 s after its load, the first stroke of a real pen digit: mouse-up
-  to the Prediction shown (timed in the page, tests/browser.py's recorder). max(--loads, --firsts) pages are
+  to the Prediction shown (timed in the page, tools/browser.py's recorder). max(--loads, --firsts) pages are
   opened per kind and rate; each gives one load and one first stroke.
 - Later strokes: the last page of each kind goes on drawing pen digits stroke by stroke (Clear between
   digits), --strokes of them: main-thread time in the 4 s after each mouse-up (no polling inside that
@@ -46,7 +46,7 @@ from playwright.sync_api import Error as PlaywrightError
 from bench.classroom import cpu_seconds, process_tree
 from bench.report import save, stats, target
 from rnnviz.data import pendigits
-from tests.browser import (
+from tools.browser import (
     CANVAS,
     PREDICTION_AFTER_MOUSE_UP,
     QUIET_AFTER_MOUSE_UP,
@@ -63,7 +63,7 @@ from tests.browser import (
 
 ROOT = Path(__file__).resolve().parents[1]
 BARE_PAGE = Path(__file__).resolve().parent / "bare_page.py"
-VIEWPORT = {"width": 1400, "height": 1000}  # as tests/browser.py open_app
+VIEWPORT = {"width": 1400, "height": 1000}  # as tools/browser.py open_app
 TIMEOUT_MS = 120_000  # a throttled page on a busy machine is slow: generous, never the measure
 POLL_MS = 100  # waits poll the page this often (Playwright's default polls at every frame: main-thread time)
 SETTLE_MS = 2000  # after a load, before the first stroke: a person looks before drawing
@@ -71,7 +71,7 @@ WINDOW_S = 4.0  # main-thread time is counted this long after each mouse-up
 QUIET_MS = 1000  # a stroke's traffic has ended when nothing came for this long
 PLAY_STEPS = 27  # Play from step 1 to 28
 
-# Appended to tests/browser.py's RECORDER (one init script, so it runs after it): the bytes of every
+# Appended to tools/browser.py's RECORDER (one init script, so it runs after it): the bytes of every
 # websocket message received, with its performance.now() time.
 BYTES_RECORDER = """
 rnnviz.bytes = [];

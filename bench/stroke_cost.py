@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.classroom import cpu_seconds, process_tree
 from bench.report import save, stats
 from rnnviz.data import pendigits
-from tests import browser as drive
+from tools import browser as drive
 from ui.state import Tab
 
 SETTLE_S = 1.0  # after each prediction: the rest of the page (figures, images) is drawn and counted

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnnviz.data import pendigits  # noqa: E402
-from tests.browser import (  # noqa: E402
+from tools.browser import (  # noqa: E402
     CANVAS,
     COMPARE_PANELS,
     RECORDER,

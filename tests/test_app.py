@@ -15,7 +15,7 @@ from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
 
 import ui.widgets
-from rnnviz import CELL_TYPES, measures, preprocess_canvas, save_checkpoint, stats, trace, views
+from rnnviz import CELL_TYPES, browser_data, measures, preprocess_canvas, save_checkpoint, stats, trace
 from rnnviz.config import DEFAULT_BRUSH
 from rnnviz.data import gallery, nondigits, pendigits
 from rnnviz.figures.palette import browser_palette
@@ -23,8 +23,8 @@ from rnnviz.intervention import Intervention
 from rnnviz.preprocess import decode_drawing
 from rnnviz.serving import store
 from rnnviz.serving.jobs import JobState
-from tests import attacks
 from tests.conftest import ROOT, app_test, canvas_state, markdown_tags, random_model, wait_for, wait_until
+from tools import attacks
 from ui import address, cache
 from ui.lesson import load_lesson
 from ui.state import (
@@ -125,7 +125,7 @@ def test_inspect_sends_the_selected_models_trace_once_and_nothing_without_a_digi
     link = parse_qs(sent.pop("link")["query"])  # what its "Copy a link" needs: this digit and model
     assert link[address.MODELS] == [cell_type] and link[address.TAB] == ["inspect"]
     assert np.abs(address.decode_digit(link[address.DIGIT][0]) - own.image).max() <= 0.5 / 255 + 1e-6  # 8 bits
-    assert sent == views.inspect(cell_type, model, own)  # the trace, every order of the units, no unit asked for
+    assert sent == browser_data.inspect(cell_type, model, own)  # the trace, every order of the units, no unit asked for
 
 
 def test_compare_shows_all_three_models(app, drawings, shipped_models):
@@ -526,7 +526,7 @@ def test_the_page_says_when_it_is_unsure_and_shows_what_it_read(app, drawings, p
     assert not [w for w in at.warning if UNSURE in w.value]  # a clear digit: no doubt expressed
     answer = view_data(at, "answer")  # what it read, as it read it, and its probabilities
     image = preprocess_canvas(rgba)
-    assert answer["seen"] == SEEN_CAPTION and answer["image"] == views.to_bytes(image, 0, 1)
+    assert answer["seen"] == SEEN_CAPTION and answer["image"] == browser_data.to_bytes(image, 0, 1)
     assert answer["probs"] == pytest.approx(trace(shipped_models["lstm"], image).probs[-1], abs=1e-4)
     scribbles = [nondigits.scribble(rng) for _ in range(6)]
     unsure = 0
@@ -547,7 +547,7 @@ def test_inspect_shows_the_training_digits_alike(app, drawings, shipped_models):
     for group in sent["groups"]:
         positions, distances = index.nearest(own.hidden[-1], group["digit"])
         assert group["distances"] == pytest.approx(distances, abs=0.01) == sorted(group["distances"])
-        assert group["images"] == views.to_bytes(index.images[positions] / 255, 0, 1)  # those digits, nearest first
+        assert group["images"] == browser_data.to_bytes(index.images[positions] / 255, 0, 1)  # nearest first
     assert "nearest" in sent["caption"]
 
 
@@ -607,7 +607,7 @@ def test_a_link_to_a_gallery_digit_opens_that_digit(app):
     at.query_params.update({address.EXAMPLE: "13", address.TAB: "inspect", address.MODELS: "lstm"})
     at.run()
     assert not at.exception and not at.warning and at.session_state[Key.SOURCE] == Source.GALLERY
-    assert view_data(at, "answer")["image"] == views.to_bytes(gallery.load().images[13], 0, 1)  # what it reads
+    assert view_data(at, "answer")["image"] == browser_data.to_bytes(gallery.load().images[13], 0, 1)  # what it reads
 
 
 def test_the_lesson_starts_from_the_first_screen_and_sets_up_its_steps(app, shipped_models):
@@ -622,7 +622,7 @@ def test_the_lesson_starts_from_the_first_screen_and_sets_up_its_steps(app, ship
         assert not at.exception and at.session_state[Key.TAB] == Tab(step.view.tab.capitalize()), number
         if step.view.example is not None:
             assert at.session_state[Key.SOURCE] == Source.GALLERY
-            assert view_data(at, "answer")["image"] == views.to_bytes(examples.images[step.view.example], 0, 1)
+            assert view_data(at, "answer")["image"] == browser_data.to_bytes(examples.images[step.view.example], 0, 1)
         if step.view.tab == "compare":
             assert len(compare_view_data(at)["models"]) == len(step.view.models)
     at.button(key=Key.LESSON_LEAVE).click().run()

@@ -29,12 +29,12 @@ from rnnviz.recipes import Settings
 from rnnviz.serving import admission, store
 from rnnviz.serving.jobs import JobState
 from rnnviz.serving.local_queue import LocalQueue
-from tests import attacks
 from tests.conftest import ROOT, CountingReader, app_test, canvas_state, wait_for
+from tools import attacks
 from ui.state import Key, Source, Tab
 from ui.widgets import NO_DIGIT
 
-MEGABYTES = 150  # what any one probe may cost the server (its seconds are measured in bench/probes.py)
+MEGABYTES = attacks.MEGABYTES
 MESSAGE = 200  # characters: "one short line"
 LEAKS = re.compile(r"0x[0-9a-f]{6,}|/(tmp|home|root|usr|work)/|Traceback")  # an object address, a server path
 

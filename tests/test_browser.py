@@ -4,7 +4,6 @@ Needs Playwright and Debian's Chromium (see README); without them these tests fa
 Select or leave them out with the `browser` marker.
 """
 
-import base64
 import json
 import re
 from itertools import pairwise
@@ -23,7 +22,7 @@ from rnnviz.neighbours import cached_index
 from rnnviz.recipes import APP_RECIPE, RECIPES, Settings
 from rnnviz.serving import store
 from rnnviz.train import train
-from tests.browser import (
+from tools.browser import (
     CANVAS,
     COMPARE_PANELS,
     COMPARE_VIEW,
@@ -36,6 +35,7 @@ from tests.browser import (
     download,
     draw_stroke,
     draw_strokes,
+    halves,
     metric,
     open_app,
     open_tab,
@@ -108,10 +108,6 @@ def assert_heatmap_shows(pixels: np.ndarray, expected: np.ndarray, step: int) ->
     np.testing.assert_allclose(cells[:, :step], expected[:, :step], atol=2)
     veiled = np.rint(expected[:, step:] * (1 - VEIL) + 255 * VEIL)
     np.testing.assert_allclose(cells[:, step:], veiled, atol=3)
-
-
-def halves(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype="<f2").astype(np.float64)
 
 
 def test_inspect_plays_in_the_page_and_draws_the_trace(page, pen_records, tmp_path):

@@ -18,9 +18,9 @@ import torch
 from rnnviz import CheckpointError, RowReader, cli, load_model, save_checkpoint
 from rnnviz.checkpoint import CONVERT_HINT, FORMAT, MAX_BYTES, MAX_HEADER_BYTES, MAX_NODES, MAX_TEXT, RECORD
 from rnnviz.serving import store
-from tests import attacks
-from tests.attacks import checkpoint_parts, write_checkpoint
 from tests.conftest import ROOT, CountingReader, RunsCode, digest, peak_megabytes
+from tools import attacks
+from tools.attacks import checkpoint_parts, write_checkpoint
 
 MESSAGE = 150  # characters: one short line
 

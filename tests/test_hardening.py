@@ -18,8 +18,8 @@ from rnnviz.data import pendigits
 from rnnviz.preprocess import MAX_SIDE
 from rnnviz.serving import store
 from rnnviz.serving.jobs import JobState
-from tests.attacks import checkpoint_parts, write_checkpoint
 from tests.conftest import ROOT, app_test, digest, wait_for
+from tools.attacks import checkpoint_parts, write_checkpoint
 from ui import cache
 from ui.state import Key, Source, Tab
 

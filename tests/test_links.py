@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from rnnviz.data import gallery
-from tests.browser import (
+from tests.conftest import wait_until
+from tools.browser import (
     COMPARE_PANELS,
     COMPARE_VIEW,
     INSPECT_VIEW,
@@ -29,7 +30,6 @@ from tests.browser import (
     streamlit_server,
     wait_until_quiet,
 )
-from tests.conftest import wait_until
 from ui import address
 from ui.lesson import load_lesson
 from ui.state import KEEP_GATE_CHOICES, SEEN_CAPTION, Key, Source, Tab

@@ -10,8 +10,8 @@ from scipy import ndimage
 from rnnviz import CanvasError, EmptyCanvasError, preprocess_canvas
 from rnnviz.data import pendigits
 from rnnviz.preprocess import MAX_DRAWING_SIDE, MAX_PNG_CHUNKS, PNG_URL, decode_drawing
-from tests import attacks
 from tests.conftest import canvas_state
+from tools import attacks
 
 MESSAGE = 80  # characters: a refusal is one short line
 

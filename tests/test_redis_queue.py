@@ -9,7 +9,6 @@ checkpoint measured once, on a worker."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, Re
 from rnnviz.serving.redis_worker import lease_key
 from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
 from tests.test_local_queue import LONG, TINY, saved_epochs
+from tools.browser import free_port
 from ui import cache
 from ui.state import Key, Tab
 
@@ -39,12 +39,6 @@ SHORT = Settings(cell_type="lstm", hidden=32, epochs=2, limit=2000, val_size=200
 LEASE = 2  # s: a short lease (RNNVIZ_LEASE_SECONDS), for a job to outlast several
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RedisServer:

@@ -6,12 +6,12 @@ from pathlib import Path
 import streamlit as st
 
 from rnnviz import CELL_TYPES
+from rnnviz.browser_data import Racer, race
 from rnnviz.config import ROWS
 from rnnviz.figures.charts import compare_figure
 from rnnviz.figures.insight import memory_curve_figure
 from rnnviz.intervention import Intervention
 from rnnviz.serving import store
-from rnnviz.views import Racer, race
 
 from . import cache
 from .cache import Loaded

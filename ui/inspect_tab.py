@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rnnviz import neighbours, views
+from rnnviz import browser_data, neighbours
 
 from . import cache
 from .link import link_data
@@ -42,7 +42,7 @@ def alike_digits(entry, trace) -> None:
                f"and for the runner-up: the digits it thinks this one looks like, nearest first, each with the "
                f"distance between the two states.")
     candidates = neighbours.alike(index, trace.hidden[-1], trace.probs[-1])
-    show("alike", {**views.alike(candidates), "caption": caption}, key=Key.ALIKE_VIEW)
+    show("alike", {**browser_data.alike(candidates), "caption": caption}, key=Key.ALIKE_VIEW)
 
 
 def inspect_tab(selected, trace) -> None:
@@ -52,7 +52,7 @@ def inspect_tab(selected, trace) -> None:
         return
     model = selected.model
     st.markdown(EXPLAIN[model.cell_type])
-    view = views.inspect(selected.entry.name, model, trace, st.session_state.get(Key.UNIT),
+    view = browser_data.inspect(selected.entry.name, model, trace, st.session_state.get(Key.UNIT),
                          st.session_state.get(Key.ORDER))
     show("inspect", view, key=Key.INSPECT_VIEW, link=link_data(Tab.INSPECT, [selected], trace.image))
     st.caption(HOW_TO_READ)

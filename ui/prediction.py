@@ -3,7 +3,7 @@ read, and its class probabilities."""
 
 import streamlit as st
 
-from rnnviz import views
+from rnnviz import browser_data
 from rnnviz.reading import Reading
 
 from .state import SEEN_CAPTION, UNSURE, Key
@@ -21,4 +21,4 @@ def prediction_summary(reading: Reading) -> None:
         st.warning(f"**{UNSURE}:** {verdict.reason}. Draw one digit, large and clear, and it will read it "
                    f"better. **Inspect** shows the training digits it finds alike.", icon=":material/help:")
     labels = {"seen": SEEN_CAPTION, "title": "Class probabilities after all 28 rows"}
-    show("answer", {**views.answer(digit_trace), **labels}, key=Key.ANSWER_VIEW)
+    show("answer", {**browser_data.answer(digit_trace), **labels}, key=Key.ANSWER_VIEW)

@@ -6,11 +6,12 @@ import base64
 import numpy as np
 import pytest
 
-from rnnviz import measures, memory, trace, views
+from rnnviz import browser_data, measures, memory, trace
+from rnnviz.browser_data import Racer, race
 from rnnviz.intervention import Intervention
 from rnnviz.serving import store
-from rnnviz.views import Racer, race
 from tests.conftest import random_model
+from tools.browser import halves
 
 
 def decoded(text: str, lo: float, hi: float) -> np.ndarray:
@@ -19,14 +20,14 @@ def decoded(text: str, lo: float, hi: float) -> np.ndarray:
 
 def test_bytes_keep_values_to_within_half_a_step():
     values = np.array([[-3.0, -1.0, -0.5], [0.0, 0.999, 7.0]])
-    back = decoded(views.to_bytes(values, -1, 1), -1, 1)
+    back = decoded(browser_data.to_bytes(values, -1, 1), -1, 1)
     np.testing.assert_allclose(back, np.clip(values, -1, 1).ravel(), atol=1 / 255)
 
 
 def test_the_cell_state_range_is_the_99th_percentile_and_at_least_one():
     c = np.linspace(-4, 4, 1001).reshape(7, 143)
-    assert views.cell_state_range([None, c]) == pytest.approx(np.percentile(np.abs(c), 99))
-    assert views.cell_state_range([c / 100]) == 1.0 and views.cell_state_range([None]) == 1.0
+    assert browser_data.cell_state_range([None, c]) == pytest.approx(np.percentile(np.abs(c), 99))
+    assert browser_data.cell_state_range([c / 100]) == 1.0 and browser_data.cell_state_range([None]) == 1.0
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_the_race_is_each_models_own_trace_in_shared_ranges(racers, digits):
     view = raced.view
     assert [panel["name"] for panel in view["models"]] == [racer.name for racer in racers] == list(raced.traces)
     assert view["note"] == "" and view["steps"] == 28
-    scale = views.cell_state_range([t.cell_state for t in raced.traces.values()])
+    scale = browser_data.cell_state_range([t.cell_state for t in raced.traces.values()])
     assert view["cell_range"] == round(scale, 3)
     for racer, panel in zip(racers, view["models"], strict=True):
         own = trace(racer.model, image)
@@ -84,33 +85,29 @@ def test_a_model_without_decoders_or_of_another_size_races_too(digits):
     assert view["models"][1]["gates"] == {} and view["models"][1]["cell_state"] is None
 
 
-def halves(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype="<f2").astype(np.float32)
-
-
 @pytest.mark.parametrize("cell_type", ["lstm", "gru", "rnn"])
 def test_inspect_sends_the_trace_in_half_precision(cell_type, shipped_models, digits):
     model, image = shipped_models[cell_type], digits[0][11].numpy()
     own = trace(model, image)
-    view = views.inspect("mine", model, own, unit=7)
+    view = browser_data.inspect("mine", model, own, unit=7)
     assert (view["view"], view["cell"], view["units"], view["steps"]) == ("inspect", cell_type, 100, 28)
     assert view["orders"] == {by: measures.unit_order(model, own, by).tolist() for by in measures.ORDERINGS}
-    assert view["unit"] == 7 and views.inspect("mine", model, own)["unit"] is None
+    assert view["unit"] == 7 and browser_data.inspect("mine", model, own)["unit"] is None
     assert view["prediction"] == own.prediction
-    assert [panel["quantity"] for panel in view["panels"]] == [what for what, *_ in views.PANELS[cell_type]]
+    assert [panel["quantity"] for panel in view["panels"]] == [what for what, *_ in browser_data.PANELS[cell_type]]
     for panel in view["panels"]:  # steps x units, each value to float16's precision
-        np.testing.assert_allclose(halves(panel["values"]).reshape(28, 100), views.quantity(own, panel["quantity"]),
-                                   rtol=1e-3, atol=1e-4)
+        sent = halves(panel["values"]).reshape(28, 100)
+        np.testing.assert_allclose(sent, browser_data.quantity(own, panel["quantity"]), rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(halves(view["probs"]).reshape(28, 10), own.probs, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(decoded(view["image"], 0, 1).reshape(28, 28), own.image, atol=0.5 / 255)
-    scale = views.cell_state_range([own.cell_state])
+    scale = browser_data.cell_state_range([own.cell_state])
     assert view["ranges"]["cell_state"] == [-round(scale, 3), round(scale, 3)] and view["ranges"]["gate"] == [0, 1]
 
 
 def test_a_views_id_changes_with_its_data_and_only_then(shipped_models, digits):
     model = shipped_models["gru"]
     first, second = (trace(model, digits[0][i].numpy()) for i in (1, 2))
-    assert views.inspect("m", model, first, 0)["id"] == views.inspect("m", model, first, 0)["id"]
-    ids = {views.inspect("m", model, first, 0)["id"], views.inspect("m", model, first, 1)["id"],
-           views.inspect("m", model, second, 0)["id"]}
+    assert browser_data.inspect("m", model, first, 0)["id"] == browser_data.inspect("m", model, first, 0)["id"]
+    ids = {browser_data.inspect("m", model, first, 0)["id"], browser_data.inspect("m", model, first, 1)["id"],
+           browser_data.inspect("m", model, second, 0)["id"]}
     assert len(ids) == 3

@@ -21,6 +21,8 @@ from rnnviz import RowReader
 from rnnviz.checkpoint import FORMAT, RECORD
 from rnnviz.preprocess import MAX_DRAWING_URL
 
+MEGABYTES = 150  # what any one probe may cost the server in memory (its seconds: bench/probes.py)
+
 
 def checkpoint_parts(model: RowReader | None = None) -> tuple[dict, dict]:
     """A real checkpoint's record and weights, to spoil before write_checkpoint."""
