@@ -55,7 +55,7 @@ def main() -> None:
         image = guarded(lambda: digit_input(entries))  # (28, 28) in [0, 1], or None
     reading = None
     if selected is not None and image is not None:
-        reading = read_digit(selected.model, image, cache.neighbour_index(selected.entry))
+        reading = read_digit(selected.model, image, cache.saved_index(selected.entry))
     with result_column:
         guarded(lambda: prediction_summary(reading) if reading else st.markdown(INTRO))
 

@@ -49,7 +49,7 @@ def main():
         if args.fresh:
             found = stats.compute_test_set_stats(load_model(path), images, labels)
         else:
-            found = stats.test_set_stats(path, images, labels)
+            found = stats.make_stats(path, images, labels)
         seconds = time.perf_counter() - started
         model = load_model(path)
         median_reach = median_gradient_reach(gradient_norms(model, images, labels))

@@ -27,7 +27,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)  # as app.py
     models = {cell: load_model(shipped_path(cell)) for cell in CELL_TYPES}
-    index = neighbours.cached_index(shipped_path("lstm"))
+    index = neighbours.saved_index(shipped_path("lstm"))
     rng = np.random.default_rng(0)
     records = pendigits.load(pendigits.default_path())[: args.drawings]
     canvases = [pendigits.render(pendigits.place(r["strokes"], rng.uniform(0.4, 0.9), 18, rng), 18) for r in records]

@@ -26,7 +26,7 @@ from rnnviz.data import nondigits, pendigits
 from rnnviz.data.mnist import load_mnist
 from rnnviz.data.pen_training import render_variants, train_path
 from rnnviz.evaluate import HEIGHTS, STROKE_WIDTHS, pen_digit_images
-from rnnviz.neighbours import CALIBRATION, cached_index, final_states
+from rnnviz.neighbours import CALIBRATION, final_states, saved_index
 from rnnviz.serving.store import SHIPPED, shipped_path
 
 
@@ -75,7 +75,7 @@ def main():
 
     results = {}
     for path in args.checkpoints:
-        model, index = load_model(path), cached_index(path)
+        model, index = load_model(path), saved_index(path)
         if index is None:
             raise SystemExit(f"{path} has no neighbour index: python -m rnnviz.neighbours {path}")
         on_pen = signals(model, index, pen_images)

@@ -12,7 +12,6 @@ Decoders and curves are kept beside the checkpoint like its statistics (rnnviz.f
 shipped model's memory works with no MNIST on disk.
 """
 
-import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,16 +115,16 @@ def compute_memory(model: RowReader, train_images: torch.Tensor, test_images: to
     return MemoryDecoders(model.cell_type, weights, *decoding_error(model, weights, test_images))
 
 
-def cached_memory(checkpoint_path) -> MemoryDecoders | None:
+def saved_memory(checkpoint_path) -> MemoryDecoders | None:
     """The checkpoint's decoders if they are on disk (no MNIST needed), else None."""
     return MEMORY.cached(checkpoint_path, FIT_KEY)
 
 
-def checkpoint_memory(checkpoint_path, train_images: torch.Tensor, test_images: torch.Tensor) -> MemoryDecoders:
+def make_memory(checkpoint_path, train_images: torch.Tensor, test_images: torch.Tensor) -> MemoryDecoders:
     """compute_memory for a checkpoint file: read from disk when kept there, else computed and kept."""
 
     def make() -> MemoryDecoders:
-        model = load_model(io.BytesIO(Path(checkpoint_path).read_bytes()))
+        model = load_model(checkpoint_path)
         return compute_memory(model, train_images, test_images)
 
     return MEMORY.get(checkpoint_path, FIT_KEY, make)
@@ -158,7 +157,7 @@ def main(argv=None):
     test_images, _ = load_mnist("test", args.data)
     for path in args.checkpoints:
         start = time.perf_counter()
-        memory = checkpoint_memory(path, train_images, test_images)
+        memory = make_memory(path, train_images, test_images)
         curve = memory.lag_r2
         print(f"{path}: {memory.cell_type}, {time.perf_counter() - start:.1f} s; R² of the row read "
               + ", ".join(f"{lag} steps ago {curve[lag]:.2f}" for lag in (0, 1, 3, 7, 14, 27)))

@@ -9,7 +9,6 @@ MNIST's order) and their images, so it needs no MNIST on disk once made. It is k
 checkpoint like its statistics (rnnviz.files.KeptFile).
 """
 
-import io
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -116,12 +115,12 @@ def compute_index(model: RowReader, train_images: torch.Tensor, train_labels: to
     return index
 
 
-def cached_index(checkpoint_path) -> NeighbourIndex | None:
+def saved_index(checkpoint_path) -> NeighbourIndex | None:
     """The checkpoint's index if it is on disk (no MNIST needed), else None."""
     return INDEX.cached(checkpoint_path, MNIST_TRAIN_KEY)
 
 
-def neighbour_index(checkpoint_path, train_images: torch.Tensor, train_labels: torch.Tensor,
+def make_index(checkpoint_path, train_images: torch.Tensor, train_labels: torch.Tensor,
                     test_images: torch.Tensor) -> NeighbourIndex:
     """The checkpoint's index: read from disk when kept there, else computed (a few seconds) and kept.
     The MNIST training set (N, 28, 28), (N,) gives its digits, the test images its thresholds."""
@@ -130,7 +129,7 @@ def neighbour_index(checkpoint_path, train_images: torch.Tensor, train_labels: t
         chosen = indexed_digits(train_labels)
         if data_key(train_images[chosen], train_labels[chosen]) != MNIST_TRAIN_KEY:
             raise ValueError("these are not the MNIST training digits the index is made of")
-        model = load_model(io.BytesIO(Path(checkpoint_path).read_bytes()))
+        model = load_model(checkpoint_path)
         return compute_index(model, train_images, train_labels, test_images[:CALIBRATION])
 
     return INDEX.get(checkpoint_path, MNIST_TRAIN_KEY, make)
@@ -163,7 +162,7 @@ def main(argv=None):
     images, labels = load_mnist("train", args.data)
     test_images, _ = load_mnist("test", args.data)
     for path in args.checkpoints:
-        index = neighbour_index(path, images, labels, test_images)
+        index = make_index(path, images, labels, test_images)
         print(f"{path}: {len(index.labels)} training digits indexed, unsure below p {index.probability_floor:.3f} "
               f"or beyond distance {index.distance_ceiling:.2f}")
 

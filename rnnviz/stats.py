@@ -10,7 +10,6 @@ views show, so that the app's Insight and Evaluate tabs work on shipped models w
 """
 
 import hashlib
-import io
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -165,18 +164,18 @@ def data_key(images: torch.Tensor, labels: torch.Tensor) -> str:
     return digest.hexdigest()[:8]
 
 
-def cached_stats(checkpoint_path) -> TestSetStats | None:
+def saved_stats(checkpoint_path) -> TestSetStats | None:
     """The checkpoint's MNIST test-set statistics if they are on disk (no MNIST needed), else None."""
     return STATS.cached(checkpoint_path, MNIST_TEST_KEY)
 
 
-def test_set_stats(checkpoint_path, images: torch.Tensor, labels: torch.Tensor, progress=None,
+def make_stats(checkpoint_path, images: torch.Tensor, labels: torch.Tensor, progress=None,
                    device="cpu") -> TestSetStats:
     """compute_test_set_stats for a checkpoint file, read from disk when kept there, else computed (on
     `device`) and kept."""
 
     def make() -> TestSetStats:
-        model = load_model(io.BytesIO(Path(checkpoint_path).read_bytes())).to(device)
+        model = load_model(checkpoint_path).to(device)
         return compute_test_set_stats(model, images, labels, progress=progress)
 
     return STATS.get(checkpoint_path, data_key(images, labels), make)
@@ -217,7 +216,7 @@ def main(argv=None):
     args = cli.parse(cli.parser("Compute and keep the MNIST test-set statistics of checkpoints."), argv)
     images, labels = load_mnist("test", args.data)
     for path in args.checkpoints:
-        stats = test_set_stats(path, images, labels, device=args.device)
+        stats = make_stats(path, images, labels, device=args.device)
         print(f"{path}: {stats.cell_type}, test accuracy {stats.accuracy:.4f}")
 
 

@@ -30,7 +30,7 @@ from streamlit.testing.v1 import AppTest
 from rnnviz import RowReader, load_model, preprocess_canvas, trace
 from rnnviz.data import gallery, pendigits
 from rnnviz.data.mnist import FILES, has_mnist, load_mnist
-from rnnviz.neighbours import cached_index
+from rnnviz.neighbours import saved_index
 from rnnviz.serving import store
 from rnnviz.serving.jobs import LIVE, JobState, JobStatus
 
@@ -83,7 +83,7 @@ def mnist_train():
 def shipped_digits():
     """3,000 real MNIST training digits (300 of each class, in MNIST's order) and their labels, as the
     shipped LSTM's neighbour index keeps them: no MNIST on disk needed."""
-    index = cached_index(store.shipped_path("lstm"))
+    index = saved_index(store.shipped_path("lstm"))
     return torch.from_numpy(index.images).float() / 255, torch.from_numpy(index.labels).long()
 
 

@@ -302,7 +302,7 @@ def test_train_in_the_app_and_stop_early(app, user_models, mnist_test):
 def shipped_stats(mnist_test):
     """The shipped models' test-set statistics (shipped beside models/*.safetensors)."""
     images, labels = mnist_test
-    return {cell_type: stats.test_set_stats(store.shipped_path(cell_type), images, labels)
+    return {cell_type: stats.make_stats(store.shipped_path(cell_type), images, labels)
             for cell_type in CELL_TYPES}
 
 
@@ -476,7 +476,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
     all there; only a new checkpoint's statistics need MNIST, and the page offers to download it."""
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))
     for cell_type in CELL_TYPES:
-        assert stats.cached_stats(store.shipped_path(cell_type)), f"no statistics shipped for {cell_type}"
+        assert stats.saved_stats(store.shipped_path(cell_type)), f"no statistics shipped for {cell_type}"
     expected_charts = {
         (Tab.INSPECT, None): set(), (Tab.COMPARE, None): {Chart.MEMORY_CURVES},
         (Tab.INSIGHT, InsightView.ROWS): {Chart.ROWS_DRAWING, Chart.ROWS_TEST_SET},
@@ -494,7 +494,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
         assert not at.info, (tab, view, [info.value for info in at.info])  # no box in place of a chart
         for key in charts:
             assert chart_spec(at, key), (tab, view, key)
-    lstm = stats.cached_stats(store.shipped_path("lstm"))
+    lstm = stats.saved_stats(store.shipped_path("lstm"))
     assert metric(at, "Test accuracy") == f"{lstm.accuracy:.2%}"
     at.session_state[Key.TAB] = Tab.TRAIN
     at.run()
@@ -506,7 +506,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
     assert at.radio(key=Key.SOURCE).value == Source.TEST_SET
     assert metric(at, "Prediction") == str(lstm.predictions[misread])
 
-    kept = set().union(*(stats.cached_stats(store.shipped_path(cell)).digit_index for cell in store.SHIPPED))
+    kept = set().union(*(stats.saved_stats(store.shipped_path(cell)).digit_index for cell in store.SHIPPED))
     at.number_input(key=Key.TEST_DIGIT).set_value(next(i for i in range(100) if i not in kept)).run()
     assert at.button(key=Key.DOWNLOAD_MNIST)  # a digit no statistics keep: MNIST is offered
     save_checkpoint(shipped_models["gru"], store.store_dir() / "mine.safetensors")
@@ -543,7 +543,7 @@ def test_inspect_shows_the_training_digits_alike(app, drawings, shipped_models):
     runner_up = int(np.argsort(own.probs[-1])[-2])
     sent = view_data(at, "alike")
     assert [group["digit"] for group in sent["groups"]] == [label, runner_up]  # the answer's, then the runner-up's
-    index = cache.neighbour_index(store.Entry(store.shipped_path("lstm"), shipped=True))
+    index = cache.saved_index(store.Entry(store.shipped_path("lstm"), shipped=True))
     for group in sent["groups"]:
         positions, distances = index.nearest(own.hidden[-1], group["digit"])
         assert group["distances"] == pytest.approx(distances, abs=0.01) == sorted(group["distances"])

@@ -18,7 +18,7 @@ from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
 from rnnviz.data import nondigits, pendigits
 from rnnviz.figures import charts, palette
 from rnnviz.intervention import Intervention
-from rnnviz.neighbours import cached_index
+from rnnviz.neighbours import saved_index
 from rnnviz.recipes import APP_RECIPE, RECIPES, Settings
 from rnnviz.serving import store
 from rnnviz.train import train
@@ -161,7 +161,7 @@ def test_inspect_plays_in_the_page_and_draws_the_trace(page, pen_records, tmp_pa
 def test_the_answer_and_the_digits_alike_are_drawn_from_what_was_read(page, pen_records):
     """The image beside the prediction is the one the network read, and Inspect's training digits alike are the
     LSTM's nearest training digits to that image's final state; more strokes repaint both in place."""
-    model, index = load_model(store.shipped_path("lstm")), cached_index(store.shipped_path("lstm"))
+    model, index = load_model(store.shipped_path("lstm")), saved_index(store.shipped_path("lstm"))
     alike = page.locator(f".st-key-{Key.ALIKE_VIEW} .view")
     kept = "view => [...view.querySelectorAll('canvas')].every(c => c.dataset.kept === 'yes')"
     draw(page, pen_records[DIGITS[2]], DIGITS[2])
@@ -362,7 +362,7 @@ def test_a_stroke_begun_right_after_clear_is_kept_whole(page, delay_ms, tmp_path
 
 
 def index_of_lstm():
-    return cached_index(store.shipped_path("lstm"))
+    return saved_index(store.shipped_path("lstm"))
 
 
 def first_drawing(candidates, wanted) -> dict:

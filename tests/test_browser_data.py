@@ -32,7 +32,7 @@ def test_the_cell_state_range_is_the_99th_percentile_and_at_least_one():
 
 @pytest.fixture(scope="module")
 def racers(shipped_models):
-    return [Racer(cell_type.upper(), model, memory.cached_memory(store.shipped_path(cell_type)))
+    return [Racer(cell_type.upper(), model, memory.saved_memory(store.shipped_path(cell_type)))
             for cell_type, model in shipped_models.items()]
 
 

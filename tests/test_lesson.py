@@ -12,9 +12,9 @@ import pytest
 
 from rnnviz import load_model, trace
 from rnnviz.data import gallery
-from rnnviz.memory import MemoryDecoders, cached_memory
+from rnnviz.memory import MemoryDecoders, saved_memory
 from rnnviz.serving import store
-from rnnviz.stats import cached_stats
+from rnnviz.stats import saved_stats
 from ui.lesson import load_lesson
 from ui.state import KEEP_GATE_CHOICES
 
@@ -47,11 +47,11 @@ def on_the_digit(what: str, cell: str, detail: list[str], step, shipped) -> floa
 def over_the_test_set(what: str, cell: str, detail: list[str], shipped) -> float:
     """A measure of the shipped `cell` over the MNIST test digits, from the statistics and memory read-outs
     shipped beside it."""
-    stats, path = cached_stats(shipped[cell]), shipped[cell]
+    stats, path = saved_stats(shipped[cell]), shipped[cell]
     if what == "accuracy":
         return stats.accuracy
     if what == "memory":
-        return cached_memory(path).lag_r2[int(detail[0])]
+        return saved_memory(path).lag_r2[int(detail[0])]
     if what in ("gate", "open", "shut"):
         key = {"gate": "", "open": "_right", "shut": "_left"}[what]
         return float(np.mean(stats.units[detail[0] + key]))
@@ -66,7 +66,7 @@ def named(fact: str, step, shipped) -> float:
     return {
         "first row": lambda: 1,  # the page's step slider, and a link's step, count from 1
         "digit": lambda: int(gallery.load().labels[step.view.example]),
-        "test digits": lambda: len(cached_stats(shipped["lstm"]).labels),
+        "test digits": lambda: len(saved_stats(shipped["lstm"]).labels),
         "lag": lambda: lags.pop() if len(lags) == 1 else np.nan,
         "perfect memory": lambda: MemoryDecoders("", [], np.zeros((1, 1)), np.ones(1)).lag_r2[0],
         "clamp": lambda: step.view.what_if.keep_gate,

@@ -46,7 +46,7 @@ def test_shipped_models_ship_their_memory():
     """No MNIST needed: the shipped decoders are on disk, and the curves show what the README reports."""
     curves = {}
     for cell_type in store.SHIPPED:
-        found = memory.cached_memory(store.shipped_path(cell_type))
+        found = memory.saved_memory(store.shipped_path(cell_type))
         assert found is not None, f"no memory decoders shipped for {cell_type}"
         assert found.cell_type == cell_type and len(found.weights) == 28
         curves[cell_type] = found.lag_r2
@@ -57,7 +57,7 @@ def test_shipped_models_ship_their_memory():
 
 def test_clamping_the_forget_gate_changes_what_the_lstm_remembers(shipped_models, digits):
     model = shipped_models["lstm"]
-    decoders = memory.cached_memory(store.shipped_path("lstm"))
+    decoders = memory.saved_memory(store.shipped_path("lstm"))
     image = digits[0][0]
     plain = decoders.reconstruct(trace(model, image))
     forgetful = decoders.reconstruct(trace(model, image, Intervention(keep_gate=0.0)))
@@ -70,9 +70,9 @@ def test_clamping_the_forget_gate_changes_what_the_lstm_remembers(shipped_models
 def test_memory_is_kept_beside_a_checkpoint(digits, tmp_path):
     model = random_model("rnn", hidden=8, seed=3)
     path = save_checkpoint(model, tmp_path / "tiny.safetensors", test_accuracy=0.1)
-    assert memory.cached_memory(path) is None
+    assert memory.saved_memory(path) is None
     images = digits[0]
-    first = memory.checkpoint_memory(path, images[:100], images[100:200])
+    first = memory.make_memory(path, images[:100], images[100:200])
     assert memory.MEMORY.paths(path, memory.FIT_KEY)[0].exists()
-    np.testing.assert_allclose(memory.cached_memory(path).lag_r2, first.lag_r2)
+    np.testing.assert_allclose(memory.saved_memory(path).lag_r2, first.lag_r2)
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from rnnviz import neighbours, save_checkpoint, stats, trace
-from rnnviz.neighbours import MNIST_TRAIN_KEY, NEAREST, PER_CLASS, alike, cached_index, final_states
+from rnnviz.neighbours import MNIST_TRAIN_KEY, NEAREST, PER_CLASS, alike, final_states, saved_index
 from rnnviz.serving import store
 from tests.conftest import random_model
 
@@ -20,7 +20,7 @@ def test_the_index_key_is_the_training_digits(mnist_train):
 @pytest.mark.parametrize("cell_type", store.SHIPPED)
 def test_shipped_models_ship_their_index_in_their_own_state_space(cell_type, shipped_models, tmp_path, monkeypatch):
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))  # works with no MNIST anywhere
-    index = cached_index(store.shipped_path(cell_type))
+    index = saved_index(store.shipped_path(cell_type))
     assert index is not None, f"no index beside {cell_type}.safetensors: run rnnviz neighbours models/*.safetensors"
     images = torch.from_numpy(index.images[:200]).float() / 255
     own = {name: final_states(model, images).numpy() for name, model in shipped_models.items()}
@@ -32,7 +32,7 @@ def test_shipped_models_ship_their_index_in_their_own_state_space(cell_type, shi
 
 def test_a_training_digit_finds_itself_first_and_the_runner_up_second(shipped_models):
     model = shipped_models["gru"]
-    index = cached_index(store.shipped_path("gru"))
+    index = saved_index(store.shipped_path("gru"))
     position = int(np.flatnonzero(index.labels == 7)[3])
     digit_trace = trace(model, index.images[position].astype(np.float32) / 255)
     found = alike(index, digit_trace.hidden[-1], digit_trace.probs[-1])
@@ -46,12 +46,12 @@ def test_a_training_digit_finds_itself_first_and_the_runner_up_second(shipped_mo
 
 def test_a_new_checkpoint_gets_its_index_made_and_kept(tmp_path, mnist_train, mnist_test):
     checkpoint = save_checkpoint(random_model("lstm", hidden=8), tmp_path / "mine.safetensors")
-    assert cached_index(checkpoint) is None
-    made = neighbours.neighbour_index(checkpoint, *mnist_train, mnist_test[0])
-    kept = cached_index(checkpoint)
+    assert saved_index(checkpoint) is None
+    made = neighbours.make_index(checkpoint, *mnist_train, mnist_test[0])
+    kept = saved_index(checkpoint)
     assert kept is not None and [p.parent for p in tmp_path.glob("*.neighbours.npz")] == [tmp_path]
     np.testing.assert_allclose(kept.states, made.states, atol=2e-3)
     assert kept.distance_ceiling == pytest.approx(made.distance_ceiling)
     with pytest.raises(ValueError, match="not the MNIST training digits"):
         other = save_checkpoint(random_model("lstm", hidden=8, seed=3), tmp_path / "other.safetensors")
-        neighbours.neighbour_index(other, mnist_train[0].flip(1), mnist_train[1], mnist_test[0])
+        neighbours.make_index(other, mnist_train[0].flip(1), mnist_train[1], mnist_test[0])

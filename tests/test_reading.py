@@ -7,7 +7,7 @@ import torch
 
 from rnnviz import trace
 from rnnviz.data import nondigits
-from rnnviz.neighbours import CALIBRATION, FALSE_ALARMS, cached_index
+from rnnviz.neighbours import CALIBRATION, FALSE_ALARMS, saved_index
 from rnnviz.reading import judge, read_digit
 from rnnviz.serving import store
 from tests.conftest import drawn, random_model
@@ -33,7 +33,7 @@ def not_digits(pen_records):
 
 @pytest.mark.parametrize("cell_type", store.SHIPPED)
 def test_it_fires_on_scribbles_and_two_digits(cell_type, shipped_models, not_digits):
-    index = cached_index(store.shipped_path(cell_type))
+    index = saved_index(store.shipped_path(cell_type))
     for kind, images in not_digits.items():
         rate = unsure_rate(shipped_models[cell_type], index, images)
         assert rate >= FIRES_AT_LEAST[cell_type], f"{cell_type} calls only {rate:.0%} of {kind} drawings unsure"
@@ -43,13 +43,13 @@ def test_it_fires_on_scribbles_and_two_digits(cell_type, shipped_models, not_dig
 @pytest.mark.parametrize("cell_type", store.SHIPPED)
 def test_it_stays_quiet_on_clean_test_digits(cell_type, shipped_models, mnist_test):
     """The thresholds were set on test digits 0-4,999 to call each 2% unsure; on the other 5,000, together."""
-    index = cached_index(store.shipped_path(cell_type))
+    index = saved_index(store.shipped_path(cell_type))
     rate = unsure_rate(shipped_models[cell_type], index, mnist_test[0][CALIBRATION:])
     assert FALSE_ALARMS / 2 <= rate <= 2.5 * FALSE_ALARMS, f"{cell_type}: {rate:.1%} of clean digits unsure"
 
 
 def test_the_verdict_says_why(shipped_models, pen_records, not_digits):
-    index = cached_index(store.shipped_path("lstm"))
+    index = saved_index(store.shipped_path("lstm"))
     clear = trace(shipped_models["lstm"], drawn(pen_records[0]["strokes"], np.random.default_rng(0)))
     verdict = judge(clear.hidden[-1], clear.probs[-1], index)
     assert clear.prediction == pen_records[0]["label"] and verdict.sure and verdict.reason == ""
@@ -62,7 +62,7 @@ def test_the_verdict_says_why(shipped_models, pen_records, not_digits):
 
 
 def test_a_reading_is_the_trace_and_its_verdict(shipped_models, digits):
-    index = cached_index(store.shipped_path("gru"))
+    index = saved_index(store.shipped_path("gru"))
     image = digits[0][5].numpy()
     reading = read_digit(shipped_models["gru"], image, index)
     own = trace(shipped_models["gru"], image)

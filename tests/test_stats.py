@@ -57,7 +57,7 @@ def test_stats_cache_round_trip_and_key(tmp_path, digits, monkeypatch):
     images, labels = digits[0][:100], digits[1][:100]
     checkpoint = save_checkpoint(random_model("lstm", hidden=8), tmp_path / "lstm.safetensors")
     done = []
-    first = stats.test_set_stats(checkpoint, images, labels, progress=done.append)
+    first = stats.make_stats(checkpoint, images, labels, progress=done.append)
     assert done and done[-1] == 1.0
     (cache_file,) = tmp_path.glob("lstm.safetensors.*.stats.npz")
 
@@ -65,17 +65,17 @@ def test_stats_cache_round_trip_and_key(tmp_path, digits, monkeypatch):
         raise AssertionError("recomputed although cached")
 
     monkeypatch.setattr(stats, "compute_test_set_stats", no_recompute)
-    second = stats.test_set_stats(checkpoint, images, labels)
+    second = stats.make_stats(checkpoint, images, labels)
     for name in ("saliency", "occlusion", "gradient_norms", "class_means", "top_digits", "predictions", "labels"):
         np.testing.assert_array_equal(getattr(second, name), getattr(first, name), err_msg=name)
     assert second.cell_type == "lstm" and second.units.keys() == first.units.keys()
     for name in first.units:
         np.testing.assert_array_equal(second.units[name], first.units[name])
     with pytest.raises(AssertionError, match="recomputed"):  # other images: another key
-        stats.test_set_stats(checkpoint, images[:50], labels[:50])
+        stats.make_stats(checkpoint, images[:50], labels[:50])
     save_checkpoint(random_model("lstm", hidden=8, seed=1), checkpoint)  # retrained: another key
     with pytest.raises(AssertionError, match="recomputed"):
-        stats.test_set_stats(checkpoint, images, labels)
+        stats.make_stats(checkpoint, images, labels)
     assert [p.name for p in tmp_path.glob("*.stats.npz")] == [cache_file.name]
 
 
@@ -85,7 +85,7 @@ def test_shipped_statistics_ship_and_match_a_fresh_computation(cell_type, shippe
                                                              monkeypatch):
     shipped = store.shipped_path(cell_type)
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "no-mnist"))  # read with no MNIST anywhere
-    kept = stats.cached_stats(shipped)
+    kept = stats.saved_stats(shipped)
     assert kept is not None, f"{shipped.name}'s statistics are not in models/: run python -m rnnviz.stats"
     images, labels = mnist_test
     assert stats.data_key(images, labels) == stats.MNIST_TEST_KEY  # the digits the kept statistics say they measured

@@ -1,4 +1,4 @@
-"""Where checkpoints live: each visitor's models their own (a class gallery only when the operator
+"""Where checkpoints live: each visitor's models their own (every visitor's only when the operator
 says so), limits that prune the oldest, and a path box that opens nothing but .safetensors files in its folders."""
 
 import os
@@ -27,7 +27,7 @@ def test_each_visitor_sees_the_shipped_the_class_and_their_own(user_models, monk
     assert names(store.list_checkpoints(anna)) == ["class", anna_model.stem]
     assert names(store.list_checkpoints(ben)) == ["class", ben_model.stem]
     assert names(store.list_checkpoints()) == ["class"]
-    monkeypatch.setenv("RNNVIZ_GALLERY", "1")
+    monkeypatch.setenv("RNNVIZ_SHARE_MODELS", "1")
     assert sorted(names(store.list_checkpoints(anna))) == sorted(["class", anna_model.stem, ben_model.stem])
 
 

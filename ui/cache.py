@@ -132,19 +132,19 @@ def _kept(entry: store.Entry, kind: str, read: Callable[[Path], object]):
     return _cache().get(_of(entry, kind), lambda: read(entry.path))
 
 
-def neighbour_index(entry: store.Entry) -> neighbours.NeighbourIndex | None:
+def saved_index(entry: store.Entry) -> neighbours.NeighbourIndex | None:
     """The checkpoint's index of MNIST training digits by final state, or None while it has none."""
-    return _kept(entry, "neighbours", neighbours.cached_index)
+    return _kept(entry, "neighbours", neighbours.saved_index)
 
 
-def test_set_stats(entry: store.Entry) -> stats.TestSetStats | None:
+def saved_stats(entry: store.Entry) -> stats.TestSetStats | None:
     """The checkpoint's MNIST test-set statistics, or None while it has none."""
-    return _kept(entry, "stats", stats.cached_stats)
+    return _kept(entry, "stats", stats.saved_stats)
 
 
-def memory_decoders(entry: store.Entry) -> memory.MemoryDecoders | None:
+def saved_memory(entry: store.Entry) -> memory.MemoryDecoders | None:
     """The checkpoint's memory decoders, or None while it has none."""
-    return _kept(entry, "memory", memory.cached_memory)
+    return _kept(entry, "memory", memory.saved_memory)
 
 
 def measuring(entry: store.Entry, visitor: str) -> JobStatus | None:
@@ -161,7 +161,7 @@ def test_digit(index: int, entries: list[store.Entry]) -> tuple[torch.Tensor, in
         images, labels = test_set
         return images[index], int(labels[index])
     for entry in entries:
-        kept = test_set_stats(entry)
+        kept = saved_stats(entry)
         if kept is not None and (image := kept.digit(index)) is not None:
             return torch.from_numpy(image), int(kept.labels[index])
     return None

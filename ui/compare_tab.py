@@ -72,7 +72,7 @@ def compare_tab(image, models: dict[str, Loaded]) -> None:
     if len(chosen) < 2:
         st.info("Pick at least two models to compare.")
         return
-    racers = [Racer(short_name(loaded), loaded.model, cache.memory_decoders(loaded.entry)) for loaded in chosen]
+    racers = [Racer(short_name(loaded), loaded.model, cache.saved_memory(loaded.entry)) for loaded in chosen]
     if image is None:
         st.info(NO_DIGIT)
     else:

@@ -1,7 +1,7 @@
 """Insight: what the networks learned. Rows that matter, gradient flow in time, units and gates.
 
 The drawing's views are measured on the spot; the test-set views read each model's statistics
-(ui.cache.test_set_stats: shipped with the shipped models, else computed once from MNIST).
+(ui.cache.saved_stats: shipped with the shipped models, else computed once from MNIST).
 """
 
 import math
@@ -46,7 +46,7 @@ SATURATION_INTRO = (
 def _shipped_stats(shipped: dict) -> dict[str, stats.TestSetStats] | None:
     """cell type -> test-set statistics of each shipped model (they ship with them); None, saying why, if
     one has lost them."""
-    found = {cell_type: cache.test_set_stats(loaded.entry) for cell_type, loaded in shipped.items()}
+    found = {cell_type: cache.saved_stats(loaded.entry) for cell_type, loaded in shipped.items()}
     missing = [shipped[cell_type].entry for cell_type, kept in found.items() if kept is None]
     if missing:
         not_measured_yet(missing[0], "The test-set view needs the statistics of")

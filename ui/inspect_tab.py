@@ -33,7 +33,7 @@ HOW_TO_READ = (
 def alike_digits(entry, trace) -> None:
     """The training digits whose final state is nearest to the drawing's, for the answer and the runner-up."""
     st.subheader("Which training digits it finds alike")
-    index = cache.neighbour_index(entry)
+    index = cache.saved_index(entry)
     if index is None:
         not_measured_yet(entry, "Finding the training digits alike for")
         return

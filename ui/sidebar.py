@@ -104,4 +104,4 @@ def add_checkpoint_form() -> None:
         st.caption(f"Your trained and added models stay with this page's address (bookmark it to come back), "
                    f"for {limits.keep_days:.0f} days after your last visit; up to {limits.max_models} models or "
                    f"{limits.max_megabytes:.0f} MB, then the oldest go. Models of up to {limits.max_hidden} hidden "
-                   "units." + (" Everyone in the class sees them." if limits.shared_gallery else ""))
+                   "units." + (" Everyone in the class sees them." if limits.share_models else ""))

@@ -118,11 +118,11 @@ def training_progress(visitor: str, status: JobStatus) -> None:
 def job_progress(queue: JobQueue, visitor: str, status: JobStatus) -> None:
     """One job's state in a line or two, and what can be done about it."""
     latest, epochs = status.progress, status.settings.epochs
-    if status.note:  # what the queue did meanwhile (a trainer lost, the queue out of reach)
+    if status.note:  # what the queue did meanwhile (a worker lost, the queue out of reach)
         st.caption(status.note)
     if status.state == JobState.QUEUED:
         place = queue.place(status)
-        st.progress(0.0, text=f"Waiting for a free trainer: number {place.position if place else '?'} in the "
+        st.progress(0.0, text=f"Waiting for a free worker: number {place.position if place else '?'} in the "
                               f"queue, starting {_waiting(place.starts_in if place else 0)}.")
     elif status.state == JobState.RUNNING and latest:
         note = " measuring test accuracy…" if latest.step == latest.total_steps else ""

@@ -102,8 +102,8 @@ def not_measured_yet(entry, needed_for: str) -> None:
             now = read_status(job.visitor, job.id) or job
             if not now.live:
                 st.rerun()  # the whole page, with the new measures
-            st.progress(now.done, text=f"{needed_for} {entry.name}: first a worker measures it on MNIST's 10,000 "
-                                       f"test digits (only once, about a minute): {now.done:.0%}")
+            st.progress(now.fraction_done, text=f"{needed_for} {entry.name}: first a worker measures it on MNIST's "
+                        f"10,000 test digits (only once, about a minute): {now.fraction_done:.0%}")
 
         progress()
 
@@ -114,7 +114,7 @@ def selected_stats(selected, needed_for: str):
     if selected is None:
         st.info("No model to measure: add one in the sidebar.")
         return None
-    found = cache.test_set_stats(selected.entry)
+    found = cache.saved_stats(selected.entry)
     if found is None:
         not_measured_yet(selected.entry, needed_for)
     return found

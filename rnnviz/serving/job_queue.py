@@ -35,7 +35,7 @@ def place_of(running: list[JobStatus], ahead: list[JobStatus], slots: int, rate:
     workers: each running job frees its slot when it ends, each queued one then holds one for its own time."""
     left = []
     for job in running:
-        done = job.progress.step / job.progress.total_steps if job.progress else job.done
+        done = job.progress.step / job.progress.total_steps if job.progress else job.fraction_done
         left.append(job_seconds(job, rate) * (1 - done))
     return Place(len(ahead), estimated_starts(left, [job_seconds(job, rate) for job in ahead], slots)[-1])
 

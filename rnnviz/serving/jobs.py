@@ -82,7 +82,7 @@ class JobStatus:
     checkpoint: str = ""  # the checkpoint a MEASURE job measures
     address: str = ""  # a digest of the client address that started it (never the address itself)
     stop_reason: str = ""  # why a STOPPED job stopped: "asked" or "time" (it reached the time budget)
-    done: float = 0.0  # a MEASURE job's share of its work done
+    fraction_done: float = 0.0  # a MEASURE job's share of its work done
     restarts: int = 0  # times a queue in Redis queued it again (its worker lost, or resumed)
     note: str = ""  # what the queue did to it that the page should say (a lost worker, a lost queue)
 

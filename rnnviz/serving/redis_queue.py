@@ -67,7 +67,7 @@ MAX_RESTARTS = 3  # times a job is queued again (its worker lost, or resumed) be
 KEPT = 7 * 86_400  # s the admission and measuring keys are kept (a training lasts minutes)
 UNREACHABLE = "The training queue cannot be reached just now; please try again in a minute."
 SHOWING_LAST = "The training queue cannot be reached just now: this is the training's last known progress."
-WORKER_LOST = "Its trainer was lost after {epochs} finished epochs; it was queued again and continues from there."
+WORKER_LOST = "Its worker was lost after {epochs} finished epochs; it was queued again and continues from there."
 QUEUE_LOST = "The training queue lost track of it (its Redis restarted without its data)."
 
 

@@ -11,7 +11,7 @@ variables:
                        redis_queue.py); default none: each server process runs its trainings on its own machine
     RNNVIZ_MAX_MODELS  models a visitor may keep (default 10); the oldest go first
     RNNVIZ_MAX_MB      megabytes a visitor may keep (default 50)
-    RNNVIZ_GALLERY     1: every visitor sees every visitor's models (a class gallery); default 0
+    RNNVIZ_SHARE_MODELS     1: every visitor sees every visitor's models; default 0
     RNNVIZ_PATH_BOX    on | off | auto (default): the "path on the server" box; auto = on only when the
                        server listens on loopback (a single user on their own machine)
     RNNVIZ_PATH_DIRS   folders the path box may read from (os.pathsep-separated; default: the home folder)
@@ -51,7 +51,7 @@ class ServerConfig:
     queue_url: str
     max_models: int
     max_megabytes: float
-    shared_gallery: bool
+    share_models: bool
     path_box: str
     path_dirs: tuple[Path, ...]
     job_minutes: float
@@ -90,7 +90,7 @@ def server_config() -> ServerConfig:
         queue_url=os.environ.get("RNNVIZ_QUEUE_URL", "").strip(),
         max_models=_number("RNNVIZ_MAX_MODELS", 10),
         max_megabytes=_number("RNNVIZ_MAX_MB", 50.0, float),
-        shared_gallery=os.environ.get("RNNVIZ_GALLERY", "0").strip().lower() in ("1", "true", "on", "yes"),
+        share_models=os.environ.get("RNNVIZ_SHARE_MODELS", "0").strip().lower() in ("1", "true", "on", "yes"),
         path_box=path_box if path_box in ("on", "off", "auto") else "off",
         path_dirs=tuple(Path(d).expanduser() for d in dirs.split(os.pathsep) if d.strip()),
         job_minutes=_number("RNNVIZ_JOB_MINUTES", 15.0, float),

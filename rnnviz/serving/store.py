@@ -2,9 +2,9 @@
 
 The store is $RNNVIZ_MODELS, or the cache folder's models/ (rnnviz/serving/server_config.py); server
 replicas may share it (every write is atomic). Each visitor has a folder of their own in it, named by
-a random visitor id: a visitor sees the shipped models, the class's (checkpoints the operator puts at the store's top
-level) and their own; everyone's only when the operator turns the class gallery on. A visitor keeps
-at most RNNVIZ_MAX_MODELS models and RNNVIZ_MAX_MB megabytes: adding more removes their oldest.
+a random visitor id: a visitor sees the shipped models, the class's (checkpoints the operator puts at the
+store's top level) and their own; everyone's only when the operator shares them (RNNVIZ_SHARE_MODELS). A
+visitor keeps at most RNNVIZ_MAX_MODELS models and RNNVIZ_MAX_MB megabytes: adding more removes their oldest.
 """
 
 import io
@@ -89,10 +89,10 @@ def _newest_first(folders) -> list[Path]:
 
 def list_checkpoints(visitor: str | None = None) -> list[Entry]:
     """The shipped checkpoints that exist, then the class's and the visitor's own (newest first);
-    every visitor's when the class gallery is on."""
+    every visitor's when the operator shares models."""
     shipped = [Entry(shipped_path(cell_type), True) for cell_type in SHIPPED if shipped_path(cell_type).exists()]
     folders = [store_dir()]
-    if server_config().shared_gallery:
+    if server_config().share_models:
         folders += sorted((store_dir() / VISITORS).glob("*"))
     elif visitor:
         folders.append(visitor_dir(visitor))

@@ -114,17 +114,17 @@ def run_measuring(status: JobStatus) -> None:
     """Measure a new checkpoint on MNIST: its test-set statistics, memory decoders and neighbour index,
     each kept beside it; the share done is reported as it goes."""
     def report(share: float) -> None:
-        status.done = round(share, 3)
+        status.fraction_done = round(share, 3)
         write_status(status)
 
     try:
         test_images, test_labels = load_mnist("test")
-        stats.test_set_stats(status.checkpoint, test_images, test_labels, progress=lambda done: report(0.6 * done))
+        stats.make_stats(status.checkpoint, test_images, test_labels, progress=lambda done: report(0.6 * done))
         train_images, train_labels = load_mnist("train")
-        memory.checkpoint_memory(status.checkpoint, train_images[: memory.FIT_IMAGES], test_images)
+        memory.make_memory(status.checkpoint, train_images[: memory.FIT_IMAGES], test_images)
         report(0.85)
-        neighbours.neighbour_index(status.checkpoint, train_images, train_labels, test_images)
-        status.state, status.done = JobState.DONE, 1.0
+        neighbours.make_index(status.checkpoint, train_images, train_labels, test_images)
+        status.state, status.fraction_done = JobState.DONE, 1.0
     except Exception as error:  # a checkpoint that cannot be read, or no MNIST: said in the page
         status.state, status.error = JobState.FAILED, failure(error)
 
