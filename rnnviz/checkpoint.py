@@ -128,12 +128,12 @@ def _read_record(header: dict, name: str) -> dict:
     config = record.get("config")
     if (
         not isinstance(config, dict)
-        or set(config) != {"cell", "hidden_size"}
-        or config["cell"] not in CELL_TYPES
+        or set(config) != {"cell_type", "hidden_size"}
+        or config["cell_type"] not in CELL_TYPES
         or type(config["hidden_size"]) is not int
         or not 1 <= config["hidden_size"] <= MAX_HIDDEN
     ):
-        raise CheckpointError(f"{name}: invalid model config (expected cell in {CELL_TYPES} and hidden_size "
+        raise CheckpointError(f"{name}: invalid model config (expected cell_type in {CELL_TYPES} and hidden_size "
                               f"1-{MAX_HIDDEN})")
     return {"config": config, **{key: record[key] for key in KEPT_KEYS if key in record}}
 
@@ -142,8 +142,8 @@ def _weights_length(header: dict, config: dict, name: str) -> int:
     """The bytes of weights the header announces, once its tensors are exactly the config's model's: the
     same names, float32, the same shapes, laid end to end from the first byte with no gap or overlap."""
     with torch.device("meta"):  # shapes only: nothing allocated
-        expected = RowReader(config["cell"], config["hidden_size"]).state_dict()
-    misfit = f"{name}: weights do not fit a {config['cell'].upper()} with {config['hidden_size']} hidden units"
+        expected = RowReader(**config).state_dict()
+    misfit = f"{name}: weights do not fit a {config['cell_type'].upper()} with {config['hidden_size']} hidden units"
     tensors = {key: entry for key, entry in header.items() if key != "__metadata__"}
     if set(tensors) != set(expected):
         raise CheckpointError(misfit)
@@ -205,7 +205,7 @@ def load_model(source) -> RowReader:
     (e.g. test_accuracy, train settings).
     """
     payload = read_checkpoint(source)
-    model = RowReader(payload["config"]["cell"], payload["config"]["hidden_size"])
+    model = RowReader(**payload["config"])
     model.load_state_dict(payload["state_dict"])  # names and shapes checked by read_checkpoint
     if not all(weights.isfinite().all() for weights in model.state_dict().values()):
         raise CheckpointError(f"{_name(source)}: weights contain NaN or infinite values")
@@ -220,8 +220,8 @@ def convert(path, out=None) -> Path:
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or not isinstance(payload.get("config"), dict):
         raise CheckpointError(f"{path.name}: not an rnnviz checkpoint (no '{FORMAT}' marker)")
-    config = payload["config"]
-    model = RowReader(config["cell"], config["hidden_size"])
+    config = payload["config"]  # older checkpoints named the cell type "cell"
+    model = RowReader(config.get("cell_type", config.get("cell")), config["hidden_size"])
     model.load_state_dict(payload["state_dict"])
     info = {key: payload[key] for key in KEPT_KEYS if key in payload}
     return save_checkpoint(model, out or path.with_suffix(SUFFIX), **info)

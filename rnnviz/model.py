@@ -28,9 +28,8 @@ class RowReader(nn.Module):
 
     @property
     def config(self) -> dict:
-        """What rebuilds this model: RowReader(config["cell"], config["hidden_size"]). These are the keys the
-        checkpoint format stores (it names the cell type "cell"; everywhere else it is cell_type)."""
-        return {"cell": self.cell_type, "hidden_size": self.hidden_size}
+        """What rebuilds this model: RowReader(**config), as a checkpoint stores it."""
+        return {"cell_type": self.cell_type, "hidden_size": self.hidden_size}
 
     @property
     def device(self) -> torch.device:

@@ -45,7 +45,7 @@ def test_a_checkpoint_is_a_plain_safetensors_file(tmp_path):
     with safetensors.safe_open(path, "pt") as opened:
         record = json.loads(opened.metadata()[RECORD])
         assert set(opened.keys()) == set(RowReader("lstm", 8).state_dict())
-    assert record == {"format": FORMAT, "config": {"cell": "lstm", "hidden_size": 8}, "test_accuracy": 0.25}
+    assert record == {"format": FORMAT, "config": {"cell_type": "lstm", "hidden_size": 8}, "test_accuracy": 0.25}
 
 
 def _unpickling_files(tmp_path) -> list:
@@ -88,10 +88,10 @@ def test_corrupt_and_foreign_files_are_rejected(tmp_path):
 
 def test_wrong_architecture_is_rejected(tmp_path):
     record, weights = checkpoint_parts(RowReader("lstm", 8))
-    record["config"] = {"cell": "gru", "hidden_size": 8}  # LSTM weights claiming to be a GRU
+    record["config"] = {"cell_type": "gru", "hidden_size": 8}  # LSTM weights claiming to be a GRU
     with pytest.raises(CheckpointError, match="do not fit"):
         load_model(write_checkpoint(tmp_path / "mismatch.safetensors", record, weights))
-    record["config"] = {"cell": "transformer", "hidden_size": 8}
+    record["config"] = {"cell_type": "transformer", "hidden_size": 8}
     with pytest.raises(CheckpointError, match="invalid model config"):
         load_model(write_checkpoint(tmp_path / "unknown.safetensors", record, weights))
 

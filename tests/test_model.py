@@ -23,8 +23,8 @@ def test_it_reads_the_rows_in_order_and_classifies_from_the_last_state(cell_type
 
 def test_its_config_rebuilds_it_and_an_unknown_cell_is_named():
     model = RowReader("gru", 33)
-    assert model.config == {"cell": "gru", "hidden_size": 33}
-    rebuilt = RowReader(model.config["cell"], model.config["hidden_size"])
+    assert model.config == {"cell_type": "gru", "hidden_size": 33}
+    rebuilt = RowReader(**model.config)
     assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
     assert model.device == torch.device("cpu")
     with pytest.raises(ValueError, match="cell type must be one of .*'transformer'"):
