@@ -19,6 +19,7 @@ from rnnviz.intervention import Intervention
 from tests.conftest import markdown_tags
 from ui import address
 from ui.address import SharedView, decode_digit, encode_digit, from_query, to_query
+from ui.state import Param
 
 TABS = ("inspect", "compare", "insight")
 HIDDEN = {"rnn": 100, "gru": 100, "lstm": 100}
@@ -62,26 +63,26 @@ def test_drawn_digits_make_short_links(pen_records):
 
 
 @pytest.mark.parametrize("name, value, why", [
-    (address.STEP, "0", "steps are 1 to 28"), (address.STEP, "29", "steps are 1 to 28"),
-    (address.STEP, "-3", "steps"), (address.STEP, "1e3", "steps"),
-    (address.MODELS, "lstm,lstm", "shipped models only"), (address.MODELS, "/etc/passwd", "shipped models only"),
-    (address.MODELS, "rnn,gru,lstm,rnn,gru", "shipped models only"),
-    (address.TAB, "Train'><script>", "tabs: inspect"), (address.UNIT, "100", "no such unit"),
-    (address.ORDER, "random", "orders: contribution"), (address.GATE, "0.5", "clamped to 0 or 1"),
-    (address.SILENCED, "1,2,300", "no such units"), (address.BLANK, "20-3", "the first not after the last"),
-    (address.BLANK, "0-3", "rows first-last"), (address.EXAMPLE, "48", "the gallery has 48"),
-    (address.DIGIT, "AAAA", "not a 28 x 28 image"), (address.DIGIT, "***", "not a 28 x 28 image"),
+    (Param.STEP, "0", "steps are 1 to 28"), (Param.STEP, "29", "steps are 1 to 28"),
+    (Param.STEP, "-3", "steps"), (Param.STEP, "1e3", "steps"),
+    (Param.MODELS, "lstm,lstm", "shipped models only"), (Param.MODELS, "/etc/passwd", "shipped models only"),
+    (Param.MODELS, "rnn,gru,lstm,rnn,gru", "shipped models only"),
+    (Param.TAB, "Train'><script>", "tabs: inspect"), (Param.UNIT, "100", "no such unit"),
+    (Param.ORDER, "random", "orders: contribution"), (Param.GATE, "0.5", "clamped to 0 or 1"),
+    (Param.SILENCED, "1,2,300", "no such units"), (Param.BLANK, "20-3", "the first not after the last"),
+    (Param.BLANK, "0-3", "rows first-last"), (Param.EXAMPLE, "48", "the gallery has 48"),
+    (Param.DIGIT, "AAAA", "not a 28 x 28 image"), (Param.DIGIT, "***", "not a 28 x 28 image"),
 ])
 def test_a_bad_value_is_ignored_and_named_and_the_rest_kept(name, value, why):
-    view, ignored = read({address.MODELS: "lstm", address.TAB: "inspect", address.STEP: "5", name: value})
+    view, ignored = read({Param.MODELS: "lstm", Param.TAB: "inspect", Param.STEP: "5", name: value})
     assert len(ignored) == 1 and ignored[0].startswith(f"{name}=") and why in ignored[0], ignored
-    kept = {address.MODELS: view.models, address.TAB: view.tab, address.STEP: view.step}
+    kept = {Param.MODELS: view.models, Param.TAB: view.tab, Param.STEP: view.step}
     assert all(kept[other] for other in kept if other != name)  # the others stand
 
 
 def test_a_links_own_text_is_quoted_escaped_never_as_markdown():
     phishing = "[Your session expired: sign in](https://evil.example/login)"
-    view, ignored = read({phishing: "1", address.STEP: "![](https://evil.example/pixel.png)", address.TAB: "compare"})
+    view, ignored = read({phishing: "1", Param.STEP: "![](https://evil.example/pixel.png)", Param.TAB: "compare"})
     assert view.tab == "compare"
     assert ignored == [r"\[Your session expired\: s… (not a setting of a view)",
                        r"step=\!\[\]\(https\:\/\/evil\.example… (steps are 1 to 28)"]
@@ -92,7 +93,7 @@ LINK_TEXT = st.text(st.sampled_from("[]()!<>*_`\\:/.#-=~|$&a \n") | st.character
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
-@given(st.dictionaries(st.sampled_from(address.PARAMS) | LINK_TEXT, LINK_TEXT, max_size=6))
+@given(st.dictionaries(st.sampled_from(address.VIEW_PARAMS) | LINK_TEXT, LINK_TEXT, max_size=6))
 def test_no_query_writes_markdown_into_what_was_ignored(params):
     _, ignored = read(params)
     note = "; ".join(ignored)
@@ -103,13 +104,13 @@ def test_no_query_writes_markdown_into_what_was_ignored(params):
 
 
 def test_unknown_names_and_overlong_values_are_named():
-    view, ignored = read({"visitor": "abc", address.STEP: "1" * 5000, address.TAB: "compare"})
+    view, ignored = read({"visitor": "abc", Param.STEP: "1" * 5000, Param.TAB: "compare"})
     assert view.tab == "compare" and view.step is None
-    assert ignored == [f"{address.STEP} (too long)", "visitor (not a setting of a view)"]
+    assert ignored == [f"{Param.STEP} (too long)", "visitor (not a setting of a view)"]
 
 
 def test_a_unit_is_read_only_for_one_model_and_within_it():
-    view, ignored = read({address.MODELS: "rnn,lstm", address.UNIT: "3"})
+    view, ignored = read({Param.MODELS: "rnn,lstm", Param.UNIT: "3"})
     assert view.unit is None and ignored
 
 
@@ -135,7 +136,7 @@ def test_a_deflate_bomb_is_refused_after_inflating_at_most_one_image(monkeypatch
     assert len(bomb) <= address.MAX_VALUE  # it fits in an address
     monkeypatch.setattr(CountingInflater, "given", [])
     monkeypatch.setattr(address, "zlib", SimpleNamespace(decompressobj=CountingInflater, error=zlib.error))
-    view, ignored = read({address.DIGIT: bomb})
+    view, ignored = read({Param.DIGIT: bomb})
     assert view.digit is None and "not a 28 x 28 image" in ignored[0]
     assert 0 < sum(CountingInflater.given) <= address.PIXELS + 1, CountingInflater.given
 
@@ -155,7 +156,7 @@ def test_a_digit_is_stored_at_256_grey_levels():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from([*address.PARAMS, "visitor", "x"]), st.text(max_size=60), max_size=12))
+@given(st.dictionaries(st.sampled_from([*address.VIEW_PARAMS, "visitor", "x"]), st.text(max_size=60), max_size=12))
 def test_no_address_makes_it_raise_or_accept_what_the_page_cannot_show(params):
     view, ignored = read(params)
     assert isinstance(ignored, list)

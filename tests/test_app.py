@@ -123,8 +123,8 @@ def test_inspect_sends_the_selected_models_trace_once_and_nothing_without_a_digi
     sent = view_data(at, "inspect")
     assert sent.pop("palette") == browser_palette() and sent.pop("step") is None  # no step asked for
     link = parse_qs(sent.pop("link")["query"])  # what its "Copy a link" needs: this digit and model
-    assert link[address.MODELS] == [cell_type] and link[address.TAB] == ["inspect"]
-    assert np.abs(address.decode_digit(link[address.DIGIT][0]) - own.image).max() <= 0.5 / 255 + 1e-6  # 8 bits
+    assert link[Param.MODELS] == [cell_type] and link[Param.TAB] == ["inspect"]
+    assert np.abs(address.decode_digit(link[Param.DIGIT][0]) - own.image).max() <= 0.5 / 255 + 1e-6  # 8 bits
     assert sent == browser_data.inspect(cell_type, model, own)  # the trace, every order of the units, no unit asked for
 
 
@@ -561,11 +561,11 @@ def test_a_link_sets_its_view_up_once_and_leaves_only_the_visitor_in_the_address
     assert not at.exception and not at.warning
     assert at.session_state[Key.SOURCE] == Source.LINK and at.session_state[Key.TAB] == Tab.COMPARE
     sent = compare_view_data(at)
-    assert sent["step"] == 20 and address.STEP in sent["link"]["step"]
+    assert sent["step"] == 20 and Param.STEP in sent["link"]["step"]
     clamped = Intervention(keep_gate=0.0)
     assert [m["prediction"] for m in sent["models"]] == [trace(shipped_models[cell], digit, clamped).prediction
                                                         for cell in CELL_TYPES]
-    assert parse_qs(sent["link"]["query"])[address.GATE] == ["0"]  # its own link says the same
+    assert parse_qs(sent["link"]["query"])[Param.GATE] == ["0"]  # its own link says the same
     assert set(at.query_params) == {Param.VISITOR}  # the link taken out: a reload keeps the visitor's own view
     at.run()
     assert compare_view_data(at)["step"] is None  # the step was asked for once; the page's own from then on
@@ -573,8 +573,8 @@ def test_a_link_sets_its_view_up_once_and_leaves_only_the_visitor_in_the_address
 
 def test_a_tampered_link_opens_the_default_view_and_says_what_it_ignored(app):
     at = app()
-    at.query_params.update({address.DIGIT: "eJzzSM3JyVcozy_KSQEAGgQEXQ", address.STEP: "99",
-                            address.MODELS: "lstm"})
+    at.query_params.update({Param.DIGIT: "eJzzSM3JyVcozy_KSQEAGgQEXQ", Param.STEP: "99",
+                            Param.MODELS: "lstm"})
     at.run()
     assert not at.exception and len(at.warning) == 1
     said = at.warning[0].value
@@ -585,7 +585,7 @@ def test_a_tampered_link_opens_the_default_view_and_says_what_it_ignored(app):
 def test_a_link_cannot_write_a_link_or_an_image_into_the_page(app):
     at = app()
     at.query_params.update({"[Your session expired: sign in](https://evil.example/login)": "1",
-                            address.STEP: "![](https://evil.example/pixel.png)"})
+                            Param.STEP: "![](https://evil.example/pixel.png)"})
     at.run()
     assert not at.exception and len(at.warning) == 1
     said = at.warning[0].value
@@ -604,7 +604,7 @@ def test_a_model_not_shipped_cannot_travel_in_a_link_and_the_view_says_why(app, 
 
 def test_a_link_to_a_gallery_digit_opens_that_digit(app):
     at = app()
-    at.query_params.update({address.EXAMPLE: "13", address.TAB: "inspect", address.MODELS: "lstm"})
+    at.query_params.update({Param.EXAMPLE: "13", Param.TAB: "inspect", Param.MODELS: "lstm"})
     at.run()
     assert not at.exception and not at.warning and at.session_state[Key.SOURCE] == Source.GALLERY
     assert view_data(at, "answer")["image"] == browser_data.to_bytes(gallery.load().images[13], 0, 1)  # what it reads

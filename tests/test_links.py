@@ -30,9 +30,8 @@ from tools.browser import (
     streamlit_server,
     wait_until_quiet,
 )
-from ui import address
 from ui.lesson import load_lesson
-from ui.state import KEEP_GATE_CHOICES, SEEN_CAPTION, Key, Source, Tab
+from ui.state import KEEP_GATE_CHOICES, SEEN_CAPTION, Key, Param, Source, Tab
 
 pytestmark = pytest.mark.browser
 
@@ -111,7 +110,7 @@ def test_a_link_reopens_compare_with_its_digit_step_and_what_if(drawn, browser):
     link = copied_link(view)
     assert len(link) < LINK_LIMIT, len(link)
     query = parse_qs(urlsplit(link).query)
-    assert "visitor" not in query and query[address.STEP] == ["20"] and query[address.GATE] == ["0"]
+    assert "visitor" not in query and query[Param.STEP] == ["20"] and query[Param.GATE] == ["0"]
     assert page.url.split("visitor=")[1][:8] not in link  # nothing that opens this visitor's models
 
     opened = fresh_page(browser, link)
@@ -159,16 +158,16 @@ def test_a_tampered_link_opens_the_default_view_with_one_line(drawn, browser):
     link = copied_link(view)
     base, query = link.split("?")
     params = parse_qs(query)
-    digit = params[address.DIGIT][0]
-    tampered = (f"{base}?{address.DIGIT}={digit[:40]}AAAA{digit[44:]}&{address.MODELS}=lstm,../../secret"
-                f"&{address.STEP}=99&{address.TAB}=admin&visitor=")
+    digit = params[Param.DIGIT][0]
+    tampered = (f"{base}?{Param.DIGIT}={digit[:40]}AAAA{digit[44:]}&{Param.MODELS}=lstm,../../secret"
+                f"&{Param.STEP}=99&{Param.TAB}=admin&visitor=")
     opened = fresh_page(browser, tampered)
     opened.locator('[data-testid="stAlertContentWarning"]').first.wait_for(timeout=30_000)
     note = opened.locator('[data-testid="stAlertContentWarning"]')
     assert note.count() == 1
     said = note.locator('[data-testid="stMarkdownContainer"]').inner_text()
     assert said.count("\n") == 0 and "ignored" in said
-    assert all(f"{name}=" in said for name in (address.DIGIT, address.MODELS, address.STEP, address.TAB)), said
+    assert all(f"{name}=" in said for name in (Param.DIGIT, Param.MODELS, Param.STEP, Param.TAB)), said
     assert not opened.locator('[data-testid="stException"]').count()
     assert opened.locator(f".st-key-{Key.SOURCE} label:has(input:checked)").inner_text() == Source.DRAW
     assert opened.get_by_role("tab", name=Tab.INSPECT, exact=True).get_attribute("aria-selected") == "true"

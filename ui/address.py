@@ -23,10 +23,9 @@ from rnnviz.config import COLS, ROWS
 from rnnviz.intervention import Intervention
 from rnnviz.model import CELL_TYPES
 
-# The query's parameters (their names are what a link shows)
-TAB, MODELS, DIGIT, EXAMPLE, STEP, UNIT, ORDER, GATE, SILENCED, BLANK = (
-    "tab", "models", "digit", "example", "step", "unit", "order", "gate", "silenced", "blank")
-PARAMS = (TAB, MODELS, DIGIT, EXAMPLE, STEP, UNIT, ORDER, GATE, SILENCED, BLANK)
+from .state import Param
+
+VIEW_PARAMS = tuple(param for param in Param if param != Param.VISITOR)  # what a link may carry
 MAX_VALUE = 1500  # characters in one value: a digit takes about 400
 MAX_MODELS = 4  # Compare races 2 to 4
 QUOTED = 24  # characters of a link's own text that a note quotes
@@ -71,12 +70,12 @@ def to_query(view: SharedView) -> dict[str, str]:
     """The view as query parameters (only what it sets)."""
     what_if = view.what_if
     values = {
-        TAB: view.tab, MODELS: ",".join(view.models) or None,
-        DIGIT: None if view.digit is None else encode_digit(view.digit), EXAMPLE: view.example,
-        STEP: view.step, UNIT: view.unit, ORDER: view.order,
-        GATE: None if what_if.keep_gate is None else f"{what_if.keep_gate:g}",
-        SILENCED: ",".join(map(str, what_if.silenced)) or None,
-        BLANK: None if what_if.blank_rows is None else "{}-{}".format(*what_if.blank_rows),
+        Param.TAB: view.tab, Param.MODELS: ",".join(view.models) or None,
+        Param.DIGIT: None if view.digit is None else encode_digit(view.digit), Param.EXAMPLE: view.example,
+        Param.STEP: view.step, Param.UNIT: view.unit, Param.ORDER: view.order,
+        Param.GATE: None if what_if.keep_gate is None else f"{what_if.keep_gate:g}",
+        Param.SILENCED: ",".join(map(str, what_if.silenced)) or None,
+        Param.BLANK: None if what_if.blank_rows is None else "{}-{}".format(*what_if.blank_rows),
     }
     return {name: str(value) for name, value in values.items() if value is not None}
 
@@ -105,9 +104,9 @@ class _Reader:
     def __init__(self, params: Mapping[str, str]):
         self.params, self.ignored = params, []
         for name, value in params.items():
-            if name in PARAMS and len(value) > MAX_VALUE:
+            if name in VIEW_PARAMS and len(value) > MAX_VALUE:
                 self.ignored.append(f"{name} (too long)")
-        self.ignored += [f"{quoted(name)} (not a setting of a view)" for name in params if name not in PARAMS]
+        self.ignored += [f"{quoted(name)} (not a setting of a view)" for name in params if name not in VIEW_PARAMS]
 
     def read(self, name: str, parse, why: str):
         """parse(value) of parameter `name`, or None when it is absent or wrong (noting `why`)."""
@@ -143,26 +142,27 @@ def from_query(params: Mapping[str, str], tabs, hidden: Mapping[str, int], order
     gallery's size. Each value is checked on its own: a bad one is ignored, the others kept."""
     reader = _Reader(params)
     shipped = tuple(sorted(hidden))
-    models = reader.read(MODELS, _models, f"shipped models only: {', '.join(shipped)}, 1 to {MAX_MODELS}") or ()
+    models = reader.read(Param.MODELS, _models, f"shipped models only: {', '.join(shipped)}, 1 to {MAX_MODELS}") or ()
     models = tuple(model for model in models if model in hidden)
     largest = max([hidden[model] for model in models] or [0])
     units = hidden[models[0]] if len(models) == 1 else 0  # a followed unit is Inspect's one model's (none in Compare)
-    gate = reader.read(GATE, _one_of(("0", "1")), "the gate is clamped to 0 or 1")
-    blank = reader.read(BLANK, lambda text: _numbers(text, 1, ROWS, "-"), f"rows first-last, 1 to {ROWS}")
+    gate = reader.read(Param.GATE, _one_of(("0", "1")), "the gate is clamped to 0 or 1")
+    blank = reader.read(Param.BLANK, lambda text: _numbers(text, 1, ROWS, "-"), f"rows first-last, 1 to {ROWS}")
     if blank is not None and (len(blank) != 2 or blank[0] > blank[1]):
-        reader.ignored.append(f"{BLANK}={quoted(params[BLANK])} (rows first-last, the first not after the last)")
+        why = "rows first-last, the first not after the last"
+        reader.ignored.append(f"{Param.BLANK}={quoted(params[Param.BLANK])} ({why})")
         blank = None
     view = SharedView(
-        digit=reader.read(DIGIT, decode_digit, "not a 28 x 28 image"),
-        example=reader.read(EXAMPLE, lambda text: _number(text, 0, examples - 1), f"the gallery has {examples}"),
+        digit=reader.read(Param.DIGIT, decode_digit, "not a 28 x 28 image"),
+        example=reader.read(Param.EXAMPLE, lambda text: _number(text, 0, examples - 1), f"the gallery has {examples}"),
         models=models,
-        tab=reader.read(TAB, _one_of(tuple(tabs)), "tabs: " + ", ".join(tabs)),
-        step=reader.read(STEP, lambda text: _number(text, 1, ROWS), f"steps are 1 to {ROWS}"),
-        unit=reader.read(UNIT, lambda text: _number(text, 0, units - 1), "no such unit in its model"),
-        order=reader.read(ORDER, _one_of(tuple(orders)), "orders: " + ", ".join(orders)),
+        tab=reader.read(Param.TAB, _one_of(tuple(tabs)), "tabs: " + ", ".join(tabs)),
+        step=reader.read(Param.STEP, lambda text: _number(text, 1, ROWS), f"steps are 1 to {ROWS}"),
+        unit=reader.read(Param.UNIT, lambda text: _number(text, 0, units - 1), "no such unit in its model"),
+        order=reader.read(Param.ORDER, _one_of(tuple(orders)), "orders: " + ", ".join(orders)),
         what_if=Intervention(
             keep_gate=None if gate is None else float(gate),
-            silenced=reader.read(SILENCED, lambda text: _numbers(text, 0, largest - 1), "no such units") or (),
+            silenced=reader.read(Param.SILENCED, lambda text: _numbers(text, 0, largest - 1), "no such units") or (),
             blank_rows=blank),
     )
     return view, reader.ignored

@@ -15,7 +15,7 @@ from rnnviz.measures import ORDERINGS
 from rnnviz.serving import store
 
 from . import cache
-from .address import ORDER, STEP, UNIT, SharedView, from_query, to_query
+from .address import SharedView, from_query, to_query
 from .state import KEEP_GATE_CHOICES, Key, Param, Source, Tab
 
 OWN_MODELS = ("A link carries the shipped models only: {names} cannot travel in it. Pick shipped models to "
@@ -86,4 +86,4 @@ def link_data(tab: Tab, loaded: list, image, what_if: Intervention | None = None
         return {"note": OWN_MODELS.format(names=", ".join(own))}
     view = SharedView(digit=image, models=tuple(one.model.cell_type for one in loaded), tab=tab.lower(),
                       what_if=what_if or Intervention())
-    return {"query": urlencode(to_query(view)), "step": STEP, "unit": UNIT, "order": ORDER}
+    return {"query": urlencode(to_query(view)), "step": Param.STEP, "unit": Param.UNIT, "order": Param.ORDER}

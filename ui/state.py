@@ -53,6 +53,9 @@ class Param(StrEnum):
     """The page address's query parameters."""
 
     VISITOR = "visitor"  # the visitor's id: a reload keeps their models
+    # a view, as a link carries it (ui/address.py reads each value)
+    TAB, MODELS, DIGIT, EXAMPLE, STEP = "tab", "models", "digit", "example", "step"
+    UNIT, ORDER, GATE, SILENCED, BLANK = "unit", "order", "gate", "silenced", "blank"
 
 
 SEEN_CAPTION = "What it read: 28 x 28"  # under the image the network read, beside the prediction
