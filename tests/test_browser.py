@@ -54,7 +54,7 @@ pytestmark = pytest.mark.browser
 # Indices into dev.jsonl: five labels, one- and two-stroke digits (the shipped LSTM reads them right).
 DIGITS = (1, 5, 11, 16, 28)
 
-VEIL = 0.82  # the white veil's opacity over the steps not read yet (ui/views/draw.js)
+VEIL = float(palette.VEIL.rsplit(",", 1)[1].rstrip(")"))  # the white veil's opacity over the steps not read yet
 ZOOM = 6, 2  # px of a heatmap cell in Inspect's view: a step's width, a unit's height
 
 

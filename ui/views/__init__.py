@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from rnnviz.figures.palette import browser_palette
+from rnnviz.figures.palette import VIEW_COLOURS, browser_palette
 
 from ..state import Key
 
@@ -61,9 +61,10 @@ def replay_html(view: str, data: dict, title: str) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
-<style>body {{ margin: 16px; }} h1 {{ font: 600 18px sans-serif; }} {css}</style></head>
+<style>body {{ margin: 16px; }} h1 {{ font: 600 18px sans-serif; }}
+.credit {{ font: 12px sans-serif; color: {VIEW_COLOURS["caption"]}; }} {css}</style></head>
 <body><h1>{html.escape(title)}</h1><div class="view"></div>
-<p style="font: 12px sans-serif; color: #666">Drawn by rnnviz: ▶ Play or drag the slider; it runs with no server.</p>
+<p class="credit">Drawn by rnnviz: ▶ Play or drag the slider; it runs with no server.</p>
 <script type="module">
 {js}
 {mount}({{data: {payload}, parentElement: document.body}});

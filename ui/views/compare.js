@@ -20,13 +20,11 @@ function comparePanel(model, data, parent, tables) {  // one model's panel; its 
     const recalled = bytes(model.reconstruction);
     const recall = figure(top, 'what it still remembers', cols, steps,
                           'Rows 1..t decoded from what the cell carries after row t (h, and c for the LSTM)');
-    const frame = recall.createImageData(cols, steps);
+    const frame = recall.createImageData(cols, steps), [unread] = paletteColours(top, 'unread');
     drawMemory = step => {
-      paint(frame, recalled, (step - 1) * steps * cols, tables.image);
-      for (let i = step * cols * 4; i < frame.data.length; i += 4) {  // rows not read: a neutral grey
-        frame.data[i] = frame.data[i + 1] = frame.data[i + 2] = 60;
-      }
-      recall.putImageData(frame, 0, 0);
+      recall.putImageData(paint(frame, recalled, (step - 1) * steps * cols, tables.image), 0, 0);
+      recall.fillStyle = unread;  // the rows not read yet
+      recall.fillRect(0, step, cols, steps - step);
     };
   }
   const bars = probabilityBars(top, 'Class probabilities after this row');

@@ -1,10 +1,9 @@
 // The drawing library of rnnviz's browser views (Inspect, Compare, the class probabilities): decoding what
-// the server sends, colour lookup tables, heatmaps and line charts on canvases, probability bars, a tooltip,
-// and one stepper (slider, ▶ Play, keys) that drives a view. It comes before each view's own code, in the
+// the server sends, colour lookup tables and the palette's colours, heatmaps and line charts on canvases,
+// probability bars, a tooltip, and one stepper (slider, ▶ Play, keys) that drives a view. It comes before each view's own code, in the
 // page and in the offline replays (ui/views/__init__.py puts them together).
 
 const STEP_MS = 200;  // Play: one row per STEP_MS
-const VEIL = 'rgba(255, 255, 255, 0.82)';  // over the steps not read yet
 const views = new WeakMap();  // a view's element -> what it keeps across the server's runs (its step)
 
 function bytes(base64) {  // base64 -> Uint8Array
@@ -33,7 +32,16 @@ function toBytes(values, lo, hi) {  // numbers -> 0..255 over [lo, hi] (clipped)
 
 function lookupTables(palette) {  // the palette's colour tables (256 RGB colours each), highlight and digit colours
   return {state: bytes(palette.state), gate: bytes(palette.gate), image: bytes(palette.image),
-          highlight: palette.highlight, classes: palette.classes};
+          highlight: palette.colours.highlight, classes: palette.classes};
+}
+
+function useColours(root, colours) {  // the palette's colours by role, as CSS custom properties of the view's root
+  for (const [role, value] of Object.entries(colours)) root.style.setProperty(`--rnnviz-${role}`, value);
+}
+
+function paletteColours(node, ...roles) {  // the palette's colours of these roles, as the view's root holds them
+  const style = getComputedStyle(node);  // node: inside the view
+  return roles.map(role => style.getPropertyValue(`--rnnviz-${role}`).trim());
 }
 
 function paint(imageData, values, offset, table) {  // imageData's pixels from values[offset ...] through a table
@@ -73,12 +81,12 @@ function figure(parent, caption, width, height, title) {  // a captioned canvas;
 
 function heatmap(parent, caption, colours, units, steps, table, title, zoom = 4) {
   // units x steps colour indices (row-major); draw(step) veils the steps not read yet; set(colours) repaints
-  const image = offscreen(steps, units, colours, table);
+  const image = offscreen(steps, units, colours, table), [veil] = paletteColours(parent, 'veil');
   const context = figure(parent, caption, steps * zoom, units * 2, title);
   context.imageSmoothingEnabled = false;
   const draw = (step, highlight) => {
     context.drawImage(image, 0, 0, steps * zoom, units * 2);
-    context.fillStyle = VEIL;
+    context.fillStyle = veil;
     context.fillRect(step * zoom, 0, (steps - step) * zoom, units * 2);
     context.fillStyle = highlight;
     context.fillRect(step * zoom - 1, 0, 1, units * 2);
@@ -88,12 +96,12 @@ function heatmap(parent, caption, colours, units, steps, table, title, zoom = 4)
 
 function digitImage(parent, caption, pixels, cols, rows, table, title, zoom = 6) {
   // the digit; draw(step) boxes the row being read and darkens the rows not read yet; draw.set(pixels) repaints
-  const image = offscreen(cols, rows, pixels, table), side = cols * zoom;
+  const image = offscreen(cols, rows, pixels, table), side = cols * zoom, [shade] = paletteColours(parent, 'shade');
   const context = figure(parent, caption, side, rows * zoom, title);
   context.imageSmoothingEnabled = false;
   const draw = (step, highlight) => {
     context.drawImage(image, 0, 0, side, rows * zoom);
-    context.fillStyle = 'rgba(14, 17, 23, 0.6)';
+    context.fillStyle = shade;
     context.fillRect(0, step * zoom, side, (rows - step) * zoom);
     context.strokeStyle = highlight; context.lineWidth = 2;
     context.strokeRect(1, (step - 1) * zoom, side - 2, zoom);
@@ -107,6 +115,7 @@ function lineChart(parent, caption, lines, steps, lo, hi, labels, title, width =
   // the values); draw(step) marks the step; draw.set(lines, lo, hi, labels) draws other lines
   const drawn = document.createElement('canvas'), left = 30, pad = 8, bottom = 14;
   drawn.width = width; drawn.height = height;
+  const [paper, axis, zeroLine, labelColour] = paletteColours(parent, 'paper', 'axis', 'zero-line', 'caption');
   const x = step => left + (step - 1) / (steps - 1) * (width - left - pad);
   const pen = drawn.getContext('2d');
   const path = (points, colour, lineWidth) => {
@@ -117,12 +126,12 @@ function lineChart(parent, caption, lines, steps, lo, hi, labels, title, width =
   };
   const set = (lines, lo, hi, labels) => {
     const y = value => height - bottom - (Math.min(Math.max(value, lo), hi) - lo) / (hi - lo) * (height - bottom - pad);
-    pen.fillStyle = '#fff';
+    pen.fillStyle = paper;
     pen.fillRect(0, 0, width, height);
-    path([[left, y(lo)], [width - pad, y(lo)]], '#d0d0d8', 1);  // the axes
-    path([[left, y(lo)], [left, y(hi)]], '#d0d0d8', 1);
-    if (lo < 0 && hi > 0) path([[left, y(0)], [width - pad, y(0)]], '#e9e9ee', 1);
-    pen.fillStyle = '#666'; pen.font = '10px sans-serif'; pen.textAlign = 'right'; pen.textBaseline = 'middle';
+    path([[left, y(lo)], [width - pad, y(lo)]], axis, 1);  // the axes
+    path([[left, y(lo)], [left, y(hi)]], axis, 1);
+    if (lo < 0 && hi > 0) path([[left, y(0)], [width - pad, y(0)]], zeroLine, 1);
+    pen.fillStyle = labelColour; pen.font = '10px sans-serif'; pen.textAlign = 'right'; pen.textBaseline = 'middle';
     pen.fillText(labels[0], left - 3, y(lo)); pen.fillText(labels[1], left - 3, y(hi));
     pen.textAlign = 'center'; pen.textBaseline = 'top';
     pen.fillText('1', x(1), height - bottom + 2); pen.fillText(`${steps} (row)`, x(steps) - 14, height - bottom + 2);
@@ -270,6 +279,7 @@ function mount(component, build, shape = () => null) {
     view.id = data.id;
     const tables = data.palette ? lookupTables(data.palette) : null, form = shape(data);
     const root = parentElement.querySelector('.view');
+    if (data.palette) useColours(root, data.palette.colours);
     if (view.update && form !== null && form === view.shape && root === view.root && root.firstChild) {
       view.update(data, tables);
     } else {
