@@ -52,8 +52,7 @@ function comparePanel(model, data, parent, tables) {  // one model's panel; its 
   return step => {
     box.dataset.step = step;
     const probs = model.probs[step - 1];
-    let best = 0;
-    probs.forEach((p, digit) => { if (p > probs[best]) best = digit; });
+    const best = mostLikely(probs);
     reads.textContent = `reads ${best} (${Math.round(probs[best] * 100)}%) at row ${step}`;
     bars(probs, best);
     drawInput(step, tables.highlight); drawMemory(step);

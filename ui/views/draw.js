@@ -163,6 +163,12 @@ function colourBar(parent, table, low, high, label) {
   return set;
 }
 
+function mostLikely(probs) {  // the digit of the highest probability
+  let best = 0;
+  probs.forEach((p, digit) => { if (p > probs[best]) best = digit; });
+  return best;
+}
+
 function probabilityBars(parent, title) {
   // ten bars, one per digit; update(probs, best, finals) sets their heights (and marks the final ones)
   const bars = element('div', 'probs', parent);
@@ -189,7 +195,6 @@ function tooltip(parent) {  // show(text, x, y) near a point of `parent`; hide()
   return {
     show(text, x, y) { tip.textContent = text; tip.hidden = false; tip.style.left = `${x + 12}px`; tip.style.top = `${y + 12}px`; },
     hide() { tip.hidden = true; },
-    element: tip,
   };
 }
 
