@@ -10,7 +10,7 @@ from plotly.colors import hex_to_rgb, unlabel_rgb
 
 from rnnviz.figures import palette
 
-VIEWS = Path(__file__).resolve().parents[1] / "ui" / "views"
+VIEWS = Path(__file__).resolve().parents[1] / "rnnviz" / "web"  # the browser views' code
 COLOUR_LITERAL = re.compile(r"(?<![\w&])#[0-9a-fA-F]{3,8}\b|rgba?\(\s*\d")  # #hex, rgb(...) / rgba(...) of numbers
 
 

@@ -1,4 +1,4 @@
-"""Every colour the figures and the browser views use, in one place. The views (ui/views/) receive
+"""Every colour the figures and the browser views use, in one place. The views (rnnviz/web/) receive
 theirs from browser_palette() with their data, instead of copying them."""
 
 import base64

@@ -1,5 +1,11 @@
 // Compare's view: every model's panel at one step, one slider and one ▶ Play for all of them, drawn in the
-// page with no message to the server. Its data: rnnviz/views.py `race`. Drawn with ui/views/draw.js.
+// page with no message to the server. Its data: rnnviz/views.py `race`. Drawn with draw.js.
+
+import { bytes } from './decode.js';
+import { paletteColours } from './palette.js';
+import { digitImage, element, figure, heatmap, mostLikely, paint, probabilityBars } from './draw.js';
+import { linkButton, stepper } from './controls.js';
+import { mount } from './mount.js';
 
 function comparePanel(model, data, parent, tables) {  // one model's panel; its draw(step)
   const {steps, cols} = data, units = model.units;
