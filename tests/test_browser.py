@@ -54,7 +54,7 @@ pytestmark = pytest.mark.browser
 # Indices into dev.jsonl: five labels, one- and two-stroke digits (the shipped LSTM reads them right).
 DIGITS = (1, 5, 11, 16, 28)
 
-VEIL = 0.82  # the white veil's opacity over the steps not read yet (ui/views/draw.js)
+VEIL = float(palette.VEIL.rsplit(",", 1)[1].rstrip(")"))  # the white veil's opacity over the steps not read yet
 ZOOM = 6, 2  # px of a heatmap cell in Inspect's view: a step's width, a unit's height
 
 
@@ -156,6 +156,26 @@ def test_inspect_plays_in_the_page_and_draws_the_trace(page, pen_records, tmp_pa
     image = seen_image(page)  # and against an offline trace of what the network read (8-bit, so loosely)
     offline = trace(load_model(store.shipped_path("lstm")), image)
     assert abs(offline.hidden[at - 1, unit] - h[at - 1]) < 0.02 and offline.prediction == data["prediction"]
+
+
+def test_the_views_code_is_served_as_files_not_sent_with_each_run(page, browser, pen_records):
+    """The views' modules come from Streamlit's component files (their imports resolved there); what a run
+    sends is their data, not their code."""
+    fresh = open_app(browser, page.url)
+    received = []
+    fresh.on("websocket", lambda socket: socket.on("framereceived", lambda frame: received.append(frame)))
+    fresh.reload()
+    fresh.locator(CANVAS).wait_for()
+    draw(fresh, pen_records[DIGITS[0]], DIGITS[0])
+    wait_until_quiet(fresh)
+    fresh.locator(f"{INSPECT_VIEW} .view canvas").first.wait_for()
+    fetched = fresh.evaluate("performance.getEntriesByType('resource').map(entry => new URL(entry.name).pathname)")
+    files = ("inspect.js", "draw.js", "mount.js", "inspect.css", "views.css")
+    assert {f"/_stcore/bidi-components/rnnviz.inspect_view/{name}" for name in files} <= set(fetched)
+    sent = b"".join(frame if isinstance(frame, bytes) else frame.encode() for frame in received)
+    assert b"paletteColours" not in sent and b"buildInspect" not in sent and b"mountInspect" not in sent
+    assert b"inspect.js" in sent  # the view's file, named
+    fresh.context.close()
 
 
 def test_the_answer_and_the_digits_alike_are_drawn_from_what_was_read(page, pen_records):

@@ -1,7 +1,9 @@
 """What the browser views draw, checked against each model's own trace: Inspect's one model in half
-precision; Compare's several models under one what-if, as compact bytes in shared ranges."""
+precision; Compare's several models under one what-if, as compact bytes in shared ranges. And their code: one
+replay file holds all of it."""
 
 import base64
+import re
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from rnnviz.intervention import Intervention
 from rnnviz.serving import store
 from tests.conftest import random_model
 from tools.browser import halves
+from ui.views import IMPORT, WEB, replay_html
 
 
 def decoded(text: str, lo: float, hi: float) -> np.ndarray:
@@ -111,3 +114,19 @@ def test_a_views_id_changes_with_its_data_and_only_then(shipped_models, digits):
     ids = {browser_data.inspect("m", model, first, 0)["id"], browser_data.inspect("m", model, first, 1)["id"],
            browser_data.inspect("m", model, second, 0)["id"]}
     assert len(ids) == 3
+
+
+def test_the_replays_inliner_takes_out_every_import_in_the_views_code():
+    for path in [*WEB.glob("*.js"), *WEB.glob("*.css")]:
+        imports = re.findall(r"^(?:import|@import)\b.*\n", path.read_text(), re.MULTILINE)
+        assert imports == [found[0] for found in IMPORT.finditer(path.read_text())], path.name
+
+
+@pytest.mark.parametrize("view", ["inspect", "compare", "answer", "alike"])
+def test_a_replay_holds_each_module_of_its_view_once_with_no_import(view):
+    page = replay_html(view, {"id": 1}, "A <title>")
+    script = page.split('<script type="module">', 1)[1]
+    assert not re.search(r"^(import|export)\b", script, re.MULTILINE) and "@import" not in page
+    defined = re.findall(r"^function (\w+)", script, re.MULTILINE)
+    assert len(defined) == len(set(defined)) and {"bytes", "lookupTables", "element", "mount"} <= set(defined)
+    assert re.search(r"^\.probs \{", page, re.MULTILINE) and "A &lt;title&gt;" in page  # views.css; the title escaped

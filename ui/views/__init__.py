@@ -1,13 +1,14 @@
 """The views drawn in the browser: Inspect's step view, Compare's race, the answer beside the prediction
 and the training digits alike.
 
-Each is a Streamlit component (Components v2: inline HTML, CSS and JavaScript, no build step) that gets
-its data once per server run and then draws every step itself, on canvases, with no message to the
-server. One drawing library (draw.js: colour tables, heatmaps, line charts, bars, the stepper) comes
-first in each view's code. The same code and a view's data make a replay: one HTML file that plays
-offline in any browser.
+Each is a Streamlit component (Components v2) whose code is a file in rnnviz/web/, served by Streamlit from
+there (pyproject.toml declares the components): ES modules that import each other, one entry module and one
+CSS file per view, no build step. A view gets its data once per server run and then draws every step itself,
+on canvases, with no message to the server. The same code and a view's data make a replay: one HTML file
+that plays offline in any browser.
 """
 
+import functools
 import html
 import json
 import re
@@ -15,33 +16,19 @@ from pathlib import Path
 
 import streamlit as st
 
-from rnnviz.figures.palette import browser_palette
+import rnnviz
+from rnnviz.figures.palette import VIEW_COLOURS, browser_palette
 
 from ..state import Key
 
-HERE = Path(__file__).parent
-VIEWS = ("inspect", "compare", "answer", "alike")
+WEB = Path(rnnviz.__file__).parent / "web"  # the components' asset_dir in pyproject.toml
+IMPORT = re.compile(r"^import \{[^}]*\} from '\./([\w.]+)';\n|^@import url\('([\w.]+)'\);.*\n", re.MULTILINE)
 
 
-def _shortened(code: str) -> str:
-    """Code without its comments (CSS's /* */, JavaScript's whole-line //) and indentation: it travels
-    with every run of the page."""
-    lines = (line.strip() for line in re.sub(r"/\*.*?\*/", "", code, flags=re.DOTALL).splitlines())
-    return "\n".join(line for line in lines if line and not line.startswith("//"))
-
-
-def _code(view: str) -> tuple[str, str]:
-    """A view's CSS (the shared rules, then its own) and JavaScript (the library, then its own)."""
-    css = (HERE / "views.css").read_text() + (HERE / f"{view}.css").read_text()
-    return _shortened(css), _shortened((HERE / "draw.js").read_text() + "\n" + (HERE / f"{view}.js").read_text())
-
-
+@functools.cache  # made at the first mount, inside a running app: Streamlit then knows the components' files
 def _component(view: str):
-    css, js = _code(view)
-    return st.components.v2.component(f"rnnviz.{view}_view", html='<div class="view"></div>', css=css, js=js)
-
-
-_COMPONENTS = {view: _component(view) for view in VIEWS}
+    return st.components.v2.component(f"rnnviz.{view}_view", html='<div class="view"></div>', css=f"{view}.css",
+                                      js=f"{view}.js")
 
 
 def show(view: str, data: dict, key: str, link: dict | None = None) -> None:
@@ -49,21 +36,40 @@ def show(view: str, data: dict, key: str, link: dict | None = None) -> None:
     with, what its "Copy a link" button needs (ui/link.py), and the step a link or the lesson asked for
     (Key.STEP: the view opens there, and takes it)."""
     extra = {"link": link, "step": st.session_state.pop(Key.STEP, None)} if link else {}
-    _COMPONENTS[view](data={**data, "palette": browser_palette(), **extra}, key=key)
+    _component(view)(data={**data, "palette": browser_palette(), **extra}, key=key)
+
+
+def inlined(name: str, done: set[str] | None = None) -> str:
+    """A file of rnnviz/web/ with what it imports (JavaScript modules, CSS) put before it, each once, and the
+    import and export words taken out: one script, or one style sheet, that needs no server."""
+    done = set() if done is None else done
+    code, parts = (WEB / name).read_text(), []
+    for module, sheet in IMPORT.findall(code):
+        if (module or sheet) not in done:
+            done.add(module or sheet)
+            parts.append(inlined(module or sheet, done))
+    return "\n".join([*parts, re.sub(r"^export (default )?", "", IMPORT.sub("", code), flags=re.MULTILINE)])
+
+
+def _shortened(code: str) -> str:
+    """Code without its comments (CSS's /* */, JavaScript's whole-line //) and indentation."""
+    lines = (line.strip() for line in re.sub(r"/\*.*?\*/", "", code, flags=re.DOTALL).splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
 
 
 def replay_html(view: str, data: dict, title: str) -> str:
     """One self-contained HTML file: the view's code with this data inlined. It plays offline, in any
     browser, with no server."""
-    css, js = _code(view)
+    css, js = (_shortened(inlined(f"{view}.{kind}")) for kind in ("css", "js"))
     payload = json.dumps({**data, "palette": browser_palette()}).replace("</", "<\\/")  # no "</script>" inside
-    mount = js.split("export default function ")[1].split("(")[0]  # the view's mounting function
+    mount = re.search(r"^export default function (\w+)", (WEB / f"{view}.js").read_text(), re.MULTILINE)[1]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
-<style>body {{ margin: 16px; }} h1 {{ font: 600 18px sans-serif; }} {css}</style></head>
+<style>body {{ margin: 16px; }} h1 {{ font: 600 18px sans-serif; }}
+.credit {{ font: 12px sans-serif; color: {VIEW_COLOURS["caption"]}; }} {css}</style></head>
 <body><h1>{html.escape(title)}</h1><div class="view"></div>
-<p style="font: 12px sans-serif; color: #666">Drawn by rnnviz: ▶ Play or drag the slider; it runs with no server.</p>
+<p class="credit">Drawn by rnnviz: ▶ Play or drag the slider; it runs with no server.</p>
 <script type="module">
 {js}
 {mount}({{data: {payload}, parentElement: document.body}});

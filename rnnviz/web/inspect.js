@@ -1,7 +1,12 @@
 // Inspect's view: one model reading one digit, every gate and state at one step. The slider and ▶ Play move
 // the step, the order of the units and the unit followed change in the page, with no message to the
 // server; hovering (or tapping) a heatmap writes out that unit's update at that step with its numbers, and
-// clicking it follows that unit. Its data: rnnviz/views.py `inspect`. Drawn with ui/views/draw.js.
+// clicking it follows that unit. Its data: rnnviz/views.py `inspect`. Drawn with draw.js.
+
+import { bytes, halves, toBytes } from './decode.js';
+import { colourBar, digitImage, element, heatmap, lineChart, mostLikely, probabilityBars, tooltip } from './draw.js';
+import { linkButton, stepper } from './controls.js';
+import { mount } from './mount.js';
 
 const SUBSCRIPTS = '₀₁₂₃₄₅₆₇₈₉';
 
@@ -100,9 +105,7 @@ function buildInspect(root, data, view, tables) {
   const show = step => {
     if (!now) return;  // the stepper's first step comes before the first data
     root.dataset.step = step;
-    const probs = now.probsAt(step);
-    let best = 0;
-    probs.forEach((p, digit) => { if (p > probs[best]) best = digit; });
+    const probs = now.probsAt(step), best = mostLikely(probs);
     bars(probs, best, now.probsAt(steps));
     drawInput(step, tables.highlight);
     drawProbs(step, tables.highlight);
@@ -129,10 +132,9 @@ function buildInspect(root, data, view, tables) {
     follow();
     maps.forEach(({panel, map, relabel}) => {
       const [lo, hi] = next.ranges[panel.range];
-      const own = values[panel.quantity], scale = 255 / (hi - lo);
-      const shades = new Uint8ClampedArray(units * steps);  // units (in order, top first) x steps
-      order.forEach((u, row) => { for (let t = 0; t < steps; t++) shades[row * steps + t] = (own[t * units + u] - lo) * scale; });
-      map.set(shades);
+      const own = values[panel.quantity], arranged = new Float32Array(units * steps);  // units (in order, top first) x steps
+      order.forEach((u, row) => { for (let t = 0; t < steps; t++) arranged[row * steps + t] = own[t * units + u]; });
+      map.set(toBytes(arranged, lo, hi));
       relabel(lo, hi);
     });
   };

@@ -1,6 +1,10 @@
 // The answer beside the prediction: the 28 x 28 image the network read and the class probabilities after the
 // last row, drawn without a charting library so that the page's first screen loads none. Laid out once, then
-// repainted in place at each drawing. Its data: rnnviz/views.py `answer`. Drawn with ui/views/draw.js.
+// repainted in place at each drawing. Its data: rnnviz/views.py `answer`. Drawn with draw.js.
+
+import { bytes } from './decode.js';
+import { element, offscreen, probabilityBars } from './draw.js';
+import { mount } from './mount.js';
 
 function buildAnswer(root, data, view, tables) {
   root.replaceChildren();

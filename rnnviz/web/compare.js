@@ -1,5 +1,11 @@
 // Compare's view: every model's panel at one step, one slider and one ▶ Play for all of them, drawn in the
-// page with no message to the server. Its data: rnnviz/views.py `race`. Drawn with ui/views/draw.js.
+// page with no message to the server. Its data: rnnviz/views.py `race`. Drawn with draw.js.
+
+import { bytes } from './decode.js';
+import { paletteColours } from './palette.js';
+import { digitImage, element, figure, heatmap, mostLikely, paint, probabilityBars } from './draw.js';
+import { linkButton, stepper } from './controls.js';
+import { mount } from './mount.js';
 
 function comparePanel(model, data, parent, tables) {  // one model's panel; its draw(step)
   const {steps, cols} = data, units = model.units;
@@ -20,13 +26,11 @@ function comparePanel(model, data, parent, tables) {  // one model's panel; its 
     const recalled = bytes(model.reconstruction);
     const recall = figure(top, 'what it still remembers', cols, steps,
                           'Rows 1..t decoded from what the cell carries after row t (h, and c for the LSTM)');
-    const frame = recall.createImageData(cols, steps);
+    const frame = recall.createImageData(cols, steps), [unread] = paletteColours(top, 'unread');
     drawMemory = step => {
-      paint(frame, recalled, (step - 1) * steps * cols, tables.image);
-      for (let i = step * cols * 4; i < frame.data.length; i += 4) {  // rows not read: a neutral grey
-        frame.data[i] = frame.data[i + 1] = frame.data[i + 2] = 60;
-      }
-      recall.putImageData(frame, 0, 0);
+      recall.putImageData(paint(frame, recalled, (step - 1) * steps * cols, tables.image), 0, 0);
+      recall.fillStyle = unread;  // the rows not read yet
+      recall.fillRect(0, step, cols, steps - step);
     };
   }
   const bars = probabilityBars(top, 'Class probabilities after this row');
@@ -54,8 +58,7 @@ function comparePanel(model, data, parent, tables) {  // one model's panel; its 
   return step => {
     box.dataset.step = step;
     const probs = model.probs[step - 1];
-    let best = 0;
-    probs.forEach((p, digit) => { if (p > probs[best]) best = digit; });
+    const best = mostLikely(probs);
     reads.textContent = `reads ${best} (${Math.round(probs[best] * 100)}%) at row ${step}`;
     bars(probs, best);
     drawInput(step, tables.highlight); drawMemory(step);
