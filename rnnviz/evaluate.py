@@ -87,8 +87,12 @@ def pen_digit_accuracy(models: dict, records, widths=STROKE_WIDTHS, heights=HEIG
     """{name: {(width, height): accuracy}} for each model on each drawing condition."""
     labels = torch.tensor([r["label"] for r in records])
     predictions = pen_digit_predictions(models, records, widths, heights, seed, cached_as)
-    return {name: {condition: (predicted == labels).float().mean().item() for condition, predicted in by.items()}
-            for name, by in predictions.items()}
+    return {name: condition_accuracy(by_condition, labels) for name, by_condition in predictions.items()}
+
+
+def condition_accuracy(by_condition: dict, labels: torch.Tensor) -> dict:
+    """{(width, height): accuracy} from one model's {(width, height): predictions (N,)} and the labels (N,)."""
+    return {condition: (predicted == labels).float().mean().item() for condition, predicted in by_condition.items()}
 
 
 def digit_accuracy(predictions: dict, labels: torch.Tensor) -> dict:
@@ -128,8 +132,7 @@ def main(argv=None):
         european = european_accuracy(models, records, cached_as=pendigits.file_key(file, source))
         print(f"\n{file.name}{':' + source if source else ''} ({len(records)} digits)")
         for path, by_condition in predictions.items():
-            scores = {condition: (predicted == labels).float().mean().item()
-                      for condition, predicted in by_condition.items()}
+            scores = condition_accuracy(by_condition, labels)
             digits = digit_accuracy(by_condition, labels)
             print(f"{path}: pen digits mean {np.mean(list(scores.values())):.4f} min {min(scores.values()):.4f}"
                   f"  real 1s {digits[1]:.4f} 7s {digits[7]:.4f}  slashed 0s / flagged 1s {european[path]:.4f}")

@@ -9,7 +9,7 @@ from rnnviz import CELL_TYPES
 from rnnviz.browser_data import Racer, race
 from rnnviz.config import ROWS
 from rnnviz.figures.charts import compare_figure
-from rnnviz.figures.insight import memory_curve_figure
+from rnnviz.figures.measure_charts import memory_curve_figure
 from rnnviz.intervention import Intervention
 from rnnviz.serving import store
 

@@ -5,7 +5,7 @@ import math
 import streamlit as st
 
 from rnnviz.figures.images import enlarged
-from rnnviz.figures.insight import confusion_figure
+from rnnviz.figures.measure_charts import confusion_figure
 from rnnviz.serving import store
 
 from .state import Chart, Key, Source, Tab, wrong_digit_key

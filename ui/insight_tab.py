@@ -11,7 +11,7 @@ import streamlit as st
 
 from rnnviz import measures, stats
 from rnnviz.config import TOP_HALF
-from rnnviz.figures import insight
+from rnnviz.figures import measure_charts
 from rnnviz.figures.images import enlarged
 
 from . import cache
@@ -65,14 +65,14 @@ def rows_view(image, shipped: dict) -> None:
     if image is None:
         st.info("Draw a digit (or pick one) to see these curves for it.")
     else:
-        chart(insight.row_importance_figure(
+        chart(measure_charts.row_importance_figure(
             measures.per_model(measures.row_saliency, models, image),
             measures.per_model(measures.row_occlusion, models, image),
             title="Which rows does each model use for this digit?"), key=Chart.ROWS_DRAWING)
     if test_set := _shipped_stats(shipped):
         saliency = {cell_type: s.saliency for cell_type, s in test_set.items()}
         occlusion = {cell_type: s.occlusion for cell_type, s in test_set.items()}
-        chart(insight.row_importance_figure(saliency, occlusion), key=Chart.ROWS_TEST_SET)
+        chart(measure_charts.row_importance_figure(saliency, occlusion), key=Chart.ROWS_TEST_SET)
         st.caption(f"A plain RNN has no gates to protect what it read early; an LSTM or GRU can keep it. Share "
                    f"of the saliency in the top half (rows 1-{TOP_HALF}): {_shares(saliency)}; of the occlusion "
                    f"effect: {_shares(occlusion)}.")
@@ -86,7 +86,7 @@ def gradient_view(image, shipped: dict) -> None:
         if image is None:
             st.info("Draw a digit (or pick one) to see the gradient for it.")
         else:
-            chart(insight.gradient_flow_figure(measures.drawing_gradient_curves(models, image),
+            chart(measure_charts.gradient_flow_figure(measures.drawing_gradient_curves(models, image),
                                                title="Gradient flow back through time (this digit)"),
                   key=Chart.GRADIENTS_DRAWING)
             st.caption("A drawing has no true label: the loss here takes each model's own prediction as the label. "
@@ -95,7 +95,7 @@ def gradient_view(image, shipped: dict) -> None:
     with test_column:
         if test_set := _shipped_stats(shipped):
             curves = [curve for cell_type, s in test_set.items() for curve in s.gradient_curves(cell_type)]
-            chart(insight.gradient_flow_figure(curves), key=Chart.GRADIENTS_TEST_SET)
+            chart(measure_charts.gradient_flow_figure(curves), key=Chart.GRADIENTS_TEST_SET)
             st.caption("How much of the gradient at step 28 reaches step 1: "
                        + ", ".join(f"{curve.model.upper()}{' c' if curve.state == 'cell_state' else ''} "
                                    f"{measures.gradient_reach(curve.values):.2g}×" for curve in curves)
@@ -111,7 +111,7 @@ def units_view(selected, has_digit: bool) -> None:
     st.markdown(UNITS_INTRO)
     if test_set.saturation:
         st.markdown(SATURATION_INTRO)
-        chart(insight.saturation_figure(test_set.saturation), key=Key.SATURATION,
+        chart(measure_charts.saturation_figure(test_set.saturation), key=Key.SATURATION,
               on_select=_pick_unit_from_chart, selection_mode="points")
     else:
         st.caption("The plain RNN has no gates; pick the LSTM or GRU under Model (sidebar) to see how its gates "
@@ -140,7 +140,7 @@ def unit_view(test_set: stats.TestSetStats, row, has_digit: bool) -> None:
                 f"activity {row.mean_abs:.2f}).")
     heatmap_column, digits_column = st.columns([1.5, 1])
     with heatmap_column:
-        chart(insight.class_means_figure(test_set.class_means, unit), key=Chart.CLASS_MEANS)
+        chart(measure_charts.class_means_figure(test_set.class_means, unit), key=Chart.CLASS_MEANS)
     with digits_column:
         st.markdown("The test digits that excite it most (highest h at any step):")
         top = test_set.top_digits[unit]

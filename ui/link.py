@@ -1,6 +1,6 @@
 """Links that reopen a view, and the page state a link (or a lesson step) sets.
 
-A view's "Copy a link" button (ui/views/draw.js) adds the step, and Inspect's unit and order, to the
+A view's "Copy a link" button (rnnviz/web/controls.js) adds the step, and Inspect's unit and order, to the
 query this module makes of what the server knows: the digit, the shipped models, the tab and the
 what-if. Opening such an address sets the page up once, then leaves only the visitor's own ?visitor=
 in it. The link never carries that: it would open the visitor's models.

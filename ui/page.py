@@ -1,5 +1,5 @@
 """The page's own stylesheet (page.css): on a phone, a smaller head, so that the canvas and the
-prediction fit on the first screen. The views reflow by themselves (ui/views/*.css)."""
+prediction fit on the first screen. The views reflow by themselves (rnnviz/web/*.css)."""
 
 from pathlib import Path
 

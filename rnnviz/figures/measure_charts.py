@@ -1,5 +1,6 @@
-"""Insight's and Evaluate's charts, of rnnviz.measures and rnnviz.stats results: pure functions from
-numpy arrays to figures. Steps are shown 1-based (step t reads image row t, 1 = top).
+"""The charts of what the models do, from rnnviz.measures, rnnviz.stats and rnnviz.memory results: Insight's,
+Evaluate's confusion matrix and Compare's memory curve. Pure functions from numpy arrays to figures. Steps are
+shown 1-based (step t reads image row t, 1 = top).
 """
 
 import numpy as np
