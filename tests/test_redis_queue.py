@@ -141,7 +141,7 @@ def kill_tree(worker: subprocess.Popen) -> None:
 
 
 WATCHER = """
-import sys, time
+import os, sys, time
 from rnnviz.serving.jobs import JobState
 from rnnviz.serving.redis_queue import RedisQueue
 queue, visitor, seen = RedisQueue(os.environ["RNNVIZ_QUEUE_URL"]), sys.argv[1], []
