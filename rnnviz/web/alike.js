@@ -1,6 +1,6 @@
 // Inspect's training digits alike: for the answer and the runner-up, the training digits whose final state is
 // nearest to the drawing's, nearest first, each with its distance. Laid out once, then repainted in place at
-// each drawing. Its data: rnnviz/views.py `alike`. Drawn with draw.js.
+// each drawing. Its data: rnnviz/browser_data.py `alike`. Drawn with draw.js.
 
 import { bytes } from './decode.js';
 import { element, offscreen } from './draw.js';

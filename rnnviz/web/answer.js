@@ -1,6 +1,6 @@
 // The answer beside the prediction: the 28 x 28 image the network read and the class probabilities after the
 // last row, drawn without a charting library so that the page's first screen loads none. Laid out once, then
-// repainted in place at each drawing. Its data: rnnviz/views.py `answer`. Drawn with draw.js.
+// repainted in place at each drawing. Its data: rnnviz/browser_data.py `answer`. Drawn with draw.js.
 
 import { bytes } from './decode.js';
 import { element, offscreen, probabilityBars } from './draw.js';

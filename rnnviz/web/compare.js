@@ -1,5 +1,5 @@
 // Compare's view: every model's panel at one step, one slider and one ▶ Play for all of them, drawn in the
-// page with no message to the server. Its data: rnnviz/views.py `race`. Drawn with draw.js.
+// page with no message to the server. Its data: rnnviz/browser_data.py `race`. Drawn with draw.js.
 
 import { bytes } from './decode.js';
 import { paletteColours } from './palette.js';

@@ -1,5 +1,5 @@
 // What the server sends, decoded: base64 bytes, half-precision floats, and numbers as indices into a colour
-// table (rnnviz/views.py encodes them).
+// table (rnnviz/browser_data.py encodes them).
 
 export function bytes(base64) {  // base64 -> Uint8Array
   const text = atob(base64), out = new Uint8Array(text.length);

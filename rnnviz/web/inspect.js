@@ -1,7 +1,7 @@
 // Inspect's view: one model reading one digit, every gate and state at one step. The slider and ▶ Play move
 // the step, the order of the units and the unit followed change in the page, with no message to the
 // server; hovering (or tapping) a heatmap writes out that unit's update at that step with its numbers, and
-// clicking it follows that unit. Its data: rnnviz/views.py `inspect`. Drawn with draw.js.
+// clicking it follows that unit. Its data: rnnviz/browser_data.py `inspect`. Drawn with draw.js.
 
 import { bytes, halves, toBytes } from './decode.js';
 import { colourBar, digitImage, element, heatmap, lineChart, mostLikely, probabilityBars, tooltip } from './draw.js';
