@@ -7,6 +7,7 @@ name them from there)."""
 import ast
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -290,3 +291,15 @@ def test_no_module_name_is_both_in_the_package_and_in_the_page():
              | {path.name for path in (ROOT / folder).rglob("*") if path.is_dir() and path.name != "__pycache__"}
              for folder in ("rnnviz", "ui")}
     assert not names["rnnviz"] & names["ui"]
+
+
+@pytest.mark.slow
+def test_the_package_builds_a_wheel_with_its_browser_code_and_the_rnnviz_command(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, cwd=tmp_path)
+    [wheel] = tmp_path.glob("rnnviz-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "rnnviz/checkpoint.py" in names and "rnnviz/web/draw.js" in names and "rnnviz/web/views.css" in names
+    assert not [name for name in names if name.startswith(("ui/", "tests/", "tools/", "bench/"))]
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "rnnviz = rnnviz.cli:main" in entry_points
