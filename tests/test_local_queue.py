@@ -30,6 +30,15 @@ def saved_epochs(status: JobStatus) -> list[dict]:
     return torch.load(job_files(status.visitor, status.id)["resume"], weights_only=True)["history"]
 
 
+def resumed(queue, visitor: str, status: JobStatus) -> tuple[list[dict], list[dict]]:
+    """Resume an interrupted job and wait for its end: the epochs saved before, and the saved model's history."""
+    before = saved_epochs(status)
+    queue.resume(visitor, status.id)
+    done = wait_for(queue, visitor, until=(JobState.DONE, JobState.FAILED))
+    assert done.state == JobState.DONE, done.error
+    return before, load_model(done.out).info["history"]
+
+
 @pytest.fixture
 def slots(user_models, tmp_path, monkeypatch):
     """An empty model store, and training slots of this test's own (not the machine's)."""
@@ -116,13 +125,9 @@ def test_jobs_of_a_killed_server_show_as_interrupted_and_resume(slots, offline_m
     try:
         status = queue.latest(visitor)
         assert status.state == JobState.INTERRUPTED and status.epochs_done >= 1 and not leftovers(slots)
-        before = saved_epochs(status)
-        queue.resume(visitor, status.id)
-        done = wait_for(queue, visitor, until=(JobState.DONE, JobState.FAILED))
+        before, history = resumed(queue, visitor, status)
     finally:
         queue.close()
-    assert done.state == JobState.DONE, done.error
-    history = load_model(done.out).info["history"]
     assert len(history) == LONG.epochs and history[: len(before)] == before  # continued, not started over
 
 

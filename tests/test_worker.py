@@ -14,7 +14,7 @@ from rnnviz.serving.jobs import JobState, JobStatus, job_files, jobs_dir, read_c
 from rnnviz.serving.local_queue import LocalQueue
 from rnnviz.serving.worker import work
 from tests.conftest import leftovers, wait_for, wait_until
-from tests.test_local_queue import LONG, saved_epochs
+from tests.test_local_queue import LONG, resumed
 
 
 def test_a_job_runs_to_its_end_and_says_so_in_its_files(user_models, offline_mnist):
@@ -56,13 +56,9 @@ def test_a_killed_worker_leaves_nothing_and_the_job_resumes(user_models, tmp_pat
         status = wait_for(queue, visitor)
         assert status.state == JobState.INTERRUPTED and status.epochs_done >= 1
         assert not Path(status.out).exists() and not leftovers(user_models)
-        before = saved_epochs(status)
-        queue.resume(visitor, status.id)
-        done = wait_for(queue, visitor, until=(JobState.DONE, JobState.FAILED))
+        before, history = resumed(queue, visitor, status)
     finally:
         queue.close()
-    assert done.state == JobState.DONE, done.error
-    history = load_model(done.out).info["history"]
     assert [epoch["epoch"] for epoch in history] == list(range(1, LONG.epochs + 1))
     assert before and history[: len(before)] == before  # the epochs before the kill, continued from, not redone
-    assert sorted(p.name for p in jobs_dir(visitor).iterdir()) == [f"{done.id}.curve.json", f"{done.id}.json"]
+    assert sorted(p.name for p in jobs_dir(visitor).iterdir()) == [f"{status.id}.curve.json", f"{status.id}.json"]

@@ -43,7 +43,7 @@ from .jobs import (
 )
 from .server_config import server_config
 
-ROOT = Path(__file__).resolve().parents[2]  # where a worker runs `python -m rnnviz.serving.redis_worker`
+ROOT = Path(__file__).resolve().parents[2]  # where a worker runs `python -m rnnviz.serving.worker`
 DISPATCH_EVERY = 0.25  # s between looks for ended workers and free slots
 SWEEP_EVERY = 3600  # s between sweeps of the store (rnnviz.serving.store.sweep)
 LOG = logging.getLogger("rnnviz")
