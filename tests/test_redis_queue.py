@@ -26,7 +26,7 @@ from rnnviz.serving import admission, store
 from rnnviz.serving.admission import Refused
 from rnnviz.serving.jobs import JobState, read_status
 from rnnviz.serving.queue import QueueFull
-from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
+from rnnviz.serving.redis_queue import KEPT, QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
 from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
 from tests.test_queue import LONG, TINY
 from ui import cache
@@ -333,3 +333,12 @@ def test_a_visitor_admitted_through_another_replica_mid_check_is_seen(replicas, 
     with pytest.raises(Refused, match="already"):
         a.submit(TINY, session, "10.0.0.3")
     assert len(admitted_by_b) == 1 and a.latest(session).id == admitted_by_b[0]
+
+
+def test_what_admission_keeps_in_redis_expires(replicas):
+    """The visitor's and the address's live trainings are kept long enough for any training, not forever."""
+    a, _ = replicas
+    session = store.new_session_id()
+    a.submit(TINY, session, "10.0.0.5")
+    keys = [f"rnnviz:visitor:{session}", f"rnnviz:address:{admission.address_key('10.0.0.5')}"]
+    assert all(0 < a.redis.ttl(key) <= KEPT for key in keys)
