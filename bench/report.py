@@ -21,7 +21,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 PAGE = HERE / "README.md"
-SKIPPED = ("command", "when", "machine", "targets")  # a result's fields shown on their own, not as measures
+SKIPPED = ("command", "when", "machine", "targets", "notes")  # a result's fields shown on their own, not as measures
 MAX_DEPTH = 3  # nested measures shown at most this deep
 
 HEADER = """# Benchmarks
@@ -126,6 +126,8 @@ def section(path: Path) -> str:
     rows = list(_measures({key: value for key, value in result.items() if key not in SKIPPED}))
     if rows:
         lines += ["| measure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows), ""]
+    if result.get("notes"):  # lines of markdown, one a finding
+        lines += [*(f"- {note}" for note in result["notes"]), ""]
     return "\n".join(lines)
 
 

@@ -4,8 +4,8 @@ workspace's shared/ folder (all of MNIST, and real pen digits).
 
 Markers (pytest.ini): `mnist` (given automatically to tests that use all of MNIST), `browser`
 (Chromium), `slow` (more than a few seconds). The fast loop: pytest -m "not browser and not slow".
-Without shared/ data, tests that need it skip with the reason, except under CI=true, where they fail:
-CI cannot pass by skipping.
+Without shared/ data, tests that need it skip with the reason, except under CI (CI=true, or 1, yes, on
+in any case), where they fail: CI cannot pass by skipping.
 """
 
 import base64
@@ -40,6 +40,7 @@ PEN_DIGITS = SHARED / "pen-digits" / "dev.jsonl"
 MORE_WRITERS = SHARED / "pen-digits" / "more-writers.jsonl"
 STAND_IN_TRAIN = 2400  # of the shipped digits, the stand-in MNIST's training set (the other 600 are its test set)
 MNIST_FIXTURES = {"mnist_test", "mnist_train", "shipped_stats"}  # a test using one of these needs all of MNIST
+CI_TRUE = ("true", "1", "yes", "on")  # what CI=... means "this is CI" (lower-cased)
 os.environ.setdefault("RNNVIZ_DATA", str(SHARED / "mnist"))
 os.environ.setdefault("RNNVIZ_CACHE", tempfile.mkdtemp(prefix="rnnviz-test-cache-"))  # never the user's ~/.cache
 # The page's guard hides an error from visitors (.streamlit/config.toml); the tests want to see it: in
@@ -56,9 +57,14 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.mnist)
 
 
+def on_ci() -> bool:
+    """Whether the tests run under CI: CI set to true, 1, yes or on, in any case."""
+    return os.environ.get("CI", "").strip().lower() in CI_TRUE
+
+
 def data_missing(what: str) -> None:
-    """Skip (fail under CI=true) a test whose data is not on disk."""
-    if os.environ.get("CI") == "true":
+    """Skip (fail under CI) a test whose data is not on disk."""
+    if on_ci():
         pytest.fail(f"{what} is missing, and CI must not pass by skipping")
     pytest.skip(f"{what} is missing")
 

@@ -166,3 +166,91 @@ def test_no_address_makes_it_raise_or_accept_what_the_page_cannot_show(params):
     assert view.unit is None or (len(view.models) == 1 and 0 <= view.unit < 100)
     assert all(0 <= unit < 100 for unit in view.what_if.silenced)
     assert view.digit is None or view.digit.shape == (ROWS, 28)
+
+
+def test_a_digit_never_inflates_past_one_image(monkeypatch):
+    """However much a value would inflate to, decode_digit asks zlib for at most one image's bytes and one more."""
+    inflated = []
+    real_decompressobj = zlib.decompressobj
+
+    class Counting:
+        def __init__(self):
+            self.inflater = real_decompressobj()
+
+        def decompress(self, data, max_length=0):
+            out = self.inflater.decompress(data, max_length)
+            inflated.append(len(out))
+            return out
+
+        def __getattr__(self, name):
+            return getattr(self.inflater, name)
+
+    monkeypatch.setattr(address.zlib, "decompressobj", Counting)
+    with pytest.raises(ValueError):
+        decode_digit(base64.urlsafe_b64encode(zlib.compress(bytes(1_000_000), 9)).decode())
+    assert inflated and max(inflated) <= address.PIXELS + 1
+
+
+def test_a_digit_cut_short_is_refused():
+    """784 bytes that inflate whole but whose stream has no end (a link truncated in transit)."""
+    cut = zlib.compress(bytes(range(256)) * 3 + bytes(16))[:-4]  # the checksum lost
+    with pytest.raises(ValueError):
+        decode_digit(base64.urlsafe_b64encode(cut).decode())
+
+
+def test_pixels_outside_0_to_1_are_stored_clipped():
+    image = np.linspace(-1, 2, ROWS * 28, dtype=np.float32).reshape(ROWS, 28)
+    assert np.array_equal(decode_digit(encode_digit(image)), decode_digit(encode_digit(np.clip(image, 0, 1))))
+
+
+def test_digits_come_back_exactly_and_their_text_needs_no_escaping():
+    """Random images, enough that their texts end in each of base64's 64 characters, and the gallery's."""
+    rng = np.random.default_rng(0)
+    images = [*gallery.load().images, *(rng.integers(0, 256, (ROWS, 28)) / 255 for _ in range(400))]
+    texts = [encode_digit(image) for image in images]
+    assert len({text[-1] for text in texts}) == 64
+    for image, text in zip(images, texts, strict=True):
+        assert set(text) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")  # no "=" to escape
+        assert np.abs(decode_digit(text) - image).max() <= 0.5 / 255 + 1e-6
+
+
+@pytest.mark.parametrize("params, kept", [
+    ({address.EXAMPLE: "0"}, {"example": 0}), ({address.EXAMPLE: "47"}, {"example": 47}),
+    ({address.MODELS: "lstm", address.UNIT: "0"}, {"unit": 0}),
+    ({address.MODELS: "lstm", address.SILENCED: "0,99"}, {"silenced": (0, 99)}),
+    ({address.BLANK: "5-5"}, {"blank_rows": (5, 5)}), ({address.GATE: "1"}, {"keep_gate": 1.0}),
+])
+def test_the_edges_of_each_range_are_read(params, kept):
+    view, ignored = read(params)
+    values = {"example": view.example, "unit": view.unit, **vars(view.what_if)}
+    assert ignored == [] and {name: values[name] for name in kept} == kept
+
+
+@pytest.mark.parametrize("params", [
+    {address.MODELS: "lstm", address.SILENCED: "100"}, {address.SILENCED: "0"},  # no model: no unit to silence
+    {address.MODELS: "rnn,lstm", address.UNIT: "0"},  # Compare follows no unit
+])
+def test_a_unit_outside_its_models_is_ignored(params):
+    view, ignored = read(params)
+    assert view.unit is None and view.what_if.silenced == () and len(ignored) == 1
+
+
+def test_without_a_gallery_no_example_is_read():
+    view, ignored = from_query({address.EXAMPLE: "0"}, TABS, HIDDEN)
+    assert view.example is None and ignored == ["example=0 (the gallery has 0)"]
+
+
+@pytest.mark.parametrize("params, line", [
+    ({address.TAB: "train"}, "tab=train (tabs: inspect, compare, insight)"),
+    ({address.MODELS: "cnn"}, "models=cnn (shipped models only: gru, lstm, rnn, 1 to 4)"),
+    ({address.ORDER: "random"}, "order=random (orders: contribution, activity, index)"),
+    ({address.GATE: "0.5"}, "gate=0.5 (the gate is clamped to 0 or 1)"),
+    ({address.MODELS: "lstm", address.UNIT: "100"}, "unit=100 (no such unit in its model)"),
+    ({address.MODELS: "lstm", address.SILENCED: "100"}, "silenced=100 (no such units)"),
+    ({address.DIGIT: "AAAA"}, "digit=AAAA (not a 28 x 28 image)"),
+    ({address.TAB: "x" * 24}, f"tab={'x' * 24} (tabs: inspect, compare, insight)"),  # shown whole
+    ({address.TAB: "x" * 25}, f"tab={'x' * 24}… (tabs: inspect, compare, insight)"),  # cut, and says so
+    ({address.TAB: "x" * address.MAX_VALUE}, f"tab={'x' * 24}… (tabs: inspect, compare, insight)"),  # not too long
+])
+def test_an_ignored_value_is_named_in_one_exact_line(params, line):
+    assert read(params)[1] == [line]

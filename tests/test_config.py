@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
+import pytest
+
 from rnnviz import config
+from tests.conftest import data_missing
 
 
 def test_the_cache_and_data_folders_follow_the_environment(monkeypatch, tmp_path):
@@ -25,3 +28,26 @@ def test_the_geometry_fits_together():
 def test_the_shipped_models_are_in_the_models_folder():
     shipped = {path.name for path in config.MODELS_DIR.glob("*.safetensors")}
     assert shipped == {"lstm.safetensors", "gru.safetensors", "rnn.safetensors"}
+
+
+def outcome_of_missing_data() -> str:
+    """What a test whose data is missing comes to: "failed" or "skipped"."""
+    try:
+        data_missing("MNIST")
+    except pytest.fail.Exception:
+        return "failed"
+    except pytest.skip.Exception:
+        return "skipped"
+    return "ran on"
+
+
+@pytest.mark.parametrize("value, outcome", [
+    *((value, "failed") for value in ("true", "TRUE", "True", "1", "yes", "Yes", "on", "ON")),
+    *((value, "skipped") for value in (None, "", "false", "0", "no", "off")),
+])
+def test_missing_data_fails_under_ci_however_ci_says_so(monkeypatch, value, outcome):
+    if value is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", value)
+    assert outcome_of_missing_data() == outcome

@@ -23,11 +23,11 @@ from redis.exceptions import RedisError
 
 from rnnviz import load_model, save_checkpoint
 from rnnviz.recipes import Settings
-from rnnviz.serving import store
+from rnnviz.serving import admission, store
 from rnnviz.serving.admission import Refused
 from rnnviz.serving.job_queue import QueueFull
 from rnnviz.serving.jobs import JobState, read_status
-from rnnviz.serving.redis_queue import QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
+from rnnviz.serving.redis_queue import KEPT, QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
 from rnnviz.serving.redis_worker import lease_key
 from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
 from tests.test_local_queue import LONG, TINY, saved_epochs
@@ -336,3 +336,31 @@ def test_a_new_checkpoint_is_measured_once_by_a_worker_whichever_replica_asks(qu
         a.close()
         b.close()
     assert len(list(checkpoint.parent.glob(f"{checkpoint.name}?*"))) >= 3  # statistics, decoders, index beside it
+
+
+def test_a_visitor_admitted_through_another_replica_mid_check_is_seen(replicas, monkeypatch):
+    """Replica A has read the visitor's live trainings and not yet written its own when B admits the same
+    visitor from another address: A's transaction fails, it reads again, and refuses."""
+    a, b = replicas
+    visitor, checks, admitted_by_b = store.new_visitor_id(), [], []
+    check_live = admission.check_live
+
+    def check_then_b_admits(live, visitor, address):
+        check_live(live, visitor, address)
+        checks.append(visitor)
+        if len(checks) == 1:  # A's first check (B's own comes back here too)
+            admitted_by_b.append(b.submit(TINY, visitor, "10.0.0.4"))
+
+    monkeypatch.setattr(admission, "check_live", check_then_b_admits)
+    with pytest.raises(Refused, match="already"):
+        a.submit(TINY, visitor, "10.0.0.3")
+    assert len(admitted_by_b) == 1 and a.latest(visitor).id == admitted_by_b[0]
+
+
+def test_what_admission_keeps_in_redis_expires(replicas):
+    """The visitor's and the address's live trainings are kept long enough for any training, not forever."""
+    a, _ = replicas
+    visitor = store.new_visitor_id()
+    a.submit(TINY, visitor, "10.0.0.5")
+    keys = [f"rnnviz:visitor:{visitor}", f"rnnviz:address:{admission.address_key('10.0.0.5')}"]
+    assert all(0 < a.redis.ttl(key) <= KEPT for key in keys)
