@@ -215,10 +215,10 @@ def test_digits_come_back_exactly_and_their_text_needs_no_escaping():
 
 
 @pytest.mark.parametrize("params, kept", [
-    ({address.EXAMPLE: "0"}, {"example": 0}), ({address.EXAMPLE: "47"}, {"example": 47}),
-    ({address.MODELS: "lstm", address.UNIT: "0"}, {"unit": 0}),
-    ({address.MODELS: "lstm", address.SILENCED: "0,99"}, {"silenced": (0, 99)}),
-    ({address.BLANK: "5-5"}, {"blank_rows": (5, 5)}), ({address.GATE: "1"}, {"keep_gate": 1.0}),
+    ({Param.EXAMPLE: "0"}, {"example": 0}), ({Param.EXAMPLE: "47"}, {"example": 47}),
+    ({Param.MODELS: "lstm", Param.UNIT: "0"}, {"unit": 0}),
+    ({Param.MODELS: "lstm", Param.SILENCED: "0,99"}, {"silenced": (0, 99)}),
+    ({Param.BLANK: "5-5"}, {"blank_rows": (5, 5)}), ({Param.GATE: "1"}, {"keep_gate": 1.0}),
 ])
 def test_the_edges_of_each_range_are_read(params, kept):
     view, ignored = read(params)
@@ -227,8 +227,8 @@ def test_the_edges_of_each_range_are_read(params, kept):
 
 
 @pytest.mark.parametrize("params", [
-    {address.MODELS: "lstm", address.SILENCED: "100"}, {address.SILENCED: "0"},  # no model: no unit to silence
-    {address.MODELS: "rnn,lstm", address.UNIT: "0"},  # Compare follows no unit
+    {Param.MODELS: "lstm", Param.SILENCED: "100"}, {Param.SILENCED: "0"},  # no model: no unit to silence
+    {Param.MODELS: "rnn,lstm", Param.UNIT: "0"},  # Compare follows no unit
 ])
 def test_a_unit_outside_its_models_is_ignored(params):
     view, ignored = read(params)
@@ -236,21 +236,21 @@ def test_a_unit_outside_its_models_is_ignored(params):
 
 
 def test_without_a_gallery_no_example_is_read():
-    view, ignored = from_query({address.EXAMPLE: "0"}, TABS, HIDDEN)
+    view, ignored = from_query({Param.EXAMPLE: "0"}, TABS, HIDDEN)
     assert view.example is None and ignored == ["example=0 (the gallery has 0)"]
 
 
 @pytest.mark.parametrize("params, line", [
-    ({address.TAB: "train"}, "tab=train (tabs: inspect, compare, insight)"),
-    ({address.MODELS: "cnn"}, "models=cnn (shipped models only: gru, lstm, rnn, 1 to 4)"),
-    ({address.ORDER: "random"}, "order=random (orders: contribution, activity, index)"),
-    ({address.GATE: "0.5"}, "gate=0.5 (the gate is clamped to 0 or 1)"),
-    ({address.MODELS: "lstm", address.UNIT: "100"}, "unit=100 (no such unit in its model)"),
-    ({address.MODELS: "lstm", address.SILENCED: "100"}, "silenced=100 (no such units)"),
-    ({address.DIGIT: "AAAA"}, "digit=AAAA (not a 28 x 28 image)"),
-    ({address.TAB: "x" * 24}, f"tab={'x' * 24} (tabs: inspect, compare, insight)"),  # shown whole
-    ({address.TAB: "x" * 25}, f"tab={'x' * 24}… (tabs: inspect, compare, insight)"),  # cut, and says so
-    ({address.TAB: "x" * address.MAX_VALUE}, f"tab={'x' * 24}… (tabs: inspect, compare, insight)"),  # not too long
+    ({Param.TAB: "train"}, "tab=train (tabs: inspect, compare, insight)"),
+    ({Param.MODELS: "cnn"}, "models=cnn (shipped models only: gru, lstm, rnn, 1 to 4)"),
+    ({Param.ORDER: "random"}, "order=random (orders: contribution, activity, index)"),
+    ({Param.GATE: "0.5"}, r"gate=0\.5 (the gate is clamped to 0 or 1)"),
+    ({Param.MODELS: "lstm", Param.UNIT: "100"}, "unit=100 (no such unit in its model)"),
+    ({Param.MODELS: "lstm", Param.SILENCED: "100"}, "silenced=100 (no such units)"),
+    ({Param.DIGIT: "AAAA"}, "digit=AAAA (not a 28 x 28 image)"),
+    ({Param.TAB: "x" * 24}, f"tab={'x' * 24} (tabs: inspect, compare, insight)"),  # shown whole
+    ({Param.TAB: "x" * 25}, f"tab={'x' * 24}… (tabs: inspect, compare, insight)"),  # cut, and says so
+    ({Param.TAB: "x" * address.MAX_VALUE}, f"tab={'x' * 24}… (tabs: inspect, compare, insight)"),  # not too long
 ])
 def test_an_ignored_value_is_named_in_one_exact_line(params, line):
     assert read(params)[1] == [line]
