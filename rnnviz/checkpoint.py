@@ -61,7 +61,8 @@ def save_checkpoint(model: RowReader, path, **info) -> Path:
 
 def _name(source) -> str:
     """A file's name for messages: never a server folder."""
-    return Path(getattr(source, "name", str(source))).name[:100]
+    named = source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "upload")
+    return Path(str(named)).name[:100]
 
 
 def _no_repeats(pairs: list) -> dict:

@@ -16,7 +16,16 @@ import safetensors.torch
 import torch
 
 from rnnviz import CheckpointError, RowReader, cli, load_model, save_checkpoint
-from rnnviz.checkpoint import CONVERT_HINT, FORMAT, MAX_BYTES, MAX_HEADER_BYTES, MAX_NODES, MAX_TEXT, RECORD
+from rnnviz.checkpoint import (
+    CONVERT_HINT,
+    FORMAT,
+    MAX_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_HIDDEN,
+    MAX_NODES,
+    MAX_TEXT,
+    RECORD,
+)
 from rnnviz.serving import store
 from tests.conftest import ROOT, CountingReader, RunsCode, digest, peak_megabytes
 from tools import attacks
@@ -121,6 +130,11 @@ SPOILS = {
     "a history too large": (lambda record, weights: record.update(history=list(range(MAX_NODES))), None),
     "a text too long": (lambda record, weights: record.update(device="x" * (MAX_TEXT + 1)), None),
     "a record nested too deep": (lambda record, weights: record.update(settings=[[[[[[[[[[1]]]]]]]]]]), None),
+    "a tensor described by a list": (None, lambda header: header.update({"readout.bias": [0, 40]})),
+    "offsets of three numbers": (None, lambda header: header["readout.bias"].update(data_offsets=[0, 40, 80])),
+    "offsets as floats": (None, lambda header: header["readout.bias"].update(
+        data_offsets=[float(n) for n in header["readout.bias"]["data_offsets"]])),
+    "offsets as a number": (None, lambda header: header["readout.bias"].update(data_offsets=40)),
 }
 
 
@@ -270,3 +284,118 @@ def test_a_header_naming_a_tensor_twice_is_refused(tmp_path):
     path.write_bytes(struct.pack("<Q", len(header)) + header + data[8 + length:])
     with pytest.raises(CheckpointError, match="damaged"):
         load_model(path)
+
+
+@pytest.mark.parametrize("spoil, loads", [
+    (lambda record: record.update(settings=[[[[[[["deepest"]]]]]]]), True),  # MAX_DEPTH levels in all
+    (lambda record: record.update(settings=[[[[[[[["deeper"]]]]]]]]), False),
+    (lambda record: record.update(history=list(range(MAX_NODES - 13))), True),  # 13 more nodes: MAX_NODES in all
+    (lambda record: record.update(history=list(range(MAX_NODES - 12))), False),
+    (lambda record: record.update(device="x" * MAX_TEXT), True),
+    (lambda record: record.update(device="x" * (MAX_TEXT + 1)), False),
+])
+def test_the_records_limits_are_exact(tmp_path, spoil, loads):
+    record, weights = checkpoint_parts()
+    spoil(record)
+    path = write_checkpoint(tmp_path / "edge.safetensors", record, weights)
+    if loads:
+        assert load_model(path).hidden_size == 8
+    else:
+        with pytest.raises(CheckpointError, match="edge.safetensors: not an rnnviz checkpoint"):
+            load_model(path)
+
+
+@pytest.mark.parametrize("hidden, loads", [(1, True), (MAX_HIDDEN, True), (0, False), (MAX_HIDDEN + 1, False)])
+def test_the_hidden_sizes_a_server_builds_are_exact(tmp_path, hidden, loads):
+    record, weights = checkpoint_parts(RowReader("rnn", max(hidden, 1)))
+    record["config"]["hidden_size"] = hidden
+    path = write_checkpoint(tmp_path / "size.safetensors", record, weights if hidden in (1, MAX_HIDDEN) else {})
+    if loads:
+        assert load_model(path).hidden_size == hidden
+    else:
+        with pytest.raises(CheckpointError, match="invalid model config"):
+            load_model(path)
+
+
+def test_a_header_of_exactly_the_bound_loads_and_a_length_past_any_file_is_refused_from_8_bytes(tmp_path):
+    record, weights = checkpoint_parts()
+    bare = write_checkpoint(tmp_path / "bare.safetensors", record, weights).read_bytes()
+    (length,) = struct.unpack("<Q", bare[:8])
+    exact = write_checkpoint(tmp_path / "exact.safetensors", record, weights, padding=MAX_HEADER_BYTES - length)
+    assert load_model(exact).hidden_size == 8
+    huge = CountingReader(struct.pack("<Q", 2**63 + length) + bare[8:], "huge.safetensors")  # negative if signed
+    with pytest.raises(CheckpointError, match="a header of"):
+        load_model(huge)
+    assert huge.bytes_read == 8
+
+
+@pytest.mark.parametrize("cut, why", [(-1, "cut off"), (+3, "longer than its header says")])
+def test_the_weights_are_read_to_exactly_their_length(tmp_path, cut, why):
+    data = save_checkpoint(RowReader("lstm", 8), tmp_path / "m.safetensors").read_bytes()
+    file = CountingReader(data[:cut] if cut < 0 else data + bytes(cut), "m.safetensors")
+    with pytest.raises(CheckpointError) as refused:
+        load_model(file)
+    assert str(refused.value) == f"m.safetensors: not a readable rnnviz checkpoint ({why})"
+    assert file.bytes_read == len(data) + (1 if cut > 0 else cut)  # never more than one byte past the weights
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.safetensors", b"", "not an rnnviz checkpoint (too short)"),
+    ("header.safetensors", struct.pack("<Q", 4) + b"{not", "not a readable rnnviz checkpoint (its header is damaged)"),
+    ("x" * 150 + ".safetensors", b"", "not an rnnviz checkpoint (too short)"),
+    (None, b"", "not an rnnviz checkpoint (too short)"),  # a file object with no name: never its address
+])
+def test_each_refusal_says_exactly_what_is_wrong_with_the_file_named(name, content, message):
+    with pytest.raises(CheckpointError) as refused:
+        load_model(CountingReader(content, name) if name else io.BytesIO(content))
+    assert str(refused.value) == f"{(name or 'upload')[:100]}: {message}"
+
+
+def test_a_damaged_record_and_a_misfit_say_so_in_their_words(tmp_path):
+    record, weights = checkpoint_parts()
+    broken = write_checkpoint(tmp_path / "r.safetensors", record, weights,
+                              lambda header: header["__metadata__"].update({RECORD: "{not json"}))
+    with pytest.raises(CheckpointError) as refused:
+        load_model(broken)
+    assert str(refused.value) == "r.safetensors: not a readable rnnviz checkpoint (its record is damaged)"
+    record["config"]["cell_type"] = "gru"
+    with pytest.raises(CheckpointError) as refused:
+        load_model(write_checkpoint(tmp_path / "m.safetensors", record, weights))
+    assert str(refused.value) == "m.safetensors: weights do not fit a GRU with 8 hidden units (rnn.weight_ih_l0)"
+    with pytest.raises(CheckpointError) as refused:
+        load_model(tmp_path / "missing.safetensors")
+    assert str(refused.value) == "missing.safetensors: cannot read (No such file or directory)"
+
+
+def test_what_only_safetensors_own_parser_refuses_is_one_line_and_a_callers_file_stays_open(tmp_path):
+    record, weights = checkpoint_parts()
+    odd = write_checkpoint(tmp_path / "odd.safetensors", record, weights,
+                           lambda header: header["__metadata__"].update(note=1))  # metadata values must be text
+    with pytest.raises(CheckpointError) as refused:
+        load_model(odd)
+    assert str(refused.value) == "odd.safetensors: not a readable rnnviz checkpoint (damaged)"
+    file = io.BytesIO(save_checkpoint(RowReader("gru", 4), tmp_path / "g.safetensors").read_bytes())
+    assert load_model(file).hidden_size == 4 and not file.closed  # the caller's to close
+
+
+class FailingReader(io.BytesIO):
+    """A file whose reading fails after its first 8 bytes, as a disk or a network share can."""
+
+    name = "failing.safetensors"
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.tell() >= 8:
+            raise OSError(5, "Input/output error")
+        return super().read(size)
+
+
+def test_a_header_that_is_no_table_a_failing_read_and_a_path_as_text_are_each_one_line(tmp_path):
+    with pytest.raises(CheckpointError) as refused:
+        load_model(CountingReader(struct.pack("<Q", 2) + b"[]", "list.safetensors"))
+    assert str(refused.value) == "list.safetensors: not an rnnviz checkpoint (its header is not a table)"
+    with pytest.raises(CheckpointError) as refused:
+        load_model(FailingReader(save_checkpoint(RowReader("rnn", 4), tmp_path / "f.safetensors").read_bytes()))
+    assert str(refused.value) == "failing.safetensors: cannot read (Input/output error)"
+    with pytest.raises(CheckpointError) as refused:
+        load_model(str(tmp_path / "gone.safetensors"))
+    assert str(refused.value) == "gone.safetensors: cannot read (No such file or directory)"
