@@ -1,23 +1,22 @@
-"""Mutation testing of the safety checks: how many small changes to each check (a limit off by one, `<`
-made `<=`, `or` made `and`, a refusal's condition dropped) its tests notice; a surviving mutant is a change
-to a safety check that no test sees. Each survivor is listed below, with why no test can see it (an
-equivalent mutant) or marked not explained yet. It takes minutes per target on this machine (the
-seconds below; admission's, with the Redis tests, the longest): too slow for CI, so run it before a
+"""Mutation testing of the safety checks: how many small changes to each check (a limit off by one, `<` made
+`<=`, `or` made `and`, a refusal's condition dropped) its tests notice; a surviving mutant is a change to a
+safety check that no test sees. Each survivor is listed below, with why no test can see it (an equivalent
+mutant) or marked not explained yet. On this machine a target takes minutes (the seconds below: the link
+codec 1 to 3 min, admission 10 to 18 min, the Redis tests most of it): too slow for CI, so run it before a
 release, and after changing a target's code. It uses mutmut 3, which ran here as it is: it runs each mutant
-only on the tests that ran its function in a clean run, forks instead of importing torch again per
-mutant, and mutates a copy of the code, so the working tree is never touched (cosmic-ray rewrites the
-files in place while it runs, and runs the whole test command per mutant).
+only on the tests that ran its function in a clean run, forks instead of importing torch again per mutant,
+and mutates a copy of the code, so the working tree is never touched (cosmic-ray rewrites the files in place
+while it runs, and runs the whole test command per mutant).
 
     python -m bench.mutations                        # every target below
     python -m bench.mutations --module address       # one target
     python -m bench.mutations --module preprocess --list   # its mutants per function, nothing run
 
-Each target runs in a folder of its own, mutants/NAME/ (git-ignored; the
-working tree is never written): links to the code, a setup.cfg written from TARGETS, and mutmut's
-mutated copy in mutants/NAME/mutants/. `cd mutants/NAME && mutmut show MUTANT` shows a mutant again.
-Each mutant runs, one at a time and niced, the tests of its target that ran its function in a clean run,
-with `-x -q -p no:cacheprovider`, and is stopped as timed out after its tests' clean time plus the
-target's timeout_s.
+Each target runs in a folder of its own, mutants/NAME/ (git-ignored; the working tree is never written):
+links to the code, a setup.cfg written from TARGETS, and mutmut's mutated copy in mutants/NAME/mutants/.
+`cd mutants/NAME && mutmut show MUTANT` shows a mutant again. Each mutant runs, one at a time and niced, the
+tests of its target that ran its function in a clean run, with `-x -q -p no:cacheprovider`, and is stopped
+as timed out after its tests' clean time plus the target's timeout_s.
 """
 
 import argparse
@@ -263,7 +262,8 @@ def list_mutants(name: str, target: Target) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", choices=sorted(TARGETS), help="one target (default: all)")
-    parser.add_argument("--list", action="store_true", help="list the mutants per function, run nothing")
+    parser.add_argument("--list", action="store_true",
+                        help="list the mutants per function, run nothing (replaces mutants/NAME)")
     args = parser.parse_args()
     if shutil.which("mutmut") is None:
         raise SystemExit("mutmut is not installed: pip install -r requirements-dev.txt")
