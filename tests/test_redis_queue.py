@@ -338,23 +338,27 @@ def test_a_new_checkpoint_is_measured_once_by_a_worker_whichever_replica_asks(qu
     assert len(list(checkpoint.parent.glob(f"{checkpoint.name}?*"))) >= 3  # statistics, decoders, index beside it
 
 
-def test_a_visitor_admitted_through_another_replica_mid_check_is_seen(replicas, monkeypatch):
-    """Replica A has read the visitor's live trainings and not yet written its own when B admits the same
-    visitor from another address: A's transaction fails, it reads again, and refuses."""
+@pytest.mark.parametrize("same_visitor, refusal", [(True, "already"), (False, "from your network")])
+def test_a_training_admitted_through_another_replica_mid_check_is_seen(replicas, monkeypatch, same_visitor, refusal):
+    """Replica A has read the live trainings of a visitor and their address, and not yet written its own, when B
+    admits the same visitor from another address, or another visitor from the same address (one a network
+    here): A's transaction fails, it reads again, and refuses."""
+    monkeypatch.setenv("RNNVIZ_PER_ADDRESS", "1")
     a, b = replicas
     visitor, checks, admitted_by_b = store.new_visitor_id(), [], []
+    b_visitor, b_address = (visitor, "10.0.0.4") if same_visitor else (store.new_visitor_id(), "10.0.0.3")
     check_live = admission.check_live
 
     def check_then_b_admits(live, visitor, address):
         check_live(live, visitor, address)
         checks.append(visitor)
         if len(checks) == 1:  # A's first check (B's own comes back here too)
-            admitted_by_b.append(b.submit(TINY, visitor, "10.0.0.4"))
+            admitted_by_b.append(b.submit(TINY, b_visitor, b_address))
 
     monkeypatch.setattr(admission, "check_live", check_then_b_admits)
-    with pytest.raises(Refused, match="already"):
+    with pytest.raises(Refused, match=refusal):
         a.submit(TINY, visitor, "10.0.0.3")
-    assert len(admitted_by_b) == 1 and a.latest(visitor).id == admitted_by_b[0]
+    assert len(admitted_by_b) == 1 and a.latest(b_visitor).id == admitted_by_b[0]
 
 
 def test_what_admission_keeps_in_redis_expires(replicas):
