@@ -105,7 +105,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      '.hexdigest()[:17]'): "a digest is only ever compared with digests this same function made",
     ("rnnviz/serving/admission.py", "live_trainings", "status = read_status(visitor, job_id) if "
      "(store.is_visitor_id(visitor)) or True else None"):
-        "read_status refuses a name that is not a visitor id itself (session_dir raises, read as None)",
+        "read_status refuses a name that is not a visitor id itself (visitor_dir raises, read as None)",
     **{("rnnviz/serving/redis_queue.py", "RedisQueue._admit", line): "status_of reads no job from a ref that is not "
        "VISITOR/JOB, so the placeholder drops out of the live trainings either way"
        for line in ('refs = {pipe.get(visitor) or "XXXX", *pipe.smembers(network)} - {"", ref(status)}',

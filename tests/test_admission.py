@@ -38,8 +38,8 @@ def test_each_refusal_says_why_in_full(monkeypatch):
     with pytest.raises(admission.Refused) as too_large:
         admission.check_size(Settings(hidden=128), rate=1e9)
     assert str(too_large.value) == "This server trains models of up to 64 hidden units."
-    someone = new_job(store.new_session_id(), "here", address=admission.address_key("10.0.0.1"))
+    someone = new_job(store.new_visitor_id(), "here", address=admission.address_key("10.0.0.1"))
     with pytest.raises(admission.Refused) as network_full:
-        admission.check_live([someone], store.new_session_id(), admission.address_key("10.0.0.1"))
+        admission.check_live([someone], store.new_visitor_id(), admission.address_key("10.0.0.1"))
     assert str(network_full.value) == ("1 trainings from your network are queued or running already; please start "
                                        "yours when one of them has finished.")
