@@ -1,6 +1,7 @@
 """Canvas drawings become MNIST-like 28x28 images; bad input gives clear errors."""
 
 import base64
+import io
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from scipy import ndimage
 
 from rnnviz import CanvasError, EmptyCanvasError, preprocess_canvas
 from rnnviz.data import pendigits
-from rnnviz.preprocess import MAX_DRAWING_SIDE, MAX_PNG_CHUNKS, PNG_URL, decode_drawing
+from rnnviz.preprocess import MAX_DRAWING_SIDE, MAX_DRAWING_URL, MAX_PNG_CHUNKS, PNG_URL, decode_drawing
 from tests.conftest import canvas_state
 from tools import attacks
 
@@ -147,3 +148,35 @@ def test_a_drawing_larger_than_a_canvas_sends_is_refused_before_its_pixels_are_d
     with pytest.raises(CanvasError, match=f"{MAX_DRAWING_SIDE + 1} x 280 px"):
         decode_drawing(attacks.url(attacks.png(MAX_DRAWING_SIDE + 1, 280)))
     assert len(pil_opens) == 1  # refused from its header alone
+
+
+TOO_LARGE = f"a 280 px canvas sends at most {MAX_DRAWING_SIDE} px a side"
+
+
+@pytest.mark.parametrize("value, message", [
+    (12345, "it is not a PNG image"),
+    ("data:image/jpeg;base64,AAAA", "it is not a PNG image"),
+    (PNG_URL + "A" * (MAX_DRAWING_URL - len(PNG_URL) + 1), "it is far larger than the canvas sends"),
+    (PNG_URL + "A" * (MAX_DRAWING_URL - len(PNG_URL)), "its image data is damaged"),  # the longest is decoded
+    (PNG_URL + "AAA", "its image data is damaged"),  # not base64: no padding
+    (attacks.url(attacks.png(2, 2)).replace("A", "A\n", 1), "its image data is damaged"),  # only a strict decoder
+    (attacks.url(attacks.declared_png(0, 5)), f"it is 0 x 5 px: {TOO_LARGE}"),
+    (attacks.url(attacks.declared_png(5, 0)), f"it is 5 x 0 px: {TOO_LARGE}"),
+    (attacks.url(attacks.png(2, 2)[:-20] + b"\x00" * 20), "its image data is damaged"),  # a header, no pixels
+])
+def test_each_refused_drawing_gets_its_exact_line(value, message):
+    with pytest.raises(CanvasError) as refused:
+        decode_drawing(value)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("width, height", [(1, 1), (1, MAX_DRAWING_SIDE), (MAX_DRAWING_SIDE, 1)])
+def test_the_smallest_and_largest_sides_decode_as_rgba(width, height):
+    assert decode_drawing(attacks.url(attacks.png(width, height))).shape == (height, width, 4)
+
+
+def test_a_grey_png_comes_back_as_rgba():
+    grey = io.BytesIO()
+    Image.fromarray(np.full((4, 6), 200, np.uint8)).save(grey, format="PNG")
+    image = decode_drawing(PNG_URL + base64.b64encode(grey.getvalue()).decode())
+    assert image.shape == (4, 6, 4) and (image[..., 3] == 255).all() and (image[..., :3] == 200).all()
