@@ -3,7 +3,8 @@
     streamlit run app.py
 
 This file only assembles the page: the sidebar picks a model, the digit (drawn, from the gallery
-or the MNIST test set) sits beside the prediction, and the tabs (ui/*_tab.py) look inside.
+or the MNIST test set) sits beside the live reading (read in the browser as the pen moves), and the tabs
+(ui/*_tab.py) look inside.
 """
 
 import streamlit as st
@@ -18,8 +19,8 @@ from ui.insight_tab import insight_tab
 from ui.inspect_tab import inspect_tab
 from ui.lesson import lesson_entry, lesson_panel
 from ui.link import open_link
-from ui.page import compact_on_phones
-from ui.prediction import prediction_summary
+from ui.page import compact_layout
+from ui.prediction import live_reading, unsure_note
 from ui.sidebar import add_checkpoint_form, loaded_models, model_picker
 from ui.state import Key, Tab
 from ui.train_tab import train_tab
@@ -38,26 +39,31 @@ torch.set_num_threads(1)  # two cores: one for training, one for everyone's page
 
 def main() -> None:
     st.set_page_config(page_title="rnnviz: how a recurrent network reads", page_icon="✍️", layout="wide")
-    compact_on_phones()
+    compact_layout()
     with st.container(key=Key.PAGE_HEAD):
         st.title("✍️ Watch a network read your handwriting")
         st.caption("The network reads a 28 x 28 image one row of 28 pixels per step, top to bottom, and only "
-                   "then names the digit. Draw one and see what happens inside, step by step.")
+                   "then names the digit. Draw one: it reads in your browser as your pen moves.")
         lesson_entry()
     open_link()  # a page opened from a link is set up before its widgets
     selected = model_picker()  # a ui.cache.Loaded, or None
     guarded(add_checkpoint_form)
     shipped = cache.shipped_models()
 
-    digit_column, result_column = st.columns([1, 1.3])
+    digit_column, reading_column = st.columns([1, 1.9])
     with digit_column:
         entries = [loaded.entry for loaded in ([selected] if selected else []) + list(shipped.values())]
         image = guarded(lambda: digit_input(entries))  # (28, 28) in [0, 1], or None
-    reading = None
+    reading = None  # the server's own reading of the digit it was last sent
     if selected is not None and image is not None:
         reading = read_digit(selected.model, image, cache.saved_index(selected.entry))
-    with result_column:
-        guarded(lambda: prediction_summary(reading) if reading else st.markdown(INTRO))
+    with reading_column:
+        if selected is not None:
+            models = [selected.model] + [loaded.model for loaded in shipped.values() if loaded is not selected]
+            guarded(lambda: live_reading(selected, models, image))
+        guarded(lambda: unsure_note(reading) if reading else None)
+    with st.expander("How it works"):
+        st.markdown(INTRO)
 
     tabs = {
         Tab.INSPECT: lambda: inspect_tab(selected, reading.trace if reading else None),

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+from safetensors.numpy import save as write_safetensors
 
 from .config import COLS, ROWS
 from .intervention import Intervention
@@ -63,6 +64,27 @@ PANELS = {
     ),
     "rnn": (("hidden", "h", "Hidden state h: what the read-out sees", "state"),),
 }
+
+
+def model_id(model: RowReader) -> str:
+    """A short digest of a model's config and weights: how the browser names it."""
+    digest = hashlib.sha1(json.dumps(model.config, sort_keys=True).encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode() + tensor.detach().cpu().numpy().astype("<f4").tobytes())
+    return digest.hexdigest()[:12]
+
+
+def weights(models: list[RowReader]) -> bytes:
+    """Every model's weights as the browser reads them (rnnviz/web/weights.js): one safetensors file of
+    float32 tensors named "<model id>/<PyTorch name>", the models' configs in its metadata. Sent once: the
+    page keeps it, and the browser reads every drawing with it."""
+    tensors, configs = {}, {}
+    for model in models:
+        name_of = model_id(model)
+        configs[name_of] = model.config
+        for name, tensor in model.state_dict().items():
+            tensors[f"{name_of}/{name}"] = tensor.detach().cpu().numpy().astype("<f4")
+    return write_safetensors(tensors, metadata={"models": json.dumps(configs, sort_keys=True)})
 
 
 def to_bytes(values: np.ndarray, lo: float, hi: float) -> str:
@@ -162,11 +184,15 @@ def race(racers: list[Racer], image, intervention: Intervention | None = None) -
     return Race(view_data(panels, cell_range, intervention.describe()), traces)
 
 
-def answer(trace: Trace) -> dict:
-    """The answer beside the prediction: the image the network read and the class probabilities after the
-    last row."""
-    return fingerprinted({"view": "answer", "cols": COLS, "rows": ROWS, "image": to_bytes(trace.image, 0, 1),
-                          "probs": [round(float(p), 4) for p in trace.probs[-1]], "prediction": trace.prediction})
+def live(name: str, model: RowReader, image: np.ndarray | None = None, canvas: str | None = None) -> dict:
+    """What the live reading beside the canvas draws: the model by its id (its weights travel once, by
+    `weights`) and its panels' titles; and the digit, either the pen on the canvas whose component key is
+    `canvas`, read in the browser as it moves, or `image` (28, 28), chosen on the server."""
+    panels = [{"quantity": what, "symbol": symbol, "title": title, "range": kind}
+              for what, symbol, title, kind in PANELS[model.cell_type]]
+    return fingerprinted({"view": "live", "model": model_id(model), "name": name, "cell": model.cell_type,
+                          "units": model.hidden_size, "steps": ROWS, "cols": COLS, "panels": panels, "canvas": canvas,
+                          "image": None if image is None else to_bytes(image, 0, 1)})
 
 
 def alike(candidates: list[Alike]) -> dict:

@@ -29,7 +29,7 @@ from .state import Key
 # Restyles the canvas component's own elements (class names from its index-style.css). The toolbar
 # leaves its absolute, hover-revealed place for the normal flow, first in a column, so it sits above
 # the canvas and the component grows to make room (nothing overlaps the widget above either). Its
-# "Update the app" button is useless when every stroke is sent, and its "Edit" toggle would turn a
+# "Update the app" button is useless when the live view sends the drawing at each pause (rnnviz/web/pen.js), and its "Edit" toggle would turn a
 # stroke into a drag: hidden, leaving undo, redo and reset.
 TOOLBAR_CSS = """
 .dc-root { display: flex; flex-direction: column; }
@@ -66,16 +66,17 @@ toolbar_above = st.components.v2.component("rnnviz.canvas_toolbar_above", js=TOO
 
 def drawn_digit():
     """The canvas drawing as a (28, 28) float32 image in [0, 1], or None (with a hint) while there is none."""
-    brush = st.slider("Brush width", MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH, key=Key.BRUSH)
+    brush = st.session_state.get(Key.BRUSH, DEFAULT_BRUSH)  # its slider sits under the canvas
     with st.container(gap=None):  # the toolbar mover has no height: no gap for it either
         # initial_drawing stays the same: a new one would reset the canvas a rerun later (see above).
         try:
             st_canvas(stroke_width=brush, stroke_color="#ffffff", background_color="#000000", width=CANVAS_SIDE,
-                      height=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True, key=Key.CANVAS)
+                      height=CANVAS_SIDE, drawing_mode="freedraw", update_streamlit=False, key=Key.CANVAS)
         except (AttributeError, KeyError, TypeError, ValueError):  # a state no canvas sends (the canvas is up)
             pass  # drawing_url finds it malformed, and the page says so
         toolbar_above(data={"canvas": Key.CANVAS, "css": TOOLBAR_CSS}, width="content", height="content")
-    url = drawing_url(st.session_state.get(Key.CANVAS))  # only decode_drawing decodes it
+    st.slider("Brush width", MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH, key=Key.BRUSH)
+    url = drawing_url(st.session_state.get(Key.LIVE_VIEW))  # only decode_drawing decodes it
     if url is None:
         st.info("Draw a digit (0-9) on the black square: white ink, one digit, as large as you like. "
                 "Undo and clear (the bin) are above it.")

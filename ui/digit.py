@@ -51,7 +51,7 @@ def digit_input(entries: list[store.Entry]) -> np.ndarray | None:
                Source.TEST_SET: lambda: test_set_digit(entries)}
     if Key.LINK_DIGIT in st.session_state:
         sources[Source.LINK] = linked_digit
-    source = st.radio("Input", list(sources), horizontal=True, key=Key.SOURCE,
+    source = st.radio("Input", list(sources), horizontal=True, key=Key.SOURCE, label_visibility="collapsed",
                       help="Draw your own digit, or pick a real one: from the bundled gallery, or any of the "
                            "MNIST test set")
     return sources[source]()

@@ -1,24 +1,29 @@
-"""The answer beside the drawing: the prediction, whether to trust it, the 28 x 28 image the network
-read, and its class probabilities."""
+"""The live reading beside the digit: the selected model reads it in the visitor's browser (the pen's drawing
+as it moves, or the digit chosen here), with the server's verdict on whether to trust its answer."""
 
+import numpy as np
 import streamlit as st
 
 from rnnviz import browser_data
 from rnnviz.reading import Reading
 
-from .state import SEEN_CAPTION, UNSURE, Key
-from .views import show
+from .cache import Loaded
+from .state import UNSURE, Key, Source
+from .views import send_weights, show
 
 
-def prediction_summary(reading: Reading) -> None:
-    """The answer and its verdict (none when the model has no index to judge by), what it read and its class
-    probabilities."""
-    digit_trace, verdict = reading.trace, reading.verdict
-    st.metric("Prediction", digit_trace.prediction, help="The digit with the highest probability after all 28 rows")
-    st.caption(f"Probability {digit_trace.probs[-1].max():.0%} after the last row; it has held this answer since "
-               f"row {digit_trace.settled_step}.")
-    if verdict is not None and not verdict.sure:
-        st.warning(f"**{UNSURE}:** {verdict.reason}. Draw one digit, large and clear, and it will read it "
+def live_reading(selected: Loaded, models: list, image: np.ndarray | None) -> None:
+    """The weights of `models` (every loaded one, sent once), then the live view of `selected` reading the
+    pen (when the visitor draws) or `image`."""
+    send_weights(models, key=Key.WEIGHTS)
+    drawing = st.session_state.get(Key.SOURCE, Source.DRAW) == Source.DRAW
+    data = browser_data.live(selected.entry.name, selected.model, image=None if drawing else image,
+                             canvas=Key.CANVAS if drawing else None)
+    show("live", data, key=Key.LIVE_VIEW)
+
+
+def unsure_note(reading: Reading) -> None:
+    """The server's verdict on the answer, when it is not sure (none when the model has no index to judge by)."""
+    if reading.verdict is not None and not reading.verdict.sure:
+        st.warning(f"**{UNSURE}:** {reading.verdict.reason}. Draw one digit, large and clear, and it will read it "
                    f"better. **Inspect** shows the training digits it finds alike.", icon=":material/help:")
-    labels = {"seen": SEEN_CAPTION, "title": "Class probabilities after all 28 rows"}
-    show("answer", {**browser_data.answer(digit_trace), **labels}, key=Key.ANSWER_VIEW)

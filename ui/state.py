@@ -68,7 +68,8 @@ class Key(StrEnum):
     TAB = "tab"  # tabs: the open Tab
     PAGE_HEAD = "page-head"  # container: the title and its caption (compact on a phone, ui/page.css)
     VISITOR = "visitor"  # value: this visitor's id (rnnviz.serving.store: their own model folder)
-    ANSWER_VIEW = "answer-view"  # view: the image read and the class probabilities, beside the prediction
+    WEIGHTS = "weights"  # view: the loaded models' weights, sent once for every view of the page
+    LIVE_VIEW = "live-view"  # view: the live reading beside the canvas; its state holds the drawing sent at a pause
     LINK_NOTE = "link-note"  # value: what of the link the page was opened from was ignored ("" when nothing)
     # the guided lesson (ui/lesson.py)
     LESSON_STEP = "lesson-step"  # value: the step shown (from 0), absent outside the lesson

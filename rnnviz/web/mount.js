@@ -19,6 +19,7 @@ export function mount(component, build, shape = () => null) {
   const asked = data?.step ?? null, moved = asked !== null && asked !== view.askedStep;
   view.askedStep = asked;
   view.link = data?.link;
+  view.setState = component.setStateValue;  // for a view that tells the server something (the live view)
   if (moved) {
     view.stop();
     view.step = asked;

@@ -1,11 +1,12 @@
-"""The views drawn in the browser: Inspect's step view, Compare's race, the answer beside the prediction
+"""The views drawn in the browser: the live reading beside the canvas, Inspect's step view, Compare's race
 and the training digits alike.
 
-Each is a Streamlit component (Components v2) whose code is a file in rnnviz/web/, served by Streamlit from
-there (pyproject.toml declares the components): ES modules that import each other, one entry module and one
-CSS file per view, no build step. A view gets its data once per server run and then draws every step itself,
-on canvases, with no message to the server. The same code and a view's data make a replay: one HTML file
-that plays offline in any browser.
+They are one Streamlit component (Components v2) whose code is in rnnviz/web/, served by Streamlit from
+there as files (pyproject.toml declares it): ES modules that import each other, no build step. One
+component, so that the views share one page-wide reading (rnnviz/web/reading.js): the models' weights are
+mounted once (`send_weights`), and the browser reads each digit itself, as the pen moves, with no message
+to the server. The same code and a view's data make a replay: one HTML file that plays offline in any
+browser.
 """
 
 import functools
@@ -17,6 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 import rnnviz
+from rnnviz import browser_data
 from rnnviz.figures.palette import VIEW_COLOURS, browser_palette
 
 from ..state import Key
@@ -25,10 +27,15 @@ WEB = Path(rnnviz.__file__).parent / "web"  # the components' asset_dir in pypro
 IMPORT = re.compile(r"^import \{[^}]*\} from '\./([\w.]+)';\n|^@import url\('([\w.]+)'\);.*\n", re.MULTILINE)
 
 
-@functools.cache  # made at the first mount, inside a running app: Streamlit then knows the components' files
-def _component(view: str):
-    return st.components.v2.component(f"rnnviz.{view}_view", html='<div class="view"></div>', css=f"{view}.css",
-                                      js=f"{view}.js")
+@functools.cache  # made at the first mount, inside a running app: Streamlit then knows the component's files
+def _component():
+    return st.components.v2.component("rnnviz.views", html='<div class="view"></div>', css="views.css", js="views.js")
+
+
+def send_weights(models: list, key: str) -> None:
+    """The models' weights (rnnviz.browser_data.weights) for every view of the page. The same models make
+    the same bytes, which the page then keeps: they travel once."""
+    _component()(data=browser_data.weights(models), key=key, width="stretch", height="content")
 
 
 def show(view: str, data: dict, key: str, link: dict | None = None) -> None:
@@ -36,7 +43,8 @@ def show(view: str, data: dict, key: str, link: dict | None = None) -> None:
     with, what its "Copy a link" button needs (ui/link.py), and the step a link or the lesson asked for
     (Key.STEP: the view opens there, and takes it)."""
     extra = {"link": link, "step": st.session_state.pop(Key.STEP, None)} if link else {}
-    _component(view)(data={**data, "palette": browser_palette(), **extra}, key=key)
+    _component()(data={**data, "palette": browser_palette(), **extra}, key=key,
+                 on_drawing_change=lambda: None)  # the live view sends the drawing at each pause
 
 
 def inlined(name: str, done: set[str] | None = None) -> str:

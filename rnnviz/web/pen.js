@@ -1,0 +1,77 @@
+// The pen on streamlit-drawable-canvas, seen from the page: the drawing as the visitor sees it at any moment,
+// read at most once per animation frame while the pen moves, and sent to the server once per pause.
+//
+// The canvas component sits in the same document, in the open shadow root of `.st-key-<its key>`. Fabric.js
+// draws the stroke in progress on its upper canvas and moves it, at pen-up, to the lower `dc-canvas`; the
+// background is a third canvas, below. So the drawing is the two `dc-canvas` layers over black: exactly the
+// PNG the canvas itself would send, which is what this sends too (the server reads it with rnnviz.preprocess).
+
+import { inkFromPixels, preprocess } from './preprocess.js';
+
+export const PAUSE_MS = 700;  // no pen for this long after a stroke (or undo, redo, clear): a pause in drawing
+
+function layers(key) {  // the canvas component's drawing layers [finished strokes, stroke in progress], or null
+  const root = document.querySelector(`.st-key-${CSS.escape(key)} [data-testid="stBidiComponentIsolated"]`)?.shadowRoot;
+  const found = root ? [...root.querySelectorAll('canvas.dc-canvas')] : [];
+  return found.length === 2 ? [root, found.find(c => !c.classList.contains('upper-canvas')),
+                               found.find(c => c.classList.contains('upper-canvas'))] : null;
+}
+
+function flattened(lower, upper, into) {  // the layers over black, on `into` (a canvas of their size)
+  into.width = lower.width; into.height = lower.height;
+  const context = into.getContext('2d', {willReadFrequently: true});
+  context.fillStyle = '#000';
+  context.fillRect(0, 0, into.width, into.height);
+  context.drawImage(lower, 0, 0);
+  context.drawImage(upper, 0, 0);
+  return context;
+}
+
+export function readDrawing(context) {  // the flattened drawing -> {image (28 x 28), or error (why not)}
+  const {width, height} = context.canvas, pixels = context.getImageData(0, 0, width, height).data;
+  try {
+    return {image: preprocess(inkFromPixels(pixels, width, height), width, height)};
+  } catch (error) {
+    return {image: null, error: error.message, empty: Boolean(error.empty)};
+  }
+}
+
+export function drawingNow(key) {  // the canvas's drawing now, as the PNG data URL sent at a pause (or null)
+  const found = layers(key);
+  return found ? flattened(found[1], found[2], document.createElement('canvas')).canvas.toDataURL('image/png') : null;
+}
+
+export function watchPen(key, {onRead, onPause}) {
+  // Follows the canvas of component key `key`: onRead({image | error}) at most once per animation frame while
+  // the drawing changes, onPause(png data URL) after each pause. Returns stop()
+  const into = document.createElement('canvas');
+  let found = null, frame = 0, pause = 0, down = false, sent = null;
+  const readNow = () => {
+    frame = 0;
+    onRead(readDrawing(flattened(found[1], found[2], into)));
+  };
+  const changed = () => { if (!frame) frame = requestAnimationFrame(readNow); };
+  const paused = () => {
+    const url = into.toDataURL('image/png');
+    if (url !== sent) onPause(sent = url);
+  };
+  const handlers = {
+    pointerdown: () => { down = true; clearTimeout(pause); changed(); },
+    pointermove: () => { if (down) changed(); },
+    pointerup: () => { down = false; requestAnimationFrame(() => { changed(); pause = setTimeout(paused, PAUSE_MS); }); },
+    click: () => { setTimeout(() => { readNow(); clearTimeout(pause); pause = setTimeout(paused, PAUSE_MS); }); },
+  };
+  const attach = () => {  // the canvas may mount after this view: look again each frame until it is there
+    found = layers(key);
+    if (!found) { frame = requestAnimationFrame(attach); return; }
+    for (const [name, handle] of Object.entries(handlers)) found[0].addEventListener(name, handle, true);
+    found[0].addEventListener('pointercancel', handlers.pointerup, true);
+    frame = 0;
+    readNow();
+  };
+  attach();
+  return () => {
+    cancelAnimationFrame(frame); clearTimeout(pause);
+    if (found) for (const [name, handle] of Object.entries(handlers)) found[0].removeEventListener(name, handle, true);
+  };
+}

@@ -1,0 +1,38 @@
+// What the views read off a trace (recurrence.js `read`): one quantity's values, the answer, the units in the
+// order the views show them, and the colour range of the cell state. Mirrors rnnviz/measures.py `unit_order`
+// ("contribution") and rnnviz/browser_data.py `cell_state_range`.
+
+import { CLASSES } from './recurrence.js';
+
+export function quantity(trace, name) {  // (steps x units) values of "hidden", "cell_state" or a gate
+  return name === 'hidden' ? trace.hidden : name === 'cell_state' ? trace.cell_state : trace.gates[name];
+}
+
+export function prediction(trace, step = trace.steps) {  // the digit of the highest probability after `step`
+  const probs = trace.probs.subarray((step - 1) * CLASSES, step * CLASSES);
+  let best = 0;
+  for (let k = 1; k < CLASSES; k++) if (probs[k] > probs[best]) best = k;
+  return best;
+}
+
+export function contributionOrder(trace, readoutWeight) {
+  // units, the most telling first: the read-out weight for the answer times the final h (a stable sort)
+  const {units, steps} = trace, best = prediction(trace);
+  const score = Array.from({length: units}, (_, u) => readoutWeight[best * units + u] * trace.hidden[(steps - 1) * units + u]);
+  return [...Array(units).keys()].sort((a, b) => score[b] - score[a] || a - b);
+}
+
+export function arranged(values, order, steps) {  // (steps x units) -> (units in `order`, top first) x steps
+  const units = order.length, out = new Float32Array(units * steps);
+  order.forEach((u, row) => { for (let t = 0; t < steps; t++) out[row * steps + t] = values[t * units + u]; });
+  return out;
+}
+
+export function stateRange(cellStates) {
+  // the colour range of c: the 99th percentile of |c| over the given arrays (null ones skipped), at least 1
+  const values = cellStates.filter(Boolean).flatMap(c => Array.from(c, Math.abs)).sort((a, b) => a - b);
+  if (!values.length) return 1;
+  const at = 0.99 * (values.length - 1), low = Math.floor(at);  // numpy's linear interpolation
+  const high = Math.min(low + 1, values.length - 1);
+  return Math.max(1, values[low] + (values[high] - values[low]) * (at - low));
+}
