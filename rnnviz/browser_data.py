@@ -1,12 +1,12 @@
-"""What the browser views draw: one model reading one digit (Inspect), several racing on one digit under
-one what-if (Compare), the answer beside the prediction, and the training digits alike, as compact
-JSON-ready dicts. Each is sent once per change; the browser then draws any step by itself (ui/views/).
+"""What the browser views get from the server. The browser reads each digit itself, with the models'
+weights (`weights`, sent once as float32 bytes) and its mirror of rnnviz's recurrence and preprocessing
+(rnnviz/web/); the server sends the views what only it knows: which model, the unit or order a link asked
+for, the what-if, a digit it chose (the gallery, a test digit, a link), and what needs more than the
+weights: what a model still remembers (its memory decoders) and the training digits alike. Each view's
+data is a compact JSON-ready dict, sent once per change.
 
-Pictures (the digit, the rows a model still remembers, and Compare's states and gates) travel as
-base64 bytes, 0..255 over a range: the browser maps a byte straight to a colour. Inspect's values
-travel as base64 float16, since the page writes them out as numbers (3 significant digits). Models
-share one range per quantity: states (h, c) on [-range, range], with one range for every h and one
-for every c; gates, images and reconstructions on [0, 1].
+Pictures (a digit chosen on the server, the rows a model still remembers, the training digits alike) travel
+as base64 bytes, 0..255 over [0, 1]: the browser maps a byte straight to a colour.
 """
 
 import base64
@@ -19,13 +19,11 @@ from safetensors.numpy import save as write_safetensors
 
 from .config import COLS, ROWS
 from .intervention import Intervention
-from .measures import ORDERINGS, SIGMOID_GATES, unit_order
+from .measures import ORDERINGS, SIGMOID_GATES
 from .memory import MemoryDecoders
 from .model import RowReader
 from .neighbours import Alike
-from .recurrence import Trace, trace
-
-HIDDEN_RANGE = 1.0  # |h| <= 1 (tanh)
+from .recurrence import GATE_NAMES, trace
 
 
 @dataclass(frozen=True)
@@ -35,14 +33,6 @@ class Racer:
     name: str
     model: RowReader
     decoders: MemoryDecoders | None
-
-
-@dataclass(frozen=True)
-class Race:
-    """What Compare shows: the view's data (view_data), and each racer's trace by name."""
-
-    view: dict
-    traces: dict[str, Trace]
 
 
 # Inspect's panels of each cell type: (quantity, symbol, title, colour range); a quantity is a gate's
@@ -93,50 +83,12 @@ def to_bytes(values: np.ndarray, lo: float, hi: float) -> str:
     return base64.b64encode(np.rint(scaled).astype(np.uint8).tobytes()).decode()
 
 
-def to_halves(values: np.ndarray) -> str:
-    """values as little-endian float16, flattened row-major, base64."""
-    return base64.b64encode(np.asarray(values, dtype="<f2").tobytes()).decode()
-
-
-def quantity(trace: Trace, name: str) -> np.ndarray:
-    """(steps, hidden) values of one of a trace's quantities: "hidden", "cell_state" or a gate."""
-    return {"hidden": trace.hidden, "cell_state": trace.cell_state}.get(name, trace.gates.get(name))
-
-
 def cell_state_range(cell_states: list) -> float:
-    """The one colour range of the LSTM's c in every view: the 99th percentile of |c| over the
-    (steps, hidden) arrays given (None for models without one), at least 1."""
+    """The one colour range of the LSTM's c in a view: the 99th percentile of |c| over the (steps, hidden)
+    arrays given (None for models without one), at least 1. The browser's views compute it themselves
+    (rnnviz/web/trace.js `stateRange`); this is their reference."""
     values = [np.abs(c).ravel() for c in cell_states if c is not None]
     return max(1.0, float(np.percentile(np.concatenate(values), 99))) if values else 1.0
-
-
-def model_view(name: str, trace: Trace, order: np.ndarray, cell_range: float, reconstruction: np.ndarray | None,
-               baseline: Trace | None = None) -> dict:
-    """One model's panel: name; trace of the digit; order (hidden,) of its units, top first; the range of c;
-    reconstruction (steps, 28, 28) of the rows read (NaN for rows not read), or None; baseline: the same
-    model with no what-if (its prediction is shown beside a changed one)."""
-    hidden_ordered = trace.hidden[:, order].T  # (hidden, steps): one line per unit, one column per step
-    cell_state = trace.cell_state
-    return {
-        "name": name,
-        "cell": trace.cell_type,
-        "units": int(trace.hidden.shape[1]),
-        "image": to_bytes(trace.image, 0, 1),  # 28 x 28
-        "probs": np.round(trace.probs, 4).tolist(),  # (steps, 10)
-        "hidden": to_bytes(hidden_ordered, -HIDDEN_RANGE, HIDDEN_RANGE),  # units x steps
-        "cell_state": None if cell_state is None else to_bytes(cell_state[:, order].T, -cell_range, cell_range),
-        "gates": {name: to_bytes(values[:, order], 0, 1)  # steps x units, per step the units in order
-                  for name, values in trace.gates.items() if name in SIGMOID_GATES},
-        "reconstruction": None if reconstruction is None else to_bytes(np.nan_to_num(reconstruction, nan=0.0), 0, 1),
-        "prediction": trace.prediction,
-        "was": None if baseline is None or baseline.prediction == trace.prediction else baseline.prediction,
-    }
-
-
-def view_data(models: list[dict], cell_range: float, note: str = "") -> dict:
-    """Everything Compare's view draws: the models' panels (model_view), the shared range of c, a note."""
-    return fingerprinted({"view": "compare", "steps": ROWS, "cols": COLS, "cell_range": round(cell_range, 3),
-                          "hidden_range": HIDDEN_RANGE, "models": models, "note": note})
 
 
 def fingerprinted(view: dict) -> dict:
@@ -145,54 +97,57 @@ def fingerprinted(view: dict) -> dict:
     return {**view, "id": digest}
 
 
-def inspect(name: str, model: RowReader, trace: Trace, unit: int | None = None, order: str | None = None) -> dict:
-    """Everything Inspect's view draws of `model` reading one digit: its name; the digit; the class
-    probabilities after every step; each panel's values (steps, hidden) as float16 and the range of c;
-    the units in every order of ORDERINGS (top first: the page offers each, the first at the start); and
-    the unit to follow (None: the top one) and the order to show (None: the first), which the visitor may
-    change in the page."""
-    orders = {by: unit_order(model, trace, by) for by in ORDERINGS}
-    panels = [{"quantity": what, "symbol": symbol, "title": title, "range": kind,
-               "values": to_halves(quantity(trace, what))}  # steps x units, in the units' own order
-              for what, symbol, title, kind in PANELS[trace.cell_type]]
-    cell_range = round(cell_state_range([trace.cell_state]), 3)
-    return fingerprinted({
-        "view": "inspect", "name": name, "cell": trace.cell_type, "steps": trace.steps, "cols": COLS,
-        "units": int(trace.hidden.shape[1]), "image": to_bytes(trace.image, 0, 1), "probs": to_halves(trace.probs),
-        "prediction": trace.prediction, "panels": panels,
-        "orders": {by: [int(u) for u in order] for by, order in orders.items()},
-        "order_names": {by: ORDERINGS[by] for by in orders},
-        "unit": None if unit is None else int(unit), "order": order if order in ORDERINGS else None,
-        "ranges": {"gate": [0, 1], "state": [-HIDDEN_RANGE, HIDDEN_RANGE], "cell_state": [-cell_range, cell_range]},
-    })
-
-
-def race(racers: list[Racer], image, intervention: Intervention | None = None) -> Race:
-    """Every racer reading the (28, 28) image under the what-if: the view's data (units ordered by their
-    contribution to each model's answer, c on one shared range, the rows each still remembers) and the
-    traces. With an active what-if each panel also names the answer it gave without it."""
-    intervention = intervention or Intervention()
-    traces = {racer.name: trace(racer.model, image, intervention) for racer in racers}
-    cell_range = cell_state_range([t.cell_state for t in traces.values()])
-    panels = []
-    for racer in racers:
-        digit_trace = traces[racer.name]
-        baseline = trace(racer.model, image) if intervention.active else None
-        reconstruction = None if racer.decoders is None else racer.decoders.reconstruct(digit_trace)
-        panels.append(model_view(racer.name, digit_trace, unit_order(racer.model, digit_trace, "contribution"),
-                                 cell_range, reconstruction, baseline))
-    return Race(view_data(panels, cell_range, intervention.describe()), traces)
+def panel_titles(cell_type: str) -> list[dict]:
+    """The panels a view shows of a model of this cell type, in order: quantity, symbol, title, colour range."""
+    return [{"quantity": what, "symbol": symbol, "title": title, "range": kind}
+            for what, symbol, title, kind in PANELS[cell_type]]
 
 
 def live(name: str, model: RowReader, image: np.ndarray | None = None, canvas: str | None = None) -> dict:
     """What the live reading beside the canvas draws: the model by its id (its weights travel once, by
-    `weights`) and its panels' titles; and the digit, either the pen on the canvas whose component key is
-    `canvas`, read in the browser as it moves, or `image` (28, 28), chosen on the server."""
-    panels = [{"quantity": what, "symbol": symbol, "title": title, "range": kind}
-              for what, symbol, title, kind in PANELS[model.cell_type]]
+    `weights`) and its panels; and the digit, either the pen on the canvas whose component key is `canvas`,
+    read in the browser as it moves, or `image` (28, 28), chosen on the server."""
     return fingerprinted({"view": "live", "model": model_id(model), "name": name, "cell": model.cell_type,
-                          "units": model.hidden_size, "steps": ROWS, "cols": COLS, "panels": panels, "canvas": canvas,
+                          "units": model.hidden_size, "steps": ROWS, "cols": COLS,
+                          "panels": panel_titles(model.cell_type), "canvas": canvas,
                           "image": None if image is None else to_bytes(image, 0, 1)})
+
+
+def inspect(name: str, model: RowReader, unit: int | None = None, order: str | None = None) -> dict:
+    """What Inspect's view needs to read the page's digit through `model` and show every step: the model
+    by its id, its panels, the orders of the units it offers (ORDERINGS), and the unit to follow (None:
+    the top one) and the order to show (None: the first), which the visitor may change in the page."""
+    return fingerprinted({
+        "view": "inspect", "model": model_id(model), "name": name, "cell": model.cell_type, "steps": ROWS,
+        "cols": COLS, "units": model.hidden_size, "panels": panel_titles(model.cell_type),
+        "order_names": dict(ORDERINGS), "unit": None if unit is None else int(unit),
+        "order": order if order in ORDERINGS else None,
+    })
+
+
+def what_if(intervention: Intervention) -> dict:
+    """A what-if as the browser's recurrence takes it (rnnviz/web/recurrence.js)."""
+    return {"keepGate": intervention.keep_gate, "silenced": [int(u) for u in intervention.silenced],
+            "blankRows": None if intervention.blank_rows is None else list(intervention.blank_rows)}
+
+
+def compare(racers: list[Racer], image: np.ndarray | None, intervention: Intervention | None = None) -> dict:
+    """What Compare's view needs to race the racers on the page's digit under one what-if, in the browser:
+    each model by its id, with its gates, and what it still remembers of `image` (the digit the server was
+    last sent, read under the what-if: rows 1..t decoded after each step t, steps x 28 x 28 bytes; None
+    without decoders or digit), and the what-if in words."""
+    intervention = intervention or Intervention()
+    models = []
+    for racer in racers:
+        memory = None
+        if racer.decoders is not None and image is not None:
+            reconstruction = racer.decoders.reconstruct(trace(racer.model, image, intervention))
+            memory = to_bytes(np.nan_to_num(reconstruction, nan=0.0), 0, 1)
+        models.append({"id": model_id(racer.model), "name": racer.name, "cell": racer.model.cell_type,
+                       "units": racer.model.hidden_size, "memory": memory,
+                       "gates": [name for name in GATE_NAMES[racer.model.cell_type] if name in SIGMOID_GATES]})
+    return fingerprinted({"view": "compare", "steps": ROWS, "cols": COLS, "models": models,
+                          "what_if": what_if(intervention), "note": intervention.describe()})
 
 
 def alike(candidates: list[Alike]) -> dict:

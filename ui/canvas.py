@@ -29,8 +29,9 @@ from .state import Key
 # Restyles the canvas component's own elements (class names from its index-style.css). The toolbar
 # leaves its absolute, hover-revealed place for the normal flow, first in a column, so it sits above
 # the canvas and the component grows to make room (nothing overlaps the widget above either). Its
-# "Update the app" button is useless when the live view sends the drawing at each pause (rnnviz/web/pen.js), and its "Edit" toggle would turn a
-# stroke into a drag: hidden, leaving undo, redo and reset.
+# "Update the app" button is useless when the live view sends the drawing at each pause
+# (rnnviz/web/pen.js), and its "Edit" toggle would turn a stroke into a drag: hidden, leaving undo, redo
+# and reset.
 TOOLBAR_CSS = """
 .dc-root { display: flex; flex-direction: column; }
 .dc-toolbar, .dc-root:hover > .dc-toolbar {

@@ -6,19 +6,20 @@ from pathlib import Path
 import streamlit as st
 
 from rnnviz import CELL_TYPES
-from rnnviz.browser_data import Racer, race
+from rnnviz.browser_data import Racer, compare
 from rnnviz.config import ROWS
 from rnnviz.figures.charts import compare_figure
 from rnnviz.figures.measure_charts import memory_curve_figure
 from rnnviz.intervention import Intervention
+from rnnviz.recurrence import trace
 from rnnviz.serving import store
 
 from . import cache
 from .cache import Loaded
 from .link import link_data
 from .state import KEEP_GATE_CHOICES, Chart, Key, Tab
-from .views import replay_html, show
-from .widgets import NO_DIGIT, chart, not_measured_yet, replay_button
+from .views import replay_html, send_weights, show
+from .widgets import chart, not_measured_yet, replay_button
 
 HOW_TO_READ = (
     "One panel per model, all at the same row: drag the **slider** or press **▶ Play** (it runs in your browser). "
@@ -73,19 +74,21 @@ def compare_tab(image, models: dict[str, Loaded]) -> None:
         st.info("Pick at least two models to compare.")
         return
     racers = [Racer(short_name(loaded), loaded.model, cache.saved_memory(loaded.entry)) for loaded in chosen]
-    if image is None:
-        st.info(NO_DIGIT)
-    else:
-        st.markdown("The same digit through every model, row by row. Which one makes up its mind first, and "
-                    "which still remembers the top of the digit at the end?")
-        what_if = _what_if([loaded.model.hidden_size for loaded in chosen])
-        raced = race(racers, image, what_if)
-        show("compare", raced.view, key=Key.COMPARE_VIEW, link=link_data(Tab.COMPARE, chosen, image, what_if))
-        st.caption(HOW_TO_READ)
-        replay_button(st, lambda: replay_html("compare", raced.view, "rnnviz: " + ", ".join(raced.traces) + " race"),
+    st.markdown("The same digit through every model, row by row, read in your browser as you draw. Which one makes "
+                "up its mind first, and which still remembers the top of the digit at the end?")
+    what_if = _what_if([loaded.model.hidden_size for loaded in chosen])
+    send_weights([racer.model for racer in racers], key=Key.COMPARE_WEIGHTS)
+    view = compare(racers, image, what_if)
+    show("compare", view, key=Key.COMPARE_VIEW, link=link_data(Tab.COMPARE, chosen, image, what_if) if image is not None
+         else None)
+    st.caption(HOW_TO_READ)
+    if image is not None:
+        names = ", ".join(racer.name for racer in racers)
+        replay_button(st, lambda: replay_html(view, f"rnnviz: {names} race", [racer.model for racer in racers], image),
                       "rnnviz-compare-replay.html", Key.COMPARE_REPLAY)
         if st.toggle("All steps at once, as a chart (with PNG download)", key=Key.COMPARE_CHART):
-            chart(compare_figure(raced.traces), key=Chart.COMPARE)  # 0.2 s to build: only when asked for
+            traces = {racer.name: trace(racer.model, image, what_if) for racer in racers}
+            chart(compare_figure(traces), key=Chart.COMPARE)  # 0.2 s to build: only when asked for
     curves = {racer.name: racer.decoders.lag_r2 for racer in racers if racer.decoders is not None}
     if curves:
         chart(memory_curve_figure(curves), key=Chart.MEMORY_CURVES)

@@ -46,15 +46,21 @@ def alike_digits(entry, trace) -> None:
 
 
 def inspect_tab(selected, trace) -> None:
-    """selected: the picked ui.cache.Loaded (or None); trace: its Trace of the current digit, or None."""
-    if trace is None:
+    """selected: the picked ui.cache.Loaded (or None); trace: the server's Trace of the digit it was last sent
+    (or None). The view reads the page's digit in the browser, as the pen moves; the downloads and the
+    training digits alike are of the server's trace."""
+    if selected is None:
         st.info(NO_DIGIT)
         return
     model = selected.model
     st.markdown(EXPLAIN[model.cell_type])
-    view = browser_data.inspect(selected.entry.name, model, trace, st.session_state.get(Key.UNIT),
-                         st.session_state.get(Key.ORDER))
-    show("inspect", view, key=Key.INSPECT_VIEW, link=link_data(Tab.INSPECT, [selected], trace.image))
+    view = browser_data.inspect(selected.entry.name, model, st.session_state.get(Key.UNIT),
+                                st.session_state.get(Key.ORDER))
+    link = link_data(Tab.INSPECT, [selected], trace.image) if trace else None
+    show("inspect", view, key=Key.INSPECT_VIEW, link=link)
     st.caption(HOW_TO_READ)
-    trace_downloads(trace, lambda: replay_html("inspect", view, f"rnnviz: {model.cell_type.upper()} reading a digit"))
+    if trace is None:
+        return
+    trace_downloads(trace, lambda: replay_html(view, f"rnnviz: {model.cell_type.upper()} reading a digit", [model],
+                                               trace.image))
     alike_digits(selected.entry, trace)

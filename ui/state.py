@@ -108,6 +108,7 @@ class Key(StrEnum):
     BLANK = "blank"  # toggle: blank a band of rows
     BLANK_ROWS = "blank-rows"  # range slider: (first, last) rows blanked
     COMPARE_VIEW = "compare-view"  # view: the race, drawn in the browser
+    COMPARE_WEIGHTS = "compare-weights"  # view: the compared models' weights (those not sent beside the canvas)
     COMPARE_REPLAY = "compare-replay"  # download: the race as one HTML file
     COMPARE_CHART = "compare-chart"  # toggle: also show Compare's static chart of all steps
     # Insight

@@ -122,12 +122,6 @@ export function colourBar(parent, table, low, high, label) {
   return set;
 }
 
-export function mostLikely(probs) {  // the digit of the highest probability
-  let best = 0;
-  probs.forEach((p, digit) => { if (p > probs[best]) best = digit; });
-  return best;
-}
-
 export function probabilityBars(parent, title) {
   // ten bars, one per digit; update(probs, best, finals) sets their heights (and marks the final ones)
   const bars = element('div', 'probs', parent);

@@ -1,10 +1,13 @@
 // Inspect's view: one model reading one digit, every gate and state at one step. The slider and ▶ Play move
 // the step, the order of the units and the unit followed change in the page, with no message to the
 // server; hovering (or tapping) a heatmap writes out that unit's update at that step with its numbers, and
-// clicking it follows that unit. Its data: rnnviz/browser_data.py `inspect`. Drawn with draw.js.
+// clicking it follows that unit. It reads the digit in the page (reading.js), through the model its data
+// names: rnnviz/browser_data.py `inspect`. Drawn with draw.js.
 
-import { bytes, halves, toBytes } from './decode.js';
-import { colourBar, digitImage, element, heatmap, lineChart, mostLikely, probabilityBars, tooltip } from './draw.js';
+import { toBytes } from './decode.js';
+import { colourBar, digitImage, element, heatmap, lineChart, probabilityBars, tooltip } from './draw.js';
+import { model, onDigit, traceOf } from './reading.js';
+import { mostLikely, prediction, quantity, stateRange, unitOrders } from './trace.js';
 import { linkButton, stepper } from './controls.js';
 import { mount } from './mount.js';
 
@@ -127,7 +130,7 @@ function buildInspect(root, data, view, tables) {
   };
 
   const arrange = () => {  // the heatmaps in the chosen order, and the followed unit
-    const {next, orders, values} = now, order = orders[view.by];
+    const {next, orders, values} = now, order = orders[view.by];  // values: steps x units
     root.dataset.order = view.by;
     follow();
     maps.forEach(({panel, map, relabel}) => {
@@ -139,30 +142,41 @@ function buildInspect(root, data, view, tables) {
     });
   };
 
-  const load = next => {  // next data of the same shape: every canvas repainted, none made again
-    const values = Object.fromEntries(next.panels.map(panel => [panel.quantity, halves(panel.values)]));  // steps x units
-    const probs = halves(next.probs);  // steps x 10
-    const orders = next.orders, first = Object.keys(orders)[0];
-    if (next.order && next.order !== view.askedOrder) view.by = next.order;  // the page asked for an order
+  const ask = next => {  // what the page asked for (an order, a unit to follow), once each
+    if (next.order && next.order !== view.askedOrder) view.by = next.order;
     view.askedOrder = next.order;
-    if (!(view.by in orders)) view.by = first;
-    if (next.unit !== view.askedUnit || !(view.unit < units)) {  // the page asked for a unit (or none is followed yet)
+    if (next.unit !== view.askedUnit || !(view.unit < units)) {
       view.askedUnit = next.unit;
-      view.unit = next.unit ?? orders[first][0];
+      view.unit = next.unit ?? null;
     }
-    now = {next, orders, values, value: (name, step, u = view.unit) => values[name][(step - 1) * units + u],
+    view.model = next.model;
+  };
+  const fill = () => {  // the digit read now through the model: every canvas repainted, none made again
+    const trace = traceOf(view.model);
+    root.classList.toggle('empty', !trace);
+    if (!trace) return;
+    const orders = unitOrders(trace, model(view.model).readoutWeight), first = Object.keys(orders)[0];
+    if (!(view.by in orders)) view.by = first;
+    if (view.unit === null || !(view.unit < units)) view.unit = orders[first][0];
+    const range = stateRange([trace.cell_state]), probs = trace.probs;
+    const values = Object.fromEntries(data.panels.map(panel => [panel.quantity, quantity(trace, panel.quantity)]));
+    now = {next: {...data, ranges: {gate: [0, 1], state: [-1, 1], cell_state: [-range, range]}}, orders, values,
+           value: (name, step, u = view.unit) => values[name][(step - 1) * units + u],
            probsAt: step => probs.subarray((step - 1) * 10, step * 10)};
-    drawInput.set(bytes(next.image));
+    drawInput.set(toBytes(trace.image, 0, 1));
+    const answer = prediction(trace);
     drawProbs.set([...Array(10).keys()].map(digit => ({
       values: Array.from({length: steps}, (_, t) => probs[t * 10 + digit]), colour: colours[digit],
-      width: digit === next.prediction ? 3.5 : 1.5})), 0, 1, ['0%', '100%']);
+      width: digit === answer ? 3.5 : 1.5})), 0, 1, ['0%', '100%']);
     arrange();
     go(view.step ?? steps);
   };
   const go = stepper(stepArea, steps, view, show);
   if (data.link) linkButton(stepArea, view, link => ({[link.unit]: view.unit, [link.order]: view.by}));
-  load(data);
-  return load;
+  ask(data);
+  view.off?.();
+  view.off = onDigit(fill);
+  return next => { ask(next); fill(); };
 }
 
 export default function mountInspect(component) {

@@ -10,7 +10,7 @@ import { stepper } from './controls.js';
 import { mount } from './mount.js';
 import { model, onDigit, setDigit, traceOf } from './reading.js';
 import { watchPen } from './pen.js';
-import { CLASSES } from './recurrence.js';
+import { CLASSES } from './config.js';
 import { arranged, contributionOrder, prediction, quantity, stateRange } from './trace.js';
 
 let pen = null;  // the one pen watcher: {key, stop, send (the view's latest setStateValue)}
@@ -69,7 +69,7 @@ function buildLive(root, data, view, tables) {
     root.dataset.step = step;
     if (!trace) return;
     const probs = trace.probs.subarray((step - 1) * CLASSES, step * CLASSES);
-    bars(probs, prediction({...trace, steps: step}), trace.probs.subarray((trace.steps - 1) * CLASSES));
+    bars(probs, prediction(trace, step), trace.probs.subarray((trace.steps - 1) * CLASSES));
     seen(step, tables.highlight);
     panels.draw(step);
   };

@@ -6,8 +6,9 @@
 // the longer side to BOX px, put the centre of mass at the centre. An image here is {pixels, height, width}:
 // a typed array, row-major. Each numpy float32 operation is a Math.fround here (or a store into a Float32Array).
 
-// The numbers' home is rnnviz/preprocess.py (ROWS and COLS: rnnviz/config.py); the test checks each against it.
-export const ROWS = 28, COLS = 28;  // the image the network reads
+// The numbers' home is rnnviz/preprocess.py (ROWS and COLS: rnnviz/config.py, via config.js); the test checks each.
+import { COLS, ROWS } from './config.js';
+
 export const BOX = 20;  // the digit's longer side after scaling, px (as in MNIST)
 export const CENTRE = 14.0;  // where MNIST puts the centre of mass (row, col)
 export const STROKE_WIDTH = 2.0;  // stroke width after scaling to the BOX, px (MNIST's median)

@@ -9,7 +9,8 @@
 //         n = tanh(W_in x_t + b_in + r * (W_hn h_(t-1) + b_hn))      h_t = (1 - z) * n + z * h_(t-1)
 //   RNN   h_t = tanh(W_i x_t + b_i + W_h h_(t-1) + b_h)
 
-export const ROWS = 28, COLS = 28, CLASSES = 10;  // rnnviz/config.py
+import { CLASSES, COLS, ROWS } from './config.js';
+
 const MNIST_MEAN = 0.1307, MNIST_STD = 0.3081;  // rnnviz/model.py: the model normalises its own input
 export const GATE_NAMES = {rnn: [], gru: ['reset', 'update', 'candidate'], lstm: ['input', 'forget', 'candidate', 'output']};
 const KEEP_GATE = {lstm: 'forget', gru: 'update'};  // rnnviz/intervention.py: the gate that keeps the old state

@@ -1,25 +1,38 @@
 // What the views read off a trace (recurrence.js `read`): one quantity's values, the answer, the units in the
-// order the views show them, and the colour range of the cell state. Mirrors rnnviz/measures.py `unit_order`
-// ("contribution") and rnnviz/browser_data.py `cell_state_range`.
+// orders the views show them in, and the colour range of the cell state. Mirrors rnnviz/measures.py
+// `unit_order` and rnnviz/browser_data.py `cell_state_range`.
 
-import { CLASSES } from './recurrence.js';
+import { CLASSES } from './config.js';
 
 export function quantity(trace, name) {  // (steps x units) values of "hidden", "cell_state" or a gate
   return name === 'hidden' ? trace.hidden : name === 'cell_state' ? trace.cell_state : trace.gates[name];
 }
 
-export function prediction(trace, step = trace.steps) {  // the digit of the highest probability after `step`
-  const probs = trace.probs.subarray((step - 1) * CLASSES, step * CLASSES);
+export function mostLikely(probs) {  // the digit of the highest probability (the first, at a tie)
   let best = 0;
-  for (let k = 1; k < CLASSES; k++) if (probs[k] > probs[best]) best = k;
+  for (let k = 1; k < probs.length; k++) if (probs[k] > probs[best]) best = k;
   return best;
 }
 
+export function prediction(trace, step = trace.steps) {  // the digit of the highest probability after `step`
+  return mostLikely(trace.probs.subarray((step - 1) * CLASSES, step * CLASSES));
+}
+
+function descending(score) {  // indices, the highest score first (a stable sort, as numpy's argsort(-score))
+  return [...score.keys()].sort((a, b) => score[b] - score[a] || a - b);
+}
+
 export function contributionOrder(trace, readoutWeight) {
-  // units, the most telling first: the read-out weight for the answer times the final h (a stable sort)
+  // units, the most telling first: the read-out weight for the answer times the final h
   const {units, steps} = trace, best = prediction(trace);
-  const score = Array.from({length: units}, (_, u) => readoutWeight[best * units + u] * trace.hidden[(steps - 1) * units + u]);
-  return [...Array(units).keys()].sort((a, b) => score[b] - score[a] || a - b);
+  return descending(Array.from({length: units}, (_, u) => readoutWeight[best * units + u] * trace.hidden[(steps - 1) * units + u]));
+}
+
+export function unitOrders(trace, readoutWeight) {  // the units in every order the views offer (rnnviz ORDERINGS)
+  const {units, steps, hidden} = trace, activity = new Float64Array(units);
+  for (let t = 0; t < steps; t++) for (let u = 0; u < units; u++) activity[u] += Math.abs(hidden[t * units + u]) / steps;
+  return {contribution: contributionOrder(trace, readoutWeight), activity: descending(Array.from(activity)),
+          index: [...Array(units).keys()]};
 }
 
 export function arranged(values, order, steps) {  // (steps x units) -> (units in `order`, top first) x steps

@@ -9,12 +9,14 @@ to the server. The same code and a view's data make a replay: one HTML file that
 browser.
 """
 
+import base64
 import functools
 import html
 import json
 import re
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 import rnnviz
@@ -24,7 +26,8 @@ from rnnviz.figures.palette import VIEW_COLOURS, browser_palette
 from ..state import Key
 
 WEB = Path(rnnviz.__file__).parent / "web"  # the components' asset_dir in pyproject.toml
-IMPORT = re.compile(r"^import \{[^}]*\} from '\./([\w.]+)';\n|^@import url\('([\w.]+)'\);.*\n", re.MULTILINE)
+IMPORT = re.compile(r"^import [^;]* from '\./([\w.]+)';\n|^@import url\('([\w.]+)'\);.*\n", re.MULTILINE)
+DECLARED = re.compile(r"^(?:export )?(?:default )?(?:function|const|let|class) (\w+)", re.MULTILINE)
 
 
 @functools.cache  # made at the first mount, inside a running app: Streamlit then knows the component's files
@@ -49,14 +52,20 @@ def show(view: str, data: dict, key: str, link: dict | None = None) -> None:
 
 def inlined(name: str, done: set[str] | None = None) -> str:
     """A file of rnnviz/web/ with what it imports (JavaScript modules, CSS) put before it, each once, and the
-    import and export words taken out: one script, or one style sheet, that needs no server."""
+    import and export words taken out: one script, or one style sheet, that needs no server. The modules'
+    top-level names share one scope, so each is declared once across them (checked), and a default import
+    uses the name its module's default function has."""
     done = set() if done is None else done
     code, parts = (WEB / name).read_text(), []
     for module, sheet in IMPORT.findall(code):
         if (module or sheet) not in done:
             done.add(module or sheet)
             parts.append(inlined(module or sheet, done))
-    return "\n".join([*parts, re.sub(r"^export (default )?", "", IMPORT.sub("", code), flags=re.MULTILINE)])
+    joined = "\n".join([*parts, re.sub(r"^export (default )?", "", IMPORT.sub("", code), flags=re.MULTILINE)])
+    declared = DECLARED.findall(joined)
+    if len(declared) != len(set(declared)):
+        raise ValueError(f"declared twice in rnnviz/web: {sorted({d for d in declared if declared.count(d) > 1})}")
+    return joined
 
 
 def _shortened(code: str) -> str:
@@ -65,12 +74,14 @@ def _shortened(code: str) -> str:
     return "\n".join(line for line in lines if line and not line.startswith("//"))
 
 
-def replay_html(view: str, data: dict, title: str) -> str:
-    """One self-contained HTML file: the view's code with this data inlined. It plays offline, in any
-    browser, with no server."""
-    css, js = (_shortened(inlined(f"{view}.{kind}")) for kind in ("css", "js"))
+def replay_html(data: dict, title: str, models: list, image: np.ndarray) -> str:
+    """One self-contained HTML file: the page's browser code, the models' weights and the (28, 28) digit
+    inlined, showing the view that `data` describes. The browser reads the digit itself, as on the page:
+    it plays offline, in any browser, with no server."""
+    css, js = (_shortened(inlined(f"views.{kind}")) for kind in ("css", "js"))
     payload = json.dumps({**data, "palette": browser_palette()}).replace("</", "<\\/")  # no "</script>" inside
-    mount = re.search(r"^export default function (\w+)", (WEB / f"{view}.js").read_text(), re.MULTILINE)[1]
+    weights = base64.b64encode(browser_data.weights(models)).decode()
+    digit = base64.b64encode(np.asarray(image, dtype="<f4").tobytes()).decode()
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
@@ -80,6 +91,8 @@ def replay_html(view: str, data: dict, title: str) -> str:
 <p class="credit">Drawn by rnnviz: ▶ Play or drag the slider; it runs with no server.</p>
 <script type="module">
 {js}
-{mount}({{data: {payload}, parentElement: document.body}});
+addWeights(bytes("{weights}"));
+setDigit({{image: new Float32Array(bytes("{digit}").buffer), error: null, empty: false}});
+mountView({{data: {payload}, parentElement: document.body}});
 </script></body></html>
 """
