@@ -11,6 +11,7 @@ import base64
 import binascii
 import io
 import struct
+from collections.abc import Mapping
 
 import numpy as np
 from PIL import Image
@@ -42,10 +43,12 @@ class EmptyCanvasError(CanvasError):
 
 
 def drawing_url(state):
-    """The drawing in the canvas component's state ({"drawing": {"data": url, ...}, ...}): its PNG data URL,
-    None before the first stroke; a malformed state as it is, for decode_drawing to refuse."""
-    drawing = state.get("drawing") if isinstance(state, dict) else None
-    return drawing.get("data") if isinstance(drawing, dict) else state
+    """The drawing in a component's state ({"drawing": {"data": url, ...}, ...}): its PNG data URL, None
+    before the first drawing is sent; a malformed state as it is, for decode_drawing to refuse."""
+    if state is None or (isinstance(state, Mapping) and state.get("drawing") is None):
+        return None
+    drawing = state.get("drawing") if isinstance(state, Mapping) else None
+    return drawing.get("data") if isinstance(drawing, Mapping) else state
 
 
 def _png_size(png: bytes) -> tuple[int, int]:

@@ -15,7 +15,17 @@ from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
 
 import ui.widgets
-from rnnviz import CELL_TYPES, browser_data, measures, preprocess_canvas, save_checkpoint, stats, trace
+from rnnviz import (
+    CELL_TYPES,
+    browser_data,
+    load_model,
+    measures,
+    memory,
+    preprocess_canvas,
+    save_checkpoint,
+    stats,
+    trace,
+)
 from rnnviz.config import DEFAULT_BRUSH
 from rnnviz.data import gallery, nondigits, pendigits
 from rnnviz.figures.palette import browser_palette
@@ -27,9 +37,9 @@ from tests.conftest import ROOT, app_test, canvas_state, markdown_tags, random_m
 from tools import attacks
 from ui import address, cache
 from ui.lesson import load_lesson
+from ui.link import NO_LINK_YET
 from ui.state import (
     KEEP_GATE_CHOICES,
-    SEEN_CAPTION,
     UNSURE,
     Chart,
     InsightView,
@@ -51,7 +61,7 @@ def app(user_models):
     def make(drawing=None, tab=None, **state):
         at = app_test(state)
         if drawing is not None:
-            at.session_state[Key.CANVAS] = canvas_state(drawing)
+            at.session_state[Key.LIVE_VIEW] = canvas_state(drawing)
         if tab is not None:
             at.session_state[Key.TAB] = tab
         return at
@@ -77,6 +87,23 @@ def metric(at, label: str) -> str:
     return found.value
 
 
+def seen_digit(at) -> np.ndarray | None:
+    """The (28, 28) digit the page reads: the one the server chose (sent to the live view), or the server's own
+    reading of the drawing the live view sent (None: no digit)."""
+    live = view_data(at, "live")
+    if live is not None and live["image"] is not None:
+        return (np.frombuffer(base64.b64decode(live["image"]), np.uint8) / np.float32(255)).reshape(28, 28)
+    kept = at.session_state[Key.DRAWN] if Key.DRAWN in at.session_state else None
+    return kept[1] if kept is not None and isinstance(kept[1], np.ndarray) else None
+
+
+def answer(at) -> str | None:
+    """The answer the visitor sees beside the canvas: the selected model's reading of the page's digit. The
+    browser computes it with the same weights (rnnviz/web mirrors rnnviz; tests/web checks the mirror)."""
+    digit = seen_digit(at)
+    return None if digit is None else str(trace(load_model(at.selectbox(key=Key.MODEL).value), digit).prediction)
+
+
 def chart_spec(at, key: str) -> dict:
     [chart] = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
     return json.loads(chart.proto.spec)
@@ -88,7 +115,7 @@ def test_starts_with_the_shipped_models(app):
     options = at.selectbox(key=Key.MODEL).options
     assert [o.split(" ")[0] for o in options] == ["LSTM", "GRU", "RNN"]
     assert "Draw a digit" in at.info[0].value
-    assert not [m for m in at.metric if m.label == "Prediction"]
+    assert answer(at) is None
 
 
 @pytest.mark.slow
@@ -96,7 +123,7 @@ def test_prediction_reads_real_pen_digits(app, drawings):
     for label, rgba in drawings:
         at = app(drawing=rgba).run()
         assert not at.exception
-        assert metric(at, "Prediction") == str(label), f"a drawn {label}"
+        assert answer(at) == str(label), f"a drawn {label}"
 
 
 @pytest.mark.slow
@@ -106,26 +133,32 @@ def test_prediction_is_the_selected_models_own(app, drawings, shipped_models):
     at = app(drawing=rgba).run()
     for cell_type in ("gru", "rnn", "lstm"):
         at.selectbox(key=Key.MODEL).set_value(str(store.shipped_path(cell_type))).run()
-        assert metric(at, "Prediction") == str(trace(shipped_models[cell_type], image).prediction), cell_type
+        assert answer(at) == str(trace(shipped_models[cell_type], image).prediction), cell_type
         assert view_data(at, "inspect")["cell"] == cell_type
 
 
 @pytest.mark.parametrize("cell_type", CELL_TYPES)
-def test_inspect_sends_the_selected_models_trace_once_and_nothing_without_a_digit(app, drawings, shipped_models,
-                                                                                  cell_type):
+def test_inspect_and_the_live_view_read_through_the_selected_model_and_link_the_servers_digit(
+        app, drawings, shipped_models, cell_type):
     chosen = {Key.MODEL: str(store.shipped_path(cell_type))}
     at = app(**chosen).run()
-    assert not at.exception and NO_DIGIT in [info.value for info in at.info] and view_data(at, "inspect") is None
+    model, name = shipped_models[cell_type], store.shipped_path(cell_type).stem
+    assert not at.exception and view_data(at, "inspect")["link"] == {"note": NO_LINK_YET}  # no digit to link
+    assert view_data(at, "live")["canvas"] == Key.CANVAS  # it reads the pen, in the browser
     _, rgba = drawings[7]
     at = app(drawing=rgba, **chosen).run()
     assert not at.exception
-    model, own = shipped_models[cell_type], trace(shipped_models[cell_type], preprocess_canvas(rgba))
     sent = view_data(at, "inspect")
     assert sent.pop("palette") == browser_palette() and sent.pop("step") is None  # no step asked for
     link = parse_qs(sent.pop("link")["query"])  # what its "Copy a link" needs: this digit and model
     assert link[Param.MODELS] == [cell_type] and link[Param.TAB] == ["inspect"]
-    assert np.abs(address.decode_digit(link[Param.DIGIT][0]) - own.image).max() <= 0.5 / 255 + 1e-6  # 8 bits
-    assert sent == browser_data.inspect(cell_type, model, own)  # the trace, every order of the units, no unit asked for
+    image = preprocess_canvas(rgba)  # the server's own reading of the drawing the page sent
+    assert np.abs(address.decode_digit(link[Param.DIGIT][0]) - image).max() <= 0.5 / 255 + 1e-6  # 8 bits
+    assert sent == browser_data.inspect(name, model)  # the model by its weights' id, no unit or order asked for
+    assert view_data(at, "live")["model"] == sent["model"] == browser_data.model_id(model)
+    weights = [e.proto.bytes for e in at.get("bidi_component") if e.proto.bytes]
+    others = [other for other_type, other in shipped_models.items() if other_type != cell_type]
+    assert weights and weights[0] == browser_data.weights([model, *others])  # the selected model's first
 
 
 def test_compare_shows_all_three_models(app, drawings, shipped_models):
@@ -133,17 +166,21 @@ def test_compare_shows_all_three_models(app, drawings, shipped_models):
     image = preprocess_canvas(rgba)
     at = app(drawing=rgba, tab=Tab.COMPARE, **{Key.COMPARE_CHART: True}).run()
     assert not at.exception
-    finals = {m["name"]: m["prediction"] for m in compare_view_data(at)["models"]}
-    assert finals == {cell_type.upper(): trace(shipped_models[cell_type], image).prediction for cell_type in CELL_TYPES}
+    sent = compare_view_data(at)
+    assert [m["name"] for m in sent["models"]] == [cell_type.upper() for cell_type in CELL_TYPES]
+    assert [m["id"] for m in sent["models"]] == [browser_data.model_id(shipped_models[c]) for c in CELL_TYPES]
     spec = chart_spec(at, Chart.COMPARE)
     assert sum(d["type"] == "heatmap" for d in spec["data"]) == 3
+    assert image is not None
 
 
 def view_data(at, view: str) -> dict | None:
-    """The data the page sent to one of its browser views ("inspect", "compare", "answer", "alike"), or None
+    """The data the page sent to one of its browser views ("live", "inspect", "compare", "alike"), or None
     if the view is not on the page."""
-    found = [e.proto for e in at.get("bidi_component") if e.proto.component_name == f"rnnviz.{view}_view"]
-    return json.loads(found[0].json) if found else None
+    sent = [json.loads(e.proto.json) for e in at.get("bidi_component")
+            if e.proto.component_name == "rnnviz.views" and e.proto.json]
+    found = [data for data in sent if data.get("view") == view]
+    return found[0] if found else None
 
 
 def compare_view_data(at) -> dict | None:
@@ -158,17 +195,16 @@ def test_compare_two_models_chosen_and_a_what_if(app, drawings, shipped_models):
     assert not at.exception
     data = compare_view_data(at)
     assert [m["name"] for m in data["models"]] == ["LSTM", "GRU"]
-    assert all(m["reconstruction"] for m in data["models"])  # shipped decoders: the reconstructions are there
-    assert data["models"][0]["prediction"] == trace(shipped_models["lstm"], image).prediction
+    assert all(m["memory"] for m in data["models"])  # shipped decoders: what each remembers is there
+    assert data["what_if"] == {"keepGate": None, "silenced": [], "blankRows": None}
 
     forget = next(choice for choice, value in KEEP_GATE_CHOICES.items() if value == 0.0)
     at.radio(key=Key.KEEP_GATE).set_value(forget).run()
-    clamped = trace(shipped_models["lstm"], image, Intervention(keep_gate=0.0))
     data = compare_view_data(at)
-    assert data["models"][0]["prediction"] == clamped.prediction
-    assert data["models"][0]["was"] == (None if clamped.prediction == trace(shipped_models["lstm"], image).prediction
-                                        else trace(shipped_models["lstm"], image).prediction)
-    assert "clamped to 0" in data["note"]
+    assert data["what_if"]["keepGate"] == 0.0 and "clamped to 0" in data["note"]
+    racer = browser_data.Racer("LSTM", shipped_models["lstm"], memory.saved_memory(store.shipped_path("lstm")))
+    assert data["models"][0]["memory"] == browser_data.compare([racer], image, Intervention(keep_gate=0.0))[
+        "models"][0]["memory"]  # what it remembers under the clamp
 
 
 def test_compare_with_a_checkpoint_gone_missing(app, drawings, user_models, tmp_path, monkeypatch):
@@ -178,7 +214,7 @@ def test_compare_with_a_checkpoint_gone_missing(app, drawings, user_models, tmp_
     at = app(drawing=drawings[0][1], tab=Tab.COMPARE, **{Key.COMPARED: chosen}).run()
     assert not at.exception
     assert [m["name"] for m in compare_view_data(at)["models"]] == ["RNN", "mine (GRU)"]
-    assert compare_view_data(at)["models"][1]["reconstruction"] is None
+    assert compare_view_data(at)["models"][1]["memory"] is None
     assert any("needs the MNIST digits" in i.value and "mine" in i.value for i in at.info)
     mine.unlink()
     at.run()
@@ -191,8 +227,7 @@ def test_compare_with_a_checkpoint_gone_missing(app, drawings, user_models, tmp_
 def test_compare_with_no_digit_yet(app):
     at = app(tab=Tab.COMPARE).run()
     assert not at.exception
-    assert NO_DIGIT in [i.value for i in at.info]
-    assert compare_view_data(at) is None
+    assert [m["memory"] for m in compare_view_data(at)["models"]] == [None] * 3  # it waits for the pen
     spec = chart_spec(at, Chart.MEMORY_CURVES)  # the test-set memory curves need no digit
     assert [d["name"] for d in spec["data"]] == ["RNN", "GRU", "LSTM"]
 
@@ -204,7 +239,7 @@ def test_gallery_digits_read_as_when_the_gallery_was_made(app):
     for i in (0, len(examples) - 1):  # a correctly read digit, and one the shipped LSTM gets wrong
         at.selectbox(key=Key.EXAMPLE).set_value(i).run()
         assert not at.exception
-        assert metric(at, "Prediction") == str(examples.lstm_prediction[i])
+        assert answer(at) == str(examples.lstm_prediction[i])
     assert (examples.lstm_prediction != examples.labels).sum() >= 3
 
 
@@ -214,7 +249,7 @@ def test_empty_canvas_says_what_to_do(app):
     at = app(drawing=black).run()
     assert not at.exception
     assert any("canvas is empty" in info.value for info in at.info)
-    assert not [m for m in at.metric if m.label == "Prediction"]
+    assert answer(at) is None
 
 
 @pytest.mark.slow
@@ -225,7 +260,7 @@ def test_user_checkpoints_join_the_picker(app, drawings, user_models, shipped_mo
     assert "my-gru: GRU 100, 50.0% test" in at.selectbox(key=Key.MODEL).options
     at.selectbox(key=Key.MODEL).set_value(mine).run()
     image = preprocess_canvas(drawings[3][1])
-    assert metric(at, "Prediction") == str(trace(shipped_models["gru"], image).prediction)  # read with my copy
+    assert answer(at) == str(trace(shipped_models["gru"], image).prediction)  # read with my copy
 
 
 @pytest.mark.slow
@@ -245,7 +280,7 @@ def test_bad_upload_is_refused_and_the_app_keeps_working(app, drawings, user_mod
     [error] = at.error
     assert "Could not add this checkpoint" in error.value and reason in error.value
     assert not list(user_models.rglob("*.safetensors"))
-    assert metric(at, "Prediction")  # still reading the drawing
+    assert answer(at)  # still reading the drawing
 
 
 def test_good_upload_is_added_and_selected(app, user_models):
@@ -409,7 +444,7 @@ def test_a_misread_test_digit_opens_in_inspect(app, shipped_stats, mnist_test):
     at.button(key=wrong_digit_key(last.image)).click().run()
     assert not at.exception
     assert at.radio(key=Key.SOURCE).value == Source.TEST_SET and at.number_input(key=Key.TEST_DIGIT).value == last.image
-    assert metric(at, "Prediction") == str(last.predicted) != str(last.true)
+    assert answer(at) == str(last.predicted) != str(last.true)
     assert view_data(at, "inspect")  # the Inspect tab is open
 
     at.session_state[Key.TAB] = Tab.EVALUATE
@@ -484,7 +519,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
         (Tab.INSIGHT, InsightView.UNITS): {Key.SATURATION, Chart.CLASS_MEANS}, (Tab.EVALUATE, None): {Chart.CONFUSION},
     }
     at = app(drawing=drawings[2][1]).run()
-    assert view_data(at, "answer")["seen"] == SEEN_CAPTION  # the image the network read, beside the prediction
+    assert view_data(at, "live")["canvas"] == Key.CANVAS  # the live reading, beside the canvas
     for (tab, view), charts in expected_charts.items():
         at.session_state[Key.TAB] = tab
         if view:
@@ -504,7 +539,7 @@ def test_every_tab_and_view_opens_with_no_mnist_on_disk(app, drawings, shipped_m
     misread = lstm.misclassified.image.iloc[0]
     at.button(key=wrong_digit_key(misread)).click().run()  # opens in Inspect from the kept image alone
     assert at.radio(key=Key.SOURCE).value == Source.TEST_SET
-    assert metric(at, "Prediction") == str(lstm.predictions[misread])
+    assert answer(at) == str(lstm.predictions[misread])
 
     kept = set().union(*(stats.saved_stats(store.shipped_path(cell)).digit_index for cell in store.SHIPPED))
     at.number_input(key=Key.TEST_DIGIT).set_value(next(i for i in range(100) if i not in kept)).run()
@@ -522,12 +557,9 @@ def test_the_page_says_when_it_is_unsure_and_shows_what_it_read(app, drawings, p
     rng = np.random.default_rng(5)
     label, rgba = drawings[4]
     at = app(drawing=rgba).run()
-    assert not at.exception and metric(at, "Prediction") == str(label)
+    assert not at.exception and answer(at) == str(label)
     assert not [w for w in at.warning if UNSURE in w.value]  # a clear digit: no doubt expressed
-    answer = view_data(at, "answer")  # what it read, as it read it, and its probabilities
-    image = preprocess_canvas(rgba)
-    assert answer["seen"] == SEEN_CAPTION and answer["image"] == browser_data.to_bytes(image, 0, 1)
-    assert answer["probs"] == pytest.approx(trace(shipped_models["lstm"], image).probs[-1], abs=1e-4)
+    np.testing.assert_array_equal(seen_digit(at), preprocess_canvas(rgba))  # what the server read, as it read it
     scribbles = [nondigits.scribble(rng) for _ in range(6)]
     unsure = 0
     for strokes in scribbles:
@@ -562,9 +594,9 @@ def test_a_link_sets_its_view_up_once_and_leaves_only_the_visitor_in_the_address
     assert at.session_state[Key.SOURCE] == Source.LINK and at.session_state[Key.TAB] == Tab.COMPARE
     sent = compare_view_data(at)
     assert sent["step"] == 20 and Param.STEP in sent["link"]["step"]
-    clamped = Intervention(keep_gate=0.0)
-    assert [m["prediction"] for m in sent["models"]] == [trace(shipped_models[cell], digit, clamped).prediction
-                                                        for cell in CELL_TYPES]
+    assert [m["id"] for m in sent["models"]] == [browser_data.model_id(shipped_models[cell]) for cell in CELL_TYPES]
+    assert sent["what_if"]["keepGate"] == 0.0  # the race, clamped, of the link's digit
+    assert view_data(at, "live")["image"] == browser_data.to_bytes(digit, 0, 1)
     assert parse_qs(sent["link"]["query"])[Param.GATE] == ["0"]  # its own link says the same
     assert set(at.query_params) == {Param.VISITOR}  # the link taken out: a reload keeps the visitor's own view
     at.run()
@@ -607,7 +639,7 @@ def test_a_link_to_a_gallery_digit_opens_that_digit(app):
     at.query_params.update({Param.EXAMPLE: "13", Param.TAB: "inspect", Param.MODELS: "lstm"})
     at.run()
     assert not at.exception and not at.warning and at.session_state[Key.SOURCE] == Source.GALLERY
-    assert view_data(at, "answer")["image"] == browser_data.to_bytes(gallery.load().images[13], 0, 1)  # what it reads
+    assert view_data(at, "live")["image"] == browser_data.to_bytes(gallery.load().images[13], 0, 1)  # what it reads
 
 
 def test_the_lesson_starts_from_the_first_screen_and_sets_up_its_steps(app, shipped_models):
@@ -622,7 +654,7 @@ def test_the_lesson_starts_from_the_first_screen_and_sets_up_its_steps(app, ship
         assert not at.exception and at.session_state[Key.TAB] == Tab(step.view.tab.capitalize()), number
         if step.view.example is not None:
             assert at.session_state[Key.SOURCE] == Source.GALLERY
-            assert view_data(at, "answer")["image"] == browser_data.to_bytes(examples.images[step.view.example], 0, 1)
+            assert view_data(at, "live")["image"] == browser_data.to_bytes(examples.images[step.view.example], 0, 1)
         if step.view.tab == "compare":
             assert len(compare_view_data(at)["models"]) == len(step.view.models)
     at.button(key=Key.LESSON_LEAVE).click().run()
@@ -640,21 +672,21 @@ def test_a_drawing_is_decoded_once_and_again_only_when_it_changes(app, drawings,
     (first_label, first), (second_label, second) = drawings[:2]
     at = app().run()
     decoded = count_decodes(monkeypatch)
-    at.session_state[Key.CANVAS] = canvas_state(first)
+    at.session_state[Key.LIVE_VIEW] = canvas_state(first)
     at.run()
     at.slider(key=Key.BRUSH).set_value(DEFAULT_BRUSH + 4).run()  # reruns, the drawing as it was
     at.run()
-    assert not at.exception and metric(at, "Prediction") == str(first_label) and len(decoded) == 1
-    at.session_state[Key.CANVAS] = canvas_state(second)
+    assert not at.exception and answer(at) == str(first_label) and len(decoded) == 1
+    at.session_state[Key.LIVE_VIEW] = canvas_state(second)
     at.run()
     at.run()
-    assert not at.exception and metric(at, "Prediction") == str(second_label) and len(decoded) == 2
+    assert not at.exception and answer(at) == str(second_label) and len(decoded) == 2
 
 
 def test_a_cut_off_drawing_is_one_short_message_at_every_rerun_and_the_page_goes_on(app, monkeypatch):
     at = app().run()
     decoded = count_decodes(monkeypatch)
-    at.session_state[Key.CANVAS] = attacks.canvas_value(attacks.url(attacks.cut_off_png()))
+    at.session_state[Key.LIVE_VIEW] = attacks.canvas_value(attacks.url(attacks.cut_off_png()))
     for _ in range(2):
         at.run()
         assert not at.exception and [error.value for error in at.error] == [
@@ -670,7 +702,7 @@ def test_an_error_reading_the_digit_is_one_line_and_the_page_goes_on(app, drawin
     at = app().run()
     monkeypatch.setattr("ui.canvas.decode_drawing", broken)
     monkeypatch.setattr(ui.widgets, "details_shown", lambda: False)  # as a visitor's page is served
-    at.session_state[Key.CANVAS] = canvas_state(drawings[0][1])
+    at.session_state[Key.LIVE_VIEW] = canvas_state(drawings[0][1])
     at.run()
     assert not at.exception
     [error] = at.error

@@ -16,7 +16,7 @@ from rnnviz.serving import store
 
 from . import cache
 from .cache import Loaded
-from .link import link_data
+from .link import NO_LINK_YET, link_data
 from .state import KEEP_GATE_CHOICES, Chart, Key, Tab
 from .views import replay_html, send_weights, show
 from .widgets import chart, not_measured_yet, replay_button
@@ -79,8 +79,8 @@ def compare_tab(image, models: dict[str, Loaded]) -> None:
     what_if = _what_if([loaded.model.hidden_size for loaded in chosen])
     send_weights([racer.model for racer in racers], key=Key.COMPARE_WEIGHTS)
     view = compare(racers, image, what_if)
-    show("compare", view, key=Key.COMPARE_VIEW, link=link_data(Tab.COMPARE, chosen, image, what_if) if image is not None
-         else None)
+    link = link_data(Tab.COMPARE, chosen, image, what_if) if image is not None else {"note": NO_LINK_YET}
+    show("compare", view, key=Key.COMPARE_VIEW, link=link)
     st.caption(HOW_TO_READ)
     if image is not None:
         names = ", ".join(racer.name for racer in racers)

@@ -5,7 +5,7 @@ import streamlit as st
 from rnnviz import browser_data, neighbours
 
 from . import cache
-from .link import link_data
+from .link import NO_LINK_YET, link_data
 from .state import Key, Tab
 from .views import replay_html, show
 from .widgets import NO_DIGIT, not_measured_yet, trace_downloads
@@ -56,7 +56,7 @@ def inspect_tab(selected, trace) -> None:
     st.markdown(EXPLAIN[model.cell_type])
     view = browser_data.inspect(selected.entry.name, model, st.session_state.get(Key.UNIT),
                                 st.session_state.get(Key.ORDER))
-    link = link_data(Tab.INSPECT, [selected], trace.image) if trace else None
+    link = link_data(Tab.INSPECT, [selected], trace.image) if trace else {"note": NO_LINK_YET}
     show("inspect", view, key=Key.INSPECT_VIEW, link=link)
     st.caption(HOW_TO_READ)
     if trace is None:

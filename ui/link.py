@@ -78,6 +78,9 @@ def open_link() -> None:
         st.warning(note, icon=":material/link_off:")
 
 
+NO_LINK_YET = "Draw a digit first: a link carries the digit with it"
+
+
 def link_data(tab: Tab, loaded: list, image, what_if: Intervention | None = None) -> dict:
     """What a view's "Copy a link" button needs: the query of what the server knows (the step, unit and
     order are the browser's to add, under these names), or why this view cannot travel in a link."""
