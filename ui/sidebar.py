@@ -7,8 +7,9 @@ from rnnviz import CheckpointError
 from rnnviz.serving import store
 from rnnviz.serving.server_config import server_config
 
-from .cache import Loaded, load_entry, picker_label
+from .cache import Loaded, load_entry, picker_label, shipped_models
 from .state import Key
+from .views import offline_page_html
 from .visitor import visitor_id
 from .widgets import LOG
 
@@ -52,11 +53,30 @@ def model_picker() -> Loaded | None:
     path = st.sidebar.selectbox("Model", list(labels), key=Key.MODEL, format_func=labels.get)
     for skipped in problems:
         st.sidebar.caption(f"Skipped {skipped}")
+    offline_page_button()
     try:
         return load_entry(entries[path])
     except (CheckpointError, OSError) as error:  # removed or replaced since it was listed
         st.sidebar.caption(f"Skipped {problem(entries[path], error)}")
         return None
+
+
+def offline_page() -> str:
+    """This page as one HTML file that needs no server, with the shipped models (ui.views.offline_page_html)."""
+    shipped = shipped_models()
+    return offline_page_html({cell_type.upper(): shipped[cell_type].model for cell_type in store.SHIPPED
+                              if cell_type in shipped})
+
+
+def offline_page_button() -> None:
+    """A download of this page, offline, with the shipped models (made when clicked); none without them."""
+    if any(store.shipped_path(cell_type).exists() for cell_type in store.SHIPPED):
+        st.sidebar.download_button(
+            "This page, offline (HTML)", offline_page, file_name="rnnviz-offline.html", mime="text/html",
+            key=Key.OFFLINE_PAGE, on_click="ignore", icon=":material/download:",
+            help="One HTML file (under 1 MB) holding the shipped LSTM, GRU and RNN: draw a digit, watch every gate "
+                 "follow the pen, and race the three, with no server and no network. For a class: put it on any web "
+                 "host or a USB stick, or send it; it opens in any recent browser, on a laptop, a tablet or a phone.")
 
 
 def _add(add) -> None:

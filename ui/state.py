@@ -80,6 +80,7 @@ class Key(StrEnum):
     LESSON_LEAVE = "lesson-leave"
     # sidebar: which model
     MODEL = "model"  # selectbox: path of the selected checkpoint
+    OFFLINE_PAGE = "offline-page"  # download: this page with the shipped models, one HTML file needing no server
     SELECT_NEXT = "select-next"  # value: a checkpoint to select in the next run (a training just saved it)
     UPLOAD = "upload"  # file uploader: a checkpoint to add
     CHECKPOINT_PATH = "checkpoint-path"  # text input: a checkpoint on the server to add

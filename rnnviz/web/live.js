@@ -89,7 +89,7 @@ function buildLive(root, data, view, tables) {
   return load;
 }
 
-function follow(data, view) {  // read the pen (data.canvas: its key) or the server's digit (data.image)
+function follow(data, view) {  // read the pen (data.canvas: the canvas component's key, or a sketch surface) or data.image
   view.off?.();
   if (data.canvas) {
     if (pen?.key !== data.canvas) {

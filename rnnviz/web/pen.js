@@ -5,13 +5,17 @@
 // draws the stroke in progress on its upper canvas and moves it, at pen-up, to the lower `dc-canvas`; the
 // background is a third canvas, below. So the drawing is the two `dc-canvas` layers over black: exactly the
 // PNG the canvas itself would send, which is what this sends too (the server reads it with rnnviz.preprocess).
+// A page with no server draws on sketch.js's surface instead, an element laid out alike.
 
 import { inkFromPixels, preprocess } from './preprocess.js';
 
 export const PAUSE_MS = 700;  // no pen for this long after a stroke (or undo, redo, clear): a pause in drawing
 
-function layers(key) {  // the canvas component's drawing layers [finished strokes, stroke in progress], or null
-  const root = document.querySelector(`.st-key-${CSS.escape(key)} [data-testid="stBidiComponentIsolated"]`)?.shadowRoot;
+function layers(surface) {
+  // [where the pen's events arrive, finished strokes, stroke in progress], or null: the layers of the canvas
+  // component whose key is `surface`, or of a drawing surface (sketch.js), an element
+  const root = typeof surface !== 'string' ? surface
+    : document.querySelector(`.st-key-${CSS.escape(surface)} [data-testid="stBidiComponentIsolated"]`)?.shadowRoot;
   const found = root ? [...root.querySelectorAll('canvas.dc-canvas')] : [];
   return found.length === 2 ? [root, found.find(c => !c.classList.contains('upper-canvas')),
                                found.find(c => c.classList.contains('upper-canvas'))] : null;
@@ -36,14 +40,14 @@ export function readDrawing(context) {  // the flattened drawing -> {image (28 x
   }
 }
 
-export function drawingNow(key) {  // the canvas's drawing now, as the PNG data URL sent at a pause (or null)
-  const found = layers(key);
+export function drawingNow(surface) {  // the drawing now, as the PNG data URL sent at a pause (or null)
+  const found = layers(surface);
   return found ? flattened(found[1], found[2], document.createElement('canvas')).canvas.toDataURL('image/png') : null;
 }
 
-export function watchPen(key, {onRead, onPause}) {
-  // Follows the canvas of component key `key`: onRead({image | error}) at most once per animation frame while
-  // the drawing changes, onPause(png data URL) after each pause. Returns stop()
+export function watchPen(surface, {onRead, onPause}) {
+  // Follows the canvas of component key `surface` (or a sketch.js surface): onRead({image | error}) at most once
+  // per animation frame while the drawing changes, onPause(png data URL) after each pause. Returns stop()
   const into = document.createElement('canvas');
   let found = null, frame = 0, pause = 0, down = false, sent = null;
   const readNow = () => {
@@ -62,7 +66,7 @@ export function watchPen(key, {onRead, onPause}) {
     click: () => { setTimeout(() => { readNow(); clearTimeout(pause); pause = setTimeout(paused, PAUSE_MS); }); },
   };
   const attach = () => {  // the canvas may mount after this view: look again each frame until it is there
-    found = layers(key);
+    found = layers(surface);
     if (!found) { frame = requestAnimationFrame(attach); return; }
     for (const [name, handle] of Object.entries(handlers)) found[0].addEventListener(name, handle, true);
     found[0].addEventListener('pointercancel', handlers.pointerup, true);
