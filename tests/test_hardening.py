@@ -181,9 +181,11 @@ def test_broken_checkpoints_in_the_user_folder_are_skipped(shipped, tmp_path):
 
 def test_forged_canvas_data_is_not_a_traceback(shipped):
     forged = {"drawing": {"raw": {"objects": []}, "data": "data:image/png;base64,AAAA"}, "backgroundFit": None}
-    at = app_test({Key.CANVAS: forged}).run()
+    at = app_test({Key.LIVE_VIEW: forged}).run()
     assert not at.exception
-    assert not [m for m in at.metric if m.label == "Prediction"]
+    assert [error.value for error in at.error] == [
+        "This drawing cannot be read: it is not a PNG image. Draw again, or clear the canvas."]
+    assert not isinstance(at.session_state[Key.DRAWN][1], np.ndarray)  # nothing read from it
 
 
 def test_no_models_at_all(shipped):
