@@ -22,6 +22,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from rnnviz import CanvasError, EmptyCanvasError, preprocess_canvas
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH, MAX_BRUSH, MIN_BRUSH
+from rnnviz.figures.palette import VIEW_COLOURS
 from rnnviz.preprocess import decode_drawing, drawing_url
 
 from .state import Key
@@ -62,6 +63,7 @@ export default function ({ data }) {
 }
 """
 
+INK, PAPER = VIEW_COLOURS["ink"], VIEW_COLOURS["drawing-paper"]  # white on black, as MNIST
 toolbar_above = st.components.v2.component("rnnviz.canvas_toolbar_above", js=TOOLBAR_JS)
 
 
@@ -71,7 +73,7 @@ def drawn_digit():
     with st.container(gap=None):  # the toolbar mover has no height: no gap for it either
         # initial_drawing stays the same: a new one would reset the canvas a rerun later (see above).
         try:
-            st_canvas(stroke_width=brush, stroke_color="#ffffff", background_color="#000000", width=CANVAS_SIDE,
+            st_canvas(stroke_width=brush, stroke_color=INK, background_color=PAPER, width=CANVAS_SIDE,
                       height=CANVAS_SIDE, drawing_mode="freedraw", update_streamlit=False, key=Key.CANVAS)
         except (AttributeError, KeyError, TypeError, ValueError):  # a state no canvas sends (the canvas is up)
             pass  # drawing_url finds it malformed, and the page says so

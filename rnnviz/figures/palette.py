@@ -37,6 +37,8 @@ VIEW_COLOURS = {
     "veil": VEIL,
     "shade": "rgba(14, 17, 23, 0.6)",  # over the digit's rows not read yet
     "unread": "#3c3c3c",  # what Compare's memory shows of the rows not read yet
+    "ink": "#ffffff",  # a drawing's strokes: white on black, as MNIST's digits (the canvas, the offline sketch)
+    "drawing-paper": "#000000",  # under them
 }
 
 

@@ -3,8 +3,9 @@
 //
 // The canvas component sits in the same document, in the open shadow root of `.st-key-<its key>`. Fabric.js
 // draws the stroke in progress on its upper canvas and moves it, at pen-up, to the lower `dc-canvas`; the
-// background is a third canvas, below. So the drawing is the two `dc-canvas` layers over black: exactly the
-// PNG the canvas itself would send, which is what this sends too (the server reads it with rnnviz.preprocess).
+// background is a third canvas, below. So the drawing is the two `dc-canvas` layers together, transparent where
+// there is no ink: as rnnviz.preprocess reads ink (brightness times alpha), the same ink as the PNG the canvas
+// itself would send over its black background. That PNG is what this sends at a pause; the server reads it.
 // A page with no server draws on sketch.js's surface instead, an element laid out alike.
 
 import { inkFromPixels, preprocess } from './preprocess.js';
@@ -21,11 +22,9 @@ function layers(surface) {
                                found.find(c => c.classList.contains('upper-canvas'))] : null;
 }
 
-function flattened(lower, upper, into) {  // the layers over black, on `into` (a canvas of their size)
+function flattened(lower, upper, into) {  // the layers together, on `into` (sized, hence cleared, to fit them)
   into.width = lower.width; into.height = lower.height;
   const context = into.getContext('2d', {willReadFrequently: true});
-  context.fillStyle = '#000';
-  context.fillRect(0, 0, into.width, into.height);
   context.drawImage(lower, 0, 0);
   context.drawImage(upper, 0, 0);
   return context;

@@ -6,19 +6,20 @@
 // (`upper-canvas`), both transparent over a black paper, and the Clear button (a click re-reads the drawing).
 
 import { element } from './draw.js';
+import { paletteColours } from './palette.js';
 
 function strokeFollower(upper, lower, brushWidth) {
   // Draws the stroke in progress on `upper` as the pointer moves, redrawn whole so that its joins are round;
   // at pen-up it moves onto `lower`, as Fabric.js does
   const context = upper.getContext('2d');
-  let points = null, width = 0;
+  let points = null, width = 0, ink = '';
   const at = event => {  // the pointer in canvas pixels (the canvas may be shown smaller than it is)
     const box = upper.getBoundingClientRect(), scale = upper.width / box.width;
     return [(event.clientX - box.left) * scale, (event.clientY - box.top) * scale];
   };
   const redraw = () => {
     context.clearRect(0, 0, upper.width, upper.height);
-    Object.assign(context, {lineWidth: width, lineCap: 'round', lineJoin: 'round', strokeStyle: '#fff'});
+    Object.assign(context, {lineWidth: width, lineCap: 'round', lineJoin: 'round', strokeStyle: ink});
     context.beginPath();
     context.moveTo(...points[0]);
     for (const point of points) context.lineTo(...point);  // one point alone: a round dot
@@ -29,6 +30,7 @@ function strokeFollower(upper, lower, brushWidth) {
     upper.setPointerCapture(event.pointerId);
     points = [at(event)];
     width = brushWidth();
+    [ink] = paletteColours(upper, 'ink');  // the palette's, set on the page's root
     redraw();
   });
   upper.addEventListener('pointermove', event => {
