@@ -50,7 +50,7 @@ def main() -> None:
     guarded(add_checkpoint_form)
     shipped = cache.shipped_models()
 
-    digit_column, reading_column = st.columns([1, 1.9])
+    digit_column, reading_column = st.columns([1, 1.45])  # the canvas (280 px) fits even on a tablet
     with digit_column:
         entries = [loaded.entry for loaded in ([selected] if selected else []) + list(shipped.values())]
         image = guarded(lambda: digit_input(entries))  # (28, 28) in [0, 1], or None
@@ -62,6 +62,7 @@ def main() -> None:
             models = [selected.model] + [loaded.model for loaded in shipped.values() if loaded is not selected]
             guarded(lambda: live_reading(selected, models, image))
         guarded(lambda: unsure_note(reading) if reading else None)
+        lesson_panel(Tab.INSPECT)  # a lesson's step about the reading stands beside it
     with st.expander("How it works"):
         st.markdown(INTRO)
 
@@ -72,10 +73,11 @@ def main() -> None:
         Tab.EVALUATE: lambda: evaluate_tab(selected),
         Tab.TRAIN: train_tab,
     }
-    for tab, show in zip(st.tabs(list(tabs), key=Key.TAB, on_change="rerun"), tabs.values(), strict=True):
+    for (name, show), tab in zip(tabs.items(), st.tabs(list(tabs), key=Key.TAB, on_change="rerun"), strict=True):
         if tab.open:
             with tab:
-                lesson_panel()  # a lesson's step stands above the view it sets up
+                if name != Tab.INSPECT:
+                    lesson_panel(name)  # a lesson's step stands above the view it sets up
                 guarded(show)
 
 

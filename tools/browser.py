@@ -23,6 +23,7 @@ import numpy as np
 from rnnviz import load_model, preprocess_canvas, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
 from rnnviz.data import pendigits
+from rnnviz.preprocess import decode_drawing
 from rnnviz.serving import store
 from ui.state import Key
 
@@ -31,6 +32,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CANVAS = f'.st-key-{Key.CANVAS} [data-testid="stBidiComponentIsolated"] canvas.upper-canvas'
+WEB_MODULES = "/_stcore/bidi-components/rnnviz.views/"  # the browser modules, as the page's views import them
 RESET = f'.st-key-{Key.CANVAS} [data-testid="stBidiComponentIsolated"] button[title="Reset canvas & history"]'  # bin
 
 RECORDER = """
@@ -67,14 +69,25 @@ rnnviz.metric = label => {  // the st.metric with this label: {value, fresh (sen
   }
   return null;
 };
+rnnviz.readings = [];  // each change of the live view's answer: {t, value}
+rnnviz.reading = () => document.querySelector('.st-key-LIVE_KEY [data-testid="stBidiComponentIsolated"]')
+  ?.shadowRoot?.querySelector('[data-reading]')?.dataset.reading ?? null;
+let watched = null;
+const readingChanged = () => rnnviz.readings.push({t: performance.now(), value: rnnviz.reading()});
 let last = null;
 new MutationObserver(() => {  // each time the page draws a new or re-sent prediction
+  const root = document.querySelector('.st-key-LIVE_KEY [data-testid="stBidiComponentIsolated"]')?.shadowRoot;
+  if (root && root !== watched) {  // the live view's answer, from its mount on
+    watched = root;
+    new MutationObserver(readingChanged).observe(root, {subtree: true, attributes: true,
+                                                        attributeFilter: ['data-reading']});
+  }
   const now = rnnviz.metric('Prediction');
   if (now?.fresh && (!last?.fresh || now.value !== last.value)) rnnviz.shown.push({t: performance.now(), ...now});
   last = now;
 }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
                       attributeFilter: ['data-stale']});
-"""
+""".replace("LIVE_KEY", Key.LIVE_VIEW)
 
 # After the last mouse-up, the first message the page sent (the drawing) and the first Prediction
 # the server sent back: the prediction on the page, and when it was drawn (ms after the mouse-up).
@@ -88,6 +101,17 @@ PREDICTION_AFTER_MOUSE_UP = """() => {
   if (!arrived || !metric?.fresh || performance.now() - arrived < 100) return undefined;  // let the page draw it
   const drawn = shown.find(s => s.t > send);
   return {prediction: metric.value, ms: (drawn?.t ?? arrived) - up, send_ms: send - up};
+}"""
+# After the last mouse-up: the live view's pause (the drawing sent, the server's answer, 300 ms quiet), then
+# the live view's answer and when it last changed.
+READING_AFTER_PAUSE = """() => {
+  const {mouseups, sent, received, readings} = window.rnnviz;
+  const up = mouseups.at(-1), send = sent.find(t => t > up);
+  if (!send || !(received.at(-1) > send) || performance.now() - received.at(-1) < 300) return undefined;
+  const now = window.rnnviz.reading(), before = readings.filter(r => r.t < send);
+  let last = before.length - 1;  // the answer's last change: the first of the last run of equal values
+  while (last > 0 && before[last - 1].value === before[last].value) last--;
+  return {prediction: now || null, ms: last >= 0 ? before[last].t - up : null, send_ms: send - up};
 }"""
 # The page has sent `messages` since the last mouse-up, the server answered and then sent nothing for `ms`.
 QUIET_AFTER_MOUSE_UP = """([messages, ms]) => {
@@ -244,14 +268,15 @@ def touch_stroke(page, stroke) -> None:
 
 
 def draw_strokes(page, strokes) -> list[dict]:
-    """Draw strokes with the mouse, waiting for the prediction after each one, as a person would.
+    """Draw strokes with the mouse, waiting after each one for the pause's round trip (the live view sends
+    the drawing, the server answers), as a person who looks at the answer between strokes would.
 
-    Returns wait_for_prediction's answer for each stroke; the last one holds the digit's prediction.
+    Returns wait_for_reading's answer for each stroke; the last one holds the digit's prediction.
     """
     answers = []
     for stroke in strokes:
         draw_stroke(page, stroke)
-        answers.append(wait_for_prediction(page))
+        answers.append(wait_for_reading(page))
     return answers
 
 
@@ -264,11 +289,9 @@ def clear_canvas(page, wait: bool = True) -> None:
 
 
 def seen_image(page) -> np.ndarray | None:
-    """The (28, 28) image in [0, 1] that the network read, as drawn beside the prediction (None if none)."""
-    canvas = page.locator(f".st-key-{Key.ANSWER_VIEW} .seen canvas")
-    if not canvas.count():
-        return None
-    return canvas_pixels(canvas)[..., 0].astype(np.float32) / 255  # grey: red = green = blue
+    """The (28, 28) image in [0, 1] that the page's network reads now (rnnviz/web/reading.js), None if none."""
+    image = page.evaluate(f"async () => Array.from((await import('{WEB_MODULES}reading.js')).digitNow().image ?? [])")
+    return np.array(image, dtype=np.float32).reshape(28, 28) if image else None
 
 
 def metric(page, label: str) -> str | None:
@@ -281,6 +304,14 @@ def open_tab(page, name: str, timeout_ms: float = 30_000) -> None:
     mouse-up, and a quick run may show no script-state change at all.)"""
     page.get_by_role("tab", name=name, exact=True).click()
     page.wait_for_function(TAB_SHOWN, arg=name, timeout=timeout_ms)
+
+
+def wait_for_reading(page, timeout_ms: float = 30_000) -> dict:
+    """Wait, after the last mouse-up, for the live view's pause: the drawing sent, the server's answer and
+    then quiet. Returns {"prediction": the live view's answer (drawn in the page as the pen moved; None if
+    none), "ms": the last change of that answer, ms after the mouse-up (negative: while the pen was down),
+    "send_ms": mouse-up to the drawing sent}."""
+    return page.wait_for_function(READING_AFTER_PAUSE, timeout=timeout_ms).json_value()
 
 
 def wait_for_prediction(page, timeout_ms: float = 30_000) -> dict:
@@ -356,3 +387,26 @@ def download(page, key: str, folder: Path) -> Path:
     path = folder / started.value.suggested_filename
     started.value.save_as(path)
     return path
+
+
+# The live view beside the canvas (rnnviz/web/live.js), in an open shadow root: its root `.view` (data-step, a
+# `button.play`, an `input.step` slider) and the answer, the element whose data-reading is the predicted digit
+# ('' before ink, or while the drawing cannot be read), next to the text "Prediction".
+LIVE_VIEW = f".st-key-{Key.LIVE_VIEW}"
+# JS: the live view's shadow root, or null before it is mounted.
+LIVE_ROOT = f"""() =>
+  document.querySelector('{LIVE_VIEW} [data-testid="stBidiComponentIsolated"]')?.shadowRoot ?? null"""
+# JS: the live view's answer now: the digit, '' before ink, or null when the page has no live view (yet).
+LIVE_READING = f"""() => ({LIVE_ROOT})()?.querySelector('[data-reading]')?.dataset.reading ?? null"""
+
+
+def live_reading(page) -> str | None:
+    """The live view's answer now: the digit it shows, '' before ink, None when the page has no live view."""
+    return page.evaluate(LIVE_READING)
+
+
+def drawing_now(page) -> np.ndarray:
+    """The canvas's drawing now, as the live view sends it at a pause (rnnviz/web/pen.js drawingNow), decoded
+    by the server's own decoder: (H, W, 4) RGBA."""
+    url = page.evaluate(f"async () => (await import('{WEB_MODULES}pen.js')).drawingNow('{Key.CANVAS}')")
+    return decode_drawing(url)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from .address import SharedView
 from .link import apply, read_query
-from .state import InsightView, Key
+from .state import InsightView, Key, Tab
 
 LESSON = Path(__file__).with_name("lesson.toml")
 TITLE = "How an RNN and an LSTM read the same digit differently"
@@ -61,15 +61,21 @@ def lesson_entry() -> None:
         st.button(f"Take the guided lesson ({len(lesson())} steps)", key=Key.LESSON_START, on_click=go_to,
                   args=(0,), type="tertiary", icon=":material/school:", help=TITLE)
     else:
-        st.caption(f":material/school: Lesson, step {number + 1} of {len(lesson())}: its text is above the view, "
-                   "under the digit.")
+        where = "beside the canvas" if _tab_of(lesson()[number]) == Tab.INSPECT else "above the view, in its tab"
+        st.caption(f":material/school: Lesson, step {number + 1} of {len(lesson())}: its text is {where}.")
 
 
-def lesson_panel() -> None:
-    """The current step's text and the way on, back or out, above the view it sets up (nothing outside
-    the lesson)."""
+def _tab_of(step) -> Tab:
+    """The tab a step opens (a view's tab is written in lower case)."""
+    return Tab(step.view.tab.capitalize())
+
+
+def lesson_panel(place: Tab) -> None:
+    """The current step's text and the way on, back or out, where what it talks about is: a step of Inspect
+    beside the canvas, under the live reading (place Tab.INSPECT); any other above its tab's view (nothing
+    outside the lesson, or in another place)."""
     number = st.session_state.get(Key.LESSON_STEP)
-    if number is None:
+    if number is None or _tab_of(lesson()[number]) != place:
         return
     steps = lesson()
     step = steps[number]

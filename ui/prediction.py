@@ -19,7 +19,7 @@ def live_reading(selected: Loaded, models: list, image: np.ndarray | None) -> No
     drawing = st.session_state.get(Key.SOURCE, Source.DRAW) == Source.DRAW
     data = browser_data.live(selected.entry.name, selected.model, image=None if drawing else image,
                              canvas=Key.CANVAS if drawing else None)
-    show("live", data, key=Key.LIVE_VIEW)
+    show("live", data, key=Key.LIVE_VIEW, step=st.session_state.get(Key.STEP))  # the step a link or lesson asks
 
 
 def unsure_note(reading: Reading) -> None:

@@ -47,11 +47,11 @@ def send_weights(models: list, key: str) -> None:
     _component()(data=browser_data.weights(models), key=key, width="stretch", height="content")
 
 
-def show(view: str, data: dict, key: str, link: dict | None = None) -> None:
+def show(view: str, data: dict, key: str, link: dict | None = None, step: int | None = None) -> None:
     """Mount a view with its data (sent once per run; the browser draws every step), the palette it paints
-    with, what its "Copy a link" button needs (ui/link.py), and the step a link or the lesson asked for
-    (Key.STEP: the view opens there, and takes it)."""
-    extra = {"link": link, "step": st.session_state.pop(Key.STEP, None)} if link else {}
+    with, and the step it opens at (`step`, once). A view with a "Copy a link" button gets what it needs
+    (`link`, ui/link.py) and takes the step a link or the lesson asked for (Key.STEP)."""
+    extra = {"link": link, "step": st.session_state.pop(Key.STEP, None)} if link else {"step": step}
     _component()(data={**data, "palette": browser_palette(), **extra}, key=key,
                  on_drawing_change=lambda: None)  # the live view sends the drawing at each pause
 
