@@ -19,19 +19,20 @@ from tools.browser import (
     chromium,
     clear_canvas,
     draw_stroke,
-    metric,
+    live_reading,
     open_app,
     open_tab,
     pen_strokes,
     readable_digits,
     streamlit_server,
-    wait_for_prediction,
+    wait_for_reading,
 )
 from ui.state import Tab
 
 
 def draw_together(pages, digits) -> tuple[list[float], int]:
-    """Every page draws its digit at the same time; returns mouse-up to prediction (ms) and how many were right."""
+    """Every page draws its digit at the same time; returns, per stroke, when the answer last changed (ms after
+    the mouse-up: negative while the pen was still down) and how many were right."""
     for page in pages:
         clear_canvas(page)
     strokes = [pen_strokes(record, index) for index, record in digits]
@@ -41,9 +42,9 @@ def draw_together(pages, digits) -> tuple[list[float], int]:
         for page, stroke in drawing:
             draw_stroke(page, stroke)
         for page, _ in drawing:
-            waits.append(wait_for_prediction(page, timeout_ms=60_000))
+            waits.append(wait_for_reading(page, timeout_ms=60_000))
     for page, (_, record) in zip(pages, digits, strict=True):
-        right += metric(page, "Prediction") == str(record["label"])
+        right += live_reading(page) == str(record["label"])
     return [w["ms"] for w in waits], right
 
 

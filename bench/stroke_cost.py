@@ -59,7 +59,7 @@ def main():
             drive.clear_canvas(page)
             for stroke in drive.pen_strokes(record, index):
                 drive.draw_stroke(page, stroke)
-                waits.append(drive.wait_for_prediction(page)["ms"])
+                waits.append(drive.wait_for_reading(page)["ms"])
                 strokes += 1
                 time.sleep(SETTLE_S)
         after = cpu_by_side()

@@ -6,7 +6,6 @@ every mouse-up and every change of Streamlit's script state, with `performance.n
 also counts websocket frames, to tell client-side work from server round trips.
 """
 
-import base64
 import os
 import socket
 import subprocess
@@ -137,11 +136,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def halves(text: str) -> np.ndarray:
-    """What a view receives as base64 of little-endian float16 (rnnviz.browser_data.to_halves), as numbers."""
-    return np.frombuffer(base64.b64decode(text), dtype="<f2").astype(np.float32)
 
 
 @dataclass(frozen=True)

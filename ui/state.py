@@ -58,7 +58,6 @@ class Param(StrEnum):
     UNIT, ORDER, GATE, SILENCED, BLANK = "unit", "order", "gate", "silenced", "blank"
 
 
-SEEN_CAPTION = "What it read: 28 x 28"  # under the image the network read, beside the prediction
 
 
 class Key(StrEnum):
