@@ -5,6 +5,7 @@ and every label that links tabs is spelled once, in ui/state.py (the rest of the
 name them from there)."""
 
 import ast
+import re
 import subprocess
 import sys
 import zipfile
@@ -85,6 +86,26 @@ def test_no_function_is_too_long_to_read():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
     assert not long, "\n".join(long)
+
+
+def js_functions(code: str) -> list[tuple[str, int, int]]:
+    """(name, first line, lines) of each top-level function of a browser module (its body: up to the brace
+    that closes it, at the start of a line)."""
+    lines, found = code.splitlines(), []
+    for number, line in enumerate(lines):
+        if match := re.match(r"(?:export )?(?:default )?function (\w+)", line):
+            end = next(i for i in range(number, len(lines)) if lines[i] == "}")
+            found.append((match[1], number + 1, end - number + 1))
+    return found
+
+
+def test_the_browser_code_has_no_function_over_60_lines():
+    long = [f"rnnviz/web/{path.name}:{first} {name} ({count} lines)" for path in sorted((PACKAGE / "web").glob("*.js"))
+            for name, first, count in js_functions(path.read_text()) if count > MAX_FUNCTION_LINES]
+    assert not long, "\n".join(long)
+    sample = "function a() {\n  if (x) {\n  }\n}\nexport default function b(c) {\n}\n"
+    assert js_functions(sample) == [("a", 1, 4), ("b", 5, 2)]  # the scan finds what it measures
+
 
 IMPORT_EVERYTHING = """
 import importlib, pkgutil, sys
