@@ -236,15 +236,15 @@ def pen_strokes(record: dict, seed: int, height: float = 0.7) -> list[np.ndarray
     return pendigits.place(record["strokes"], height, DEFAULT_BRUSH, np.random.default_rng(seed), CANVAS_SIDE)
 
 
-def draw_stroke(page, stroke, release: bool = True) -> None:
-    """One stroke (points in canvas pixel coordinates) with the mouse: move, press, drag, release (or, with
-    release=False, still held: the caller lets go)."""
+def draw_stroke(page, stroke, release: bool = True, steps: int = 4) -> None:
+    """One stroke (points in canvas pixel coordinates) with the mouse: move, press, drag (`steps` mouse moves from
+    point to point), release (or, with release=False, still held: the caller lets go)."""
     box = page.locator(CANVAS).bounding_box()
     (x, y), *rest = stroke
     page.mouse.move(box["x"] + x, box["y"] + y)
     page.mouse.down()
     for x, y in rest:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
     if release:
         page.mouse.up()
 
