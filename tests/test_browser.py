@@ -274,13 +274,15 @@ def test_the_order_and_the_unit_change_in_the_page(page, tmp_path):
         page.keyboard.press("ArrowRight")
     assert shown_step(view) == 12
     data = replay_data(download(page, Key.INSPECT_REPLAY, tmp_path).read_text())
+    model = load_model(store.shipped_path("lstm"))
+    own = trace(model, seen_image(page))  # PyTorch's trace of the digit the browser read
     page.evaluate("view => view.querySelectorAll('canvas').forEach(canvas => { canvas.dataset.kept = 'yes'; })",
                   view.element_handle())
     frames = websocket_frames(page)
     view.get_by_role("button", name=measures.ORDERINGS["index"]).click()
     assert view.get_attribute("data-order") == "index" and shown_step(view) == 12
     for number, panel in enumerate(data["panels"]):
-        assert_heatmap_shows(canvas_pixels(heatmaps.nth(number)), heatmap_colours(panel, data, "index"), 12)
+        assert_heatmap_shows(canvas_pixels(heatmaps.nth(number)), heatmap_colours(own, model, panel, "index"), 12)
     hidden = heatmaps.nth(len(data["panels"]) - 1)
     box = hidden.bounding_box()
     hidden.click(position={"x": box["width"] / 2, "y": (42 + 0.5) / 100 * box["height"]})  # unit 42: by number

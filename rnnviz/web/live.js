@@ -104,7 +104,7 @@ function follow(data, view) {  // read the pen (data.canvas: the canvas componen
     const pixels = bytes(data.image);
     setDigit({image: Float32Array.from(pixels, p => p / 255), error: null, empty: false});
   }
-  view.off = onDigit(digit => view.redraw?.(digit));
+  view.off = onDigit(digit => view.redraw?.(digit), true);  // every frame the pen moves
 }
 
 function liveShape(data) { return [data.cell, data.units, data.steps].join(' '); }

@@ -44,37 +44,42 @@ export function drawingNow(surface) {  // the drawing now, as the PNG data URL s
   return found ? flattened(found[1], found[2], document.createElement('canvas')).canvas.toDataURL('image/png') : null;
 }
 
+function eventsOf(surface) {
+  // [where to listen, whether an event is the pen's]: a component's events reach the document from its shadow
+  // root, retargeted to its host (so a canvas the component makes anew is followed too); a surface's, itself
+  if (typeof surface !== 'string') return [surface, () => true];
+  const host = `.st-key-${CSS.escape(surface)}`;
+  return [document, event => Boolean(event.target.closest?.(host))];
+}
+
 export function watchPen(surface, {onRead, onPause}) {
-  // Follows the canvas of component key `surface` (or a sketch.js surface): onRead({image | error}) at most once
-  // per animation frame while the drawing changes, onPause(png data URL) after each pause. Returns stop()
-  const into = document.createElement('canvas');
-  let found = null, frame = 0, pause = 0, down = false, sent = null;
-  const readNow = () => {
-    frame = 0;
-    onRead(readDrawing(flattened(found[1], found[2], into)));
+  // Follows the canvas of component key `surface` (or a sketch.js surface): onRead({image | error}, whether the
+  // pen is still down) at most once per animation frame while the drawing changes, onPause(png data URL) after
+  // each pause. Returns stop()
+  const into = document.createElement('canvas'), [listener, ours] = eventsOf(surface);
+  let frame = 0, pause = 0, down = false, sent = null;
+  const readNow = () => {  // the layers found afresh each time; until the canvas is there, look each frame
+    const found = layers(surface);
+    frame = found ? 0 : requestAnimationFrame(readNow);
+    if (found) onRead(readDrawing(flattened(found[1], found[2], into)), down);
   };
   const changed = () => { if (!frame) frame = requestAnimationFrame(readNow); };
   const paused = () => {
     const url = into.toDataURL('image/png');
     if (url !== sent) onPause(sent = url);
   };
-  const handlers = {
-    pointerdown: () => { down = true; clearTimeout(pause); changed(); },
-    pointermove: () => { if (down) changed(); },
-    pointerup: () => { down = false; requestAnimationFrame(() => { changed(); pause = setTimeout(paused, PAUSE_MS); }); },
-    click: () => { setTimeout(() => { readNow(); clearTimeout(pause); pause = setTimeout(paused, PAUSE_MS); }); },
+  const pauseAfter = () => { clearTimeout(pause); pause = setTimeout(paused, PAUSE_MS); };
+  const lifted = () => { if (down) { down = false; requestAnimationFrame(() => { changed(); pauseAfter(); }); } };
+  const handlers = {  // the pen's own events; a lift anywhere ends its stroke
+    pointerdown: event => { if (ours(event)) { down = true; clearTimeout(pause); changed(); } },
+    pointermove: event => { if (down && ours(event)) changed(); },
+    pointerup: lifted, pointercancel: lifted,
+    click: event => { if (ours(event)) setTimeout(() => { readNow(); pauseAfter(); }); },  // undo, redo, clear
   };
-  const attach = () => {  // the canvas may mount after this view: look again each frame until it is there
-    found = layers(surface);
-    if (!found) { frame = requestAnimationFrame(attach); return; }
-    for (const [name, handle] of Object.entries(handlers)) found[0].addEventListener(name, handle, true);
-    found[0].addEventListener('pointercancel', handlers.pointerup, true);
-    frame = 0;
-    readNow();
-  };
-  attach();
+  for (const [name, handle] of Object.entries(handlers)) listener.addEventListener(name, handle, true);
+  readNow();
   return () => {
     cancelAnimationFrame(frame); clearTimeout(pause);
-    if (found) for (const [name, handle] of Object.entries(handlers)) found[0].removeEventListener(name, handle, true);
+    for (const [name, handle] of Object.entries(handlers)) listener.removeEventListener(name, handle, true);
   };
 }

@@ -41,10 +41,15 @@ def _component():
     return st.components.v2.component("rnnviz.views", html='<div class="view"></div>', css="views.css", js="views.js")
 
 
+@functools.lru_cache(maxsize=8)  # the same loaded models, run after run: made once (a few ms each time)
+def _weights(models: tuple) -> bytes:
+    return browser_data.weights(list(models))
+
+
 def send_weights(models: list, key: str) -> None:
     """The models' weights (rnnviz.browser_data.weights) for every view of the page. The same models make
     the same bytes, which the page then keeps: they travel once."""
-    _component()(data=browser_data.weights(models), key=key, width="stretch", height="content")
+    _component()(data=_weights(tuple(models)), key=key, width="stretch", height="content")
 
 
 def show(view: str, data: dict, key: str, link: dict | None = None, step: int | None = None) -> None:
