@@ -20,6 +20,7 @@ from pathlib import Path
 from rnnviz import RowReader
 from rnnviz.checkpoint import FORMAT, RECORD
 from rnnviz.preprocess import MAX_DRAWING_URL
+from ui.state import Key
 
 MEGABYTES = 150  # what any one probe may cost the server in memory (its seconds: bench/probes.py)
 
@@ -222,7 +223,8 @@ value = json.loads(Path(sys.argv[1]).read_text())
 def shown(at):
     texts = lambda elements: [element.value for element in elements]
     return {"exceptions": [e.message for e in at.exception], "errors": texts(at.error), "infos": texts(at.info),
-            "predictions": [m.value for m in at.metric if m.label == "Prediction"]}
+            "read": hasattr((at.session_state["drawn"] if "drawn" in at.session_state else (0, None))[1],
+                            "shape")}  # whether the server read an image from it
 """
 
 
@@ -247,7 +249,8 @@ def upload_probe(path: Path) -> Probe:
 
 
 def canvas_probe(value) -> Probe:
-    return Probe(PAGE_SETUP, '(at.session_state.__setitem__("canvas", value), at.run(), shown(at))[2]', value)
+    return Probe(PAGE_SETUP, f'(at.session_state.__setitem__("{Key.LIVE_VIEW}", value), at.run(), shown(at))[2]',
+                 value)  # what the live view sends at a pause
 
 
 def run(probe: Probe, cwd: Path, scratch: Path, timeout: float = 300) -> dict:

@@ -68,8 +68,10 @@ toolbar_above = st.components.v2.component("rnnviz.canvas_toolbar_above", js=TOO
 
 
 def drawn_digit():
-    """The canvas drawing as a (28, 28) float32 image in [0, 1], or None (with a hint) while there is none."""
-    brush = st.session_state.get(Key.BRUSH, DEFAULT_BRUSH)  # its slider sits under the canvas
+    """The drawing the live view last sent (at a pause), as a (28, 28) float32 image in [0, 1], read here with
+    rnnviz.preprocess; None while there is none (the live view says what to do)."""
+    brush = st.sidebar.slider("Brush width", MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH, key=Key.BRUSH,
+                              help="The pen's width on the canvas, px")  # out of the way of the first screen
     with st.container(gap=None):  # the toolbar mover has no height: no gap for it either
         # initial_drawing stays the same: a new one would reset the canvas a rerun later (see above).
         try:
@@ -78,16 +80,13 @@ def drawn_digit():
         except (AttributeError, KeyError, TypeError, ValueError):  # a state no canvas sends (the canvas is up)
             pass  # drawing_url finds it malformed, and the page says so
         toolbar_above(data={"canvas": Key.CANVAS, "css": TOOLBAR_CSS}, width="content", height="content")
-    st.slider("Brush width", MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH, key=Key.BRUSH)
     url = drawing_url(st.session_state.get(Key.LIVE_VIEW))  # only decode_drawing decodes it
-    if url is None:
-        st.info("Draw a digit (0-9) on the black square: white ink, one digit, as large as you like. "
-                "Undo and clear (the bin) are above it.")
+    if url is None:  # nothing sent yet: the live view beside the canvas says what to do
         return None
     digit = read_drawing(url)
-    if isinstance(digit, EmptyCanvasError):  # also right after the toolbar's reset: it sends the empty canvas
-        st.info(f"{str(digit).capitalize()}.")
-    elif isinstance(digit, CanvasError):  # only a broken or forged client sends that: the canvas stays usable
+    if isinstance(digit, EmptyCanvasError):  # also right after the toolbar's reset: the live view says so
+        return None
+    if isinstance(digit, CanvasError):  # only a broken or forged client sends that: the canvas stays usable
         st.error(f"This drawing cannot be read: {digit}. Draw again, or clear the canvas.")
     else:
         return digit

@@ -55,26 +55,36 @@ function eventsOf(surface) {
 export function watchPen(surface, {onRead, onPause}) {
   // Follows the canvas of component key `surface` (or a sketch.js surface): onRead({image | error}, whether the
   // pen is still down) at most once per animation frame while the drawing changes, onPause(png data URL) after
-  // each pause. Returns stop()
+  // each pause. A read that took long waits as long again before the next, so that the canvas keeps drawing
+  // the ink on a slow device. Returns stop()
   const into = document.createElement('canvas'), [listener, ours] = eventsOf(surface);
-  let frame = 0, pause = 0, down = false, sent = null;
+  let frame = 0, pause = 0, down = false, sent = null, readyAt = 0;
   const readNow = () => {  // the layers found afresh each time; until the canvas is there, look each frame
-    const found = layers(surface);
+    const found = layers(surface), start = performance.now();
     frame = found ? 0 : requestAnimationFrame(readNow);
-    if (found) onRead(readDrawing(flattened(found[1], found[2], into)), down);
+    if (!found) return;
+    onRead(readDrawing(flattened(found[1], found[2], into)), down);
+    readyAt = performance.now() + (performance.now() - start);
   };
-  const changed = () => { if (!frame) frame = requestAnimationFrame(readNow); };
+  const changed = () => {  // read at the next frame, or once the last read's time has passed
+    if (!frame) frame = requestAnimationFrame(() => (performance.now() >= readyAt ? readNow() : (frame = 0, changed())));
+  };
   const paused = () => {
     const url = into.toDataURL('image/png');
     if (url !== sent) onPause(sent = url);
   };
   const pauseAfter = () => { clearTimeout(pause); pause = setTimeout(paused, PAUSE_MS); };
-  const lifted = () => { if (down) { down = false; requestAnimationFrame(() => { changed(); pauseAfter(); }); } };
+  const afterRedraw = () => {  // the canvas redraws its layers in its next frame (a stroke moved down, an undo): read
+    cancelAnimationFrame(frame);  // the frame after, then wait for a pause
+    frame = requestAnimationFrame(() => { frame = requestAnimationFrame(() => { readNow(); pauseAfter(); }); });
+  };
+  const lifted = () => { if (down) { down = false; afterRedraw(); } };
+  const button = event => ours(event) && event.composedPath().some(node => node.tagName === 'BUTTON');
   const handlers = {  // the pen's own events; a lift anywhere ends its stroke
     pointerdown: event => { if (ours(event)) { down = true; clearTimeout(pause); changed(); } },
     pointermove: event => { if (down && ours(event)) changed(); },
     pointerup: lifted, pointercancel: lifted,
-    click: event => { if (ours(event)) setTimeout(() => { readNow(); pauseAfter(); }); },  // undo, redo, clear
+    click: event => { if (button(event)) afterRedraw(); },  // undo, redo, clear (sketch.js's too)
   };
   for (const [name, handle] of Object.entries(handlers)) listener.addEventListener(name, handle, true);
   readNow();
