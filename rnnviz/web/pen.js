@@ -78,7 +78,9 @@ export function watchPen(surface, {onRead, onPause}) {
     cancelAnimationFrame(frame);  // the frame after, then wait for a pause
     frame = requestAnimationFrame(() => { frame = requestAnimationFrame(() => { readNow(); pauseAfter(); }); });
   };
-  const lifted = () => { if (down) { down = false; afterRedraw(); } };
+  const lifted = event => {  // a stroke ends (one begun before this page followed the pen, too)
+    if (down || ours(event)) { down = false; afterRedraw(); }
+  };
   const button = event => ours(event) && event.composedPath().some(node => node.tagName === 'BUTTON');
   const handlers = {  // the pen's own events; a lift anywhere ends its stroke
     pointerdown: event => { if (ours(event)) { down = true; clearTimeout(pause); changed(); } },
