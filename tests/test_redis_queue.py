@@ -26,9 +26,18 @@ from rnnviz.recipes import Settings
 from rnnviz.serving import admission, store
 from rnnviz.serving.admission import Refused
 from rnnviz.serving.job_queue import QueueFull
-from rnnviz.serving.jobs import JobState, read_status
-from rnnviz.serving.redis_queue import KEPT, QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
-from rnnviz.serving.redis_worker import lease_key
+from rnnviz.serving.jobs import JobState, JobStatus, new_training, read_status, write_status
+from rnnviz.serving.redis_queue import (
+    KEPT,
+    MAX_RESTARTS,
+    QUEUE_LOST,
+    SHOWING_LAST,
+    WORKER_LOST,
+    RedisQueue,
+    ref,
+    rq_id,
+)
+from rnnviz.serving.redis_worker import RUNNING, lease_key
 from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
 from tests.test_local_queue import LONG, TINY, saved_epochs
 from tools.browser import free_port
@@ -368,3 +377,26 @@ def test_what_admission_keeps_in_redis_expires(replicas):
     a.submit(TINY, visitor, "10.0.0.5")
     keys = [f"rnnviz:visitor:{visitor}", f"rnnviz:address:{admission.address_key('10.0.0.5')}"]
     assert all(0 < a.redis.ttl(key) <= KEPT for key in keys)
+
+
+def left_by_a_dead_worker(queue: RedisQueue, state: JobState = JobState.RUNNING, restarts: int = 0) -> JobStatus:
+    """A training whose worker died: its status as the worker last wrote it (in `state`, one epoch done), its
+    ref still among the running jobs, and nobody holding its lease."""
+    status = new_training(TINY, store.new_visitor_id(), "", "a-worker-now-gone")
+    status.state, status.restarts, status.epochs_done = state, restarts, 1
+    write_status(status)
+    queue.redis.sadd(RUNNING, ref(status))
+    return status
+
+
+@pytest.mark.parametrize("restarts", [0, MAX_RESTARTS - 1])
+def test_a_job_whose_worker_was_lost_is_queued_again_once_however_many_pages_see_it(replicas, restarts):
+    """Every page process looks at the running jobs once a second: a page that read them before another page
+    queued the lost job again finds it gone from the running jobs, and leaves it be."""
+    a, b = replicas
+    lost = left_by_a_dead_worker(a, restarts=restarts)
+    for queue in (a, b, a):  # A's look, B's from before A's, A's again (their own looks may come first: the same)
+        queue._requeue_if_lost(ref(lost))
+    again = read_status(lost.visitor, lost.id)
+    assert (again.state, again.restarts, again.note) == (JobState.QUEUED, restarts + 1, WORKER_LOST.format(epochs=1))
+    assert a.rq.get_job_ids() == [rq_id(again)] and not a.redis.sismember(RUNNING, ref(lost))
