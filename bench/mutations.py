@@ -2,11 +2,11 @@
 `<=`, `or` made `and`, a refusal's condition dropped) its tests notice; a surviving mutant is a change to a
 safety check that no test sees. Each survivor is listed below, with why no test can see it (an equivalent
 mutant) or marked not explained yet. On this machine a target takes minutes (the seconds below: the link
-codec 1 to 3 min, admission 10 to 18 min, the Redis tests most of it): too slow for CI, so run it before a
-release, and after changing a target's code. It uses mutmut 3, which ran here as it is: it runs each mutant
-only on the tests that ran its function in a clean run, forks instead of importing torch again per mutant,
-and mutates a copy of the code, so the working tree is never touched (cosmic-ray rewrites the files in place
-while it runs, and runs the whole test command per mutant).
+codec 1 to 3 min, admission 10 to 18 min, the lease 7 min, the Redis tests most of it): too slow for CI, so
+run it before a release, and after changing a target's code. It uses mutmut 3, which ran here as it is: it
+runs each mutant only on the tests that ran its function in a clean run, forks instead of importing torch
+again per mutant, and mutates a copy of the code, so the working tree is never touched (cosmic-ray rewrites
+the files in place while it runs, and runs the whole test command per mutant).
 
     python -m bench.mutations                        # every target below
     python -m bench.mutations --module address       # one target

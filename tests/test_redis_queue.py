@@ -4,7 +4,8 @@ tree), sharing one model store. A job runs on a worker and shows on every replic
 loses at most the epoch and its job continues on the other; a job longer than many leases keeps its lease and
 runs once; "Stop early" reaches the machine that runs the job; one training per visitor however many replicas
 are asked at once; Redis restarted mid-job, or without its data; the Train tab on a queue in Redis; a new
-checkpoint measured once, on a worker."""
+checkpoint measured once, on a worker. Then, with no worker, what the pages do with a job whose worker died (queued
+again once, or left interrupted), or that Redis lost, or that another replica is queueing."""
 
 import os
 import shutil
@@ -16,6 +17,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from redis import Redis
@@ -23,12 +25,21 @@ from redis.exceptions import RedisError
 
 from rnnviz import load_model, save_checkpoint
 from rnnviz.recipes import Settings
-from rnnviz.serving import admission, store
+from rnnviz.serving import admission, redis_queue, store
 from rnnviz.serving.admission import Refused
 from rnnviz.serving.job_queue import QueueFull
-from rnnviz.serving.jobs import JobState, read_status
-from rnnviz.serving.redis_queue import KEPT, QUEUE_LOST, SHOWING_LAST, WORKER_LOST, RedisQueue
-from rnnviz.serving.redis_worker import lease_key
+from rnnviz.serving.jobs import JobState, JobStatus, job_files, new_training, read_status, write_status
+from rnnviz.serving.redis_queue import (
+    KEPT,
+    MAX_RESTARTS,
+    QUEUE_LOST,
+    SHOWING_LAST,
+    WORKER_LOST,
+    RedisQueue,
+    ref,
+    rq_id,
+)
+from rnnviz.serving.redis_worker import RUNNING, lease_key, lease_ms
 from tests.conftest import ROOT, app_test, data_missing, leftovers, random_model, wait_for, wait_until
 from tests.test_local_queue import LONG, TINY, saved_epochs
 from tools.browser import free_port
@@ -368,3 +379,95 @@ def test_what_admission_keeps_in_redis_expires(replicas):
     a.submit(TINY, visitor, "10.0.0.5")
     keys = [f"rnnviz:visitor:{visitor}", f"rnnviz:address:{admission.address_key('10.0.0.5')}"]
     assert all(0 < a.redis.ttl(key) <= KEPT for key in keys)
+
+
+def left_by_a_dead_worker(queue: RedisQueue, state: JobState = JobState.RUNNING, restarts: int = 0) -> JobStatus:
+    """A training whose worker died: its status as the worker last wrote it (in `state`, one epoch done), its
+    ref still among the running jobs, and nobody holding its lease."""
+    status = new_training(TINY, store.new_visitor_id(), "", "a-worker-now-gone")
+    status.state, status.restarts, status.epochs_done = state, restarts, 1
+    write_status(status)
+    queue.redis.sadd(RUNNING, ref(status))
+    return status
+
+
+@pytest.mark.parametrize("restarts", [0, MAX_RESTARTS - 1])
+def test_a_job_whose_worker_was_lost_is_queued_again_once_however_many_pages_see_it(replicas, restarts):
+    """Every page process looks at the running jobs once a second: a page that read them before another page
+    queued the lost job again finds it gone from the running jobs, and leaves it be."""
+    a, b = replicas
+    lost = left_by_a_dead_worker(a, restarts=restarts)
+    for queue in (a, b, a):  # A's look, B's from before A's, A's again (their own looks may come first: the same)
+        queue._requeue_if_lost(ref(lost))
+    again = read_status(lost.visitor, lost.id)
+    assert (again.state, again.restarts, again.note) == (JobState.QUEUED, restarts + 1, WORKER_LOST.format(epochs=1))
+    assert a.rq.get_job_ids() == [rq_id(again)] and not a.redis.sismember(RUNNING, ref(lost))
+
+
+def test_a_job_whose_worker_was_lost_too_often_is_left_interrupted(replicas):
+    a, _ = replicas
+    lost = left_by_a_dead_worker(a, restarts=MAX_RESTARTS)
+    a._requeue_if_lost(ref(lost))
+    left = read_status(lost.visitor, lost.id)
+    assert (left.state, left.restarts, left.note) == (JobState.INTERRUPTED, MAX_RESTARTS, "")  # to resume or discard
+    assert not a.rq.get_job_ids() and not a.redis.sismember(RUNNING, ref(lost))
+
+
+@pytest.mark.parametrize("files_gone", [False, True])
+def test_a_job_that_ended_as_its_worker_was_lost_is_not_queued_again(replicas, files_gone):
+    """Its worker wrote its end and died before leaving the running jobs (or its files are gone)."""
+    a, _ = replicas
+    ended = left_by_a_dead_worker(a, state=JobState.DONE)
+    if files_gone:
+        job_files(ended.visitor, ended.id)["status"].unlink()
+    a._requeue_if_lost(ref(ended))
+    assert not a.redis.sismember(RUNNING, ref(ended)) and not a.rq.get_job_ids()
+    assert read_status(ended.visitor, ended.id) == (None if files_gone else ended)
+
+
+def test_a_job_whose_worker_holds_its_lease_is_left_to_it(replicas):
+    a, _ = replicas
+    running = left_by_a_dead_worker(a)
+    a.redis.set(lease_key(running.id), "its-worker", px=lease_ms())
+    a._requeue_if_lost(ref(running))
+    assert a.redis.sismember(RUNNING, ref(running)) and read_status(running.visitor, running.id) == running
+    assert not a.rq.get_job_ids()
+
+
+def stop_the_clock(monkeypatch, now: float) -> None:
+    """The queue's clock (time.time() in redis_queue) reads `now` from here on."""
+    monkeypatch.setattr(redis_queue, "time", SimpleNamespace(time=lambda: now))
+
+
+@pytest.mark.parametrize("state, written_leases_ago, lost", [
+    (JobState.RUNNING, 0, False), (JobState.RUNNING, 0.9999, False),  # just written; just under a lease ago
+    (JobState.RUNNING, 1, True), (JobState.QUEUED, 0, True)])
+def test_a_job_redis_lost_is_interrupted_once_no_worker_can_still_be_writing_it(replicas, monkeypatch, state,
+                                                                                 written_leases_ago, lost):
+    """With neither its RQ job nor its lease in Redis, a running job whose worker wrote its status less than a
+    lease ago may still be running (a worker that lost its lease ends itself within one); a queued one is lost."""
+    a, _ = replicas
+    status = left_by_a_dead_worker(a, state=state)
+    a.redis.srem(RUNNING, ref(status))  # Redis lost it: no page process looks at it once a second
+    written = 1_000_000_000  # s since the epoch: any whole number, for the sums below to be exact
+    os.utime(job_files(status.visitor, status.id)["status"], (written, written))
+    stop_the_clock(monkeypatch, written + written_leases_ago * lease_ms() / 1000)
+    seen = a.latest(status.visitor)
+    assert (seen.state, seen.note) == ((JobState.INTERRUPTED, QUEUE_LOST) if lost else (state, ""))
+
+
+def test_a_measuring_another_replica_is_queueing_is_the_one_returned(replicas, monkeypatch):
+    """Between writing a new measuring job and putting it in RQ's queue, replica A holds its lease: B, asked
+    meanwhile for the same checkpoint, returns A's job rather than measuring it a second time."""
+    a, b = replicas
+    visitor = store.new_visitor_id()
+    checkpoint = save_checkpoint(random_model("rnn", 8), store.new_checkpoint_path("mine", visitor), test_accuracy=0.5)
+    enqueue, asked_meanwhile = a._enqueue, []
+
+    def b_asks_then_enqueue(status: JobStatus) -> None:
+        asked_meanwhile.append(b.measure(checkpoint, visitor).id)
+        enqueue(status)
+
+    monkeypatch.setattr(a, "_enqueue", b_asks_then_enqueue)
+    job = a.measure(checkpoint, visitor)
+    assert asked_meanwhile == [job.id] and a.rq.get_job_ids() == [rq_id(job)]

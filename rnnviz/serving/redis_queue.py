@@ -290,7 +290,8 @@ class RedisQueue:
         with self._held(job_id) as held:
             if not held:  # its worker is alive (or another page process is at it)
                 return
-            self.redis.srem(RUNNING, job_ref)
+            if not self.redis.srem(RUNNING, job_ref):  # since we looked, another page process requeued it (or it ended)
+                return
             status = read_status(visitor, job_id)
             if status is None or not status.live:  # it ended meanwhile
                 return
