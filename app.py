@@ -4,13 +4,13 @@
 
 This file only assembles the page: the sidebar picks a model, the digit (drawn, from the gallery
 or the MNIST test set) sits beside the live reading (read in the browser as the pen moves), and the tabs
-(ui/*_tab.py) look inside.
+(ui/*_tab.py) look inside. A drawing sent at a pause reruns only what the server says of it: the verdict
+beside the live reading, and the tabs.
 """
 
 import streamlit as st
 import torch
 
-from rnnviz.reading import read_digit
 from ui import cache
 from ui.compare_tab import compare_tab
 from ui.digit import digit_input
@@ -19,10 +19,10 @@ from ui.insight_tab import insight_tab
 from ui.inspect_tab import inspect_tab
 from ui.lesson import lesson_entry, lesson_panel
 from ui.link import open_link
+from ui.live_reading import live_reading, unsure_note
 from ui.page import compact_layout
-from ui.prediction import live_reading, unsure_note
 from ui.sidebar import add_checkpoint_form, loaded_models, model_picker
-from ui.state import Key, Tab
+from ui.state import Fragment, Key, Tab
 from ui.train_tab import train_tab
 from ui.widgets import guarded
 
@@ -53,19 +53,26 @@ def main() -> None:
     digit_column, reading_column = st.columns([1, 1.45])  # the canvas (280 px) fits even on a tablet
     with digit_column:
         entries = [loaded.entry for loaded in ([selected] if selected else []) + list(shipped.values())]
-        image = guarded(lambda: digit_input(entries))  # (28, 28) in [0, 1], or None
-    reading = None  # the server's own reading of the digit it was last sent
-    if selected is not None and image is not None:
-        reading = read_digit(selected.model, image, cache.saved_index(selected.entry))
+        digit_now = guarded(lambda: digit_input(entries)) or (lambda: None)  # () -> (28, 28) in [0, 1], or None
     with reading_column:
         if selected is not None:
             models = [selected.model] + [loaded.model for loaded in shipped.values() if loaded is not selected]
-            guarded(lambda: live_reading(selected, models, image))
-        guarded(lambda: unsure_note(reading) if reading else None)
+            guarded(lambda: live_reading(selected, models, digit_now))
+        verdict_slot = st.container()
         lesson_panel(Tab.INSPECT)  # a lesson's step about the reading stands beside it
     with st.expander("How it works"):
         st.markdown(INTRO)
+    digit_views(selected, shipped, digit_now, verdict_slot)
 
+
+@st.fragment(key=Fragment.DIGIT_VIEWS)
+def digit_views(selected, shipped: dict, digit_now, verdict_slot) -> None:
+    """What the server says of the digit read now (digit_now(): a drawing as it was last sent): its verdict,
+    beside the live reading (in verdict_slot), and the tabs. A new drawing reruns only this."""
+    with verdict_slot.container():  # written at every run, so that a rerun of this alone may write there too
+        image = guarded(digit_now)
+        reading = guarded(lambda: cache.reading_of(selected, image))  # for the verdict, downloads, digits alike
+        unsure_note(reading)
     tabs = {
         Tab.INSPECT: lambda: inspect_tab(selected, reading.trace if reading else None),
         Tab.COMPARE: lambda: compare_tab(image, loaded_models()[0]),

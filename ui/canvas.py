@@ -67,9 +67,9 @@ INK, PAPER = VIEW_COLOURS["ink"], VIEW_COLOURS["drawing-paper"]  # white on blac
 toolbar_above = st.components.v2.component("rnnviz.canvas_toolbar_above", js=TOOLBAR_JS)
 
 
-def drawn_digit():
-    """The drawing the live view last sent (at a pause), as a (28, 28) float32 image in [0, 1], read here with
-    rnnviz.preprocess; None while there is none (the live view says what to do)."""
+def drawing_canvas() -> None:
+    """The canvas the visitor draws on, and its brush width (in the sidebar). The live view beside it reads the
+    pen, and sends the drawing at each pause: drawn_digit reads that."""
     brush = st.sidebar.slider("Brush width", MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH, key=Key.BRUSH,
                               help="The pen's width on the canvas, px")  # out of the way of the first screen
     with st.container(gap=None):  # the toolbar mover has no height: no gap for it either
@@ -78,8 +78,13 @@ def drawn_digit():
             st_canvas(stroke_width=brush, stroke_color=INK, background_color=PAPER, width=CANVAS_SIDE,
                       height=CANVAS_SIDE, drawing_mode="freedraw", update_streamlit=False, key=Key.CANVAS)
         except (AttributeError, KeyError, TypeError, ValueError):  # a state no canvas sends (the canvas is up)
-            pass  # drawing_url finds it malformed, and the page says so
+            pass  # drawing_url finds it malformed, and drawn_digit says so
         toolbar_above(data={"canvas": Key.CANVAS, "css": TOOLBAR_CSS}, width="content", height="content")
+
+
+def drawn_digit() -> np.ndarray | None:
+    """The drawing the live view last sent (at a pause), as a (28, 28) float32 image in [0, 1], read here with
+    rnnviz.preprocess; None while there is none (the live view says what to do) or it cannot be read (said here)."""
     url = drawing_url(st.session_state.get(Key.LIVE_VIEW))  # only decode_drawing decodes it
     if url is None:  # nothing sent yet: the live view beside the canvas says what to do
         return None
@@ -88,9 +93,8 @@ def drawn_digit():
         return None
     if isinstance(digit, CanvasError):  # only a broken or forged client sends that: the canvas stays usable
         st.error(f"This drawing cannot be read: {digit}. Draw again, or clear the canvas.")
-    else:
-        return digit
-    return None
+        return None
+    return digit
 
 
 def read_drawing(url) -> np.ndarray | CanvasError:

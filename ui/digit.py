@@ -1,6 +1,8 @@
 """The digit the networks read: drawn on the canvas, from the bundled gallery, an MNIST test digit, or the
 one a link brought."""
 
+from collections.abc import Callable
+
 import numpy as np
 import streamlit as st
 
@@ -10,7 +12,7 @@ from rnnviz.figures.images import enlarged
 from rnnviz.serving import store
 
 from . import cache
-from .canvas import drawn_digit
+from .canvas import drawing_canvas, drawn_digit
 from .state import Key, Source
 from .widgets import offer_mnist_download
 
@@ -44,14 +46,22 @@ def linked_digit() -> np.ndarray:
     return image
 
 
-def digit_input(entries: list[store.Entry]) -> np.ndarray | None:
-    """The chosen digit, (28, 28) in [0, 1], or None while there is none. entries: checkpoints whose
-    statistics may keep a test digit's image when MNIST is not on disk."""
-    sources = {Source.DRAW: drawn_digit, Source.GALLERY: gallery_digit,
+def drawing_chosen() -> bool:
+    """Whether the networks read the pen's drawing (else a digit picked here)."""
+    return st.session_state.get(Key.SOURCE, Source.DRAW) == Source.DRAW
+
+
+def digit_input(entries: list[store.Entry]) -> Callable[[], np.ndarray | None]:
+    """The input choice and the chosen digit. Returns digit_now(): the digit the networks read now, (28, 28) in
+    [0, 1], or None while there is none. For a drawing that is the one last sent, which may be newer than this
+    run (a new drawing reruns only what depends on it). entries: checkpoints whose statistics may keep a test
+    digit's image when MNIST is not on disk."""
+    sources = {Source.DRAW: drawing_canvas, Source.GALLERY: gallery_digit,
                Source.TEST_SET: lambda: test_set_digit(entries)}
     if Key.LINK_DIGIT in st.session_state:
         sources[Source.LINK] = linked_digit
     source = st.radio("Input", list(sources), horizontal=True, key=Key.SOURCE, label_visibility="collapsed",
                       help="Draw your own digit, or pick a real one: from the bundled gallery, or any of the "
                            "MNIST test set")
-    return sources[source]()
+    image = sources[source]()
+    return drawn_digit if source == Source.DRAW else lambda: image

@@ -32,8 +32,10 @@ def evaluate_tab(selected) -> None:
 
 
 def _open_in_inspect(test_index: int) -> None:
-    """Make MNIST test digit `test_index` the page's input and open the Inspect tab."""
+    """Make MNIST test digit `test_index` the page's input and open the Inspect tab: the whole page reruns (the
+    tabs alone would, as a fragment), with the digit's input above."""
     st.session_state.update({Key.SOURCE: Source.TEST_SET, Key.TEST_DIGIT: int(test_index), Key.TAB: Tab.INSPECT})
+    st.rerun()
 
 
 def misread_gallery(test_set) -> None:

@@ -43,15 +43,17 @@ def lesson() -> list[LessonStep]:
 
 
 def go_to(number: int | None) -> None:
-    """Show lesson step `number` (from 0) and set its view up; None leaves the lesson."""
+    """Show lesson step `number` (from 0) and set its view up; None leaves the lesson. The whole page reruns,
+    also from a step's buttons in a tab (a fragment): a step sets up the digit and the panel beside it too."""
     if number is None:
         st.session_state.pop(Key.LESSON_STEP, None)
-        return
-    step = lesson()[number]
-    st.session_state[Key.LESSON_STEP] = number
-    apply(step.view)
-    if step.insight is not None:
-        st.session_state[Key.INSIGHT_VIEW] = step.insight
+    else:
+        step = lesson()[number]
+        st.session_state[Key.LESSON_STEP] = number
+        apply(step.view)
+        if step.insight is not None:
+            st.session_state[Key.INSIGHT_VIEW] = step.insight
+    st.rerun()
 
 
 def lesson_entry() -> None:

@@ -49,6 +49,12 @@ class Chart(StrEnum):
     TRAINING = "training-curves"
 
 
+class Fragment(StrEnum):
+    """Parts of the page that rerun alone (st.fragment keys)."""
+
+    DIGIT_VIEWS = "digit-views"  # what the server says of the digit read now: a new drawing reruns only this
+
+
 class Param(StrEnum):
     """The page address's query parameters."""
 

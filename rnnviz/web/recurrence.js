@@ -19,11 +19,16 @@ export const NO_CHANGE = {keepGate: null, silenced: [], blankRows: null};  // a 
 const sigmoid = v => 1 / (1 + Math.exp(-v));
 
 function affine(weight, bias, vector, rows, cols, out, at = 0) {  // out[at + r] = weight[r] . vector + bias[r]
+  const whole = cols - cols % 4;  // four sums at once: the loop V8 runs fastest
   for (let r = 0; r < rows; r++) {
-    let sum = bias[r];
     const row = r * cols;
-    for (let c = 0; c < cols; c++) sum += weight[row + c] * vector[c];
-    out[at + r] = sum;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, c = 0;
+    for (; c < whole; c += 4) {
+      s0 += weight[row + c] * vector[c]; s1 += weight[row + c + 1] * vector[c + 1];
+      s2 += weight[row + c + 2] * vector[c + 2]; s3 += weight[row + c + 3] * vector[c + 3];
+    }
+    for (; c < cols; c++) s0 += weight[row + c] * vector[c];
+    out[at + r] = bias[r] + ((s0 + s1) + (s2 + s3));
   }
   return out;
 }
@@ -56,9 +61,10 @@ function gruStep(fromInput, fromHidden, gates, hidden, units, clamp) {
   }
 }
 
-function softmaxReadout(model, hidden, probs, at) {  // probs[at ...] = softmax(W h + b)
-  const logits = affine(model.readoutWeight, model.readoutBias, hidden, CLASSES, model.units, new Float64Array(CLASSES));
-  const top = Math.max(...logits);
+function softmaxReadout(model, hidden, probs, at, logits) {  // probs[at ...] = softmax(W h + b); logits: scratch
+  affine(model.readoutWeight, model.readoutBias, hidden, CLASSES, model.units, logits);
+  let top = -Infinity;
+  for (let k = 0; k < CLASSES; k++) top = Math.max(top, logits[k]);
   let total = 0;
   for (let k = 0; k < CLASSES; k++) total += (logits[k] = Math.exp(logits[k] - top));
   for (let k = 0; k < CLASSES; k++) probs[at + k] = logits[k] / total;
@@ -74,6 +80,7 @@ export function read(model, image, whatIf = NO_CHANGE) {
                  gates: Object.fromEntries(names.map(name => [name, new Float32Array(ROWS * units)]))};
   const hidden = new Float64Array(units), cellState = new Float64Array(units), silenced = whatIf.silenced.filter(u => u < units);
   const fromInput = new Float64Array(size * units), fromHidden = new Float64Array(size * units);
+  const logits = new Float64Array(CLASSES);
   const clamp = KEEP_GATE[cell] && whatIf.keepGate !== null ? whatIf.keepGate : null, gates = new Float64Array(size * units);
   for (let step = 0; step < ROWS; step++) {
     affine(model.inputWeight, model.inputBias, x.subarray(step * COLS, (step + 1) * COLS), size * units, COLS, fromInput);
@@ -91,7 +98,7 @@ export function read(model, image, whatIf = NO_CHANGE) {
     silenced.forEach(u => { hidden[u] = 0; });
     trace.hidden.set(hidden, step * units);
     names.forEach((name, k) => trace.gates[name].set(gates.subarray(k * units, (k + 1) * units), step * units));
-    softmaxReadout(model, hidden, trace.probs, step * CLASSES);
+    softmaxReadout(model, hidden, trace.probs, step * CLASSES, logits);
   }
   return trace;
 }

@@ -43,7 +43,10 @@ export function arranged(values, order, steps) {  // (steps x units) -> (units i
 
 export function stateRange(cellStates) {
   // the colour range of c: the 99th percentile of |c| over the given arrays (null ones skipped), at least 1
-  const values = cellStates.filter(Boolean).flatMap(c => Array.from(c, Math.abs)).sort((a, b) => a - b);
+  const kept = cellStates.filter(Boolean), values = new Float64Array(kept.reduce((n, c) => n + c.length, 0));
+  let filled = 0;
+  for (const c of kept) for (let i = 0; i < c.length; i++) values[filled++] = Math.abs(c[i]);
+  values.sort();  // a typed array sorts by value
   if (!values.length) return 1;
   const at = 0.99 * (values.length - 1), low = Math.floor(at);  // numpy's linear interpolation
   const high = Math.min(low + 1, values.length - 1);

@@ -52,13 +52,14 @@ def send_weights(models: list, key: str) -> None:
     _component()(data=_weights(tuple(models)), key=key, width="stretch", height="content")
 
 
-def show(view: str, data: dict, key: str, link: dict | None = None, step: int | None = None) -> None:
+def show(view: str, data: dict, key: str, link: dict | None = None, step: int | None = None,
+         on_drawing=lambda: None) -> None:
     """Mount a view with its data (sent once per run; the browser draws every step), the palette it paints
     with, and the step it opens at (`step`, once). A view with a "Copy a link" button gets what it needs
-    (`link`, ui/link.py) and takes the step a link or the lesson asked for (Key.STEP)."""
+    (`link`, ui/link.py) and takes the step a link or the lesson asked for (Key.STEP). on_drawing: called when
+    the view sends a drawing (the live view does, at each pause)."""
     extra = {"link": link, "step": st.session_state.pop(Key.STEP, None)} if link else {"step": step}
-    _component()(data={**data, "palette": browser_palette(), **extra}, key=key,
-                 on_drawing_change=lambda: None)  # the live view sends the drawing at each pause
+    _component()(data={**data, "palette": browser_palette(), **extra}, key=key, on_drawing_change=on_drawing)
 
 
 def inlined(name: str, done: set[str] | None = None) -> str:

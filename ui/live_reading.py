@@ -1,0 +1,39 @@
+"""The live reading beside the digit: the selected model reads it in the visitor's browser (the pen's drawing
+as it moves, or the digit chosen here), with the server's verdict on whether to trust its answer. A drawing
+sent at a pause reruns only what the server says of it (Fragment.DIGIT_VIEWS): not the canvas, nor the live
+view, which already shows it."""
+
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+
+from rnnviz import browser_data
+from rnnviz.reading import Reading
+
+from .cache import Loaded
+from .digit import drawing_chosen
+from .state import UNSURE, Fragment, Key
+from .views import send_weights, show
+
+
+def _rerun_what_depends_on_the_drawing() -> None:
+    st.rerun(Fragment.DIGIT_VIEWS)
+
+
+def live_reading(selected: Loaded, models: list, digit_now: Callable[[], np.ndarray | None]) -> None:
+    """The weights of `models` (every loaded one, sent once), then the live view of `selected` reading the
+    pen (when the visitor draws: the page reads it) or the digit chosen (digit_now())."""
+    send_weights(models, key=Key.WEIGHTS)
+    drawing = drawing_chosen()
+    data = browser_data.live(selected.entry.name, selected.model, image=None if drawing else digit_now(),
+                             canvas=Key.CANVAS if drawing else None)
+    show("live", data, key=Key.LIVE_VIEW, step=st.session_state.get(Key.STEP),  # the step a link or lesson asks
+         on_drawing=_rerun_what_depends_on_the_drawing)
+
+
+def unsure_note(reading: Reading | None) -> None:
+    """The server's verdict on the answer, when it is not sure (none when the model has no index to judge by)."""
+    if reading and reading.verdict is not None and not reading.verdict.sure:
+        st.warning(f"**{UNSURE}:** {reading.verdict.reason}. Draw one digit, large and clear, and it will read it "
+                   f"better. **Inspect** shows the training digits it finds alike.", icon=":material/help:")
