@@ -113,6 +113,42 @@ def test_the_answer_follows_the_pen_while_it_is_down_with_no_message_to_the_serv
     assert wait_for_reading(page)["prediction"] == str(trace(model, preprocess_canvas(drawing_now(page))).prediction)
 
 
+def server_elements(page, act) -> list[tuple[list[int], str]]:
+    """(delta path, what) of each element the server sent while act() ran: the kind of element, and a view's
+    or component's element id (which ends with its key)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    received, cdp = [], page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.on("Network.webSocketFrameReceived", lambda event: received.append(event["response"]))
+    act()
+    cdp.detach()
+    elements = []
+    for frame in received:
+        message = ForwardMsg()
+        message.ParseFromString(base64.b64decode(frame["payloadData"]))
+        if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element":
+            element = message.delta.new_element
+            kind = element.WhichOneof("type")
+            what = f"{element.bidi_component.component_name} {element.bidi_component.id}" if kind == "bidi_component" \
+                else kind
+            elements.append((list(message.metadata.delta_path), what))
+    return elements
+
+
+def test_a_drawing_reruns_only_what_the_server_says_of_it(page, pen_records):
+    """At a pause the server gets the drawing and sends back only what depends on it (the Inspect tab's view,
+    its downloads and the digits alike): not the title, the sidebar, the canvas or the live view."""
+    clear_canvas(page)
+    strokes = pen_strokes(pen_records[DIGITS[0]], DIGITS[0])
+    sent = server_elements(page, lambda: (draw_strokes(page, strokes[:1]), wait_until_quiet(page)))
+    assert any(what.endswith(Key.INSPECT_VIEW) for _, what in sent) and any(
+        what.endswith(Key.ALIKE_VIEW) for _, what in sent), sent  # the new link, the digits alike
+    assert not [what for _, what in sent if "canvas" in what or what.endswith(Key.LIVE_VIEW)], sent
+    assert not [path for path, what in sent if path[0] != 0 or path[:2] == [0, 0] or what == "radio"], sent  # the
+    # sidebar, the page's head, the input choice
+
+
 @pytest.mark.parametrize("width, height", [(1366, 768), (768, 1024)])
 def test_the_first_screen_is_the_reading(browser, pen_records, width, height, tmp_path):
     """After drawing, with no scrolling: the canvas, the answer as it evolves, Play and the slider, and every
