@@ -30,6 +30,8 @@ class Settings:
     augment: float = _setting(1.0, "augmentation strength (rotation, scale, shear, shift, wobble, stroke "
                                    "width, writer styles); 0 turns it off")
     clip: float = _setting(1.0, "largest gradient norm; larger gradients are scaled down to it")
+    ema: float = _setting(0.0, "decay of an exponential moving average of the weights, updated after every step "
+                               "(e.g. 0.999); the run saves the average, not its last weights; 0 = off")
     val_size: int = _setting(5000, "training images held out to measure validation accuracy")
     limit: int = _setting(0, "train on only this many images (0 = all), for quick runs")
     seed: int = _setting(0, "random seed: the same seed and settings give the same run")
