@@ -29,6 +29,9 @@ class Settings:
     lr: float = _setting(2e-3, "Adam's learning rate at the start (it decays to 0 on a cosine)")
     augment: float = _setting(1.0, "augmentation strength (rotation, scale, shear, shift, wobble, stroke "
                                    "width, writer styles); 0 turns it off")
+    elastic: float = _setting(0.0, "Simard et al.'s (2003) elastic distortion of the training images at this "
+                                   "strength, on top of the augmentation (1: a random field smoothed by a 4 px "
+                                   "Gaussian, times 34 px); 0 = off")
     clip: float = _setting(1.0, "largest gradient norm; larger gradients are scaled down to it")
     ema: float = _setting(0.0, "decay of an exponential moving average of the weights, updated after every step "
                                "(e.g. 0.999); the run saves the average, not its last weights; 0 = off")

@@ -227,7 +227,7 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     history, first_epoch = state.restore(resume) if resume else ([], 1)
 
     def prepare(batch, target):
-        return augment(batch, target, generator, settings.augment) if settings.augment else batch
+        return augment(batch, target, generator, settings.augment, settings.elastic) if settings.augment else batch
 
     spare_core = device.type != "cpu" or torch.get_num_threads() < (os.cpu_count() or 1)
     bar = tqdm(total=total_steps, unit="batch", disable=not show_bar, mininterval=1.0)

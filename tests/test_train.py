@@ -78,6 +78,14 @@ def test_an_ema_decay_outside_0_to_1_is_refused(decay):
         train(Settings(cell_type="rnn", **TINY, ema=decay))
 
 
+def test_elastic_distortion_reaches_the_training_images(offline_mnist, monkeypatch):
+    seen = []
+    monkeypatch.setattr("rnnviz.train.augment", lambda *args: seen.append(args[4]) or args[0])
+    train(Settings(cell_type="rnn", **TINY, elastic=0.5))
+    train(Settings(cell_type="rnn", **TINY, elastic=0.5, augment=0))  # no augmentation: none of it
+    assert seen and set(seen) == {0.5}
+
+
 def test_stopping_early_saves_what_was_trained(tmp_path, offline_mnist):
     settings = Settings(cell_type="rnn", **{**TINY, "epochs": 3})
     _, summary = train(settings, out=tmp_path / "rnn.safetensors", should_stop=lambda: True)
