@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from rnnviz.data.augment import (
     ELASTIC_ALPHA,
     ELASTIC_SIGMA,
+    _gaussian_smoothing,
     add_writer_styles,
     augment,
     draw_segments,
@@ -84,3 +85,14 @@ def test_elastic_distortion_bends_digits_only_when_asked_and_they_stay_digits(di
     bent = augment(images[others], labels[others], torch.Generator().manual_seed(5), strength=0, elastic=1.0)
     assert (bent - images[others]).abs().mean() > 0.05
     assert (shipped_models["lstm"](bent).argmax(1) == labels[others]).float().mean() > 0.85
+
+
+def test_the_smoothing_matrix_is_torchs_reflecting_gaussian_convolution():
+    field = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    radius = int(3 * ELASTIC_SIGMA)
+    taps = torch.exp(-torch.arange(-radius, radius + 1.0).square() / (2 * ELASTIC_SIGMA**2))
+    taps = taps / taps.sum()
+    by_torch = F.conv2d(F.pad(field, (0, 0, radius, radius), mode="reflect"), taps.view(1, 1, -1, 1))
+    by_torch = F.conv2d(F.pad(by_torch, (radius, radius, 0, 0), mode="reflect"), taps.view(1, 1, 1, -1))
+    smoothing = _gaussian_smoothing(28)
+    torch.testing.assert_close(smoothing @ field @ smoothing.T, by_torch, atol=1e-6, rtol=0)
