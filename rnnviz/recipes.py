@@ -29,7 +29,12 @@ class Settings:
     lr: float = _setting(2e-3, "Adam's learning rate at the start (it decays to 0 on a cosine)")
     augment: float = _setting(1.0, "augmentation strength (rotation, scale, shear, shift, wobble, stroke "
                                    "width, writer styles); 0 turns it off")
+    elastic: float = _setting(0.0, "Simard et al.'s (2003) elastic distortion of the training images at this "
+                                   "strength, on top of the augmentation (1: a random field smoothed by a 4 px "
+                                   "Gaussian, times 34 px); 0 = off")
     clip: float = _setting(1.0, "largest gradient norm; larger gradients are scaled down to it")
+    ema: float = _setting(0.0, "decay of an exponential moving average of the weights, updated after every step "
+                               "(e.g. 0.999); the run saves the average, not its last weights; 0 = off")
     val_size: int = _setting(5000, "training images held out to measure validation accuracy")
     limit: int = _setting(0, "train on only this many images (0 = all), for quick runs")
     seed: int = _setting(0, "random seed: the same seed and settings give the same run")
@@ -46,6 +51,9 @@ class Settings:
     pen_min_height: float = _setting(0.3, "pen digits are replayed this tall (fraction of the canvas) up to 95%")
     pen_styles: float = _setting(0.0, "share of the pen 0s, 1s and 7s replayed in a European style: a slashed 0, "
                                       "a 1 with a long upstroke, a 7 with a crossbar (random lengths and angles)")
+    pen_strokes_moved: float = _setting(0.0, "each pen digit's strokes moved on their own at this strength: at 1, "
+                                             "each turned up to 10 degrees, scaled up to 10%, shifted up to 4% of "
+                                             "the digit and resampled at a random pen speed; 0 = off")
 
 
 def help_of(name: str) -> str:

@@ -5,7 +5,8 @@
     python -m rnnviz.train --recipe lstm --device cuda --out lstm.safetensors  # on a GPU (--device auto takes one)
 
 Seeded and reproducible; a held-out validation split; Adam with a cosine learning-rate decay
-and gradient clipping; the checkpoint (weights, config, settings, measured test accuracy) is
+and gradient clipping; optionally an exponential moving average of the weights (--ema), which is
+then what is saved; the checkpoint (weights, config, settings, measured test accuracy) is
 written atomically at the end. Stopping early (Ctrl-C, or `should_stop` from the app) still
 saves the model trained so far, marked as stopped early.
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from . import cli
@@ -103,10 +105,21 @@ def cosine_rate(settings: Settings, step: int, total_steps: int) -> float:
     return settings.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
 
 
+def moving_average(model: RowReader, settings: Settings) -> AveragedModel | None:
+    """The exponential moving average of the model's weights that train_epoch updates after every step
+    (its first update copies the weights), or None when settings.ema is 0."""
+    if not settings.ema:
+        return None
+    if not 0 < settings.ema < 1:
+        raise ValueError(f"ema: a decay between 0 and 1 (e.g. 0.999), or 0 for none; got {settings.ema}")
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(settings.ema))
+
+
 def train_epoch(model: RowReader, optimizer, epoch_batches, settings: Settings, epoch: int, step: int,
-                total_steps: int, report) -> Progress:
-    """One pass over the training images: a clipped Adam step per batch, the learning rate on its cosine;
-    report(Progress) after every batch. Returns the epoch's last Progress."""
+                total_steps: int, report, average: AveragedModel | None = None) -> Progress:
+    """One pass over the training images: a clipped Adam step per batch, the learning rate on its cosine,
+    then the weights' moving average if there is one; report(Progress) after every batch. Returns the
+    epoch's last Progress."""
     model.train()
     loss_sum, correct, seen, started = 0.0, 0, 0, time.perf_counter()
     for batch, target in epoch_batches:  # (B, 28, 28), (B,)
@@ -119,6 +132,8 @@ def train_epoch(model: RowReader, optimizer, epoch_batches, settings: Settings, 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip)
         optimizer.step()
+        if average is not None:
+            average.update_parameters(model)
         step += 1
         batch_loss = loss.item()
         loss_sum += batch_loss * len(target)
@@ -158,6 +173,31 @@ def _reporter(bar: tqdm, on_progress, should_stop):
     return report
 
 
+@dataclass
+class _Run:
+    """What a run continues from: the model, the optimiser, the generator and the weights' average."""
+
+    model: RowReader
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    average: AveragedModel | None
+
+    def saved(self, epoch: int, history: list) -> dict:
+        """The live state after `epoch` (what train's on_epoch_end gets)."""
+        state = {"epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "generator": self.generator.get_state(), "history": history}
+        return {**state, "average": self.average.state_dict()} if self.average else state
+
+    def restore(self, state: dict) -> tuple[list, int]:
+        """Continue from a `saved` state: (the history so far, the next epoch)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        if self.average:
+            self.average.load_state_dict(state["average"])
+        return list(state["history"]), state["epoch"] + 1
+
+
 def train(settings: Settings, data=None, out=None, on_progress=None, should_stop=None,
           show_bar: bool = False, device="auto", on_epoch_end=None,
           resume: dict | None = None) -> tuple[RowReader, dict]:
@@ -166,8 +206,10 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     `device`: "auto" (a CUDA GPU if there is one, else the CPU), "cpu", "cuda" or a torch.device;
     a device that is not there raises rnnviz.device.DeviceMissing before any work is done.
     `on_epoch_end(state)` gets, after each epoch, what `resume=state` continues from exactly:
-    {"epoch", "model", "optimizer", "generator", "history"} (state dicts, the generator's state). They
-    are the live ones, which training goes on changing: save or copy them there.
+    {"epoch", "model", "optimizer", "generator", "history"} (state dicts, the generator's state), and
+    "average" with settings.ema. They are the live ones, which training goes on changing: save or copy
+    them there. With settings.ema the returned (and saved) model is the moving average; the history's
+    validation accuracies are the last weights'.
     """
     device = resolve_device(device) if isinstance(device, str) else device
     torch.manual_seed(settings.seed)
@@ -180,15 +222,12 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     batches_per_epoch = math.ceil(len(train_x) / settings.batch_size)
     total_steps = settings.epochs * batches_per_epoch
-    history, first_epoch, started = [], 1, time.perf_counter()
-    if resume:
-        model.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        generator.set_state(resume["generator"])
-        history, first_epoch = list(resume["history"]), resume["epoch"] + 1
+    average, started = moving_average(model, settings), time.perf_counter()
+    state = _Run(model, optimizer, generator, average)
+    history, first_epoch = state.restore(resume) if resume else ([], 1)
 
     def prepare(batch, target):
-        return augment(batch, target, generator, settings.augment) if settings.augment else batch
+        return augment(batch, target, generator, settings.augment, settings.elastic) if settings.augment else batch
 
     spare_core = device.type != "cpu" or torch.get_num_threads() < (os.cpu_count() or 1)
     bar = tqdm(total=total_steps, unit="batch", disable=not show_bar, mininterval=1.0)
@@ -198,7 +237,7 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
             order = torch.randperm(len(train_x), generator=generator)
             epoch_batches = batches(train_x, train_y, order, settings.batch_size, prepare, background=spare_core)
             progress = train_epoch(model, optimizer, epoch_batches, settings, epoch,
-                                   (epoch - 1) * batches_per_epoch, total_steps, report)
+                                   (epoch - 1) * batches_per_epoch, total_steps, report, average)
             progress.val_accuracy = accuracy(model, val_x, val_y)
             history.append(asdict(progress))
             bar.write(f"epoch {epoch}: loss {progress.loss:.4f}  train acc {progress.train_accuracy:.4f}"
@@ -206,15 +245,15 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
             if on_progress:
                 on_progress(progress)
             if on_epoch_end:
-                on_epoch_end({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                              "generator": generator.get_state(), "history": history})
+                on_epoch_end(state.saved(epoch, history))
     except KeyboardInterrupt:
         stopped_early = True
         bar.write(f"stopped early after {len(history)} epochs and {bar.n} batches")
     finally:
         bar.close()
-    return _finish(model, settings, data, (val_x, val_y), out, history=history, stopped_early=stopped_early,
-                   device=str(device), train_seconds=round(time.perf_counter() - started, 1))
+    return _finish(average.module if average else model, settings, data, (val_x, val_y), out, history=history,
+                   stopped_early=stopped_early, device=str(device),
+                   train_seconds=round(time.perf_counter() - started, 1))
 
 
 def _finish(model: RowReader, settings: Settings, data, validation, out, **summary) -> tuple[RowReader, dict]:

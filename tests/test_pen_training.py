@@ -77,3 +77,49 @@ def test_a_bare_file_name_is_in_the_workspace_and_the_dev_set_is_refused(tmp_pat
     with pytest.raises(ValueError, match="no digits of source 'xyz'"):
         pendigits.load(digits, "xyz")
 
+
+
+def test_resampling_keeps_a_stroke_s_ends_and_path_at_the_spacing_asked():
+    stroke = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.5]])  # an L, 1.5 long
+    coarse = pen_training.resample(stroke, 0.4)
+    assert np.allclose(coarse[[0, -1]], stroke[[0, -1]]) and len(coarse) == 5  # ceil(1.5 / 0.4) + 1
+    steps = np.linalg.norm(np.diff(coarse, axis=0), axis=1)
+    assert np.allclose(coarse[:, 1][coarse[:, 0] < 1], 0) and np.all(steps <= 0.4)  # on the L, cutting its corner
+    assert len(pen_training.resample(stroke, 0.01)) == 151
+    assert pen_training.resample(np.array([[0.3, 0.3]]), 0.1).shape == (1, 2)  # a dot stays a dot
+
+
+def test_stroke_jitter_turns_scales_and_shifts_each_stroke_on_its_own_within_its_bounds():
+    rng = np.random.default_rng(0)
+    cross = [np.linspace([0.0, 0.5], [1.0, 0.5], 11), np.linspace([0.5, 0.0], [0.5, 1.0], 11)]  # a + of two strokes
+    crossing_angles = []
+    for _ in range(200):
+        moved = pen_training.stroke_jitter(cross, rng)
+        angles = []
+        for before, after in zip(cross, moved, strict=True):
+            direction = after[-1] - after[0]
+            offsets = after - after[0]
+            assert np.allclose(offsets[:, 0] * direction[1] - offsets[:, 1] * direction[0], 0, atol=1e-9)  # straight
+            assert 0.9 - 1e-9 <= np.linalg.norm(direction) <= 1.1 + 1e-9  # scaled by at most 10%
+            assert np.abs(after.mean(0) - before.mean(0)).max() <= 0.04 + 1e-9  # shifted by at most 0.04
+            assert np.linalg.norm(np.diff(after, axis=0), axis=1).max() <= 0.05 * 1.1 + 1e-9  # resampled
+            angles.append(np.degrees(np.arctan2(direction[1], direction[0])))
+        assert abs(angles[0]) <= 10 + 1e-6 and abs(angles[1] - 90) <= 10 + 1e-6  # turned by at most 10 degrees
+        crossing_angles.append(angles[1] - angles[0])
+    assert np.std(crossing_angles) > 4  # each stroke turned on its own: the angle between them changes
+    unmoved = pen_training.stroke_jitter(cross, rng, strength=0.0)  # only resampled, finely
+    assert all(np.allclose(after[[0, -1]], before[[0, -1]]) for before, after in zip(cross, unmoved, strict=True))
+
+
+def test_moved_strokes_are_drawn_only_when_asked_and_kept_apart_in_the_cache(pen_records, pen_file):
+    plain, _ = pen_training.render_variants(pen_records[:10], 1, 32, 0.3)
+    assert torch.equal(pen_training.render_variants(pen_records[:10], 1, 32, 0.3, strokes_moved=0.0)[0], plain)
+    moved, _ = pen_training.render_variants(pen_records[:10], 1, 32, 0.3, strokes_moved=1.0)
+    assert 0.02 < (moved - plain).abs().mean() and moved.shape == plain.shape
+    mnist = torch.zeros(270, 28, 28), torch.zeros(270, dtype=torch.long)
+    without, _ = pen_training.mix_in(*mnist, Settings(pen_share=0.25, pen_digits=str(pen_file)))
+    with_moved, _ = pen_training.mix_in(*mnist, Settings(pen_share=0.25, pen_digits=str(pen_file),
+                                                         pen_strokes_moved=1.0))
+    assert not torch.equal(without, with_moved)
+    kept = sorted(path.name for path in (pen_training.cache_dir() / "pen-renders").iterdir())
+    assert len(kept) == 2 and "-j1-" in kept[0] + kept[1]

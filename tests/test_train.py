@@ -3,6 +3,7 @@ reproducible, resumes exactly, stops early with what it learned, and writes a lo
 batches are prepared in chunks, the same in a thread or in between steps."""
 
 import copy
+import dataclasses
 import functools
 import itertools
 
@@ -11,8 +12,9 @@ import torch
 
 from rnnviz import load_model
 from rnnviz.data.augment import augment
+from rnnviz.evaluate import accuracy
 from rnnviz.recipes import Settings
-from rnnviz.train import batches, cosine_rate, main, train
+from rnnviz.train import batches, cosine_rate, main, train, training_data
 
 TINY = dict(hidden=16, epochs=1, limit=500, val_size=200)  # a run of seconds
 
@@ -33,14 +35,55 @@ def test_short_run_learns_and_is_reproducible(tmp_path, offline_mnist):
         torch.testing.assert_close(a, b, atol=0, rtol=0)
 
 
-def test_a_resumed_run_ends_where_an_unbroken_one_does(offline_mnist):
-    settings = Settings(cell_type="lstm", **{**TINY, "epochs": 2, "limit": 300})
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_a_resumed_run_ends_where_an_unbroken_one_does(offline_mnist, ema):
+    settings = Settings(cell_type="lstm", **{**TINY, "epochs": 2, "limit": 300}, ema=ema)
     states = []
     unbroken, _ = train(settings, on_epoch_end=lambda state: states.append(copy.deepcopy(state)))
     resumed, summary = train(settings, resume=states[0])
     assert [point["epoch"] for point in summary["history"]] == [1, 2]
     for a, b in zip(unbroken.state_dict().values(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
+def test_with_ema_the_run_saves_the_moving_average_of_its_weights_after_every_step(tmp_path, offline_mnist):
+    settings = Settings(cell_type="gru", hidden=16, epochs=3, batch_size=32, limit=32, val_size=200, augment=0,
+                        lr=1e-2, ema=0.5)  # one step an epoch: the epochs' ends are the steps
+    steps = []
+    averaged, summary = train(settings, out=tmp_path / "ema.safetensors",
+                              on_epoch_end=lambda state: steps.append(copy.deepcopy(state["model"])))
+    last, _ = train(dataclasses.replace(settings, ema=0.0))
+    expected = steps[0]  # the first update copies the weights
+    for weights in steps[1:]:
+        expected = {name: 0.5 * expected[name] + 0.5 * weights[name] for name in expected}
+    for name, value in averaged.state_dict().items():
+        torch.testing.assert_close(value, expected[name], atol=1e-6, rtol=0)
+        torch.testing.assert_close(last.state_dict()[name], steps[-1][name], atol=0, rtol=0)  # the same steps
+    assert any((value != last.state_dict()[name]).any() for name, value in averaged.state_dict().items())
+    saved = load_model(tmp_path / "ema.safetensors")
+    assert saved.info["settings"]["ema"] == 0.5
+    for name, value in saved.state_dict().items():
+        torch.testing.assert_close(value, averaged.state_dict()[name], atol=0, rtol=0)
+    assert summary["val_accuracy"] == accuracy(averaged, *_validation(settings))
+
+
+def _validation(settings: Settings):
+    """The validation images and labels of a run with these settings."""
+    return training_data(settings)[1]
+
+
+@pytest.mark.parametrize("decay", [1.0, 1.5, -0.5])
+def test_an_ema_decay_outside_0_to_1_is_refused(decay):
+    with pytest.raises(ValueError, match="ema"):
+        train(Settings(cell_type="rnn", **TINY, ema=decay))
+
+
+def test_elastic_distortion_reaches_the_training_images(offline_mnist, monkeypatch):
+    seen = []
+    monkeypatch.setattr("rnnviz.train.augment", lambda *args: seen.append(args[4]) or args[0])
+    train(Settings(cell_type="rnn", **TINY, elastic=0.5))
+    train(Settings(cell_type="rnn", **TINY, elastic=0.5, augment=0))  # no augmentation: none of it
+    assert seen and set(seen) == {0.5}
 
 
 def test_stopping_early_saves_what_was_trained(tmp_path, offline_mnist):

@@ -25,6 +25,11 @@ MAX_HEIGHT = 0.95  # fraction of the canvas
 SLANT = 0.25  # largest shear of the strokes (x += SLANT * y), either way
 ASPECT = 0.15  # largest change of the width / height ratio, either way
 STYLED = (0, 1, 7)  # the digits european_stroke restyles
+# stroke_jitter at strength 1, each stroke on its own (a digit's longer side spans 1):
+STROKE_TURN = 10.0  # largest turn, degrees either way
+STROKE_SCALE = 0.1  # largest change of size, either way
+STROKE_SHIFT = 0.04  # largest shift along x and y
+STROKE_SPACING = (0.005, 0.05)  # the resampled points' spacing is drawn from this range (pen speed)
 
 
 def train_path() -> Path:
@@ -45,6 +50,33 @@ def jitter(strokes, rng: np.random.Generator) -> list[np.ndarray]:
     shear, stretch = rng.uniform(-SLANT, SLANT), np.exp(rng.uniform(-ASPECT, ASPECT))
     transform = np.array([[stretch, 0.0], [shear, 1.0]])  # (x, y) row vectors times this
     return [np.asarray(s, dtype=np.float64).reshape(-1, 2) @ transform for s in strokes]
+
+
+def resample(points: np.ndarray, spacing: float) -> np.ndarray:
+    """A stroke (P, 2) as points every `spacing` along its length (its ends kept), as a pen moving at
+    another speed samples it: the brush joins them by straight lines, so coarse spacing cuts corners."""
+    lengths = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    if len(points) < 2 or lengths[-1] == 0:
+        return points
+    along = np.linspace(0, lengths[-1], max(2, int(np.ceil(lengths[-1] / spacing)) + 1))
+    return np.stack([np.interp(along, lengths, points[:, 0]), np.interp(along, lengths, points[:, 1])], axis=1)
+
+
+def stroke_jitter(strokes, rng: np.random.Generator, strength: float = 1.0) -> list[np.ndarray]:
+    """The digit with each stroke moved on its own, as a writer never puts a stroke twice in the same
+    place: turned, scaled and shifted about its centre (up to STROKE_TURN, STROKE_SCALE, STROKE_SHIFT
+    times `strength`), then resampled at a random pen speed (`resample`)."""
+    moved = []
+    for stroke in strokes:
+        points = np.asarray(stroke, dtype=np.float64).reshape(-1, 2)
+        turn = np.radians(rng.uniform(-STROKE_TURN, STROKE_TURN) * strength)
+        scale = 1 + rng.uniform(-STROKE_SCALE, STROKE_SCALE) * strength
+        shift = rng.uniform(-STROKE_SHIFT, STROKE_SHIFT, 2) * strength
+        rotation = np.array([[np.cos(turn), np.sin(turn)], [-np.sin(turn), np.cos(turn)]])  # row vectors times this
+        centre = points.mean(axis=0)
+        spacing = STROKE_SPACING[0] + rng.uniform() * (STROKE_SPACING[1] - STROKE_SPACING[0]) * strength
+        moved.append(resample((points - centre) @ rotation * scale + centre + shift, spacing))
+    return moved
 
 
 def european_stroke(label: int, strokes, rng: np.random.Generator) -> list:
@@ -70,10 +102,11 @@ def european_stroke(label: int, strokes, rng: np.random.Generator) -> list:
     return [*strokes, [list(p) for p in extra]]
 
 
-def render_variants(records, variants: int, max_brush: float, min_height: float,
-                    seed: int = 0, styles: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def render_variants(records, variants: int, max_brush: float, min_height: float, seed: int = 0,
+                    styles: float = 0.0, strokes_moved: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """`variants` drawings of every record, each with its own brush, size, position, slant and aspect
-    (and a share `styles` of the 0s, 1s and 7s with a european_stroke), through preprocess_canvas:
+    (and a share `styles` of the 0s, 1s and 7s with a european_stroke, and with `strokes_moved`, each
+    stroke moved on its own by stroke_jitter at that strength), through preprocess_canvas:
     images (N, 28, 28) in [0, 1] and labels (N,)."""
     rng = np.random.default_rng(seed)
     images, labels = [], []
@@ -83,6 +116,8 @@ def render_variants(records, variants: int, max_brush: float, min_height: float,
             strokes = record["strokes"]
             if styles and record["label"] in STYLED and rng.uniform() < styles:
                 strokes = european_stroke(record["label"], strokes, rng)
+            if strokes_moved:
+                strokes = stroke_jitter(strokes, rng, strokes_moved)
             strokes = pendigits.place(jitter(strokes, rng), height, brush, rng)
             try:
                 images.append(preprocess_canvas(pendigits.render(strokes, brush)))
@@ -93,15 +128,16 @@ def render_variants(records, variants: int, max_brush: float, min_height: float,
 
 
 def rendered(path, variants: int, max_brush: float, min_height: float, seed: int = 0,
-             source: str | None = None, styles: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+             source: str | None = None, styles: float = 0.0,
+             strokes_moved: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """render_variants of the .jsonl at `path` (only `source`'s rows, if given), made once and then read
     from the cache folder."""
-    styled = f"-e{styles:g}" if styles else ""
+    styled = (f"-e{styles:g}" if styles else "") + (f"-j{strokes_moved:g}" if strokes_moved else "")
     name = f"{pendigits.file_key(path, source)}-v{variants}-b{max_brush:g}-h{min_height:g}{styled}-s{seed}.npz"
     kept = cache_dir() / "pen-renders" / name
     if not kept.exists():
         images, labels = render_variants(pendigits.load(path, source), variants, max_brush, min_height, seed,
-                                         styles)
+                                         styles, strokes_moved)
         atomic_write(kept, lambda file: np.savez_compressed(
             file, images=(images * 255).round().to(torch.uint8).numpy(), labels=labels.numpy()))
     with np.load(kept) as saved:  # read back even when just made: the same 8-bit images every time
@@ -122,7 +158,8 @@ def mix_in(images: torch.Tensor, labels: torch.Tensor, settings) -> tuple[torch.
     count = pen_count(len(images), settings.pen_share)
     records = sum(len(pendigits.load(path, source)) for path, source in selection)
     drawn = [rendered(path, max(1, -(-count // records)), settings.pen_max_brush, settings.pen_min_height,
-                      settings.seed, source, settings.pen_styles) for path, source in selection]
+                      settings.seed, source, settings.pen_styles, settings.pen_strokes_moved)
+             for path, source in selection]
     pen_images, pen_labels = torch.cat([pen for pen, _ in drawn]), torch.cat([digit for _, digit in drawn])
     pick = torch.randperm(len(pen_labels), generator=torch.Generator().manual_seed(settings.seed))[:count]
     return torch.cat([images, pen_images[pick]]), torch.cat([labels, pen_labels[pick]])
