@@ -19,7 +19,7 @@ from ui.insight_tab import insight_tab
 from ui.inspect_tab import inspect_tab
 from ui.lesson import lesson_entry, lesson_panel
 from ui.link import open_link
-from ui.live_reading import live_reading, unsure_note
+from ui.live_reading import live_reading, server_reading, unsure_note
 from ui.page import compact_layout
 from ui.sidebar import add_checkpoint_form, loaded_models, model_picker
 from ui.state import Fragment, Key, Tab
@@ -71,7 +71,7 @@ def digit_views(selected, shipped: dict, digit_now, verdict_slot) -> None:
     beside the live reading (in verdict_slot), and the tabs. A new drawing reruns only this."""
     with verdict_slot.container():  # written at every run, so that a rerun of this alone may write there too
         image = guarded(digit_now)
-        reading = guarded(lambda: cache.reading_of(selected, image))  # for the verdict, downloads, digits alike
+        reading = guarded(lambda: server_reading(selected, image))  # for the verdict, downloads, digits alike
         unsure_note(reading)
     tabs = {
         Tab.INSPECT: lambda: inspect_tab(selected, reading.trace if reading else None),

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
 
+import ui.cache
 import ui.widgets
 from rnnviz import (
     CELL_TYPES,
@@ -682,6 +683,23 @@ def test_a_drawing_is_decoded_once_and_again_only_when_it_changes(app, drawings,
     at.run()
     at.run()
     assert not at.exception and answer(at) == str(second_label) and len(decoded) == 2
+
+
+def test_the_server_reads_each_drawing_once_in_the_visitors_session(app, drawings, monkeypatch):
+    """The server's reading (for the verdict, downloads and digits alike) is made once per drawing and kept
+    in the visitor's session, not in the cache every visitor shares: a visitor's drawings cannot crowd it."""
+    at = app().run()
+    from ui import live_reading  # imported by the page's first run (it needs the canvas component)
+
+    made, read = [], live_reading.read_digit
+    monkeypatch.setattr(live_reading, "read_digit", lambda *args: made.append(args) or read(*args))
+    shared = set(ui.cache._cache().values)
+    for _, drawing in drawings[:3]:
+        at.session_state[Key.LIVE_VIEW] = canvas_state(drawing)
+        at.run()
+        at.run()  # the same drawing: read again from the session
+    assert not at.exception and len(made) == 3
+    assert set(ui.cache._cache().values) == shared
 
 
 def test_a_cut_off_drawing_is_one_short_message_at_every_rerun_and_the_page_goes_on(app, monkeypatch):

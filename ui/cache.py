@@ -1,10 +1,9 @@
 """What the page keeps once per server process and shares between every session: one cache, least
 recently used dropped first, bounded by the bytes of what it holds, for everything loaded or
-computed (models, their labels, kept statistics and indexes, the gallery, MNIST, readings of digits). A class's
+computed (models, their labels, kept statistics and indexes, the gallery, MNIST). A class's
 hundreds of small models fit; a few huge ones cannot crowd out memory."""
 
 import dataclasses
-import hashlib
 import sys
 import threading
 from collections import OrderedDict
@@ -20,7 +19,6 @@ from rnnviz import CELL_TYPES, RowReader, load_model, memory, neighbours, stats
 from rnnviz.config import data_dir
 from rnnviz.data import gallery
 from rnnviz.data.mnist import has_mnist, load_mnist
-from rnnviz.reading import Reading, read_digit
 from rnnviz.serving import JobQueue, make_queue, store
 from rnnviz.serving.jobs import JobStatus
 from rnnviz.serving.server_config import server_config
@@ -147,16 +145,6 @@ def saved_stats(entry: store.Entry) -> stats.TestSetStats | None:
 def saved_memory(entry: store.Entry) -> memory.MemoryDecoders | None:
     """The checkpoint's memory decoders, or None while it has none."""
     return _kept(entry, "memory", memory.saved_memory)
-
-
-def reading_of(loaded: Loaded | None, image: np.ndarray | None) -> Reading | None:
-    """The server's own reading of `image` (28, 28) by the loaded model: its trace, and the verdict on its
-    answer. Made once per model and digit, for every part of the page that shows it; None without either."""
-    if loaded is None or image is None:
-        return None
-    digit = hashlib.sha256(np.ascontiguousarray(image, dtype=np.float32).tobytes()).hexdigest()
-    return _cache().get(_of(loaded.entry, "reading") + (digit,),
-                        lambda: read_digit(loaded.model, image, saved_index(loaded.entry)))
 
 
 def measuring(entry: store.Entry, visitor: str) -> JobStatus | None:

@@ -3,14 +3,16 @@ as it moves, or the digit chosen here), with the server's verdict on whether to 
 sent at a pause reruns only what the server says of it (Fragment.DIGIT_VIEWS): not the canvas, nor the live
 view, which already shows it."""
 
+import hashlib
 from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
 
 from rnnviz import browser_data
-from rnnviz.reading import Reading
+from rnnviz.reading import Reading, read_digit
 
+from . import cache
 from .cache import Loaded
 from .digit import drawing_chosen
 from .state import UNSURE, Fragment, Key
@@ -19,6 +21,20 @@ from .views import send_weights, show
 
 def _rerun_what_depends_on_the_drawing() -> None:
     st.rerun(Fragment.DIGIT_VIEWS)
+
+
+def server_reading(selected: Loaded | None, image: np.ndarray | None) -> Reading | None:
+    """The server's own reading of `image` (28, 28) by the selected model: its trace, and the verdict on its
+    answer; None without either. Made once per model and digit, and kept in the visitor's session (only the
+    latest: a visitor's drawings never fill the cache every session shares)."""
+    if selected is None or image is None:
+        return None
+    key = (str(selected.entry.path), hashlib.sha256(np.ascontiguousarray(image, dtype=np.float32)).hexdigest())
+    kept = st.session_state.get(Key.READING)
+    if kept is None or kept[0] != key:
+        index = cache.saved_index(selected.entry)
+        kept = st.session_state[Key.READING] = (key, read_digit(selected.model, image, index))
+    return kept[1]
 
 
 def live_reading(selected: Loaded, models: list, digit_now: Callable[[], np.ndarray | None]) -> None:

@@ -75,6 +75,7 @@ class Key(StrEnum):
     VISITOR = "visitor"  # value: this visitor's id (rnnviz.serving.store: their own model folder)
     WEIGHTS = "weights"  # view: the loaded models' weights, sent once for every view of the page
     LIVE_VIEW = "live-view"  # view: the live reading beside the canvas; its state holds the drawing sent at a pause
+    READING = "reading"  # value: (model path and digit's hash, the server's Reading of the digit read now)
     LINK_NOTE = "link-note"  # value: what of the link the page was opened from was ignored ("" when nothing)
     # the guided lesson (ui/lesson.py)
     LESSON_STEP = "lesson-step"  # value: the step shown (from 0), absent outside the lesson
