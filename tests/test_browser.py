@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from scipy.ndimage import gaussian_filter
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from rnnviz import browser_data, load_model, measures, neighbours, preprocess_canvas, reading, trace
 from rnnviz.config import CANVAS_SIDE, DEFAULT_BRUSH
@@ -116,8 +117,6 @@ def test_the_answer_follows_the_pen_while_it_is_down_with_no_message_to_the_serv
 def server_elements(page, act) -> list[tuple[list[int], str]]:
     """(delta path, what) of each element the server sent while act() ran: the kind of element, and a view's
     or component's element id (which ends with its key)."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
     received, cdp = [], page.context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.on("Network.webSocketFrameReceived", lambda event: received.append(event["response"]))
