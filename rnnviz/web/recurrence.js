@@ -19,18 +19,33 @@ export const NO_CHANGE = {keepGate: null, silenced: [], blankRows: null};  // a 
 const sigmoid = v => 1 / (1 + Math.exp(-v));
 
 function affine(weight, bias, vector, rows, cols, out, at = 0) {  // out[at + r] = weight[r] . vector + bias[r]
-  const whole = cols - cols % 4;  // four sums at once: the loop V8 runs fastest
-  for (let r = 0; r < rows; r++) {
-    const row = r * cols;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, c = 0;
-    for (; c < whole; c += 4) {
-      s0 += weight[row + c] * vector[c]; s1 += weight[row + c + 1] * vector[c + 1];
-      s2 += weight[row + c + 2] * vector[c + 2]; s3 += weight[row + c + 3] * vector[c + 3];
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {  // four rows at once, each value of the vector read once for all four: the
+    const a = r * cols, b = a + cols, c = b + cols, d = c + cols;  // loop V8 runs fastest
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let k = 0; k < cols; k++) {
+      const v = vector[k];
+      s0 += weight[a + k] * v; s1 += weight[b + k] * v; s2 += weight[c + k] * v; s3 += weight[d + k] * v;
     }
-    for (; c < cols; c++) s0 += weight[row + c] * vector[c];
-    out[at + r] = bias[r] + ((s0 + s1) + (s2 + s3));
+    out[at + r] = bias[r] + s0; out[at + r + 1] = bias[r + 1] + s1;
+    out[at + r + 2] = bias[r + 2] + s2; out[at + r + 3] = bias[r + 3] + s3;
+  }
+  for (; r < rows; r++) {
+    let sum = 0;
+    for (let k = 0; k < cols; k++) sum += weight[r * cols + k] * vector[k];
+    out[at + r] = bias[r] + sum;
   }
   return out;
+}
+
+const blankRowInputs = new WeakMap();  // model -> what a row with no ink adds to the gates: made once
+
+function blankRowInput(model) {  // W_i x + b_i for a row of 0s (as the model normalises it)
+  if (!blankRowInputs.has(model)) {
+    const rows = model.inputBias.length, blank = new Float32Array(COLS).fill((0 - MNIST_MEAN) / MNIST_STD);
+    blankRowInputs.set(model, affine(model.inputWeight, model.inputBias, blank, rows, COLS, new Float64Array(rows)));
+  }
+  return blankRowInputs.get(model);
 }
 
 function asRead(image, whatIf) {  // (28 x 28) the image as the model reads it: blanked rows set to 0 (a copy)
@@ -82,8 +97,11 @@ export function read(model, image, whatIf = NO_CHANGE) {
   const fromInput = new Float64Array(size * units), fromHidden = new Float64Array(size * units);
   const logits = new Float64Array(CLASSES);
   const clamp = KEEP_GATE[cell] && whatIf.keepGate !== null ? whatIf.keepGate : null, gates = new Float64Array(size * units);
+  const blank = blankRowInput(model);
   for (let step = 0; step < ROWS; step++) {
-    affine(model.inputWeight, model.inputBias, x.subarray(step * COLS, (step + 1) * COLS), size * units, COLS, fromInput);
+    if (seen.subarray(step * COLS, (step + 1) * COLS).some(p => p !== 0)) {
+      affine(model.inputWeight, model.inputBias, x.subarray(step * COLS, (step + 1) * COLS), size * units, COLS, fromInput);
+    } else fromInput.set(blank);  // most rows of a digit hold no ink
     affine(model.hiddenWeight, model.hiddenBias, hidden, size * units, units, fromHidden);
     if (cell === 'lstm') {
       for (let k = 0; k < gates.length; k++) gates[k] = fromInput[k] + fromHidden[k];
