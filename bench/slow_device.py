@@ -6,7 +6,7 @@ in the same run.
 
     RNNVIZ_DATA=../shared/mnist python -m bench.slow_device [--rates 1 4] [--loads 3] [--firsts 2]
         [--strokes 6] [--plays 2] [--play-views live-view inspect-view [compare-view]] [--pen paced|awaited]
-        [--before /tmp/old-main]
+        [--before /tmp/old-main] [--floor]
 
 The two pages answer differently. The app reads the drawing in the browser as the pen moves
 (rnnviz/web/pen.js: the canvas read at most once per animation frame, the live view redrawn with the answer in
@@ -67,6 +67,9 @@ alike).
   view is played after it, in the same run, for reference. compare-view opens the Compare tab first (so list
   it last). The
   --before checkout is not played; it is read like the app if it has the live view, else like the bare page.
+With --floor, a third kind is measured beside them: bench/live_floor_page.py, the bare page plus the app's live
+reader alone (the weights, the live view, and at each pause a rerun of a one-line fragment), with its ratios to
+the bare page: what the design costs before the rest of the app.
 Headless Chromium renders in software here, so absolute times are a worst case: read the ratios.
 """
 
@@ -108,6 +111,8 @@ from tools.browser import (
 
 ROOT = Path(__file__).resolve().parents[1]
 BARE_PAGE = Path(__file__).resolve().parent / "bare_page.py"
+FLOOR_PAGE = Path(__file__).resolve().parent / "live_floor_page.py"
+LIVE_KINDS = ("app", "floor")  # the page kinds that must answer in their live view
 VIEWPORT = {"width": 1400, "height": 1000}  # as tools/browser.py open_app
 TIMEOUT_MS = 120_000  # a throttled page on a busy machine is slow: generous, never the measure
 POLL_MS = 100  # waits poll the page this often (Playwright's default polls at every frame: main-thread time)
@@ -408,9 +413,10 @@ def open_session(browser: Browser, server: Server, rate: float) -> Session:
 
 
 def find_live_view(session: Session) -> None:
-    """Whether the page answers in its live view (`.st-key-live-view`'s data-reading): the app must (it is waited
-    for), the bare page does not; the --before checkout is looked at as it is (after the settle)."""
-    if session.server.name == "app":
+    """Whether the page answers in its live view (`.st-key-live-view`'s data-reading): the app and the floor page
+    must (it is waited for), the bare page does not; the --before checkout is looked at as it is (after the
+    settle)."""
+    if session.server.name in LIVE_KINDS:
         session.page.wait_for_function(f"() => ({LIVE_READING})() !== null", timeout=TIMEOUT_MS, polling=POLL_MS)
     session.live = session.page.evaluate(LIVE_READING) is not None
 
@@ -685,6 +691,12 @@ def summary(samples: dict) -> dict:
         ("later_stroke_main_thread_pen_down", "later_stroke_main_thread_ms_pen_down"),
         ("later_stroke_main_thread_after_mouse_up", "later_stroke_main_thread_ms_after_mouse_up"),
         ("stroke_ms_pen_down", "stroke_ms_pen_down"))}
+    if "floor" in samples:  # the live reader alone, against the bare page
+        out["floor_over_bare"] = {name: _ratio(out[field].get("floor"), out[field].get("bare")) for name, field in (
+            ("page_load", "page_load_s"), ("later_stroke_main_thread", "later_stroke_main_thread_ms"),
+            ("later_stroke_main_thread_pen_down", "later_stroke_main_thread_ms_pen_down"),
+            ("later_stroke_main_thread_after_mouse_up", "later_stroke_main_thread_ms_after_mouse_up"),
+            ("server_cpu_per_stroke", "server_cpu_ms_per_stroke"))}
     if "before" in samples:
         out["app_over_before"] = {name: _ratio(out[field].get("app"), out[field].get("before")) for name, field in (
             ("server_cpu_per_stroke", "server_cpu_ms_per_stroke"), ("ws_bytes_per_stroke", "ws_kb_per_stroke"),
@@ -755,6 +767,8 @@ def main():
                         help="paced: a hand's pace, 60 points a second whatever the page does; awaited: "
                              "Playwright's mouse, each move waiting for the page")
     parser.add_argument("--before", type=Path, help="an older checkout of the app, measured beside it")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure bench/live_floor_page.py: the bare page plus the live reader alone")
     args = parser.parse_args()
     started, load_average = time.perf_counter(), [round(x, 2) for x in os.getloadavg()]
     tree = tree_state(ROOT)
@@ -763,6 +777,8 @@ def main():
     kinds = [("bare", BARE_PAGE, ROOT), ("app", "app.py", ROOT)]
     if args.before:
         kinds.append(("before", "app.py", args.before.resolve()))
+    if args.floor:
+        kinds.append(("floor", FLOOR_PAGE, ROOT))
     with ExitStack() as stack:
         servers = [stack.enter_context(streamlit_server(name, script, cwd)) for name, script, cwd in kinds]
         browser = stack.enter_context(chromium_with_port(args.pen == "paced"))
@@ -777,6 +793,8 @@ def main():
         print(f"{rate:g}x: {out}")
     pages_measured = {"bare": "bench/bare_page.py", "app": "app.py (this working tree)", "app_tree": tree,
                       "app_tree_changed_during_the_run": tree_at_end != tree}
+    if args.floor:
+        pages_measured["floor"] = "bench/live_floor_page.py (the bare page plus the live reader)"
     if args.before:
         commit = subprocess.run(["git", "-C", str(args.before), "rev-parse", "--short", "HEAD"], text=True,
                                 capture_output=True).stdout.strip()
