@@ -5,7 +5,7 @@ rnnviz/preprocess.py, for tests/web/preprocess.test.mjs to compare against.
 (`.bin.gz` files: gzip of the array's bytes, little-endian, row-major, no header; the manifest gives their
 dtype and shape; gzip because drawings are mostly black):
 
-    {"constants": {"BOX": 20, ...},   the reference's constants by name (ROWS, COLS from rnnviz/config.py)
+    {"constants": {"BOX": 20, ...},   the reference's constants by name (ROWS, COLS, MAX_BRUSH from rnnviz/config.py)
      "pillow": "13.0.0",              the Pillow that resized (its pass order changed in 13.0)
      "drawings": [{                   canvas drawings: pen digits replayed, then the edge cases
         "name": "pen-0003-digit-7",
@@ -222,8 +222,8 @@ def write(folder, records: list[dict], drawings: int = 200, seed: int = 0) -> di
     folder.mkdir(parents=True, exist_ok=True)
     rng, writer = np.random.default_rng(seed), Writer(folder)
     cases = [*pen_drawings(records, drawings, rng), *edge_drawings(records, rng)]
-    manifest = {"pillow": PIL.__version__, "constants": {"ROWS": config.ROWS, "COLS": config.COLS,
-                              **{name: getattr(preprocess, name) for name in CONSTANTS}},
+    shared = {name: getattr(config, name) for name in ("ROWS", "COLS", "MAX_BRUSH")}
+    manifest = {"pillow": PIL.__version__, "constants": {**shared, **{name: getattr(preprocess, name) for name in CONSTANTS}},
                 "drawings": [drawing(writer, name, rgba) for name, rgba in cases],
                 "resizes": resizes(writer, rng, 150), "skeletons": skeletons(writer, rng, 100),
                 "centrings": centrings(writer, rng, 200)}

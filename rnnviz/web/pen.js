@@ -8,9 +8,11 @@
 // itself would send over its black background. That PNG is what this sends at a pause; the server reads it.
 // A page with no server draws on sketch.js's surface instead, an element laid out alike.
 
-import { inkFromPixels, preprocess } from './preprocess.js';
+import { MAX_BRUSH } from './config.js';
+import { INK_LEVEL, inkFromPixels, preprocess } from './preprocess.js';
 
 export const PAUSE_MS = 700;  // no pen for this long after a stroke (or undo, redo, clear): a pause in drawing
+const INK_REACH = MAX_BRUSH / 2 + 2;  // CSS px: how far from the pen's path its ink may reach (the widest brush)
 
 function layers(surface) {
   // [where the pen's events arrive, finished strokes, stroke in progress], or null: the layers of the canvas
@@ -22,18 +24,53 @@ function layers(surface) {
                                found.find(c => c.classList.contains('upper-canvas'))] : null;
 }
 
-function flattened(lower, upper, into) {  // the layers together, on `into` (sized, hence cleared, to fit them)
-  into.width = lower.width; into.height = lower.height;
+function flattened(lower, upper, into, box = {left: 0, top: 0, right: lower.width, bottom: lower.height}) {
+  // the layers together (only their part `box`, in canvas pixels), on `into` (sized, hence cleared, to fit it)
+  into.width = box.right - box.left; into.height = box.bottom - box.top;
   const context = into.getContext('2d', {willReadFrequently: true});
-  context.drawImage(lower, 0, 0);
-  context.drawImage(upper, 0, 0);
+  for (const layer of [lower, upper]) {
+    context.drawImage(layer, box.left, box.top, into.width, into.height, 0, 0, into.width, into.height);
+  }
   return context;
 }
 
-export function readDrawing(context) {  // the flattened drawing -> {image (28 x 28), or error (why not)}
-  const {width, height} = context.canvas, pixels = context.getImageData(0, 0, width, height).data;
+function inkBox(ink, width, height) {  // the box of the pixels the reading crops to (ink above INK_LEVEL), or null
+  let left = width, top = height, right = 0, bottom = 0;
+  for (let row = 0; row < height; row++) {
+    for (let col = 0, at = row * width; col < width; col++, at++) {
+      if (ink[at] <= INK_LEVEL) continue;
+      if (left > col) left = col;
+      if (right <= col) right = col + 1;
+      if (top > row) top = row;
+      bottom = row + 1;
+    }
+  }
+  return bottom ? {left, top, right, bottom} : null;
+}
+
+function around(x, y, reach) {  // the box of every pixel within `reach` of (x, y)
+  return {left: Math.floor(x - reach), top: Math.floor(y - reach), right: Math.ceil(x + reach) + 1,
+          bottom: Math.ceil(y + reach) + 1};
+}
+
+function union(a, b) {  // the box holding both (either may be null)
+  return !a || !b ? a ?? b : {left: Math.min(a.left, b.left), top: Math.min(a.top, b.top),
+                              right: Math.max(a.right, b.right), bottom: Math.max(a.bottom, b.bottom)};
+}
+
+function within(box, width, height) {  // the box cut to the canvas
+  return {left: Math.max(0, box.left), top: Math.max(0, box.top), right: Math.min(width, box.right),
+          bottom: Math.min(height, box.bottom)};
+}
+
+export function readDrawing(context, seen = () => {}) {
+  // the flattened drawing -> {image (28 x 28), or error (why not)}; seen(ink) is shown its ink on the way. A part
+  // of the drawing that holds all of its ink above INK_LEVEL reads as the whole: the reading crops to that ink
+  const {width, height} = context.canvas;
   try {
-    return {image: preprocess(inkFromPixels(pixels, width, height), width, height)};
+    const ink = inkFromPixels(context.getImageData(0, 0, width, height).data, width, height);
+    seen(ink);
+    return {image: preprocess(ink, width, height)};
   } catch (error) {
     return {image: null, error: error.message, empty: Boolean(error.empty)};
   }
@@ -57,14 +94,31 @@ export function watchPen(surface, {onRead, onPause}) {
   // pen is still down) at most once per animation frame while the drawing changes, onPause(png data URL) after
   // each pause. A read that took long waits as long again before the next, so that the canvas keeps drawing
   // the ink on a slow device. Returns stop()
-  const into = document.createElement('canvas'), [listener, ours] = eventsOf(surface);
-  let frame = 0, pause = 0, down = false, sent = null, readyAt = 0;
+  // While the pen is down, only the part of the canvas where there can be ink is read: the box of the ink at the
+  // last whole read (`known`: of which lower layer), with the pen's path so far, as wide as the widest brush
+  const into = document.createElement('canvas'), part = document.createElement('canvas');
+  const [listener, ours] = eventsOf(surface);
+  let frame = 0, pause = 0, down = false, sent = null, readyAt = 0, known = null, path = null;
+  const readWhole = (lower, upper) => {  // into: the whole drawing, as sent at a pause
+    known = null;
+    return readDrawing(flattened(lower, upper, into),
+                       ink => { known = {layer: lower, ink: inkBox(ink, into.width, into.height)}; });
+  };
   const readNow = () => {  // the layers found afresh each time; until the canvas is there, look each frame
     const found = layers(surface), start = performance.now();
     frame = found ? 0 : requestAnimationFrame(readNow);
     if (!found) return;
-    onRead(readDrawing(flattened(found[1], found[2], into)), down);
+    const [, lower, upper] = found, box = path && within(union(known?.ink, path), lower.width, lower.height);
+    const inPart = down && box && known?.layer === lower && box.right > box.left && box.bottom > box.top;
+    onRead(inPart ? readDrawing(flattened(lower, upper, part, box)) : readWhole(lower, upper), down);
     readyAt = performance.now() + (performance.now() - start);
+  };
+  const follow = event => {  // the pen's path grows by where this event puts it, in canvas pixels
+    const upper = layers(surface)?.[2];
+    if (!upper) return;
+    const rect = upper.getBoundingClientRect(), scale = upper.width / rect.width;
+    path = union(path, around((event.clientX - rect.left) * scale, (event.clientY - rect.top) * scale,
+                              INK_REACH * scale));
   };
   const changed = () => {  // read at the next frame, or once the last read's time has passed
     if (!frame) frame = requestAnimationFrame(() => (performance.now() >= readyAt ? readNow() : (frame = 0, changed())));
@@ -83,8 +137,8 @@ export function watchPen(surface, {onRead, onPause}) {
   };
   const button = event => ours(event) && event.composedPath().some(node => node.tagName === 'BUTTON');
   const handlers = {  // the pen's own events; a lift anywhere ends its stroke
-    pointerdown: event => { if (ours(event)) { down = true; clearTimeout(pause); changed(); } },
-    pointermove: event => { if (down && ours(event)) changed(); },
+    pointerdown: event => { if (ours(event)) { down = true; path = null; follow(event); clearTimeout(pause); changed(); } },
+    pointermove: event => { if (down && ours(event)) { follow(event); changed(); } },
     pointerup: lifted, pointercancel: lifted,
     click: event => { if (button(event)) afterRedraw(); },  // undo, redo, clear (sketch.js's too)
   };

@@ -33,7 +33,6 @@ export function inkFromPixels(rgba, width, height) {  // canvas RGBA (not premul
   if (rgba.length !== width * height * 4) throw new Error(`${rgba.length} bytes are not ${width}x${height} RGBA`);
   const ink = new Float32Array(width * height);
   for (let i = 0, p = 0; i < ink.length; i++, p += 4) {  // white ink on black: brightness times alpha
-    if (rgba[p + 3] === 0) continue;  // no ink at all (most of a canvas's layers): 0, as below
     const brightness = f32(f32(rgba[p] + rgba[p + 1] + rgba[p + 2]) / 765);
     const value = f32(brightness * f32(rgba[p + 3] / 255));
     ink[i] = value < 0 ? 0 : value > 1 ? 1 : value;
