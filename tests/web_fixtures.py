@@ -222,8 +222,9 @@ def write(folder, records: list[dict], drawings: int = 200, seed: int = 0) -> di
     folder.mkdir(parents=True, exist_ok=True)
     rng, writer = np.random.default_rng(seed), Writer(folder)
     cases = [*pen_drawings(records, drawings, rng), *edge_drawings(records, rng)]
-    shared = {name: getattr(config, name) for name in ("ROWS", "COLS", "MAX_BRUSH")}
-    manifest = {"pillow": PIL.__version__, "constants": {**shared, **{name: getattr(preprocess, name) for name in CONSTANTS}},
+    constants = {**{name: getattr(config, name) for name in ("ROWS", "COLS", "MAX_BRUSH")},
+                 **{name: getattr(preprocess, name) for name in CONSTANTS}}
+    manifest = {"pillow": PIL.__version__, "constants": constants,
                 "drawings": [drawing(writer, name, rgba) for name, rgba in cases],
                 "resizes": resizes(writer, rng, 150), "skeletons": skeletons(writer, rng, 100),
                 "centrings": centrings(writer, rng, 200)}
