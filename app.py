@@ -60,8 +60,9 @@ def main() -> None:
             guarded(lambda: live_reading(selected, models, digit_now))
         verdict_slot = st.container()
         lesson_panel(Tab.INSPECT)  # a lesson's step about the reading stands beside it
-    with st.expander("How it works"):
-        st.markdown(INTRO)
+    how_it_works = st.expander("How it works", key=Key.HOW_IT_WORKS, on_change="rerun")
+    if how_it_works.open:  # its text is sent only when opened
+        how_it_works.markdown(INTRO)
     digit_views(selected, shipped, digit_now, verdict_slot)
 
 

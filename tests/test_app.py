@@ -57,10 +57,11 @@ ONE_PER_DIGIT = 10  # pen digits to draw: the first of each label
 
 @pytest.fixture
 def app(user_models):
-    """A fresh app; `app(drawing=rgba, tab=Tab.COMPARE)` sets what the user drew and the open tab."""
+    """A fresh app; `app(drawing=rgba, tab=Tab.COMPARE, form_open=True)` sets what the user drew, the open tab
+    and whether "Add a checkpoint" is open."""
 
-    def make(drawing=None, tab=None, **state):
-        at = app_test(state)
+    def make(drawing=None, tab=None, form_open=False, **state):
+        at = app_test({**state, Key.ADD_CHECKPOINT: form_open})
         if drawing is not None:
             at.session_state[Key.LIVE_VIEW] = canvas_state(drawing)
         if tab is not None:
@@ -274,7 +275,7 @@ def test_bad_upload_is_refused_and_the_app_keeps_working(app, drawings, user_mod
         torch.save({"weights": torch.zeros(3)}, pytorch)
         content = pytorch.getvalue()
     label, rgba = drawings[4]
-    at = app(drawing=rgba).run()
+    at = app(drawing=rgba, form_open=True).run()
     at.file_uploader(key=Key.UPLOAD).set_value((name, content, "application/octet-stream")).run()
     assert not at.exception
     [error] = at.error
@@ -283,8 +284,17 @@ def test_bad_upload_is_refused_and_the_app_keeps_working(app, drawings, user_mod
     assert answer(at)  # still reading the drawing
 
 
-def test_good_upload_is_added_and_selected(app, user_models):
+def test_the_checkpoint_form_and_how_it_works_are_made_only_when_opened(app):
     at = app().run()
+    assert not at.file_uploader and not any("How it works" in m.value for m in at.markdown)  # a lighter first load
+    at.session_state[Key.ADD_CHECKPOINT] = True
+    at.session_state[Key.HOW_IT_WORKS] = True
+    at.run()
+    assert at.file_uploader(key=Key.UPLOAD) and any("How it works" in m.value for m in at.markdown)
+
+
+def test_good_upload_is_added_and_selected(app, user_models):
+    at = app(form_open=True).run()
     content = (ROOT / "models" / "rnn.safetensors").read_bytes()
     at.file_uploader(key=Key.UPLOAD).set_value(("friend.safetensors", content, "application/octet-stream")).run()
     assert not at.exception
@@ -294,7 +304,7 @@ def test_good_upload_is_added_and_selected(app, user_models):
 
 
 def test_checkpoint_path_box(app, tmp_path, monkeypatch):
-    at = app().run()
+    at = app(form_open=True).run()
     assert not at.text_input  # off: AppTest's server listens on no loopback address
     monkeypatch.setenv("RNNVIZ_PATH_BOX", "on")
     monkeypatch.setenv("RNNVIZ_PATH_DIRS", str(tmp_path))

@@ -363,7 +363,7 @@ def test_a_new_checkpoints_first_look_runs_in_a_worker(user_models, tmp_path, mo
     monkeypatch.setenv("RNNVIZ_SLOTS", str(tmp_path / "slots"))
     monkeypatch.setattr(stats, "compute_test_set_stats", lambda *args, **kwargs: pytest.fail("measured in the page"))
     small = save_checkpoint(RowReader("gru", 8), tmp_path / "small.safetensors", test_accuracy=0.1)
-    at = app_test({Key.TAB: Tab.EVALUATE}).run()
+    at = app_test({Key.TAB: Tab.EVALUATE, Key.ADD_CHECKPOINT: True}).run()
     at.file_uploader(key=Key.UPLOAD).set_value(("small.safetensors", small.read_bytes(), "")).run()
     assert not at.exception and "small-gru" in at.selectbox(key=Key.MODEL).value
     assert any("first a worker measures it" in (bar.proto.text or "") for bar in at.get("progress"))

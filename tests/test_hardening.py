@@ -23,6 +23,7 @@ from tools.attacks import checkpoint_parts, write_checkpoint
 from ui import cache
 from ui.state import Key, Source, Tab
 
+FORM_OPEN = {Key.ADD_CHECKPOINT: True}  # "Add a checkpoint" open: its uploader is on the page
 # ---- canvases ----
 
 def read_or_refuse(canvas) -> np.ndarray | None:
@@ -135,7 +136,7 @@ def shipped(tmp_path, monkeypatch):
 
 def test_shipped_models_cannot_be_overwritten_from_the_page(shipped):
     before = {p.name: digest(p) for p in shipped.glob("*.safetensors")}
-    at = app_test().run()
+    at = app_test(FORM_OPEN).run()
     gru = (shipped / "gru.safetensors").read_bytes()
     for name in ("lstm.safetensors", "../shipped/rnn.safetensors", str(shipped / "lstm.safetensors")):
         at.file_uploader(key=Key.UPLOAD).set_value((name, gru, "application/octet-stream")).run()
@@ -147,7 +148,7 @@ def test_shipped_models_cannot_be_overwritten_from_the_page(shipped):
 
 
 def test_upload_limit(shipped):
-    at = app_test().run()
+    at = app_test(FORM_OPEN).run()
     uploader = at.file_uploader(key=Key.UPLOAD)
     assert uploader.proto.max_upload_size_mb * 2**20 <= MAX_BYTES  # the page refuses what loading would
     uploader.set_value(("big.safetensors", bytes(MAX_BYTES + 1), "application/octet-stream")).run()  # a forged upload
@@ -155,7 +156,7 @@ def test_upload_limit(shipped):
 
 
 def test_uploaded_name_too_long_for_the_disk(shipped):
-    at = app_test().run()
+    at = app_test(FORM_OPEN).run()
     rnn = (shipped / "rnn.safetensors").read_bytes()
     at.file_uploader(key=Key.UPLOAD).set_value(("x" * 300 + ".safetensors", rnn, "")).run()
     assert not at.exception

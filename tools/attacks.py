@@ -244,8 +244,9 @@ def checkpoint_probe(path: Path) -> Probe:
 def upload_probe(path: Path) -> Probe:
     setup = PAGE_SETUP.replace("value = json.loads(Path(sys.argv[1]).read_text())",
                                "data = Path(sys.argv[1]).read_bytes()")
-    return Probe(setup, '(at.file_uploader(key="upload").set_value((Path(sys.argv[1]).name, data, '
-                        '"application/octet-stream")).run(), shown(at))[1]', path)
+    return Probe(setup, f'(at.session_state.__setitem__("{Key.ADD_CHECKPOINT}", True), at.run(), '
+                        'at.file_uploader(key="upload").set_value((Path(sys.argv[1]).name, data, '
+                        '"application/octet-stream")).run(), shown(at))[3]', path)
 
 
 def canvas_probe(value) -> Probe:

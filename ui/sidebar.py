@@ -110,9 +110,12 @@ def _add_from_disk() -> None:
 
 def add_checkpoint_form() -> None:
     """Upload a checkpoint (or name one on the server, if allowed); it is checked, then copied to the
-    visitor's own folder."""
+    visitor's own folder. Its form is made only while it is open (the page loads faster without it)."""
     limits = server_config()
-    with st.sidebar.expander("Add a checkpoint", expanded=Key.ADDED in st.session_state):
+    box = st.sidebar.expander("Add a checkpoint", key=Key.ADD_CHECKPOINT, on_change="rerun")
+    if not box.open:  # made only when opened: a first page load needs none of it
+        return
+    with box:
         st.file_uploader("Upload a .safetensors checkpoint", type=["safetensors", "pt"], key=Key.UPLOAD,
                          on_change=_add_upload, max_upload_size=UPLOAD_LIMIT_MB)
         if limits.path_box_enabled(st.get_option("server.address")):

@@ -91,6 +91,8 @@ class Key(StrEnum):
     UPLOAD = "upload"  # file uploader: a checkpoint to add
     CHECKPOINT_PATH = "checkpoint-path"  # text input: a checkpoint on the server to add
     ADDED = "added"  # value: (ok, message) of the last attempt to add a checkpoint
+    ADD_CHECKPOINT = "add-checkpoint"  # expander: "Add a checkpoint" open (its form is made only then)
+    HOW_IT_WORKS = "how-it-works"  # expander: "How it works" open (its text is sent only then)
     # the digit
     SOURCE = "source"  # radio: the digit's Source
     CANVAS = "canvas"  # the drawing canvas component
