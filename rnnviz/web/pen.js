@@ -95,12 +95,14 @@ export function watchPen(surface, {onRead, onPause}) {
   // each pause. A read that took long waits as long again before the next, so that the canvas keeps drawing
   // the ink on a slow device. Returns stop()
   // While the pen is down, only the part of the canvas where there can be ink is read: the box of the ink at the
-  // last whole read (`known`: of which lower layer), with the pen's path so far, as wide as the widest brush
+  // last whole read (`known`: of which lower layer), with the pen's path since then, as wide as the widest brush
   const into = document.createElement('canvas'), part = document.createElement('canvas');
   const [listener, ours] = eventsOf(surface);
   let frame = 0, pause = 0, down = false, sent = null, readyAt = 0, known = null, path = null;
   const readWhole = (lower, upper) => {  // into: the whole drawing, as sent at a pause
     known = null;
+    if (!down) path = null;  // the pen's path is kept from the last whole read with the pen up: a stroke begun
+    // at once after another (before that read) keeps the one before in it
     return readDrawing(flattened(lower, upper, into),
                        ink => { known = {layer: lower, ink: inkBox(ink, into.width, into.height)}; });
   };
@@ -113,12 +115,14 @@ export function watchPen(surface, {onRead, onPause}) {
     onRead(inPart ? readDrawing(flattened(lower, upper, part, box)) : readWhole(lower, upper), down);
     readyAt = performance.now() + (performance.now() - start);
   };
-  const follow = event => {  // the pen's path grows by where this event puts it, in canvas pixels
+  const follow = event => {  // the pen's path grows by where this event puts it (and the points it stands for)
     const upper = layers(surface)?.[2];
     if (!upper) return;
     const rect = upper.getBoundingClientRect(), scale = upper.width / rect.width;
-    path = union(path, around((event.clientX - rect.left) * scale, (event.clientY - rect.top) * scale,
-                              INK_REACH * scale));
+    for (const point of event.getCoalescedEvents?.() ?? [event]) {  // in canvas pixels
+      path = union(path, around((point.clientX - rect.left) * scale, (point.clientY - rect.top) * scale,
+                                INK_REACH * scale));
+    }
   };
   const changed = () => {  // read at the next frame, or once the last read's time has passed
     if (!frame) frame = requestAnimationFrame(() => (performance.now() >= readyAt ? readNow() : (frame = 0, changed())));
@@ -137,7 +141,7 @@ export function watchPen(surface, {onRead, onPause}) {
   };
   const button = event => ours(event) && event.composedPath().some(node => node.tagName === 'BUTTON');
   const handlers = {  // the pen's own events; a lift anywhere ends its stroke
-    pointerdown: event => { if (ours(event)) { down = true; path = null; follow(event); clearTimeout(pause); changed(); } },
+    pointerdown: event => { if (ours(event)) { down = true; follow(event); clearTimeout(pause); changed(); } },
     pointermove: event => { if (down && ours(event)) { follow(event); changed(); } },
     pointerup: lifted, pointercancel: lifted,
     click: event => { if (button(event)) afterRedraw(); },  // undo, redo, clear (sketch.js's too)
