@@ -89,31 +89,24 @@ function eventsOf(surface) {
   return [document, event => Boolean(event.target.closest?.(host))];
 }
 
-export function watchPen(surface, {onRead, onPause}) {
-  // Follows the canvas of component key `surface` (or a sketch.js surface): onRead({image | error}, whether the
-  // pen is still down) at most once per animation frame while the drawing changes, onPause(png data URL) after
-  // each pause. A read that took long waits as long again before the next, so that the canvas keeps drawing
-  // the ink on a slow device. Returns stop()
-  // While the pen is down, only the part of the canvas where there can be ink is read: the box of the ink at the
-  // last whole read (`known`: of which lower layer), with the pen's path since then, as wide as the widest brush
-  const into = document.createElement('canvas'), part = document.createElement('canvas');
-  const [listener, ours] = eventsOf(surface);
-  let frame = 0, pause = 0, down = false, sent = null, readyAt = 0, known = null, path = null;
-  const readWhole = (lower, upper) => {  // into: the whole drawing, as sent at a pause
+function drawingReader(surface) {
+  // Reads the drawing on the layers of `surface`: all of it, on `whole` (the canvas sent at a pause), or, while
+  // the pen is down, only the part of the canvas where there can be ink: the box of the ink at the last whole
+  // read (`known`: of which lower layer), with the pen's path since then, as wide as the widest brush. Returns
+  // {read(layers, down) -> {image | error}, follow(a pen event), whole}
+  const whole = document.createElement('canvas'), part = document.createElement('canvas');
+  let known = null, path = null;
+  const readWhole = (lower, upper, down) => {
     known = null;
     if (!down) path = null;  // the pen's path is kept from the last whole read with the pen up: a stroke begun
     // at once after another (before that read) keeps the one before in it
-    return readDrawing(flattened(lower, upper, into),
-                       ink => { known = {layer: lower, ink: inkBox(ink, into.width, into.height)}; });
+    return readDrawing(flattened(lower, upper, whole),
+                       ink => { known = {layer: lower, ink: inkBox(ink, whole.width, whole.height)}; });
   };
-  const readNow = () => {  // the layers found afresh each time; until the canvas is there, look each frame
-    const found = layers(surface), start = performance.now();
-    frame = found ? 0 : requestAnimationFrame(readNow);
-    if (!found) return;
-    const [, lower, upper] = found, box = path && within(union(known?.ink, path), lower.width, lower.height);
+  const read = ([, lower, upper], down) => {
+    const box = path && within(union(known?.ink, path), lower.width, lower.height);
     const inPart = down && box && known?.layer === lower && box.right > box.left && box.bottom > box.top;
-    onRead(inPart ? readDrawing(flattened(lower, upper, part, box)) : readWhole(lower, upper), down);
-    readyAt = performance.now() + (performance.now() - start);
+    return inPart ? readDrawing(flattened(lower, upper, part, box)) : readWhole(lower, upper, down);
   };
   const follow = event => {  // the pen's path grows by where this event puts it (and the points it stands for)
     const upper = layers(surface)?.[2];
@@ -124,11 +117,28 @@ export function watchPen(surface, {onRead, onPause}) {
                                 INK_REACH * scale));
     }
   };
+  return {read, follow, whole};
+}
+
+export function watchPen(surface, {onRead, onPause}) {
+  // Follows the canvas of component key `surface` (or a sketch.js surface): onRead({image | error}, whether the
+  // pen is still down) at most once per animation frame while the drawing changes, onPause(png data URL) after
+  // each pause. A read that took long waits as long again before the next, so that the canvas keeps drawing
+  // the ink on a slow device. Returns stop()
+  const reader = drawingReader(surface), [listener, ours] = eventsOf(surface);
+  let frame = 0, pause = 0, down = false, sent = null, readyAt = 0;
+  const readNow = () => {  // the layers found afresh each time; until the canvas is there, look each frame
+    const found = layers(surface), start = performance.now();
+    frame = found ? 0 : requestAnimationFrame(readNow);
+    if (!found) return;
+    onRead(reader.read(found, down), down);
+    readyAt = performance.now() + (performance.now() - start);
+  };
   const changed = () => {  // read at the next frame, or once the last read's time has passed
     if (!frame) frame = requestAnimationFrame(() => (performance.now() >= readyAt ? readNow() : (frame = 0, changed())));
   };
   const paused = () => {
-    const url = into.toDataURL('image/png');
+    const url = reader.whole.toDataURL('image/png');
     if (url !== sent) onPause(sent = url);
   };
   const pauseAfter = () => { clearTimeout(pause); pause = setTimeout(paused, PAUSE_MS); };
@@ -141,8 +151,8 @@ export function watchPen(surface, {onRead, onPause}) {
   };
   const button = event => ours(event) && event.composedPath().some(node => node.tagName === 'BUTTON');
   const handlers = {  // the pen's own events; a lift anywhere ends its stroke
-    pointerdown: event => { if (ours(event)) { down = true; follow(event); clearTimeout(pause); changed(); } },
-    pointermove: event => { if (down && ours(event)) { follow(event); changed(); } },
+    pointerdown: event => { if (ours(event)) { down = true; reader.follow(event); clearTimeout(pause); changed(); } },
+    pointermove: event => { if (down && ours(event)) { reader.follow(event); changed(); } },
     pointerup: lifted, pointercancel: lifted,
     click: event => { if (button(event)) afterRedraw(); },  // undo, redo, clear (sketch.js's too)
   };
