@@ -619,6 +619,11 @@ def _ratio(numerator: dict, denominator: dict) -> float | None:
     return round(numerator["median"] / denominator["median"], 3) if numerator and denominator else None
 
 
+def _ratios(out: dict, kind: str, other: str, fields) -> dict:
+    """{name: median of `kind` / median of `other`} for each (name, field of the summary)."""
+    return {name: _ratio(out[field].get(kind), out[field].get(other)) for name, field in fields}
+
+
 def summary(samples: dict) -> dict:
     """Medians (stats) of one rate's samples, by page kind, and the ratios the targets read."""
     def by_kind(pick) -> dict:
@@ -683,24 +688,24 @@ def summary(samples: dict) -> dict:
         "idle_busy_share": {kind: s["idle_busy_share"][0] for kind, s in samples.items()},
         "failed_page_loads": {kind: len(s["failed_loads"]) for kind, s in samples.items()},  # tried again
     }
-    out["app_over_bare"] = {name: _ratio(out[field].get("app"), out[field].get("bare")) for name, field in (
+    out["app_over_bare"] = _ratios(out, "app", "bare", (
         ("page_load", "page_load_s"), ("page_settled", "page_settled_s"),
         ("first_prediction_from_pen_down", "first_prediction_from_pen_down_ms"),
         ("first_prediction_from_mouse_up", "first_prediction_from_mouse_up_ms"),
         ("later_stroke_main_thread", "later_stroke_main_thread_ms"),
         ("later_stroke_main_thread_pen_down", "later_stroke_main_thread_ms_pen_down"),
         ("later_stroke_main_thread_after_mouse_up", "later_stroke_main_thread_ms_after_mouse_up"),
-        ("stroke_ms_pen_down", "stroke_ms_pen_down"))}
+        ("stroke_ms_pen_down", "stroke_ms_pen_down")))
     if "floor" in samples:  # the live reader alone, against the bare page
-        out["floor_over_bare"] = {name: _ratio(out[field].get("floor"), out[field].get("bare")) for name, field in (
+        out["floor_over_bare"] = _ratios(out, "floor", "bare", (
             ("page_load", "page_load_s"), ("later_stroke_main_thread", "later_stroke_main_thread_ms"),
             ("later_stroke_main_thread_pen_down", "later_stroke_main_thread_ms_pen_down"),
             ("later_stroke_main_thread_after_mouse_up", "later_stroke_main_thread_ms_after_mouse_up"),
-            ("server_cpu_per_stroke", "server_cpu_ms_per_stroke"))}
+            ("server_cpu_per_stroke", "server_cpu_ms_per_stroke")))
     if "before" in samples:
-        out["app_over_before"] = {name: _ratio(out[field].get("app"), out[field].get("before")) for name, field in (
+        out["app_over_before"] = _ratios(out, "app", "before", (
             ("server_cpu_per_stroke", "server_cpu_ms_per_stroke"), ("ws_bytes_per_stroke", "ws_kb_per_stroke"),
-            ("page_load", "page_load_s"), ("first_prediction_from_pen_down", "first_prediction_from_pen_down_ms"))}
+            ("page_load", "page_load_s"), ("first_prediction_from_pen_down", "first_prediction_from_pen_down_ms")))
     out["play"] = {view: {"main_thread_ms_per_step": stats(_column(plays, "main_thread_ms_per_step")),
                           "busy_share": stats(_column(plays, "busy_share")),
                           "seconds": stats(_column(plays, "seconds")),
