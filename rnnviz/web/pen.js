@@ -9,7 +9,7 @@
 // A page with no server draws on sketch.js's surface instead, an element laid out alike.
 
 import { MAX_BRUSH } from './config.js';
-import { INK_LEVEL, inkFromPixels, preprocess } from './preprocess.js';
+import { inkBox, inkFromPixels, preprocess } from './preprocess.js';
 
 export const PAUSE_MS = 700;  // no pen for this long after a stroke (or undo, redo, clear): a pause in drawing
 const INK_REACH = MAX_BRUSH / 2 + 2;  // CSS px: how far from the pen's path its ink may reach (the widest brush)
@@ -34,18 +34,9 @@ function flattened(lower, upper, into, box = {left: 0, top: 0, right: lower.widt
   return context;
 }
 
-function inkBox(ink, width, height) {  // the box of the pixels the reading crops to (ink above INK_LEVEL), or null
-  let left = width, top = height, right = 0, bottom = 0;
-  for (let row = 0; row < height; row++) {
-    for (let col = 0, at = row * width; col < width; col++, at++) {
-      if (ink[at] <= INK_LEVEL) continue;
-      if (left > col) left = col;
-      if (right <= col) right = col + 1;
-      if (top > row) top = row;
-      bottom = row + 1;
-    }
-  }
-  return bottom ? {left, top, right, bottom} : null;
+function inkOf(ink, width, height) {  // where the reading crops to: the box of the ink above INK_LEVEL, or null
+  const box = inkBox({pixels: ink, height, width});
+  return box && {left: box.left, top: box.top, right: box.right + 1, bottom: box.bottom + 1};
 }
 
 function around(x, y, reach) {  // the box of every pixel within `reach` of (x, y)
@@ -65,7 +56,8 @@ function within(box, width, height) {  // the box cut to the canvas
 
 export function readDrawing(context, seen = () => {}) {
   // the flattened drawing -> {image (28 x 28), or error (why not)}; seen(ink) is shown its ink on the way. A part
-  // of the drawing that holds all of its ink above INK_LEVEL reads as the whole: the reading crops to that ink
+  // of the drawing that holds all of its ink above INK_LEVEL (preprocess.js inkBox) reads as the whole: the
+  // reading crops to that ink
   const {width, height} = context.canvas;
   try {
     const ink = inkFromPixels(context.getImageData(0, 0, width, height).data, width, height);
@@ -101,7 +93,7 @@ function drawingReader(surface) {
     if (!down) path = null;  // the pen's path is kept from the last whole read with the pen up: a stroke begun
     // at once after another (before that read) keeps the one before in it
     return readDrawing(flattened(lower, upper, whole),
-                       ink => { known = {layer: lower, ink: inkBox(ink, whole.width, whole.height)}; });
+                       ink => { known = {layer: lower, ink: inkOf(ink, whole.width, whole.height)}; });
   };
   const read = ([, lower, upper], down) => {
     const box = path && within(union(known?.ink, path), lower.width, lower.height);

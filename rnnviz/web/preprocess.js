@@ -50,8 +50,8 @@ export function preprocess(ink, width, height) {  // ink (as inkFromPixels gives
 
 // Cropping and scaling
 
-export function cropToInk(image) {  // the image cut to the box of its pixels above INK_LEVEL, as float32
-  const { pixels, height, width } = image;
+export function inkBox({ pixels, height, width }) {
+  // the box of the pixels above INK_LEVEL: {top, left, bottom, right} (the last row and column inside), or null
   let top = height, bottom = -1, left = width, right = -1;
   for (let row = 0; row < height; row++) {
     for (let col = 0, i = row * width; col < width; col++, i++) {
@@ -63,7 +63,13 @@ export function cropToInk(image) {  // the image cut to the box of its pixels ab
       }
     }
   }
-  if (bottom < 0) throw emptyCanvas('the canvas is empty: draw a digit first');
+  return bottom < 0 ? null : { top, left, bottom, right };
+}
+
+export function cropToInk(image) {  // the image cut to the box of its pixels above INK_LEVEL, as float32
+  const { pixels, width } = image, box = inkBox(image);
+  if (!box) throw emptyCanvas('the canvas is empty: draw a digit first');
+  const { top, left, bottom, right } = box;
   if (Math.max(bottom - top, right - left) + 1 < MIN_EXTENT) {
     throw emptyCanvas('the drawing is only a dot: draw a larger digit');
   }
