@@ -5,8 +5,11 @@
 This file only assembles the page: the sidebar picks a model, the digit (drawn, from the gallery
 or the MNIST test set) sits beside the live reading (read in the browser as the pen moves), and the tabs
 (ui/*_tab.py) look inside. A drawing sent at a pause reruns only what the server says of it: the verdict
-beside the live reading, and the tabs.
+beside the live reading, Inspect's view (its link), and the tabs while their views of it are in sight
+(ui/live_reading.py).
 """
+
+from contextlib import nullcontext
 
 import streamlit as st
 import torch
@@ -19,7 +22,7 @@ from ui.insight_tab import insight_tab
 from ui.inspect_tab import inspect_tab
 from ui.lesson import lesson_entry, lesson_panel
 from ui.link import open_link
-from ui.live_reading import live_reading, server_reading, unsure_note
+from ui.live_reading import digit_or_none, live_reading, verdict
 from ui.page import compact_layout
 from ui.sidebar import add_checkpoint_form, loaded_models, model_picker
 from ui.state import Fragment, Key, Tab
@@ -58,35 +61,33 @@ def main() -> None:
         if selected is not None:
             models = [selected.model] + [loaded.model for loaded in shipped.values() if loaded is not selected]
             guarded(lambda: live_reading(selected, models, digit_now))
-        verdict_slot = st.container()
+        verdict(selected, digit_now)
         lesson_panel(Tab.INSPECT)  # a lesson's step about the reading stands beside it
     how_it_works = st.expander("How it works", key=Key.HOW_IT_WORKS, on_change="rerun")
     if how_it_works.open:  # its text is sent only when opened
         how_it_works.markdown(INTRO)
-    digit_views(selected, shipped, digit_now, verdict_slot)
+    digit_views(selected, shipped, digit_now)
 
 
 @st.fragment(key=Fragment.DIGIT_VIEWS)
-def digit_views(selected, shipped: dict, digit_now, verdict_slot) -> None:
-    """What the server says of the digit read now (digit_now(): a drawing as it was last sent): its verdict,
-    beside the live reading (in verdict_slot), and the tabs. A new drawing reruns only this."""
-    with verdict_slot.container():  # written at every run, so that a rerun of this alone may write there too
-        image = guarded(digit_now)
-        reading = guarded(lambda: server_reading(selected, image))  # for the verdict, downloads, digits alike
-        unsure_note(reading)
+def digit_views(selected, shipped: dict, digit_now) -> None:
+    """The tabs, of the digit read now (digit_now(): a drawing as it was last sent). Compare and Insight are
+    views of it, all through; Inspect marks its own."""
     tabs = {
-        Tab.INSPECT: lambda: inspect_tab(selected, reading.trace if reading else None),
-        Tab.COMPARE: lambda: compare_tab(image, loaded_models()[0]),
-        Tab.INSIGHT: lambda: insight_tab(image, shipped, selected),
+        Tab.INSPECT: lambda: inspect_tab(selected, digit_now),
+        Tab.COMPARE: lambda: compare_tab(digit_or_none(digit_now), loaded_models()[0]),
+        Tab.INSIGHT: lambda: insight_tab(digit_or_none(digit_now), shipped, selected),
         Tab.EVALUATE: lambda: evaluate_tab(selected),
         Tab.TRAIN: train_tab,
     }
+    of_the_digit = {Tab.COMPARE, Tab.INSIGHT}
     for (name, show), tab in zip(tabs.items(), st.tabs(list(tabs), key=Key.TAB, on_change="rerun"), strict=True):
         if tab.open:
             with tab:
                 if name != Tab.INSPECT:
                     lesson_panel(name)  # a lesson's step stands above the view it sets up
-                guarded(show)
+                with st.container(key=Key.SERVER_VIEWS) if name in of_the_digit else nullcontext():
+                    guarded(show)
 
 
 main()

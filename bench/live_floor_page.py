@@ -19,7 +19,7 @@ from ui.live_reading import live_reading, server_reading  # noqa: E402
 from ui.state import Fragment  # noqa: E402
 
 
-@st.fragment(key=Fragment.DIGIT_VIEWS)  # the live view reruns this at each pause, as it does the app's
+@st.fragment(key=Fragment.VERDICT)  # the live view reruns this at each pause, as it does the app's verdict
 def servers_answer(selected) -> None:
     reading = server_reading(selected, drawn_digit())
     st.caption(f"The server reads: {reading.trace.probs[-1].argmax() if reading else '–'}")

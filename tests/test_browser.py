@@ -44,11 +44,13 @@ from tools.browser import (
     open_app,
     open_tab,
     pen_strokes,
+    see,
     seen_image,
     shown_step,
     streamlit_server,
     touch_stroke,
     wait_for_reading,
+    wait_until_answered,
     wait_until_quiet,
     websocket_frames,
 )
@@ -136,17 +138,22 @@ def server_elements(page, act) -> list[tuple[list[int], str]]:
     return elements
 
 
-def test_a_drawing_reruns_only_what_the_server_says_of_it(page, pen_records):
-    """At a pause the server gets the drawing and sends back only what depends on it (the Inspect tab's view,
-    its downloads and the digits alike): not the title, the sidebar, the canvas or the live view."""
+def test_a_pause_reruns_only_what_the_server_says_of_the_drawing_and_can_be_seen(page, pen_records):
+    """At a pause the server gets the drawing and sends back only what depends on it and is in sight: the Inspect
+    view (its link carries the drawing), not the title, the sidebar, the canvas or the live view, nor the
+    downloads and the digits alike below the window. Scrolled to, those come at once, of the new drawing."""
     clear_canvas(page)
     strokes = pen_strokes(pen_records[DIGITS[0]], DIGITS[0])
     sent = server_elements(page, lambda: (draw_strokes(page, strokes[:1]), wait_until_quiet(page)))
-    assert any(what.endswith(Key.INSPECT_VIEW) for _, what in sent) and any(
-        what.endswith(Key.ALIKE_VIEW) for _, what in sent), sent  # the new link, the digits alike
+    assert any(what.endswith(Key.INSPECT_VIEW) for _, what in sent), sent  # the new link
+    assert not [what for _, what in sent if what.endswith(Key.ALIKE_VIEW) or what == "download_button"], sent
     assert not [what for _, what in sent if "canvas" in what or what.endswith(Key.LIVE_VIEW)], sent
     assert not [path for path, what in sent if path[0] != 0 or path[:2] == [0, 0] or what == "radio"], sent  # the
     # sidebar, the page's head, the input choice
+    before = websocket_frames(page)["sent"]
+    sent = server_elements(page, lambda: (see(page, f".st-key-{Key.SERVER_VIEWS}"), wait_until_answered(page, before)))
+    assert any(what.endswith(Key.ALIKE_VIEW) for _, what in sent), sent
+    assert [what for _, what in sent].count("download_button") == 3, sent  # the trace's CSV, JSON and replay
 
 
 @pytest.mark.parametrize("width, height", [(1366, 768), (768, 1024)])
@@ -286,6 +293,7 @@ def test_the_answer_and_the_digits_alike_are_drawn_from_what_was_read(page, pen_
                           alike.element_handle())
             draw_strokes(page, pen_strokes(pen_records[DIGITS[3]], DIGITS[3]))
         wait_until_quiet(page)
+        see(page, f".st-key-{Key.ALIKE_VIEW}")
         read = trace(model, seen_image(page))  # what the page read, read again here
         assert live_reading(page) == str(read.prediction)
         groups = alike.locator("section.group")
@@ -507,6 +515,7 @@ def test_a_flagged_one_is_read_and_a_scribble_is_called_unsure(page, pen_records
     wait_until_quiet(page)
     assert UNSURE not in alert_text(page)
     assert live_reading(page) == "1"
+    see(page, f".st-key-{Key.ALIKE_VIEW}")
     assert page.get_by_text("its nearest training 1s").count() == 1  # Inspect: the 1s it finds alike
 
     rng = np.random.default_rng(0)

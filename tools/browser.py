@@ -118,6 +118,16 @@ QUIET_AFTER_MOUSE_UP = """([messages, ms]) => {
   const since = sent.filter(t => t > mouseups.at(-1));
   return since.length >= messages && received.at(-1) > since.at(-1) && performance.now() - received.at(-1) > ms;
 }"""
+# The page has sent a message since its first `sent` ones, the server has answered, and nothing came for `ms`.
+QUIET_AFTER_SENDING = """([first, ms]) => {
+  const {sent, received} = window.rnnviz;
+  return sent.length > first && received.at(-1) > sent.at(-1) && performance.now() - received.at(-1) > ms;
+}"""
+# Every message the page sent was answered, and nothing came or went for `ms`, nor since `since`.
+SETTLED = """([since, ms]) => {
+  const {sent, received} = window.rnnviz, last = Math.max(since, sent.at(-1) ?? 0, received.at(-1) ?? 0);
+  return !(sent.at(-1) > (received.at(-1) ?? 0)) && performance.now() - last > ms;
+}"""
 # The tab `name` is open and a finished run has filled its panel (tabs only render while open).
 TAB_SHOWN = """name => {
   const tab = [...document.querySelectorAll('[role="tab"][aria-selected="true"]')]
@@ -238,7 +248,9 @@ def pen_strokes(record: dict, seed: int, height: float = 0.7) -> list[np.ndarray
 
 def draw_stroke(page, stroke, release: bool = True, steps: int = 4) -> None:
     """One stroke (points in canvas pixel coordinates) with the mouse: move, press, drag (`steps` mouse moves from
-    point to point), release (or, with release=False, still held: the caller lets go)."""
+    point to point), release (or, with release=False, still held: the caller lets go). The canvas is scrolled
+    into sight first, as a person would."""
+    page.locator(CANVAS).scroll_into_view_if_needed()
     box = page.locator(CANVAS).bounding_box()
     (x, y), *rest = stroke
     page.mouse.move(box["x"] + x, box["y"] + y)
@@ -251,6 +263,7 @@ def draw_stroke(page, stroke, release: bool = True, steps: int = 4) -> None:
 
 def touch_stroke(page, stroke) -> None:
     """One stroke with a finger (touch events through the DevTools protocol), as on a phone or tablet."""
+    page.locator(CANVAS).scroll_into_view_if_needed()
     box = page.locator(CANVAS).bounding_box()
     cdp = page.context.new_cdp_session(page)
     points = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in stroke]
@@ -323,6 +336,12 @@ def wait_until_quiet(page, messages: int = 1, quiet_ms: float = 1000, timeout_ms
     page.wait_for_function(QUIET_AFTER_MOUSE_UP, arg=[messages, quiet_ms], timeout=timeout_ms)
 
 
+def wait_until_answered(page, sent: int, quiet_ms: float = 1000, timeout_ms: float = 30_000) -> None:
+    """Wait until the page has sent a message since it had sent `sent` (websocket_frames), the server has
+    answered, and then nothing has come for `quiet_ms`."""
+    page.wait_for_function(QUIET_AFTER_SENDING, arg=[sent, quiet_ms], timeout=timeout_ms)
+
+
 def readable_digits(records: list[dict], count: int) -> list[tuple[int, dict]]:
     """The first `count` pen digits (index, record) that the shipped LSTM reads right offline, drawn
     as pen_strokes(record, seed=index) places them: the page must then show the same answer."""
@@ -374,10 +393,21 @@ def canvas_pixels(canvas) -> np.ndarray:
     return np.array(data, dtype=np.uint8).reshape(height, width, 4)
 
 
+def see(page, selector: str, quiet_ms: float = 700) -> None:
+    """Scroll the element `selector` into sight, as a person would, and wait until the page has settled: the
+    tab's views of the drawing (Key.SERVER_VIEWS) are asked for when they come into sight, if a drawing was sent
+    while they were out of it (rnnviz/web/sight.js)."""
+    since = page.evaluate("performance.now()")
+    page.locator(selector).first.scroll_into_view_if_needed()
+    page.wait_for_function(SETTLED, arg=[since, quiet_ms], timeout=30_000)
+
+
 def download(page, key: str, folder: Path) -> Path:
-    """Click the download button `key` and keep the file in `folder`; its path."""
+    """Scroll to the download button `key`, click it and keep the file in `folder`; its path."""
+    button = f".st-key-{key} button"  # (its help is a second button)
+    see(page, button)
     with page.expect_download() as started:
-        page.locator(f".st-key-{key} button").first.click()  # (its help is a second button)
+        page.locator(button).first.click()
     path = folder / started.value.suggested_filename
     started.value.save_as(path)
     return path

@@ -78,23 +78,31 @@ def drawing_canvas() -> None:
             st_canvas(stroke_width=brush, stroke_color=INK, background_color=PAPER, width=CANVAS_SIDE,
                       height=CANVAS_SIDE, drawing_mode="freedraw", update_streamlit=False, key=Key.CANVAS)
         except (AttributeError, KeyError, TypeError, ValueError):  # a state no canvas sends (the canvas is up)
-            pass  # drawing_url finds it malformed, and drawn_digit says so
+            pass  # drawing_url finds it malformed, and drawing_problem says so
         toolbar_above(data={"canvas": Key.CANVAS, "css": TOOLBAR_CSS}, width="content", height="content")
 
 
 def drawn_digit() -> np.ndarray | None:
     """The drawing the live view last sent (at a pause), as a (28, 28) float32 image in [0, 1], read here with
-    rnnviz.preprocess; None while there is none (the live view says what to do) or it cannot be read (said here)."""
+    rnnviz.preprocess; None while there is none (the live view says what to do) or it cannot be read
+    (drawing_problem says why)."""
+    digit = _sent_drawing()
+    return None if digit is None or isinstance(digit, CanvasError) else digit
+
+
+def drawing_problem() -> str | None:
+    """Why the drawing last sent cannot be read, in a line, when only a broken or forged client would send it
+    (an empty canvas, as right after the toolbar's reset, or none yet, is no problem: the live view says what
+    to do)."""
+    digit = _sent_drawing()
+    if isinstance(digit, CanvasError) and not isinstance(digit, EmptyCanvasError):
+        return f"This drawing cannot be read: {digit}. Draw again, or clear the canvas."
+    return None
+
+
+def _sent_drawing() -> np.ndarray | CanvasError | None:
     url = drawing_url(st.session_state.get(Key.LIVE_VIEW))  # only decode_drawing decodes it
-    if url is None:  # nothing sent yet: the live view beside the canvas says what to do
-        return None
-    digit = read_drawing(url)
-    if isinstance(digit, EmptyCanvasError):  # also right after the toolbar's reset: the live view says so
-        return None
-    if isinstance(digit, CanvasError):  # only a broken or forged client sends that: the canvas stays usable
-        st.error(f"This drawing cannot be read: {digit}. Draw again, or clear the canvas.")
-        return None
-    return digit
+    return None if url is None else read_drawing(url)
 
 
 def read_drawing(url) -> np.ndarray | CanvasError:

@@ -6,7 +6,8 @@ from rnnviz import browser_data, neighbours
 
 from . import cache
 from .link import NO_LINK_YET, link_data
-from .state import Key, Tab
+from .live_reading import digit_or_none, server_reading
+from .state import Fragment, Key, Tab
 from .views import replay_html, show
 from .widgets import NO_DIGIT, not_measured_yet, trace_downloads
 
@@ -45,10 +46,19 @@ def alike_digits(entry, trace) -> None:
     show("alike", {**browser_data.alike(candidates), "caption": caption}, key=Key.ALIKE_VIEW)
 
 
-def inspect_tab(selected, trace) -> None:
-    """selected: the picked ui.cache.Loaded (or None); trace: the server's Trace of the digit it was last sent
-    (or None). The view reads the page's digit in the browser, as the pen moves; the downloads and the
-    training digits alike are of the server's trace."""
+@st.fragment(key=Fragment.LINKED_VIEW)
+def linked_view(selected, view: dict, digit_now) -> None:
+    """The step view (its data, `view`, is the model's: the browser reads the digit), with its link to the digit
+    read now (digit_now()): a drawing sent at a pause reruns this at once."""
+    image = digit_or_none(digit_now)
+    link = link_data(Tab.INSPECT, [selected], image) if image is not None else {"note": NO_LINK_YET}
+    show("inspect", view, key=Key.INSPECT_VIEW, link=link)
+
+
+def inspect_tab(selected, digit_now) -> None:
+    """selected: the picked ui.cache.Loaded (or None); digit_now(): the digit the server was last sent (or None).
+    The view reads the page's digit in the browser, as the pen moves; the downloads and the training digits
+    alike are of the server's reading."""
     if selected is None:
         st.info(NO_DIGIT)
         return
@@ -56,11 +66,13 @@ def inspect_tab(selected, trace) -> None:
     st.markdown(EXPLAIN[model.cell_type])
     view = browser_data.inspect(selected.entry.name, model, st.session_state.get(Key.UNIT),
                                 st.session_state.get(Key.ORDER))
-    link = link_data(Tab.INSPECT, [selected], trace.image) if trace else {"note": NO_LINK_YET}
-    show("inspect", view, key=Key.INSPECT_VIEW, link=link)
-    st.caption(HOW_TO_READ)
-    if trace is None:
-        return
-    trace_downloads(trace, lambda: replay_html(view, f"rnnviz: {model.cell_type.upper()} reading a digit", [model],
-                                               trace.image))
-    alike_digits(selected.entry, trace)
+    linked_view(selected, view, digit_now)
+    with st.container(key=Key.SERVER_VIEWS):  # on the page from the start (an empty container is not)
+        st.caption(HOW_TO_READ)
+        reading = server_reading(selected, digit_or_none(digit_now))
+        if reading is None:
+            return
+        trace = reading.trace
+        trace_downloads(trace, lambda: replay_html(view, f"rnnviz: {model.cell_type.upper()} reading a digit",
+                                                   [model], trace.image))
+        alike_digits(selected.entry, trace)

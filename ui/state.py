@@ -52,7 +52,11 @@ class Chart(StrEnum):
 class Fragment(StrEnum):
     """Parts of the page that rerun alone (st.fragment keys)."""
 
-    DIGIT_VIEWS = "digit-views"  # what the server says of the digit read now: a new drawing reruns only this
+    # A drawing sent at a pause reruns the verdict and the Inspect view (small), and the tabs only while their
+    # server views of it are in sight (ui/live_reading.py)
+    VERDICT = "verdict"  # what the server says of the digit read now, beside the live reading
+    LINKED_VIEW = "linked-view"  # Inspect's view, whose link carries the digit read now
+    DIGIT_VIEWS = "digit-views"  # the tabs: what the server makes of the digit read now
 
 
 class Param(StrEnum):
@@ -75,6 +79,7 @@ class Key(StrEnum):
     VISITOR = "visitor"  # value: this visitor's id (rnnviz.serving.store: their own model folder)
     WEIGHTS = "weights"  # view: the loaded models' weights, sent once for every view of the page
     LIVE_VIEW = "live-view"  # view: the live reading beside the canvas; its state holds the drawing sent at a pause
+    SERVER_VIEWS = "server-views"  # containers: a tab's views the server makes of the digit (the page watches them)
     READING = "reading"  # value: (model path and digit's hash, the server's Reading of the digit read now)
     LINK_NOTE = "link-note"  # value: what of the link the page was opened from was ignored ("" when nothing)
     # the guided lesson (ui/lesson.py)

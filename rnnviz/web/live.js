@@ -1,7 +1,8 @@
 // The live reading, beside the canvas: the selected model reads the drawing in the page as the pen moves
 // (at most once per animation frame), and shows its prediction, the image it sees, the class probabilities
 // and every gate and state at each step, with ▶ Play and the step slider. Nothing goes to the server while
-// the pen moves; at each pause the drawing is sent once (pen.js), for what only the server does. Its data:
+// the pen moves; at each pause the drawing is sent once (pen.js), for what only the server does, saying
+// whether the server's views of it are in sight (sight.js); if not, it is sent again when they are. Its data:
 // rnnviz/browser_data.py `live`. The digit may also come from the server (the gallery, a test digit, a link).
 
 import { bytes, toBytes } from './decode.js';
@@ -10,10 +11,11 @@ import { stepper } from './controls.js';
 import { mount } from './mount.js';
 import { model, onDigit, setDigit, traceOf } from './reading.js';
 import { watchPen } from './pen.js';
+import { inSight, whenInSight } from './sight.js';
 import { CLASSES } from './config.js';
 import { arranged, contributionOrder, prediction, quantity, stateRange } from './trace.js';
 
-let pen = null;  // the one pen watcher: {key, stop, send (the view's latest setStateValue)}
+let pen = null;  // the one pen watcher: {key, stop, send (to the view's latest setStateValue), later (cancel)}
 
 function answerArea(root) {  // "Prediction" and the answer (data-reading), and a line about it; set(trace | digit)
   const area = element('div', 'answer', root);
@@ -94,10 +96,11 @@ function follow(data, view) {  // read the pen (data.canvas: the canvas componen
   if (data.canvas) {
     if (pen?.key !== data.canvas) {
       pen?.stop();
-      pen = {key: data.canvas, send: null};
-      pen.stop = watchPen(data.canvas, {onRead: setDigit, onPause: url => pen.send?.(url)});
+      const watcher = pen = {key: data.canvas, send: null, later: null};
+      const unwatch = watchPen(data.canvas, {onRead: setDigit, onPause: url => watcher.send?.(url)});
+      watcher.stop = () => { unwatch(); watcher.later?.(); };
     }
-    pen.send = url => view.setState?.('drawing', {data: url});
+    pen.send = url => sendDrawing(pen, url, data.server_views, view);
   } else {
     pen?.stop();
     pen = null;
@@ -105,6 +108,13 @@ function follow(data, view) {  // read the pen (data.canvas: the canvas componen
     setDigit({image: Float32Array.from(pixels, p => p / 255), error: null, empty: false});
   }
   view.off = onDigit(digit => view.redraw?.(digit), true);  // every frame the pen moves
+}
+
+function sendDrawing(pen, url, serverViews, view) {  // at a pause: the drawing, and whether the server's views
+  pen.later?.();  // of it are in sight; if not, again once they come into sight (an earlier wait is over)
+  const seen = !serverViews || inSight(serverViews), send = now => view.setState?.('drawing', {data: url, in_sight: now});
+  send(seen);
+  pen.later = seen ? null : whenInSight(serverViews, () => { pen.later = null; send(true); });
 }
 
 function liveShape(data) { return [data.cell, data.units, data.steps].join(' '); }
