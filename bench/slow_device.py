@@ -11,7 +11,9 @@ in the same run.
 The two pages answer differently. The app reads the drawing in the browser as the pen moves
 (rnnviz/web/pen.js: the canvas read at most once per animation frame, the live view redrawn with the answer in
 the element with data-reading, inside `.st-key-live-view`'s shadow root) and sends the drawing to the server
-once per pause (PAUSE_MS = 700 ms after pen-up: one rerun). The bare page's canvas sends itself at each
+once per pause (PAUSE_MS = 700 ms after pen-up: one rerun, of the verdict and Inspect's view; the tab's other
+views of the drawing, the digits alike and the downloads, wait until they are in sight, and here, in a
+1400 x 1000 window with the page at its top, they are not). The bare page's canvas sends itself at each
 mouse-up and the answer (an st.metric "Prediction") comes back with the rerun. Here every stroke is drawn
 alone (4 s and more apart), so every app stroke costs a pause rerun: a person's strokes within a digit come
 closer together and share one.
@@ -67,9 +69,9 @@ alike).
   view is played after it, in the same run, for reference. compare-view opens the Compare tab first (so list
   it last). The
   --before checkout is not played; it is read like the app if it has the live view, else like the bare page.
-With --floor, a third kind is measured beside them: bench/live_floor_page.py, the bare page plus the app's live
-reader alone (the weights, the live view, and at each pause a rerun of a one-line fragment), with its ratios to
-the bare page: what the design costs before the rest of the app.
+With --floor, a third kind is measured beside them: bench/live_floor_page.py, the bare page (its own canvas)
+plus the app's live reader alone (the weights, the live view, and at each pause a rerun of a one-line
+fragment), with its ratios to the bare page: what the design costs before the rest of the app.
 Headless Chromium renders in software here, so absolute times are a worst case: read the ratios.
 """
 
