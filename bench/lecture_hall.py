@@ -1,13 +1,14 @@
-"""A lecture hall on one server: N visitors drawing at once, each a page spoken over Streamlit's own websocket.
+"""A lecture hall on one server: N visitors drawing at once, each a page with no browser that speaks Streamlit's
+own websocket protocol (tools/stream_page.py). Over the hold: the visitors still held (open and answering), the
+drawing answer (sending the drawing to the server's script_finished for its run) p50/p95/p99, answers per second,
+sessions dropped, the server process's CPU and memory (RSS and PSS: at idle start, after the ramp, at the end, and
+per session), and the load generator's own CPU.
 
     python -m bench.lecture_hall --visitors N [--ramp-s 60] [--hold-s 300] [--url URL --pid PID]
 
-One server process (served here, unless --url names one; --pid then names its process). The visitors arrive
-evenly over the ramp, then all stay for the hold; each opens a session (the first run), then draws a real pen
-digit every 5 to 15 s (seeded), sent as the live view sends it at a pause (tools/stream_page.py). Measured over
-the hold: the visitors still held (open and answering), the drawing answer (sending to the server's
-script_finished for that run) p50/p95/p99, answers per second, sessions dropped, the server's CPU, its memory
-(RSS and PSS at idle start, after the ramp, at the end, and per session) and the generator's own CPU.
+One server process, served here unless --url names one (--pid then names its process). After one warm-up
+visitor, the visitors arrive evenly over the ramp and all stay for the hold; each opens a session (the first run),
+then draws a real pen digit every 5 to 15 s (seeded), sent as the live view sends it at a pause.
 """
 
 import argparse
@@ -38,8 +39,8 @@ class Visitor:
     """One simulated visitor's record: when each drawing was sent and how long its answer took."""
     number: int
     answers: list[tuple[float, float]] = field(default_factory=list)  # (sent at, seconds)
+    opened_s: float | None = None  # its first run: from the socket's opening to that run's script_finished
     unanswered: int = 0
-    open: bool = False
     dropped: str | None = None  # why the session closed or failed, if it did
 
 
@@ -75,10 +76,10 @@ def drawings(seed: int) -> list[str]:
 async def visit(visitor: Visitor, url: str, urls: list[str], stop_at: float, pause_s: tuple[float, float],
                 compare: bool, rng: random.Random) -> None:
     """A visitor's stay: open a session, perhaps open Compare, then draw every pause until stop_at."""
-    page = None
+    page, arrived = None, time.perf_counter()
     try:
         page, _ = await StreamPage.open(url)
-        visitor.open = True
+        visitor.opened_s = time.perf_counter() - arrived
         if compare:
             await page.open_tab(Tab.COMPARE)
         while (wait := rng.uniform(*pause_s)) < stop_at - time.monotonic():
@@ -94,7 +95,6 @@ async def visit(visitor: Visitor, url: str, urls: list[str], stop_at: float, pau
     except Exception as error:  # a closed socket, an unanswered drawing: the session is dropped
         visitor.dropped = f"{type(error).__name__}: {error}"[:200]
     finally:
-        visitor.open = visitor.open and visitor.dropped is None
         if page is not None:
             await page.close()
 
@@ -119,44 +119,62 @@ async def arrive(delay: float, stay) -> None:
     await stay
 
 
-async def hall(url: str, pid: int | None, visitors: int, ramp_s: float, hold_s: float,
+async def memory_during(pid: int, until: float, every: float) -> list[float]:
+    """The server's RSS, MB, every `every` seconds until `until` (time.monotonic)."""
+    samples = []
+    while (left := until - time.monotonic()) > 0:
+        await asyncio.sleep(min(every, left))
+        samples.append(server_memory_mb(pid)["rss_mb"])
+    return samples
+
+
+def answers_measured(crowd: list[Visitor], hold_start: float, stop_at: float) -> dict:
+    """The answers to the drawings sent during the hold, the first runs, and what was lost."""
+    in_hold = [seconds for v in crowd for sent, seconds in v.answers if hold_start <= sent < stop_at]
+    opened = [v.opened_s * 1000 for v in crowd if v.opened_s is not None]
+    return {**percentiles(in_hold), "answers_per_s": round(len(in_hold) / (stop_at - hold_start), 2),
+            "answers_in_hold": len(in_hold),
+            "answers_in_ramp": sum(sent < hold_start for v in crowd for sent, _ in v.answers),
+            "first_run_ms": {"p50": round(np.median(opened)), "max": round(max(opened))} if opened else None,
+            "drawings_unanswered": sum(v.unanswered for v in crowd),
+            "sessions_dropped": sum(v.dropped is not None for v in crowd),
+            "why_dropped": sorted({v.dropped for v in crowd if v.dropped})[:5]}
+
+
+def memory_measured(memory: dict, during_hold: list[float], visitors: int) -> dict:
+    """The server's memory at each moment, per session ((end - idle start) / visitors), and its RSS over the hold."""
+    per_session = {kind: round((memory["end"][kind] - memory["idle_start"][kind]) / visitors, 2)
+                   for kind in memory["end"]}
+    return {"memory_mb": memory, "memory_per_session_mb": per_session, "rss_mb_during_hold": during_hold}
+
+
+async def hall(url: str, pid: int, visitors: int, ramp_s: float, hold_s: float,
                pause_s: tuple[float, float], compare_share: float, seed: int) -> dict:
     """Ramp to `visitors`, hold them, and measure the hold (see the module's docstring)."""
     urls = drawings(seed)
+    load_before = [round(x, 2) for x in os.getloadavg()]  # other work on the machine
     await warm_up(url, urls)
-    memory = {"idle_start": server_memory_mb(pid)} if pid else {}
-    rng = random.Random(seed)
-    started = time.monotonic()
+    memory, rng = {"idle_start": server_memory_mb(pid)}, random.Random(seed)
+    started, ramp_cpu = time.monotonic(), server_cpu_seconds(pid)
     hold_start, stop_at = started + ramp_s, started + ramp_s + hold_s
     crowd = [Visitor(i) for i in range(visitors)]
     stays = [asyncio.create_task(arrive(i * ramp_s / visitors, visit(
         v, url, urls, stop_at, pause_s, rng.random() < compare_share, random.Random(rng.random()))))
         for i, v in enumerate(crowd)]
     await asyncio.sleep(hold_start - time.monotonic())
-    if pid:
-        memory["after_ramp"] = server_memory_mb(pid)
-    server_cpu, own_cpu = server_cpu_seconds(pid) if pid else 0.0, own_cpu_seconds()
-    await asyncio.sleep(stop_at - time.monotonic())
-    held = sum(v.open and v.dropped is None for v in crowd)
-    measured = {"visitors_held": held}
-    if pid:
-        memory["end"] = server_memory_mb(pid)
-        measured["server_cpu_percent"] = round(100 * (server_cpu_seconds(pid) - server_cpu) / hold_s)
-        measured["server_threads"] = server_threads(pid)
-    measured["generator_cpu_percent"] = round(100 * (own_cpu_seconds() - own_cpu) / hold_s)
+    memory["after_ramp"] = server_memory_mb(pid)
+    hold_cpu, own_cpu = server_cpu_seconds(pid), own_cpu_seconds()
+    during_hold = await memory_during(pid, stop_at, hold_s / 8)
+    measured = {"visitors_held": sum(v.opened_s is not None and v.dropped is None for v in crowd),
+                "load_average_before": load_before,
+                "server_cpu_percent": round(100 * (server_cpu_seconds(pid) - hold_cpu) / hold_s),
+                "server_cpu_percent_ramp": round(100 * (hold_cpu - ramp_cpu) / ramp_s),
+                "server_threads": server_threads(pid),
+                "generator_cpu_percent": round(100 * (own_cpu_seconds() - own_cpu) / hold_s)}
+    memory["end"] = server_memory_mb(pid)
     await asyncio.gather(*stays)
-    in_hold = [seconds for v in crowd for sent, seconds in v.answers if hold_start <= sent < stop_at]
-    measured |= percentiles(in_hold)
-    measured |= {"answers_per_s": round(len(in_hold) / hold_s, 2), "answers_in_hold": len(in_hold),
-                 "answers_in_ramp": sum(sent < hold_start for v in crowd for sent, _ in v.answers),
-                 "drawings_unanswered": sum(v.unanswered for v in crowd),
-                 "sessions_dropped": sum(v.dropped is not None for v in crowd)}
-    if pid:
-        measured["memory_mb"] = {moment: values for moment, values in memory.items()}
-        measured["memory_per_session_mb"] = {
-            kind: round((memory["end"][kind] - memory["idle_start"][kind]) / visitors, 2) for kind in memory["end"]}
-    measured["why_dropped"] = sorted({v.dropped for v in crowd if v.dropped})[:5]
-    return measured
+    return {**measured, **answers_measured(crowd, hold_start, stop_at),
+            **memory_measured(memory, during_hold, visitors)}
 
 
 def server_threads(pid: int) -> int:
@@ -167,20 +185,38 @@ def server_threads(pid: int) -> int:
     return 0
 
 
+TABLE = {"visitors": None, "held": "visitors_held", "p50_ms": "answer_p50_ms", "p95_ms": "answer_p95_ms",
+         "p99_ms": "answer_p99_ms", "answers_per_s": "answers_per_s", "dropped": "sessions_dropped",
+         "server_cpu_pct": "server_cpu_percent", "server_cpu_pct_ramp": "server_cpu_percent_ramp",
+         "generator_cpu_pct": "generator_cpu_percent"}  # column: the measure it shows
+
+
+def table_row(visitors: int, measured: dict) -> dict:
+    """A run's key figures, one row of the page's table (every figure stays in the file's detail)."""
+    row = {column: measured.get(name) if name else visitors for column, name in TABLE.items()}
+    per_session, memory = measured["memory_per_session_mb"], measured["memory_mb"]
+    first_run = measured["first_run_ms"] or {}
+    return {**row, "first_run_p50_ms": first_run.get("p50"), "first_run_max_ms": first_run.get("max"),
+            "rss_per_session_mb": per_session["rss_mb"], "pss_per_session_mb": per_session["pss_mb"],
+            "rss_growth_in_hold_mb": round(memory["end"]["rss_mb"] - memory["after_ramp"]["rss_mb"], 1),
+            "load_1_min_before": measured["load_average_before"][0]}
+
+
 def record(visitors: int, settings: dict, measured: dict) -> None:
     """Keep this run in bench/results/lecture_hall.json, one entry per number of visitors (a rerun replaces it)."""
     path = RESULTS / "lecture_hall.json"
     kept = json.loads(path.read_text()) if path.exists() else {}
-    runs = kept.get("runs", {})
+    detail = kept.get("detail", {})
     command = " ".join(["python -m bench.lecture_hall", *sys.argv[1:]])
-    runs[str(visitors)] = {"command": command, "when": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
-                           "settings": settings, **measured}
-    save("lecture_hall", {"runs": dict(sorted(runs.items(), key=lambda item: int(item[0]))),
+    detail[str(visitors)] = {"command": command, "when": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
+                             "settings": settings, **measured}
+    detail = dict(sorted(detail.items(), key=lambda item: int(item[0])))
+    save("lecture_hall", {"table": [table_row(int(n), run) for n, run in detail.items()], "detail": detail,
                           **({"notes": kept["notes"]} if kept.get("notes") else {})})
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--visitors", type=int, required=True)
     parser.add_argument("--ramp-s", type=float, default=60)
     parser.add_argument("--hold-s", type=float, default=300)
@@ -190,6 +226,8 @@ def main() -> None:
     parser.add_argument("--url", help="a server already running (http://host:port); else one is served here")
     parser.add_argument("--pid", type=int, help="with --url: the server's process, to measure its CPU and memory")
     args = parser.parse_args()
+    if args.url and not args.pid:
+        parser.error("--url needs --pid: the server's process is what is measured")
     settings = {key: value for key, value in vars(args).items() if key not in ("url", "pid")}
     with nullcontext(None) if args.url else serve() as served:
         url, pid = (args.url, args.pid) if args.url else (served.url, served.pid)
