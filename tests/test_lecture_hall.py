@@ -35,6 +35,7 @@ def linked_digit(answer) -> np.ndarray:
 
 
 async def visitor(url: str, drawings: list[str]) -> list:
+    """A page that opens, draws each drawing in turn and leaves: its first run's answer, then each drawing's."""
     page, first = await StreamPage.open(url, timeout=120)
     page.timeout = 30  # a drawing is answered in well under a second
     assert "visitor=" in page.query  # the address the server gave this visitor, kept for every later run
