@@ -21,7 +21,8 @@ import torch
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 PAGE = HERE / "README.md"
-SKIPPED = ("command", "when", "machine", "targets", "notes")  # a result's fields shown on their own, not as measures
+SKIPPED = ("command", "when", "machine", "targets", "notes", "table", "detail")  # a result's fields shown on their own,
+# not as measures: a table is a list of flat rows, shown as one table; a detail is kept in the results file only
 MAX_DEPTH = 3  # nested measures shown at most this deep
 
 HEADER = """# Benchmarks
@@ -109,6 +110,17 @@ def _purpose(command: str) -> str:
     return " ".join(docstring.split("\n\n")[0].split())
 
 
+def _table(rows: list[dict]) -> list[str]:
+    """Rows of numbers (dicts with the same keys) as a markdown table, one column per key."""
+    columns = list(rows[0])
+    return [f"| {' | '.join(columns)} |", f"|{'---|' * len(columns)}",
+            *(f"| {' | '.join(_cell(row.get(column)) for column in columns)} |" for row in rows), ""]
+
+
+def _cell(value) -> str:
+    return "" if value is None else _number(value) if isinstance(value, (int, float)) else str(value)
+
+
 def section(path: Path) -> str:
     """A result as markdown: what it measures, how it was run, its targets and every number."""
     result = json.loads(path.read_text())
@@ -123,6 +135,8 @@ def section(path: Path) -> str:
             lines.append(f"| {check['name']} | {_number(check['value'])} | {sign} {_number(check['limit'])} | "
                          f"{'met' if check['met'] else '**missed**'} |")
         lines.append("")
+    if result.get("table"):
+        lines += _table(result["table"])
     rows = list(_measures({key: value for key, value in result.items() if key not in SKIPPED}))
     if rows:
         lines += ["| measure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows), ""]
