@@ -3,6 +3,7 @@ drawing real pen digits at once on one served app, over Streamlit's own websocke
 server read of that very drawing; a drawing that is not a PNG is refused in one line."""
 
 import asyncio
+import json
 from urllib.parse import parse_qs
 
 import numpy as np
@@ -71,3 +72,20 @@ def test_a_drawing_that_is_not_a_png_is_refused_in_one_line(served):
     assert len(alerts) == 1, alerts
     assert alerts[0].startswith("This drawing cannot be read")
     assert len(alerts[0]) < 200 and "\n" not in alerts[0]
+
+
+@pytest.mark.parametrize("state", [{"drawing": [1, 2]}, {"drawing": {"data": PNG_URL + "AAAA", "in_sight": "yes"}},
+                                   {"drawing": {"data": 5, "in_sight": {"deep": [1]}}}, [1, 2]],
+                         ids=["drawing a list", "in_sight a string", "in_sight a dict", "state a list"])
+def test_a_forged_live_view_state_gets_at_most_one_line_and_no_error(served, state):
+    """What the live view says at a pause (its drawing, and whether the views of it are in sight) is the
+    visitor's to forge: the server answers with one short line at most, never a traceback."""
+    async def forged():
+        page, _ = await StreamPage.open(served.url, timeout=120)
+        answer = await page.rerun({Key.LIVE_VIEW: ("json_value", json.dumps(state))})
+        await page.close()
+        return answer
+
+    answer = asyncio.run(forged())
+    assert not [element for element in answer.elements() if element.DESCRIPTOR.name == "Exception"]
+    assert len(answer.alerts()) <= 1 and all(len(alert) < 200 for alert in answer.alerts()), answer.alerts()
