@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.classroom import cpu_seconds, memory_mb
 from bench.report import RESULTS, machine, save
 from rnnviz.data import pendigits
 from tools.browser import serve
@@ -31,7 +32,6 @@ from tools.stream_page import StreamPage, pen_drawing, png_url
 from ui.state import Tab
 
 DRAWINGS = 64  # distinct pen digits the visitors draw, rendered before the run
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -44,20 +44,10 @@ class Visitor:
     dropped: str | None = None  # why the session closed or failed, if it did
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds of a process so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 def server_memory_mb(pid: int) -> dict:
-    """A process's resident (RSS) and proportional (PSS) memory, MB (/proc/<pid>/smaps_rollup)."""
-    values = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in ("Rss", "Pss"):
-            values[name.lower() + "_mb"] = round(int(rest.split()[0]) / 1024, 1)
-    return values
+    """The server process's resident (RSS) and proportional (PSS) memory, MB."""
+    resident, proportional = memory_mb([pid])
+    return {"rss_mb": round(resident, 1), "pss_mb": round(proportional, 1)}
 
 
 def own_cpu_seconds() -> float:
@@ -155,7 +145,7 @@ async def hall(url: str, pid: int, visitors: int, ramp_s: float, hold_s: float,
     load_before = [round(x, 2) for x in os.getloadavg()]  # other work on the machine
     await warm_up(url, urls)
     memory, rng = {"idle_start": server_memory_mb(pid)}, random.Random(seed)
-    started, ramp_cpu = time.monotonic(), server_cpu_seconds(pid)
+    started, ramp_cpu = time.monotonic(), cpu_seconds([pid])
     hold_start, stop_at = started + ramp_s, started + ramp_s + hold_s
     crowd = [Visitor(i) for i in range(visitors)]
     stays = [asyncio.create_task(arrive(i * ramp_s / visitors, visit(
@@ -163,11 +153,11 @@ async def hall(url: str, pid: int, visitors: int, ramp_s: float, hold_s: float,
         for i, v in enumerate(crowd)]
     await asyncio.sleep(hold_start - time.monotonic())
     memory["after_ramp"] = server_memory_mb(pid)
-    hold_cpu, own_cpu = server_cpu_seconds(pid), own_cpu_seconds()
+    hold_cpu, own_cpu = cpu_seconds([pid]), own_cpu_seconds()
     during_hold = await memory_during(pid, stop_at, hold_s / 8)
     measured = {"visitors_held": sum(v.opened_s is not None and v.dropped is None for v in crowd),
                 "load_average_before": load_before,
-                "server_cpu_percent": round(100 * (server_cpu_seconds(pid) - hold_cpu) / hold_s),
+                "server_cpu_percent": round(100 * (cpu_seconds([pid]) - hold_cpu) / hold_s),
                 "server_cpu_percent_ramp": round(100 * (hold_cpu - ramp_cpu) / ramp_s),
                 "server_threads": server_threads(pid),
                 "generator_cpu_percent": round(100 * (own_cpu_seconds() - own_cpu) / hold_s)}

@@ -118,11 +118,6 @@ QUIET_AFTER_MOUSE_UP = """([messages, ms]) => {
   const since = sent.filter(t => t > mouseups.at(-1));
   return since.length >= messages && received.at(-1) > since.at(-1) && performance.now() - received.at(-1) > ms;
 }"""
-# The page has sent a message since its first `sent` ones, the server has answered, and nothing came for `ms`.
-QUIET_AFTER_SENDING = """([first, ms]) => {
-  const {sent, received} = window.rnnviz;
-  return sent.length > first && received.at(-1) > sent.at(-1) && performance.now() - received.at(-1) > ms;
-}"""
 # Every message the page sent was answered, and nothing came or went for `ms`, nor since `since`.
 SETTLED = """([since, ms]) => {
   const {sent, received} = window.rnnviz, last = Math.max(since, sent.at(-1) ?? 0, received.at(-1) ?? 0);
@@ -334,12 +329,6 @@ def wait_until_quiet(page, messages: int = 1, quiet_ms: float = 1000, timeout_ms
     """Wait until the page has sent `messages` since the last mouse-up, the server has answered,
     and then nothing has come for `quiet_ms`."""
     page.wait_for_function(QUIET_AFTER_MOUSE_UP, arg=[messages, quiet_ms], timeout=timeout_ms)
-
-
-def wait_until_answered(page, sent: int, quiet_ms: float = 1000, timeout_ms: float = 30_000) -> None:
-    """Wait until the page has sent a message since it had sent `sent` (websocket_frames), the server has
-    answered, and then nothing has come for `quiet_ms`."""
-    page.wait_for_function(QUIET_AFTER_SENDING, arg=[sent, quiet_ms], timeout=timeout_ms)
 
 
 def readable_digits(records: list[dict], count: int) -> list[tuple[int, dict]]:
