@@ -18,11 +18,9 @@ Targets: p95 mouse-up to prediction < 1.5 s; every training saved; server memory
 
 import argparse
 import os
-import signal
 import subprocess
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -30,7 +28,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from bench.many_users import draw_together
 from bench.report import save, stats, target
 from rnnviz.data import pendigits
-from tools.browser import ROOT, chromium, free_port, open_app, open_tab, readable_digits
+from tools.browser import chromium, open_app, open_tab, readable_digits
+from tools.deployment import Deployment, deploy
 
 SAVED = '[data-testid="stAlertContentSuccess"]:has-text("Saved")'
 
@@ -81,18 +80,6 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def connections_per_port(ports: list[int]) -> dict[int, int]:
-    """Established TCP connections to each of `ports` on loopback (visitors' websockets and requests)."""
-    counts = dict.fromkeys(ports, 0)
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            port = int(local.rsplit(":", 1)[1], 16)
-            if state == "01" and port in counts:
-                counts[port] += 1
-    return counts
-
-
 def is_worker(pid: int) -> bool:
     """Whether a process is a training worker (python -m rnnviz.serving.worker or .redis_worker, or a process
     forked from one)."""
@@ -121,23 +108,6 @@ class MemoryWatch(threading.Thread):
             self.peak_rss_mb, self.peak_mb = max(self.peak_rss_mb, resident), max(self.peak_mb, proportional)
             self.peak_workers_mb = max(self.peak_workers_mb, workers)
             self.peak_pages_mb = max(self.peak_pages_mb, proportional - workers)
-
-
-def serve(replicas: int, worker_machines: int, models: Path, per_address: int) -> tuple[subprocess.Popen, int]:
-    """deploy/serve.sh on a free port; returns the process and its port once every replica answers. The whole
-    class reaches it from one address (this machine), as a class behind a school's NAT does: the operator
-    lets `per_address` trainings through from it (RNNVIZ_PER_ADDRESS)."""
-    port = free_port()
-    env = {"RNNVIZ_PER_ADDRESS": str(per_address), **os.environ, "PORT": str(port), "REPLICAS": str(replicas),
-           "WORKER_MACHINES": str(worker_machines), "RNNVIZ_MODELS": str(models)}
-    env.setdefault("RNNVIZ_DATA", str(ROOT.parent / "shared" / "mnist"))
-    server = subprocess.Popen(["bash", "deploy/serve.sh"], cwd=ROOT, env=env, start_new_session=True,
-                              stdout=subprocess.PIPE, text=True)
-    line = server.stdout.readline()
-    if "replicas behind" not in line:
-        raise RuntimeError(f"deploy/serve.sh did not start: {line}")
-    urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=10)
-    return server, port
 
 
 def arguments() -> argparse.Namespace:
@@ -201,17 +171,17 @@ def idle_cpu(server_pid: int) -> float:
     return (cpu_seconds(tree) - before) / 10
 
 
-def run_class(args, browser, url: str, port: int, server, digits, warm_up) -> dict:
+def run_class(args, browser, url: str, deployment: Deployment, digits, warm_up) -> dict:
     """Open every page, start the trainings, draw the rounds, wait for every "Saved": the measures."""
     drawers = [open_app(browser, url, timeout_ms=60_000) for _ in range(args.drawers)]
     trainers = [open_app(browser, url, timeout_ms=60_000) for _ in range(args.trainers)]
-    visitors = connections_per_port([port + 1 + i for i in range(args.replicas)])
+    visitors = deployment.sessions()
     for page in trainers:
         open_tab(page, "Train", timeout_ms=60_000)
 
     def cores() -> tuple[float, float]:
         """CPU seconds so far of (the server's processes, the browsers and this script driving them)."""
-        server_side = process_tree(server.pid)
+        server_side = process_tree(deployment.process.pid)
         return cpu_seconds(server_side), cpu_seconds(sorted(set(process_tree(os.getpid())) - set(server_side)))
 
     if args.warm_up:
@@ -240,7 +210,8 @@ def run_class(args, browser, url: str, port: int, server, digits, warm_up) -> di
         "drawing_seconds": round(drawing_seconds, 1),
         "cpu_cores_while_drawing": {"server": round(server_cores, 2), "browsers_and_driver": round(browser_cores, 2)},
         "trainings_live_when_drawing_ended": still_training, "saved_after_s": saved_after,
-        "new_visitor_load_ms": round(new_visitor_ms), "server_cpu_when_idle": round(idle_cpu(server.pid), 2),
+        "new_visitor_load_ms": round(new_visitor_ms),
+        "server_cpu_when_idle": round(idle_cpu(deployment.process.pid), 2),
     }
 
 
@@ -249,16 +220,18 @@ def main():
     digits = readable_digits(pendigits.load(pendigits.default_path()), (args.rounds + 1) * args.drawers)
     warm_up, digits = digits[args.rounds * args.drawers:], digits[: args.rounds * args.drawers]
     models = Path(f"/tmp/rnnviz-classroom-{os.getpid()}")
-    server, port = serve(args.replicas, args.worker_machines, models, per_address=args.trainers)
-    url = f"http://127.0.0.1:{port + 1 if args.direct else port}"
-    memory = MemoryWatch(server.pid)
+    # The class reaches the server from one address, as behind a school's NAT: the operator lets that many
+    # trainings through from it.
+    env = {"RNNVIZ_PER_ADDRESS": os.environ.get("RNNVIZ_PER_ADDRESS", str(args.trainers))}
     try:
-        with chromium() as browser:
-            measured = run_class(args, browser, url, port, server, digits, warm_up)
+        with deploy(args.replicas, args.worker_machines, models, env) as deployment, chromium() as browser:
+            url = f"http://127.0.0.1:{deployment.port + 1 if args.direct else deployment.port}"
+            memory = MemoryWatch(deployment.process.pid)
+            try:
+                measured = run_class(args, browser, url, deployment, digits, warm_up)
+            finally:
+                memory.done.set()
     finally:
-        memory.done.set()
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
         subprocess.run(["rm", "-rf", str(models)], check=False)
     results = {"drawers": args.drawers, "trainers": args.trainers, "rounds": args.rounds, "replicas": args.replicas,
                "worker_machines": args.worker_machines,

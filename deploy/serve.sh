@@ -12,7 +12,9 @@
 # replicas together. With it, the replicas run no training: they queue it in Redis (RNNVIZ_QUEUE_URL), kept in
 # an append-only file in the run folder, and each stand-in machine (python -m rnnviz.serving.redis_worker, a process
 # tree of its own) runs RNNVIZ_WORKERS of them at once.
-# Ctrl-C (or SIGTERM) stops the balancer and every replica. See deploy/README.md for several machines.
+# A replica that stops (a crash, a kill) is started again at once; its visitors' pages reconnect to another
+# replica meanwhile (deploy/README.md). Ctrl-C (or SIGTERM) stops the balancer and every replica.
+# See deploy/README.md for several machines.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${PORT:-8500}
@@ -26,7 +28,6 @@ export RNNVIZ_PATH_BOX=${RNNVIZ_PATH_BOX:-off}
 export STREAMLIT_SERVER_COOKIE_SECRET=${STREAMLIT_SERVER_COOKIE_SECRET:-$(python -c 'import secrets; print(secrets.token_hex(32))')}
 
 pids=()
-replica_pids=()
 worker_pids=()
 stop() {
     trap - EXIT INT TERM
@@ -56,15 +57,26 @@ if ((WORKER_MACHINES > 0)); then
     done
 fi
 
+replica() {  # replica $1 on port $2, started again whenever it stops (a crash, a kill), as a service manager would
+    local streamlit=""
+    trap 'kill "$streamlit" 2>/dev/null; exit 0' TERM INT
+    while true; do
+        python -m streamlit run app.py --server.headless true --server.address 127.0.0.1 --server.port "$2" \
+            --server.fileWatcherType none --browser.gatherUsageStats false >>"$RUN/replica-$1.log" 2>&1 &
+        streamlit=$!
+        echo "$streamlit" >"$RUN/replica-$1.pid"  # the replica's process, for an operator (or a test) to find
+        wait "$streamlit" || true
+        echo "rnnviz: replica $1 stopped; starting it again" >>"$RUN/replica-$1.log"
+        sleep 1
+    done
+}
+
 replicas=""
 for ((i = 1; i <= REPLICAS; i++)); do
     port=$((PORT + i))
-    python -m streamlit run app.py --server.headless true --server.address 127.0.0.1 --server.port "$port" \
-        --server.fileWatcherType none --browser.gatherUsageStats false \
-        >"$RUN/replica-$i.log" 2>&1 &
+    replica "$i" "$port" &
     pids+=($!)
-    replica_pids+=($!)
-    replicas+="        server 127.0.0.1:$port max_fails=3 fail_timeout=10s;"$'\n'
+    replicas+="        server 127.0.0.1:$port max_fails=1 fail_timeout=5s;"$'\n'
 done
 REPLICA_LINES=$replicas LISTEN=$LISTEN awk '/@REPLICAS@/ { printf "%s", ENVIRON["REPLICA_LINES"]; next }
     { gsub(/@LISTEN@/, ENVIRON["LISTEN"]); print }' "$ROOT/deploy/nginx.conf" >"$RUN/nginx.conf"
@@ -73,11 +85,12 @@ nginx -p "$RUN" -c "$RUN/nginx.conf" -g "daemon off;" &
 pids+=($!)
 
 for ((i = 1; i <= REPLICAS; i++)); do
-    until curl -sf "http://127.0.0.1:$((PORT + i))/_stcore/health" >/dev/null; do
+    for ((tries = 0; ; tries++)); do  # up to 2 minutes each (a replica that cannot start is started again)
+        curl -sf "http://127.0.0.1:$((PORT + i))/_stcore/health" >/dev/null && break
+        ((tries < 240)) || { cat "$RUN/replica-$i.log"; exit 1; }
         sleep 0.5
-        kill -0 "${replica_pids[$((i - 1))]}" 2>/dev/null || { cat "$RUN/replica-$i.log"; exit 1; }
     done
 done
 echo "rnnviz: $REPLICAS replicas behind http://$LISTEN (models in $RNNVIZ_MODELS, logs in $RUN${RNNVIZ_QUEUE_URL:+, \
 training queue $RNNVIZ_QUEUE_URL and $WORKER_MACHINES worker machines})"
-wait -n "${pids[@]}"  # one of them stopped: stop them all
+wait -n "${pids[@]}"  # the balancer, Redis or a worker machine stopped: stop them all
