@@ -57,6 +57,15 @@ class Answer:
         return [m.delta.new_element.alert.body for m in self.messages
                 if m.WhichOneof("type") == "delta" and m.delta.new_element.WhichOneof("type") == "alert"]
 
+    def link(self) -> str | None:
+        """The query of the link the answer's Inspect or Compare view carries (the digit, the models, the tab):
+        the view it shows, in words the server made; None if it carries none."""
+        for key in (Key.INSPECT_VIEW, Key.COMPARE_VIEW):
+            view = self.component_data(key)
+            if view and "query" in view.get("link", {}):
+                return view["link"]["query"]
+        return None
+
     def component_data(self, key: str) -> dict | None:
         """The JSON data of the component keyed `key` in the answer, None if the answer has none."""
         for element in self.elements():
@@ -68,8 +77,10 @@ class Answer:
 @dataclass
 class StreamPage:
     """One visitor's page, over its own websocket."""
+    url: str
     socket: websockets.ClientConnection
     timeout: float
+    cookie: str = ""  # what the balancer set (its replica key), sent again as a browser would
     query: str = ""
     page_hash: str = ""
     widget_ids: dict[str, str] = field(default_factory=dict)  # key -> the widget's id, as the server made it
@@ -78,11 +89,29 @@ class StreamPage:
     @classmethod
     async def open(cls, url: str, timeout: float = 60) -> tuple["StreamPage", Answer]:
         """Open a session on the app at `url` (http://host:port) and run the page once, as a browser does."""
-        socket = await websockets.connect(url.replace("http", "ws", 1) + "/_stcore/stream",
-                                          subprotocols=SUBPROTOCOLS, max_size=None, ping_interval=None,
-                                          open_timeout=timeout)
-        page = cls(socket, timeout)
+        page = cls(url, await cls._connect(url, "", timeout), timeout)
+        page.cookie = "; ".join(value.split(";", 1)[0] for value in page.socket.response.headers.get_all("Set-Cookie"))
         return page, await page.rerun()
+
+    @staticmethod
+    async def _connect(url: str, cookie: str, timeout: float) -> websockets.ClientConnection:
+        return await websockets.connect(url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=SUBPROTOCOLS,
+                                        additional_headers={"Cookie": cookie} if cookie else None, max_size=None,
+                                        ping_interval=None, open_timeout=timeout)
+
+    async def reconnect(self) -> Answer:
+        """The page's socket closed (its server lost): open another, as the page does, and send what the page
+        holds (the address, every widget's state) for the server that answers to run the page anew."""
+        self.socket = await self._connect(self.url, self.cookie, self.timeout)
+        return await self.rerun()
+
+    async def closed_within(self, seconds: float) -> bool:
+        """Wait `seconds`, or less if the socket closes meanwhile: whether it did."""
+        try:
+            await asyncio.wait_for(asyncio.shield(self.socket.wait_closed()), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def draw(self, url: str, in_sight: bool = False) -> Answer:
         """A pause in drawing: the live view's state becomes this drawing (a PNG data URL)."""
