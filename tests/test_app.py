@@ -696,19 +696,23 @@ def test_a_drawing_is_decoded_once_and_again_only_when_it_changes(app, drawings,
 
 
 def test_the_server_reads_each_drawing_once_in_the_visitors_session(app, drawings, monkeypatch):
-    """The server's reading (for the verdict, downloads and digits alike) is made once per drawing and kept
-    in the visitor's session, not in the cache every visitor shares: a visitor's drawings cannot crowd it."""
+    """The server's reading (for the downloads and digits alike) and its verdict (beside the live reading) are
+    each made once per drawing and kept in the visitor's session, not in the cache every visitor shares: a
+    visitor's drawings cannot crowd it."""
     at = app().run()
     from ui import live_reading  # imported by the page's first run (it needs the canvas component)
 
-    made, read = [], live_reading.read_digit
-    monkeypatch.setattr(live_reading, "read_digit", lambda *args: made.append(args) or read(*args))
+    made = {"read_digit": [], "verdict_on": []}
+    for name, made_by in made.items():
+        function = getattr(live_reading, name)
+        monkeypatch.setattr(live_reading, name, lambda *args, f=function, m=made_by: m.append(args) or f(*args))
     shared = set(ui.cache._cache().values)
     for _, drawing in drawings[:3]:
         at.session_state[Key.LIVE_VIEW] = canvas_state(drawing)
         at.run()
         at.run()  # the same drawing: read again from the session
-    assert not at.exception and len(made) == 3
+    assert not at.exception and {name: len(calls) for name, calls in made.items()} == {"read_digit": 3,
+                                                                                     "verdict_on": 3}
     assert set(ui.cache._cache().values) == shared
 
 

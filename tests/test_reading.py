@@ -8,7 +8,7 @@ import torch
 from rnnviz import trace
 from rnnviz.data import nondigits
 from rnnviz.neighbours import CALIBRATION, FALSE_ALARMS, saved_index
-from rnnviz.reading import judge, read_digit
+from rnnviz.reading import judge, read_digit, verdict_on
 from rnnviz.serving import store
 from tests.conftest import drawn, random_model
 
@@ -69,3 +69,18 @@ def test_a_reading_is_the_trace_and_its_verdict(shipped_models, digits):
     np.testing.assert_array_equal(reading.trace.hidden, own.hidden)
     assert reading.verdict == judge(own.hidden[-1], own.probs[-1], index)
     assert read_digit(random_model("gru", hidden=4), image, None).verdict is None  # no index: no verdict
+
+
+@pytest.mark.parametrize("cell_type", store.SHIPPED)
+def test_the_verdict_alone_is_the_verdict_on_the_trace(cell_type, shipped_models, digits, not_digits):
+    """What the server says at a pause (verdict_on: PyTorch's fused forward pass) is what the trace's final state
+    says (read_digit), on 100 real digits, 40 scribbles and 40 pairs of digits: the same answer, the same words,
+    and distance and probability equal to float32 rounding."""
+    model, index = shipped_models[cell_type], saved_index(store.shipped_path(cell_type))
+    images = torch.cat([digits[0][:100], *not_digits.values()])
+    verdicts = [(verdict_on(model, image, index), read_digit(model, image, index).verdict) for image in images]
+    assert sum(not alone.sure for alone, _ in verdicts) >= 20  # both kinds of verdict are compared
+    for alone, traced in verdicts:
+        assert (alone.sure, alone.reason) == (traced.sure, traced.reason)
+        assert alone.probability == pytest.approx(traced.probability, abs=1e-5)
+        assert alone.distance == pytest.approx(traced.distance, rel=1e-5)

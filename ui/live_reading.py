@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from rnnviz import browser_data
-from rnnviz.reading import Reading, read_digit
+from rnnviz.reading import Reading, Verdict, read_digit, verdict_on
 
 from . import cache
 from .cache import Loaded
@@ -37,17 +37,37 @@ def _rerun_what_depends_on_the_drawing() -> None:
         st.rerun(Fragment.VERDICT)
 
 
+def _kept_for(selected: Loaded, image: np.ndarray) -> tuple[str, str]:
+    """What the server's reading of `image` by `selected` is kept under: the model's file and the digit's hash."""
+    return str(selected.entry.path), hashlib.sha256(np.ascontiguousarray(image, dtype=np.float32)).hexdigest()
+
+
 def server_reading(selected: Loaded | None, image: np.ndarray | None) -> Reading | None:
     """The server's own reading of `image` (28, 28) by the selected model: its trace, and the verdict on its
     answer; None without either. Made once per model and digit, and kept in the visitor's session (only the
     latest: a visitor's drawings never fill the cache every session shares)."""
     if selected is None or image is None:
         return None
-    key = (str(selected.entry.path), hashlib.sha256(np.ascontiguousarray(image, dtype=np.float32)).hexdigest())
+    key = _kept_for(selected, image)
     kept = st.session_state.get(Key.READING)
     if kept is None or kept[0] != key:
         index = cache.saved_index(selected.entry)
         kept = st.session_state[Key.READING] = (key, read_digit(selected.model, image, index))
+    return kept[1]
+
+
+def server_verdict(selected: Loaded | None, image: np.ndarray | None) -> Verdict | None:
+    """The server's verdict on the answer to `image` (28, 28) by the selected model, all a pause needs, made
+    without a trace (rnnviz.reading.verdict_on); None without a model, a digit or the model's neighbour index.
+    Kept in the visitor's session as the reading above is."""
+    if selected is None or image is None:
+        return None
+    key = _kept_for(selected, image)
+    kept = st.session_state.get(Key.KEPT_VERDICT)
+    if kept is None or kept[0] != key:
+        index = cache.saved_index(selected.entry)
+        verdict = None if index is None else verdict_on(selected.model, image, index)
+        kept = st.session_state[Key.KEPT_VERDICT] = (key, verdict)
     return kept[1]
 
 
@@ -70,7 +90,7 @@ def verdict(selected: Loaded | None, digit_now: Callable[[], np.ndarray | None])
     def say() -> None:
         if drawing_chosen() and (problem := drawing_problem()):
             st.error(problem)
-        unsure_note(server_reading(selected, digit_now()))
+        unsure_note(server_verdict(selected, digit_now()))
     guarded(say)
 
 
@@ -82,8 +102,8 @@ def digit_or_none(digit_now: Callable[[], np.ndarray | None]) -> np.ndarray | No
         return None
 
 
-def unsure_note(reading: Reading | None) -> None:
+def unsure_note(verdict: Verdict | None) -> None:
     """The server's verdict on the answer, when it is not sure (none when the model has no index to judge by)."""
-    if reading and reading.verdict is not None and not reading.verdict.sure:
-        st.warning(f"**{UNSURE}:** {reading.verdict.reason}. Draw one digit, large and clear, and it will read it "
+    if verdict is not None and not verdict.sure:
+        st.warning(f"**{UNSURE}:** {verdict.reason}. Draw one digit, large and clear, and it will read it "
                    f"better. **Inspect** shows the training digits it finds alike.", icon=":material/help:")

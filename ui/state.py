@@ -81,6 +81,7 @@ class Key(StrEnum):
     LIVE_VIEW = "live-view"  # view: the live reading beside the canvas; its state holds the drawing sent at a pause
     SERVER_VIEWS = "server-views"  # containers: a tab's views the server makes of the digit (the page watches them)
     READING = "reading"  # value: (model path and digit's hash, the server's Reading of the digit read now)
+    KEPT_VERDICT = "kept-verdict"  # value: (the same, the server's Verdict alone on that digit's answer, or None)
     LINK_NOTE = "link-note"  # value: what of the link the page was opened from was ignored ("" when nothing)
     # the guided lesson (ui/lesson.py)
     LESSON_STEP = "lesson-step"  # value: the step shown (from 0), absent outside the lesson
