@@ -12,6 +12,7 @@ as base64 bytes, 0..255 over [0, 1]: the browser maps a byte straight to a colou
 import base64
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,12 +57,21 @@ PANELS = {
 }
 
 
+_IDS: "weakref.WeakKeyDictionary[RowReader, tuple[tuple[int, ...], str]]" = weakref.WeakKeyDictionary()
+
+
 def model_id(model: RowReader) -> str:
-    """A short digest of a model's config and weights: how the browser names it."""
-    digest = hashlib.sha1(json.dumps(model.config, sort_keys=True).encode())
-    for name, tensor in model.state_dict().items():
-        digest.update(name.encode() + tensor.detach().cpu().numpy().astype("<f4").tobytes())
-    return digest.hexdigest()[:12]
+    """A short digest of a model's config and weights: how the browser names it. Kept per model until its weights
+    change (PyTorch counts each tensor's in-place changes): a page names its models at every run, and hashing
+    every weight each time was a third of a new page's first run on the server."""
+    versions = tuple(tensor._version for tensor in model.state_dict().values())  # (one per weight tensor)
+    kept = _IDS.get(model)
+    if kept is None or kept[0] != versions:
+        digest = hashlib.sha1(json.dumps(model.config, sort_keys=True).encode())
+        for name, tensor in model.state_dict().items():
+            digest.update(name.encode() + tensor.detach().cpu().numpy().astype("<f4").tobytes())
+        kept = _IDS[model] = versions, digest.hexdigest()[:12]
+    return kept[1]
 
 
 def weights(models: list[RowReader]) -> bytes:
