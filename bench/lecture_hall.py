@@ -25,9 +25,12 @@ import asyncio
 import json
 import os
 import random
+import re
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,6 +72,7 @@ class Server:
     """What is measured: the served URL and its processes now (a replica started again is a new process)."""
     url: str
     processes: Callable[[], list[int]]
+    replica_urls: tuple[str, ...] = ()  # each replica's own address, to warm each up (none: the one server)
 
 
 def server_memory_mb(pids: list[int]) -> dict:
@@ -86,10 +90,17 @@ def own_cpu_seconds() -> float:
     return times.user + times.system
 
 
-def browsers_cpu_seconds(server: Server) -> float:
-    """CPU time of the Chromium pages (and their driver): this process's children that are not the server."""
-    ours = set(process_tree(os.getpid())) - {os.getpid()} - set(server.processes())
-    return cpu_seconds(sorted(ours))
+def pages_cpu_seconds(pids: list[int]) -> float:
+    """CPU time the server's processes have used, but the training workers (replicas, balancer, Redis)."""
+    return cpu_seconds([pid for pid in pids if not is_worker(pid)])
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time every process on this machine has used (/proc/stat): beside the server's and the generator's,
+    what the Chromium pages took."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _, _, irq, softirq, steal = (int(field) for field in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def drawings(seed: int) -> list[str]:
@@ -159,11 +170,13 @@ def percentiles(seconds: list[float], name: str = "answer") -> dict:
     return {f"{name}_p50_ms": round(p50), f"{name}_p95_ms": round(p95), f"{name}_p99_ms": round(p99)}
 
 
-async def warm_up(url: str, urls: list[str]) -> None:
-    """One visitor comes, draws and leaves: the models are loaded before the idle memory is read."""
-    page, _ = await StreamPage.open(url, timeout=120)
-    await page.draw(urls[0])
-    await page.close()
+async def warm_up(server: Server, urls: list[str]) -> None:
+    """One visitor comes to each server process, draws and leaves: the models are loaded before the idle memory
+    is read."""
+    for url in server.replica_urls or (server.url,):
+        page, _ = await StreamPage.open(url, timeout=120)
+        await page.draw(urls[0])
+        await page.close()
 
 
 async def arrive(delay: float, stay) -> None:
@@ -277,6 +290,32 @@ def trainings_measured(trainers: list[Visitor], wait_s: float) -> dict:
                           "run_an_epoch_twice": twice, "restarts": sum(s.restarts for s in statuses.values() if s)}}
 
 
+def profile(pid: int, seconds: float, path: Path) -> subprocess.Popen:
+    """Start sampling the server process `pid` for `seconds` with py-spy, from outside it (50 samples a
+    second, every thread), into `path` as collapsed stacks."""
+    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(round(seconds)), "--rate", "50",
+                             "--format", "raw", "--output", str(path), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def profile_summary(path: Path, top: int = 15) -> dict:
+    """Where the sampled process spent its busy samples (py-spy leaves idle threads out): the functions most
+    often on the stack (inclusive share) and at its top (self share), each as "function (file)"."""
+    inclusive, own, busy = Counter(), Counter(), 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")[1:]]  # the first is the thread
+        if frames:
+            busy += int(count)
+            own[frames[-1]] += int(count)
+            inclusive.update(dict.fromkeys(frames, int(count)))
+
+    def shares(counter: Counter) -> dict:
+        return {frame: round(count / busy, 3) for frame, count in counter.most_common(top)}
+
+    return {"busy_samples": busy, "inclusive": shares(inclusive), "self": shares(own)}
+
+
 def answers_measured(crowd: list[Visitor], hold_start: float, stop_at: float) -> dict:
     """The answers to the drawings sent during the hold, the first runs, and what was lost."""
     in_hold = [seconds for v in crowd for sent, seconds in v.answers if hold_start <= sent < stop_at]
@@ -301,9 +340,9 @@ async def hall(server: Server, args, deployment=None) -> dict:
     """Ramp to args.visitors, hold them, and measure the hold (see the module's docstring)."""
     urls, rng = drawings(args.seed), random.Random(args.seed)
     load_before = [round(x, 2) for x in os.getloadavg()]  # other work on the machine
-    await warm_up(server.url, urls)
+    await warm_up(server, urls)
     memory = {"idle_start": server_memory_mb(server.processes())}
-    started, ramp_cpu = time.monotonic(), cpu_seconds(server.processes())
+    started, ramp_cpu = time.monotonic(), pages_cpu_seconds(server.processes())
     hold_start, stop_at = started + args.ramp_s, started + args.ramp_s + args.hold_s
     crowd = [Visitor(i, trains=rng.random() < args.train_share) for i in range(args.visitors)]
     stays = [asyncio.create_task(arrive(i * args.ramp_s / args.visitors, visit(
@@ -312,8 +351,9 @@ async def hall(server: Server, args, deployment=None) -> dict:
     paints = asyncio.create_task(first_paints(server.url, stop_at, args.browser_every_s)) if args.browsers else None
     await asyncio.sleep(hold_start - time.monotonic())
     memory["after_ramp"] = server_memory_mb(server.processes())
-    hold_cpu, own_cpu, browsers_cpu = cpu_seconds(server.processes()), own_cpu_seconds(), browsers_cpu_seconds(server)
+    hold_cpu, own_cpu, machine_cpu = pages_cpu_seconds(server.processes()), own_cpu_seconds(), machine_cpu_seconds()
     killing = asyncio.create_task(asyncio.sleep(args.kill_replica_at)) if args.kill_replica_at is not None else None
+    sampling = profile(server.processes()[0], args.hold_s / 2, args.profile) if args.profile else None
     during_hold = asyncio.create_task(memory_during(server, stop_at, args.hold_s / 8))
     if killing:
         await killing
@@ -321,11 +361,12 @@ async def hall(server: Server, args, deployment=None) -> dict:
         stays += late_stays
     measured = {"visitors_held": None, "load_average_before": load_before}
     await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
-    measured.update({"server_cpu_percent": round(100 * (cpu_seconds(server.processes()) - hold_cpu) / args.hold_s),
+    end_cpu = pages_cpu_seconds(server.processes())
+    measured.update({"server_cpu_percent": round(100 * (end_cpu - hold_cpu) / args.hold_s),
                      "server_cpu_percent_ramp": round(100 * (hold_cpu - ramp_cpu) / args.ramp_s),
                      "server_processes": len(server.processes()),
                      "generator_cpu_percent": round(100 * (own_cpu_seconds() - own_cpu) / args.hold_s),
-                     "browsers_cpu_percent": round(100 * (browsers_cpu_seconds(server) - browsers_cpu) / args.hold_s)})
+                     "machine_cpu_percent": round(100 * (machine_cpu_seconds() - machine_cpu) / args.hold_s)})
     memory["end"] = server_memory_mb(server.processes())
     await asyncio.gather(*stays)
     measured["visitors_held"] = sum(v.opened_s is not None and v.dropped is None for v in crowd)
@@ -333,6 +374,9 @@ async def hall(server: Server, args, deployment=None) -> dict:
                      **memory_measured(memory, await during_hold, args.visitors)})
     if paints:
         measured.update(paints_measured(await paints))
+    if sampling:
+        sampling.wait()
+        measured["profile"] = {"first_half_of_the_hold": profile_summary(args.profile)}
     if killing:
         measured.update(failover_measured(kill, crowd, late))
     trainers = [v for v in crowd if v.trains]
@@ -399,7 +443,8 @@ def served(args):
             os.environ["RNNVIZ_MODELS"] = models  # where the trainings are saved, read here after the hold
             env = {"RNNVIZ_PER_ADDRESS": str(args.visitors)}  # a school behind one address: each visitor may train
             with deploy(args.replicas, args.worker_machines, Path(models), env) as deployment:
-                yield Server(deployment.url, lambda: process_tree(deployment.process.pid)), deployment
+                replicas = tuple(f"http://127.0.0.1:{deployment.port + n}" for n in range(1, args.replicas + 1))
+                yield Server(deployment.url, lambda: process_tree(deployment.process.pid), replicas), deployment
 
 
 def arguments() -> argparse.Namespace:
@@ -416,12 +461,16 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--kill-replica-at", type=float, help="with --replicas: seconds into the hold")
     parser.add_argument("--browsers", type=int, default=0, choices=(0, 1), help="a Chromium page opening the app")
     parser.add_argument("--browser-every-s", type=float, default=5, help="between its loads")
+    parser.add_argument("--profile", type=Path, help="one server: sample it with py-spy over the hold's first half, "
+                                                      "into this file (collapsed stacks), summed up in the results")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--url", help="a server already running (http://host:port); else one is served here")
     parser.add_argument("--pid", type=int, help="with --url: the server's process, to measure its CPU and memory")
     args = parser.parse_args()
     if args.url and not args.pid:
         parser.error("--url needs --pid: the server's process is what is measured")
+    if args.profile and args.replicas:
+        parser.error("--profile samples one server: leave --replicas out")
     if args.kill_replica_at is not None and args.replicas < 2:
         parser.error("--kill-replica-at needs --replicas 2 or more")
     return args
@@ -429,7 +478,8 @@ def arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = arguments()
-    settings = {key: value for key, value in vars(args).items() if key not in ("url", "pid")}
+    settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
+                if key not in ("url", "pid")}
     with served(args) as (server, deployment):
         measured = asyncio.run(hall(server, args, deployment))
     print(json.dumps(measured, indent=2))
