@@ -56,6 +56,7 @@ ONE_SERVER = "one server"
 class Visitor:
     """One simulated visitor's record: when each drawing was sent and how long its answer took."""
     number: int
+    tab: str = Tab.INSPECT  # the tab it opens and watches (its views of the drawing in sight: Compare, Insight)
     trains: bool = False
     answers: list[tuple[float, float]] = field(default_factory=list)  # (sent at, seconds)
     opened_s: float | None = None  # its first run: from the socket's opening to that run's script_finished
@@ -120,10 +121,11 @@ async def come_back(visitor: Visitor, page: StreamPage) -> None:
 
 
 async def draw_once(visitor: Visitor, page: StreamPage, url: str) -> None:
-    """Send one drawing and note its answer; a socket closed meanwhile is a server lost: come back."""
+    """Send one drawing and note its answer; a socket closed meanwhile is a server lost: come back. A visitor
+    on Compare or Insight watches that tab's views of the drawing: they are in sight."""
     sent = time.monotonic()
     try:
-        answer = await page.draw(url)
+        answer = await page.draw(url, in_sight=visitor.tab != Tab.INSPECT)
     except TimeoutError:
         visitor.unanswered += 1
         raise
@@ -135,16 +137,16 @@ async def draw_once(visitor: Visitor, page: StreamPage, url: str) -> None:
 
 
 async def visit(visitor: Visitor, url: str, urls: list[str], stop_at: float, pause_s: tuple[float, float],
-                compare: bool, rng: random.Random) -> None:
-    """A visitor's stay: open a session, perhaps open Compare or start a training, then draw every pause until
+                rng: random.Random) -> None:
+    """A visitor's stay: open a session, perhaps open its tab or start a training, then draw every pause until
     stop_at, coming back whenever its server is lost."""
     page, arrived = None, time.perf_counter()
     try:
         page, _ = await StreamPage.open(url)
         visitor.opened_s = time.perf_counter() - arrived
         visitor.id = dict(part.split("=", 1) for part in page.query.split("&") if "=" in part).get(Param.VISITOR, "")
-        if compare:
-            await page.open_tab(Tab.COMPARE)
+        if visitor.tab != Tab.INSPECT:
+            await page.open_tab(visitor.tab)
         if visitor.trains:
             await page.open_tab(Tab.TRAIN)
             await page.rerun({Key.START_TRAINING: ("trigger_value", True)})
@@ -243,7 +245,7 @@ async def kill_a_replica(deployment, crowd: list[Visitor], urls: list[str], stop
     await asyncio.sleep(6)  # the balancer tries a failed replica again after 5 s
     late = [Visitor(len(crowd) + i) for i in range(max(1, len(crowd) // 10))]
     rng = random.Random(seed + 1)
-    stays = [asyncio.create_task(arrive(i * 10 / len(late), visit(v, deployment.url, urls, stop_at, pause_s, False,
+    stays = [asyncio.create_task(arrive(i * 10 / len(late), visit(v, deployment.url, urls, stop_at, pause_s,
                                                                    random.Random(rng.random()))))
              for i, v in enumerate(late)]
     await asyncio.sleep(12)
@@ -319,9 +321,13 @@ def profile_summary(path: Path, top: int = 15) -> dict:
 def answers_measured(crowd: list[Visitor], hold_start: float, stop_at: float) -> dict:
     """The answers to the drawings sent during the hold, the first runs, and what was lost."""
     in_hold = [seconds for v in crowd for sent, seconds in v.answers if hold_start <= sent < stop_at]
+    by_tab = {tab: [seconds for v in crowd if v.tab == tab for sent, seconds in v.answers
+                    if hold_start <= sent < stop_at] for tab in sorted({v.tab for v in crowd})}
     opened = [v.opened_s * 1000 for v in crowd if v.opened_s is not None]
     return {**percentiles(in_hold), "answers_per_s": round(len(in_hold) / (stop_at - hold_start), 2),
             "answers_in_hold": len(in_hold),
+            "by_tab": {tab: {"visitors": sum(v.tab == tab for v in crowd), **percentiles(answers)}
+                       for tab, answers in by_tab.items()},
             "answers_in_ramp": sum(sent < hold_start for v in crowd for sent, _ in v.answers),
             "first_run_ms": {"p50": round(np.median(opened)), "max": round(max(opened))} if opened else None,
             "drawings_unanswered": sum(v.unanswered for v in crowd),
@@ -336,6 +342,13 @@ def memory_measured(memory: dict, during_hold: list[float], visitors: int) -> di
     return {"memory_mb": memory, "memory_per_session_mb": per_session, "rss_mb_during_hold": during_hold}
 
 
+def tab_of(draw: float, args) -> str:
+    """The tab a visitor opens, by the shares asked for (`draw` uniform in [0, 1)); Inspect, the first, else."""
+    if draw < args.compare_share:
+        return Tab.COMPARE
+    return Tab.INSIGHT if draw < args.compare_share + args.insight_share else Tab.INSPECT
+
+
 async def hall(server: Server, args, deployment=None) -> dict:
     """Ramp to args.visitors, hold them, and measure the hold (see the module's docstring)."""
     urls, rng = drawings(args.seed), random.Random(args.seed)
@@ -344,10 +357,10 @@ async def hall(server: Server, args, deployment=None) -> dict:
     memory = {"idle_start": server_memory_mb(server.processes())}
     started, ramp_cpu = time.monotonic(), pages_cpu_seconds(server.processes())
     hold_start, stop_at = started + args.ramp_s, started + args.ramp_s + args.hold_s
-    crowd = [Visitor(i, trains=rng.random() < args.train_share) for i in range(args.visitors)]
+    crowd = [Visitor(i, tab=tab_of(rng.random(), args), trains=rng.random() < args.train_share)
+             for i in range(args.visitors)]
     stays = [asyncio.create_task(arrive(i * args.ramp_s / args.visitors, visit(
-        v, server.url, urls, stop_at, args.pause_s, rng.random() < args.compare_share, random.Random(rng.random()))))
-        for i, v in enumerate(crowd)]
+        v, server.url, urls, stop_at, args.pause_s, random.Random(rng.random())))) for i, v in enumerate(crowd)]
     paints = asyncio.create_task(first_paints(server.url, stop_at, args.browser_every_s)) if args.browsers else None
     await asyncio.sleep(hold_start - time.monotonic())
     memory["after_ramp"] = server_memory_mb(server.processes())
@@ -407,12 +420,18 @@ def table_row(run: dict) -> dict:
 
 
 def setup_name(settings: dict) -> str:
-    """The server a run measured, in words: one server, or replicas with their queue."""
-    replicas = settings.get("replicas", 0)
-    if not replicas:
-        return ONE_SERVER
-    workers = settings.get("worker_machines", 0)
-    return f"{replicas} replicas" + (f", Redis, {workers} worker machine{'s' * (workers > 1)}" if workers else "")
+    """What a run measured, in words: one server or replicas with their queue, and what the visitors did beside
+    drawing on Inspect."""
+    replicas, workers = settings.get("replicas", 0), settings.get("worker_machines", 0)
+    parts = [f"{replicas} replicas" if replicas else ONE_SERVER]
+    if workers:
+        parts.append(f"Redis, {workers} worker machine{'s' * (workers > 1)}")
+    for share, what in (("compare_share", "on Compare"), ("insight_share", "on Insight"), ("train_share", "training")):
+        if settings.get(share):
+            parts.append(f"{settings[share]:.0%} {what}")
+    if settings.get("kill_replica_at") is not None:
+        parts.append("a replica killed")
+    return ", ".join(parts)
 
 
 def record(settings: dict, measured: dict) -> None:
@@ -454,6 +473,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--hold-s", type=float, default=300)
     parser.add_argument("--pause-s", type=float, nargs=2, default=(5, 15), help="between drawings: from, to")
     parser.add_argument("--compare-share", type=float, default=0.0, help="share of visitors who open Compare")
+    parser.add_argument("--insight-share", type=float, default=0.0, help="share of visitors who open Insight")
     parser.add_argument("--train-share", type=float, default=0.0, help="share of visitors who start a training")
     parser.add_argument("--train-wait-s", type=float, default=1200, help="after the hold, for trainings to end")
     parser.add_argument("--replicas", type=int, default=0, help="serve with deploy/serve.sh (0: one server)")
