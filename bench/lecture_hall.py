@@ -136,10 +136,10 @@ async def draw_once(visitor: Visitor, page: StreamPage, url: str) -> None:
     visitor.link = answer.link() or visitor.link
 
 
-async def visit(visitor: Visitor, url: str, urls: list[str], stop_at: float, pause_s: tuple[float, float],
+async def visit(visitor: Visitor, url: str, urls: list[str], stop_at: float, pause_s: tuple[float, float] | None,
                 rng: random.Random) -> None:
-    """A visitor's stay: open a session, perhaps open its tab or start a training, then draw every pause until
-    stop_at, coming back whenever its server is lost."""
+    """A visitor's stay: open a session, perhaps open its tab or start a training, then draw every pause (none:
+    never) until stop_at, coming back whenever its server is lost."""
     page, arrived = None, time.perf_counter()
     try:
         page, _ = await StreamPage.open(url)
@@ -151,7 +151,7 @@ async def visit(visitor: Visitor, url: str, urls: list[str], stop_at: float, pau
             await page.open_tab(Tab.TRAIN)
             await page.rerun({Key.START_TRAINING: ("trigger_value", True)})
             page.widget_states.pop(Key.START_TRAINING)  # a trigger fires once
-        while (wait := rng.uniform(*pause_s)) < stop_at - time.monotonic():
+        while pause_s and (wait := rng.uniform(*pause_s)) < stop_at - time.monotonic():
             if await page.closed_within(wait):
                 await come_back(visitor, page)
             else:
@@ -359,8 +359,9 @@ async def hall(server: Server, args, deployment=None) -> dict:
     hold_start, stop_at = started + args.ramp_s, started + args.ramp_s + args.hold_s
     crowd = [Visitor(i, tab=tab_of(rng.random(), args), trains=rng.random() < args.train_share)
              for i in range(args.visitors)]
+    pause_s = None if args.idle else args.pause_s
     stays = [asyncio.create_task(arrive(i * args.ramp_s / args.visitors, visit(
-        v, server.url, urls, stop_at, args.pause_s, random.Random(rng.random())))) for i, v in enumerate(crowd)]
+        v, server.url, urls, stop_at, pause_s, random.Random(rng.random())))) for i, v in enumerate(crowd)]
     paints = asyncio.create_task(first_paints(server.url, stop_at, args.browser_every_s)) if args.browsers else None
     await asyncio.sleep(hold_start - time.monotonic())
     memory["after_ramp"] = server_memory_mb(server.processes())
@@ -429,6 +430,8 @@ def setup_name(settings: dict) -> str:
     for share, what in (("compare_share", "on Compare"), ("insight_share", "on Insight"), ("train_share", "training")):
         if settings.get(share):
             parts.append(f"{settings[share]:.0%} {what}")
+    if settings.get("idle"):
+        parts.append("idle visitors (no drawing)")
     if settings.get("kill_replica_at") is not None:
         parts.append("a replica killed")
     return ", ".join(parts)
@@ -472,6 +475,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--ramp-s", type=float, default=60)
     parser.add_argument("--hold-s", type=float, default=300)
     parser.add_argument("--pause-s", type=float, nargs=2, default=(5, 15), help="between drawings: from, to")
+    parser.add_argument("--idle", action="store_true", help="visitors open the page and stay, never drawing")
     parser.add_argument("--compare-share", type=float, default=0.0, help="share of visitors who open Compare")
     parser.add_argument("--insight-share", type=float, default=0.0, help="share of visitors who open Insight")
     parser.add_argument("--train-share", type=float, default=0.0, help="share of visitors who start a training")
