@@ -37,38 +37,37 @@ def _rerun_what_depends_on_the_drawing() -> None:
         st.rerun(Fragment.VERDICT)
 
 
-def _kept_for(selected: Loaded, image: np.ndarray) -> tuple[str, str]:
-    """What the server's reading of `image` by `selected` is kept under: the model's file and the digit's hash."""
-    return str(selected.entry.path), hashlib.sha256(np.ascontiguousarray(image, dtype=np.float32)).hexdigest()
+def _kept(where: str, selected: Loaded, image: np.ndarray, make: Callable):
+    """make(), made once per model and digit and kept in the visitor's session under `where` (only the latest: a
+    visitor's drawings never fill the cache every session shares)."""
+    key = str(selected.entry.path), hashlib.sha256(np.ascontiguousarray(image, dtype=np.float32)).hexdigest()
+    kept = st.session_state.get(where)
+    if kept is None or kept[0] != key:
+        kept = st.session_state[where] = (key, make())
+    return kept[1]
 
 
 def server_reading(selected: Loaded | None, image: np.ndarray | None) -> Reading | None:
     """The server's own reading of `image` (28, 28) by the selected model: its trace, and the verdict on its
-    answer; None without either. Made once per model and digit, and kept in the visitor's session (only the
-    latest: a visitor's drawings never fill the cache every session shares)."""
+    answer; None without either. Kept in the visitor's session."""
     if selected is None or image is None:
         return None
-    key = _kept_for(selected, image)
-    kept = st.session_state.get(Key.READING)
-    if kept is None or kept[0] != key:
-        index = cache.saved_index(selected.entry)
-        kept = st.session_state[Key.READING] = (key, read_digit(selected.model, image, index))
-    return kept[1]
+    return _kept(Key.READING, selected, image,
+                 lambda: read_digit(selected.model, image, cache.saved_index(selected.entry)))
 
 
 def server_verdict(selected: Loaded | None, image: np.ndarray | None) -> Verdict | None:
     """The server's verdict on the answer to `image` (28, 28) by the selected model, all a pause needs, made
     without a trace (rnnviz.reading.verdict_on); None without a model, a digit or the model's neighbour index.
-    Kept in the visitor's session as the reading above is."""
+    Kept in the visitor's session."""
     if selected is None or image is None:
         return None
-    key = _kept_for(selected, image)
-    kept = st.session_state.get(Key.KEPT_VERDICT)
-    if kept is None or kept[0] != key:
+
+    def judged() -> Verdict | None:
         index = cache.saved_index(selected.entry)
-        verdict = None if index is None else verdict_on(selected.model, image, index)
-        kept = st.session_state[Key.KEPT_VERDICT] = (key, verdict)
-    return kept[1]
+        return None if index is None else verdict_on(selected.model, image, index)
+
+    return _kept(Key.KEPT_VERDICT, selected, image, judged)
 
 
 def live_reading(selected: Loaded, models: list, digit_now: Callable[[], np.ndarray | None]) -> None:
