@@ -43,6 +43,7 @@ from bench.classroom import cpu_seconds, is_worker, memory_mb, process_tree
 from bench.report import RESULTS, machine, save
 from rnnviz import load_model
 from rnnviz.data import pendigits
+from rnnviz.serving import jobs
 from tools.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, serve
 from tools.deployment import deploy
 from tools.stream_page import StreamPage, pen_drawing, png_url
@@ -273,8 +274,6 @@ def failover_measured(kill: dict, crowd: list[Visitor], late: list[Visitor]) -> 
 def trainings_measured(trainers: list[Visitor], wait_s: float) -> dict:
     """After the hold: wait (up to wait_s) for every training to end; how many were saved, failed or lost, and
     whether any ran an epoch twice (the saved model's history must hold epochs 1, 2, ... each once)."""
-    from rnnviz.serving import jobs
-
     deadline, statuses = time.monotonic() + wait_s, {}
     while True:
         statuses = {v.id: jobs.newest_job(v.id) for v in trainers if v.id}
@@ -366,32 +365,29 @@ async def hall(server: Server, args, deployment=None) -> dict:
     await asyncio.sleep(hold_start - time.monotonic())
     memory["after_ramp"] = server_memory_mb(server.processes())
     hold_cpu, own_cpu, machine_cpu = pages_cpu_seconds(server.processes()), own_cpu_seconds(), machine_cpu_seconds()
-    killing = asyncio.create_task(asyncio.sleep(args.kill_replica_at)) if args.kill_replica_at is not None else None
     sampling = profile(server.processes()[0], args.hold_s / 2, args.profile) if args.profile else None
     during_hold = asyncio.create_task(memory_during(server, stop_at, args.hold_s / 8))
-    if killing:
-        await killing
+    if args.kill_replica_at is not None:
+        await asyncio.sleep(args.kill_replica_at)
         kill, late, late_stays = await kill_a_replica(deployment, crowd, urls, stop_at, args.pause_s, args.seed)
         stays += late_stays
-    measured = {"visitors_held": None, "load_average_before": load_before}
     await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
-    end_cpu = pages_cpu_seconds(server.processes())
-    measured.update({"server_cpu_percent": round(100 * (end_cpu - hold_cpu) / args.hold_s),
-                     "server_cpu_percent_ramp": round(100 * (hold_cpu - ramp_cpu) / args.ramp_s),
-                     "server_processes": len(server.processes()),
-                     "generator_cpu_percent": round(100 * (own_cpu_seconds() - own_cpu) / args.hold_s),
-                     "machine_cpu_percent": round(100 * (machine_cpu_seconds() - machine_cpu) / args.hold_s)})
+    cpu = {"server_cpu_percent": round(100 * (pages_cpu_seconds(server.processes()) - hold_cpu) / args.hold_s),
+           "server_cpu_percent_ramp": round(100 * (hold_cpu - ramp_cpu) / args.ramp_s),
+           "server_processes": len(server.processes()),
+           "generator_cpu_percent": round(100 * (own_cpu_seconds() - own_cpu) / args.hold_s),
+           "machine_cpu_percent": round(100 * (machine_cpu_seconds() - machine_cpu) / args.hold_s)}
     memory["end"] = server_memory_mb(server.processes())
     await asyncio.gather(*stays)
-    measured["visitors_held"] = sum(v.opened_s is not None and v.dropped is None for v in crowd)
-    measured.update({**answers_measured(crowd, hold_start, stop_at),
-                     **memory_measured(memory, await during_hold, args.visitors)})
+    measured = {"visitors_held": sum(v.opened_s is not None and v.dropped is None for v in crowd),
+                "load_average_before": load_before, **cpu, **answers_measured(crowd, hold_start, stop_at),
+                **memory_measured(memory, await during_hold, args.visitors)}
     if paints:
         measured.update(paints_measured(await paints))
     if sampling:
         sampling.wait()
         measured["profile"] = {"first_half_of_the_hold": profile_summary(args.profile)}
-    if killing:
+    if args.kill_replica_at is not None:
         measured.update(failover_measured(kill, crowd, late))
     trainers = [v for v in crowd if v.trains]
     if trainers:
