@@ -35,6 +35,11 @@ class Settings:
     clip: float = _setting(1.0, "largest gradient norm; larger gradients are scaled down to it")
     ema: float = _setting(0.0, "decay of an exponential moving average of the weights, updated after every step "
                                "(e.g. 0.999); the run saves the average, not its last weights; 0 = off")
+    swa_epochs: int = _setting(0, "stochastic weight averaging (Izmailov et al., 2018): the last this many epochs "
+                                  "run at the constant rate swa_lr and the run saves the average of the weights at "
+                                  "their ends, not its last weights; 0 = off")
+    swa_lr: float = _setting(2e-4, "the learning rate of the averaged epochs: with swa_epochs the cosine falls from "
+                                   "lr to this, not to 0, over the epochs before them")
     val_size: int = _setting(5000, "training images held out to measure validation accuracy")
     limit: int = _setting(0, "train on only this many images (0 = all), for quick runs")
     seed: int = _setting(0, "random seed: the same seed and settings give the same run")

@@ -5,10 +5,11 @@
     python -m rnnviz.train --recipe lstm --device cuda --out lstm.safetensors  # on a GPU (--device auto takes one)
 
 Seeded and reproducible; a held-out validation split; Adam with a cosine learning-rate decay
-and gradient clipping; optionally an exponential moving average of the weights (--ema), which is
-then what is saved; the checkpoint (weights, config, settings, measured test accuracy) is
-written atomically at the end. Stopping early (Ctrl-C, or `should_stop` from the app) still
-saves the model trained so far, marked as stopped early.
+and gradient clipping; optionally an average of the weights, which is then what is saved: a
+moving average over every step (--ema) or an equal one over the last epochs' ends (--swa-epochs).
+The checkpoint (weights, config, settings, measured test accuracy) is written atomically at the end.
+Stopping early (Ctrl-C, or `should_stop` from the app) still saves the model trained so far, marked
+as stopped early.
 
 Speed: the CLI uses all cores (torch's default thread count; --threads changes it). The
 augmentation of the next chunk of images runs in a background thread when a core is spare (fewer
@@ -101,13 +102,25 @@ def training_data(settings: Settings, data=None):
 
 
 def cosine_rate(settings: Settings, step: int, total_steps: int) -> float:
-    """The learning rate at `step`: settings.lr decaying to 0 on a cosine over the whole run."""
-    return settings.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+    """The learning rate at `step`: settings.lr falling on a cosine to 0 over the whole run, or with
+    settings.swa_epochs to settings.swa_lr over the epochs before the averaged ones, then held there."""
+    floor = settings.swa_lr if settings.swa_epochs else 0.0
+    falling_steps = total_steps * (settings.epochs - settings.swa_epochs) / settings.epochs
+    if step >= falling_steps:
+        return floor
+    return floor + (settings.lr - floor) * 0.5 * (1 + math.cos(math.pi * step / falling_steps))
 
 
-def moving_average(model: RowReader, settings: Settings) -> AveragedModel | None:
-    """The exponential moving average of the model's weights that train_epoch updates after every step
-    (its first update copies the weights), or None when settings.ema is 0."""
+def weight_average(model: RowReader, settings: Settings) -> AveragedModel | None:
+    """The average of the model's weights that the run saves: with settings.ema a moving average that
+    train_epoch updates after every step, with settings.swa_epochs an equal average of the weights at
+    the ends of the last epochs (train updates it); None with neither. The first update copies the weights."""
+    if settings.ema and settings.swa_epochs:
+        raise ValueError("ema and swa_epochs: one average of the weights or the other, not both")
+    if settings.swa_epochs:
+        if not 0 < settings.swa_epochs < settings.epochs:
+            raise ValueError(f"swa_epochs: fewer than the run's {settings.epochs} epochs; got {settings.swa_epochs}")
+        return AveragedModel(model)
     if not settings.ema:
         return None
     if not 0 < settings.ema < 1:
@@ -207,9 +220,10 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     a device that is not there raises rnnviz.device.DeviceMissing before any work is done.
     `on_epoch_end(state)` gets, after each epoch, what `resume=state` continues from exactly:
     {"epoch", "model", "optimizer", "generator", "history"} (state dicts, the generator's state), and
-    "average" with settings.ema. They are the live ones, which training goes on changing: save or copy
-    them there. With settings.ema the returned (and saved) model is the moving average; the history's
-    validation accuracies are the last weights'.
+    "average" with settings.ema or settings.swa_epochs. They are the live ones, which training goes on
+    changing: save or copy them there. With an average the returned (and saved) model is the average
+    (the last weights if a run stopped before its averaged epochs); the history's validation
+    accuracies are the last weights'.
     """
     device = resolve_device(device) if isinstance(device, str) else device
     torch.manual_seed(settings.seed)
@@ -222,7 +236,7 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     batches_per_epoch = math.ceil(len(train_x) / settings.batch_size)
     total_steps = settings.epochs * batches_per_epoch
-    average, started = moving_average(model, settings), time.perf_counter()
+    average, started = weight_average(model, settings), time.perf_counter()
     state = _Run(model, optimizer, generator, average)
     history, first_epoch = state.restore(resume) if resume else ([], 1)
 
@@ -236,8 +250,10 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
         for epoch in range(first_epoch, settings.epochs + 1):
             order = torch.randperm(len(train_x), generator=generator)
             epoch_batches = batches(train_x, train_y, order, settings.batch_size, prepare, background=spare_core)
-            progress = train_epoch(model, optimizer, epoch_batches, settings, epoch,
-                                   (epoch - 1) * batches_per_epoch, total_steps, report, average)
+            progress = train_epoch(model, optimizer, epoch_batches, settings, epoch, (epoch - 1) * batches_per_epoch,
+                                   total_steps, report, average if settings.ema else None)
+            if settings.swa_epochs and epoch > settings.epochs - settings.swa_epochs:
+                average.update_parameters(model)
             progress.val_accuracy = accuracy(model, val_x, val_y)
             history.append(asdict(progress))
             bar.write(f"epoch {epoch}: loss {progress.loss:.4f}  train acc {progress.train_accuracy:.4f}"
@@ -251,7 +267,8 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
         bar.write(f"stopped early after {len(history)} epochs and {bar.n} batches")
     finally:
         bar.close()
-    return _finish(average.module if average else model, settings, data, (val_x, val_y), out, history=history,
+    averaged = average is not None and average.n_averaged.item() > 0
+    return _finish(average.module if averaged else model, settings, data, (val_x, val_y), out, history=history,
                    stopped_early=stopped_early, device=str(device),
                    train_seconds=round(time.perf_counter() - started, 1))
 

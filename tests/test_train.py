@@ -35,9 +35,9 @@ def test_short_run_learns_and_is_reproducible(tmp_path, offline_mnist):
         torch.testing.assert_close(a, b, atol=0, rtol=0)
 
 
-@pytest.mark.parametrize("ema", [0.0, 0.9])
-def test_a_resumed_run_ends_where_an_unbroken_one_does(offline_mnist, ema):
-    settings = Settings(cell_type="lstm", **{**TINY, "epochs": 2, "limit": 300}, ema=ema)
+@pytest.mark.parametrize("average", [{}, {"ema": 0.9}, {"swa_epochs": 1}])
+def test_a_resumed_run_ends_where_an_unbroken_one_does(offline_mnist, average):
+    settings = Settings(cell_type="lstm", **{**TINY, "epochs": 2, "limit": 300}, **average)
     states = []
     unbroken, _ = train(settings, on_epoch_end=lambda state: states.append(copy.deepcopy(state)))
     resumed, summary = train(settings, resume=states[0])
@@ -65,6 +65,36 @@ def test_with_ema_the_run_saves_the_moving_average_of_its_weights_after_every_st
     for name, value in saved.state_dict().items():
         torch.testing.assert_close(value, averaged.state_dict()[name], atol=0, rtol=0)
     assert summary["val_accuracy"] == accuracy(averaged, *_validation(settings))
+
+
+def test_with_swa_the_run_saves_the_mean_of_its_last_epochs_weights(tmp_path, offline_mnist):
+    settings = Settings(cell_type="gru", hidden=16, epochs=4, batch_size=32, limit=32, val_size=200, augment=0,
+                        lr=1e-2, swa_epochs=2, swa_lr=5e-3)  # one step an epoch
+    ends = []
+    averaged, summary = train(settings, out=tmp_path / "swa.safetensors",
+                              on_epoch_end=lambda state: ends.append(copy.deepcopy(state["model"])))
+    for name, value in averaged.state_dict().items():
+        torch.testing.assert_close(value, (ends[2][name] + ends[3][name]) / 2, atol=1e-6, rtol=0)
+    saved = load_model(tmp_path / "swa.safetensors")
+    assert saved.info["settings"]["swa_epochs"] == 2
+    for name, value in saved.state_dict().items():
+        torch.testing.assert_close(value, averaged.state_dict()[name], atol=0, rtol=0)
+    assert summary["val_accuracy"] == accuracy(averaged, *_validation(settings))
+
+
+def test_a_run_stopped_before_its_averaged_epochs_saves_its_last_weights(offline_mnist):
+    settings = Settings(cell_type="rnn", **{**TINY, "epochs": 3})
+    plain, _ = train(settings, should_stop=lambda: True)  # one step
+    averaging, summary = train(dataclasses.replace(settings, swa_epochs=1), should_stop=lambda: True)
+    assert summary["stopped_early"]
+    for a, b in zip(plain.state_dict().values(), averaging.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("average", [{"swa_epochs": 1, "epochs": 1}, {"swa_epochs": 1, "ema": 0.9}])
+def test_swa_needs_epochs_before_it_and_no_ema(average, offline_mnist):
+    with pytest.raises(ValueError, match="swa_epochs"):
+        train(Settings(cell_type="rnn", **{**TINY, **average}))
 
 
 def _validation(settings: Settings):
@@ -111,6 +141,14 @@ def test_the_learning_rate_falls_on_a_cosine_to_zero():
     settings = Settings(lr=0.01)
     rates = [cosine_rate(settings, step, 100) for step in range(101)]
     assert rates[0] == 0.01 and rates[50] == pytest.approx(0.005) and rates[100] == pytest.approx(0, abs=1e-12)
+    assert all(later <= earlier for earlier, later in itertools.pairwise(rates))
+
+
+def test_with_swa_the_learning_rate_falls_to_swa_lr_and_stays_there_for_the_averaged_epochs():
+    settings = Settings(lr=0.01, epochs=4, swa_epochs=1, swa_lr=0.002)
+    rates = [cosine_rate(settings, step, 100) for step in range(101)]
+    assert rates[0] == 0.01 and rates[37] == pytest.approx(0.006, abs=1e-3)
+    assert rates[74] > 0.002 and rates[75:] == [0.002] * 26
     assert all(later <= earlier for earlier, later in itertools.pairwise(rates))
 
 
