@@ -220,10 +220,9 @@ def train(settings: Settings, data=None, out=None, on_progress=None, should_stop
     a device that is not there raises rnnviz.device.DeviceMissing before any work is done.
     `on_epoch_end(state)` gets, after each epoch, what `resume=state` continues from exactly:
     {"epoch", "model", "optimizer", "generator", "history"} (state dicts, the generator's state), and
-    "average" with settings.ema or settings.swa_epochs. They are the live ones, which training goes on
-    changing: save or copy them there. With an average the returned (and saved) model is the average
-    (the last weights if a run stopped before its averaged epochs); the history's validation
-    accuracies are the last weights'.
+    "average" with settings.ema or swa_epochs: the live ones, save or copy them there. With an average the
+    returned (and saved) model is the average (the last weights if the run stopped before its averaged
+    epochs); the history's validation accuracies are the last weights'.
     """
     device = resolve_device(device) if isinstance(device, str) else device
     torch.manual_seed(settings.seed)
