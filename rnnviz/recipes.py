@@ -56,6 +56,8 @@ class Settings:
     pen_min_height: float = _setting(0.3, "pen digits are replayed this tall (fraction of the canvas) up to 95%")
     pen_styles: float = _setting(0.0, "share of the pen 0s, 1s and 7s replayed in a European style: a slashed 0, "
                                       "a 1 with a long upstroke, a 7 with a crossbar (random lengths and angles)")
+    pen_hooked_9s: float = _setting(0.0, "share of the pen 9s replayed with the stem's end hooked to the left, "
+                                         "as many writers end it (a random radius and turn); 0 = off")
     pen_strokes_moved: float = _setting(0.0, "each pen digit's strokes moved on their own at this strength: at 1, "
                                              "each turned up to 10 degrees, scaled up to 10%, shifted up to 4% of "
                                              "the digit and resampled at a random pen speed; 0 = off")

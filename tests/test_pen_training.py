@@ -38,6 +38,26 @@ def test_european_strokes_add_one_stroke_to_0s_1s_and_7s_only_when_asked(pen_rec
     assert not torch.equal(pen_training.render_variants(pen_records[:10], 1, 32, 0.3, styles=1.0)[0], plain)
 
 
+def test_hooked_tails_end_the_9s_stem_to_the_left_and_only_the_9s_only_when_asked(pen_records, pen_file):
+    rng = np.random.default_rng(0)
+    for record in [r for r in pen_records if r["label"] == 9][:20]:
+        points = np.concatenate([np.array(s).reshape(-1, 2) for s in record["strokes"]])  # (P, 2) x, y down
+        hooked = pen_training.hooked_tail(record["strokes"], rng)
+        hook = np.array(hooked[-1])  # (8, 2)
+        assert hooked[:-1] == record["strokes"] and np.allclose(hook[0], points[points[:, 1].argmax()])
+        assert hook[:, 1].max() > points[:, 1].max() and hook[-1, 0] < hook[0, 0] - 0.05  # below, then left
+    others = [r for r in pen_records if r["label"] != 9][:10]
+    plain, _ = pen_training.render_variants(others, 1, 32, 0.3)
+    assert torch.equal(pen_training.render_variants(others, 1, 32, 0.3, hooked_9s=1.0)[0], plain)
+    nines = [r for r in pen_records if r["label"] == 9][:10]
+    plain, _ = pen_training.render_variants(nines, 1, 32, 0.3)
+    assert torch.equal(pen_training.render_variants(nines, 1, 32, 0.3, hooked_9s=0.0)[0], plain)
+    assert not torch.equal(pen_training.render_variants(nines, 1, 32, 0.3, hooked_9s=1.0)[0], plain)
+    pen_training.mix_in(torch.zeros(90, 28, 28), torch.zeros(90, dtype=torch.long),
+                        Settings(pen_share=0.25, pen_digits=str(pen_file), pen_hooked_9s=0.5))
+    assert [path.name for path in (pen_training.cache_dir() / "pen-renders").iterdir() if "-k0.5-" in path.name]
+
+
 def test_mixing_in_gives_the_share_and_renders_only_once(pen_file, monkeypatch):
     mnist = torch.zeros(270, 28, 28), torch.zeros(270, dtype=torch.long)
     settings = Settings(pen_share=0.25, pen_digits=str(pen_file))

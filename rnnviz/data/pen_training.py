@@ -25,6 +25,8 @@ MAX_HEIGHT = 0.95  # fraction of the canvas
 SLANT = 0.25  # largest shear of the strokes (x += SLANT * y), either way
 ASPECT = 0.15  # largest change of the width / height ratio, either way
 STYLED = (0, 1, 7)  # the digits european_stroke restyles
+HOOK_RADIUS = (0.1, 0.3)  # hooked_tail's radius, as a share of the digit's height
+HOOK_TURN = (90.0, 160.0)  # how far hooked_tail turns, degrees from straight down (180: back up to level)
 # stroke_jitter at strength 1, each stroke on its own (a digit's longer side spans 1):
 STROKE_TURN = 10.0  # largest turn, degrees either way
 STROKE_SCALE = 0.1  # largest change of size, either way
@@ -102,12 +104,25 @@ def european_stroke(label: int, strokes, rng: np.random.Generator) -> list:
     return [*strokes, [list(p) for p in extra]]
 
 
+def hooked_tail(strokes, rng: np.random.Generator) -> list:
+    """The strokes of a 9 with its stem's end hooked to the left, as many writers end it: an arc that
+    starts at the digit's lowest point going down and turns left (HOOK_TURN, at a radius of HOOK_RADIUS
+    times the digit's height)."""
+    points = np.concatenate([np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes])  # (P, 2) x, y down
+    bottom = points[points[:, 1].argmax()]
+    radius = rng.uniform(*HOOK_RADIUS) * np.ptp(points[:, 1])
+    turn = np.radians(np.linspace(0, rng.uniform(*HOOK_TURN), 8))  # (8,)
+    arc = np.stack([np.cos(turn) - 1, np.sin(turn)], axis=1) * radius + bottom  # (8, 2): from the bottom, left
+    return [*strokes, arc.tolist()]
+
+
 def render_variants(records, variants: int, max_brush: float, min_height: float, seed: int = 0,
-                    styles: float = 0.0, strokes_moved: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                    styles: float = 0.0, strokes_moved: float = 0.0,
+                    hooked_9s: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """`variants` drawings of every record, each with its own brush, size, position, slant and aspect
-    (and a share `styles` of the 0s, 1s and 7s with a european_stroke, and with `strokes_moved`, each
-    stroke moved on its own by stroke_jitter at that strength), through preprocess_canvas:
-    images (N, 28, 28) in [0, 1] and labels (N,)."""
+    (and a share `styles` of the 0s, 1s and 7s with a european_stroke, a share `hooked_9s` of the 9s
+    with a hooked_tail, and with `strokes_moved`, each stroke moved on its own by stroke_jitter at that
+    strength), through preprocess_canvas: images (N, 28, 28) in [0, 1] and labels (N,)."""
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for _ in range(variants):
@@ -116,6 +131,8 @@ def render_variants(records, variants: int, max_brush: float, min_height: float,
             strokes = record["strokes"]
             if styles and record["label"] in STYLED and rng.uniform() < styles:
                 strokes = european_stroke(record["label"], strokes, rng)
+            if hooked_9s and record["label"] == 9 and rng.uniform() < hooked_9s:
+                strokes = hooked_tail(strokes, rng)
             if strokes_moved:
                 strokes = stroke_jitter(strokes, rng, strokes_moved)
             strokes = pendigits.place(jitter(strokes, rng), height, brush, rng)
@@ -128,16 +145,17 @@ def render_variants(records, variants: int, max_brush: float, min_height: float,
 
 
 def rendered(path, variants: int, max_brush: float, min_height: float, seed: int = 0,
-             source: str | None = None, styles: float = 0.0,
-             strokes_moved: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+             source: str | None = None, styles: float = 0.0, strokes_moved: float = 0.0,
+             hooked_9s: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """render_variants of the .jsonl at `path` (only `source`'s rows, if given), made once and then read
     from the cache folder."""
-    styled = (f"-e{styles:g}" if styles else "") + (f"-j{strokes_moved:g}" if strokes_moved else "")
+    styled = ((f"-e{styles:g}" if styles else "") + (f"-j{strokes_moved:g}" if strokes_moved else "")
+              + (f"-k{hooked_9s:g}" if hooked_9s else ""))
     name = f"{pendigits.file_key(path, source)}-v{variants}-b{max_brush:g}-h{min_height:g}{styled}-s{seed}.npz"
     kept = cache_dir() / "pen-renders" / name
     if not kept.exists():
         images, labels = render_variants(pendigits.load(path, source), variants, max_brush, min_height, seed,
-                                         styles, strokes_moved)
+                                         styles, strokes_moved, hooked_9s)
         atomic_write(kept, lambda file: np.savez_compressed(
             file, images=(images * 255).round().to(torch.uint8).numpy(), labels=labels.numpy()))
     with np.load(kept) as saved:  # read back even when just made: the same 8-bit images every time
@@ -158,7 +176,7 @@ def mix_in(images: torch.Tensor, labels: torch.Tensor, settings) -> tuple[torch.
     count = pen_count(len(images), settings.pen_share)
     records = sum(len(pendigits.load(path, source)) for path, source in selection)
     drawn = [rendered(path, max(1, -(-count // records)), settings.pen_max_brush, settings.pen_min_height,
-                      settings.seed, source, settings.pen_styles, settings.pen_strokes_moved)
+                      settings.seed, source, settings.pen_styles, settings.pen_strokes_moved, settings.pen_hooked_9s)
              for path, source in selection]
     pen_images, pen_labels = torch.cat([pen for pen, _ in drawn]), torch.cat([digit for _, digit in drawn])
     pick = torch.randperm(len(pen_labels), generator=torch.Generator().manual_seed(settings.seed))[:count]
