@@ -3,6 +3,7 @@
     python -m bench.unsure_signal [models/*.safetensors] [--non-digits 200]
     python -m bench.unsure_signal runs/lstm-e20-syn-stw50-s*.safetensors --pen-digits more-writers.jsonl:gmd \
         --name unsure_signal_held_out_gmd    # models that never saw gmd's writers, on them
+    python -m bench.unsure_signal CHECKPOINTS --false-alarms 0.05 ...     # other thresholds than the index's
 
 For each checkpoint (thresholds set on MNIST test digits 0-4,999 when its index was made):
 - clean digits: the unsure rate on MNIST test digits 5,000-9,999 and on the training pen digits
@@ -26,7 +27,7 @@ from rnnviz.data import nondigits, pendigits
 from rnnviz.data.mnist import load_mnist
 from rnnviz.data.pen_training import render_variants, train_path
 from rnnviz.evaluate import HEIGHTS, STROKE_WIDTHS, pen_digit_images
-from rnnviz.neighbours import CALIBRATION, final_states, saved_index
+from rnnviz.neighbours import CALIBRATION, final_states, saved_index, set_thresholds
 from rnnviz.serving.store import SHIPPED, shipped_path
 
 
@@ -57,6 +58,9 @@ def main():
     parser.add_argument("--pen-digits", default=pendigits.default_path().name,
                         help="the pen digits of the selective accuracy, FILE or FILE:SOURCE (default: the dev set)")
     parser.add_argument("--name", default="unsure_signal", help="the results file, bench/results/NAME.json")
+    parser.add_argument("--false-alarms", type=float, default=None,
+                        help="set the thresholds anew to call this share of MNIST test digits 0-4,999 unsure "
+                             "(default: the index's own, set at 2%%)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(2026)
@@ -78,6 +82,8 @@ def main():
         model, index = load_model(path), saved_index(path)
         if index is None:
             raise SystemExit(f"{path} has no neighbour index: python -m rnnviz.neighbours {path}")
+        if args.false_alarms is not None:
+            set_thresholds(index, model, test_images[:CALIBRATION], args.false_alarms)
         on_pen = signals(model, index, pen_images)
         on_mnist = signals(model, index, test_images[CALIBRATION:])
         on_train = signals(model, index, train_images)
@@ -99,7 +105,8 @@ def main():
         print(f"{path}: unsure below p {index.probability_floor:.3f} or beyond distance {index.distance_ceiling:.2f}")
         for name, row in rows.items():
             print(f"  {name:13} " + "  ".join(f"{key} {value:.3f}" for key, value in row.items()))
-    save(args.name, {"pen_digits": args.pen_digits, "non_digits_per_kind": args.non_digits, "results": results})
+    save(args.name, {"pen_digits": args.pen_digits, "non_digits_per_kind": args.non_digits,
+                     "false_alarms": args.false_alarms, "results": results})
 
 
 if __name__ == "__main__":

@@ -106,12 +106,19 @@ def compute_index(model: RowReader, train_images: torch.Tensor, train_labels: to
     images = train_images[chosen]
     index = NeighbourIndex(states=final_states(model, images).numpy(), labels=train_labels[chosen].numpy(),
                            train_index=chosen.numpy(), images=(images * 255).round().to(torch.uint8).numpy())
+    return set_thresholds(index, model, held_out)
+
+
+def set_thresholds(index: NeighbourIndex, model: RowReader, held_out: torch.Tensor,
+                   false_alarms: float = FALSE_ALARMS) -> NeighbourIndex:
+    """The index with the unsure signal's two thresholds set so that each calls `false_alarms` of the
+    `held_out` digits (M, 28, 28), e.g. MNIST test digits, unsure."""
     states = final_states(model, held_out)  # (M, hidden)
     with torch.no_grad():
         probs = model.readout(states).softmax(1).numpy()  # (M, 10)
     distances = index.distance(states.numpy(), probs.argmax(1))
-    index.probability_floor = float(np.quantile(probs.max(1), FALSE_ALARMS))
-    index.distance_ceiling = float(np.quantile(distances, 1 - FALSE_ALARMS))
+    index.probability_floor = float(np.quantile(probs.max(1), false_alarms))
+    index.distance_ceiling = float(np.quantile(distances, 1 - false_alarms))
     return index
 
 
