@@ -18,6 +18,7 @@ from tools.browser import (  # noqa: E402
     CANVAS,
     COMPARE_PANELS,
     RECORDER,
+    SETTLED,
     chromium,
     draw_strokes,
     open_app,
@@ -74,8 +75,7 @@ def phone(browser, url: str) -> None:
     for stroke in pen_strokes(record, index):
         touch_stroke(page, stroke)
         page.wait_for_timeout(500)
-    page.wait_for_function("() => window.rnnviz.metric('Prediction')?.fresh", timeout=60_000)
-    page.wait_for_function("() => performance.now() - window.rnnviz.received.at(-1) > 1500", timeout=60_000)
+    page.wait_for_function(SETTLED, arg=[0, 1500], timeout=120_000)  # touch has no mouse-up to wait from
     page.screenshot(path=HERE / "phone.png")
     context.close()
 
