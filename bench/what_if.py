@@ -39,14 +39,13 @@ def main():
     images, labels = load_mnist("test")
     results = {}
     for path in args.checkpoints:
-        model = load_model(path).eval()
+        model, measured = load_model(path).eval(), results.setdefault(Path(path).name, {})
         for clamp, keep_gate in CLAMPS.items():
             answered = answers(model, images, keep_gate)  # (N,)
             most = torch.bincount(answered, minlength=10)
-            results.setdefault(Path(path).name, {})[clamp] = {
-                "accuracy": round((answered == labels).float().mean().item(), 4),
-                "most_given": int(most.argmax()), "its_share": round(most.max().item() / len(labels), 4)}
-            print(path, clamp, results[Path(path).name][clamp], flush=True)
+            measured[clamp] = {"accuracy": round((answered == labels).float().mean().item(), 4),
+                               "most_given": int(most.argmax()), "its_share": round(most.max().item() / len(labels), 4)}
+            print(path, clamp, measured[clamp], flush=True)
     save(args.name, {"checkpoints": results})
 
 
